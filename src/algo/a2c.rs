@@ -1,0 +1,144 @@
+//! A2C, the synchronous advantage actor-critic of openai/baselines `a2c/a2c.py`:
+//!
+//! `L = -mean(A_t log pi(a_t|s_t)) + c_v mean((V(s_t) - R_t)^2) - c_e mean(H[pi(.|s_t)])`
+//! with `A_t = R_t - V_old(s_t)` (no normalisation), n-step returns `R_t`
+//! ([`super::returns::nstep_returns`]), global-norm gradient clipping and TF1 RMSProp.
+//! Defaults are baselines' `a2c.learn` arguments.
+
+use dfdx::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::returns::{nstep_returns, TimeLimitHandling};
+use super::rollout::{Policy, Rollout};
+use super::{Algorithm, LrSchedule, NetworkConfig, Progress, UpdateStats};
+use crate::nets::{ActorCritic, DistParams};
+use crate::optim::{clip_by_global_norm, RmsProp, RmsPropConfig};
+
+/// A2C hyperparameters (defaults: openai/baselines `a2c/a2c.py::learn`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct A2cConfig {
+    /// Learning rate: 7e-4.
+    pub lr: f64,
+    /// Schedule of the learning rate: constant (baselines' default; the Atari runs use
+    /// `linear`).
+    pub lr_schedule: LrSchedule,
+    /// Discount: 0.99.
+    pub gamma: f64,
+    /// Entropy coefficient: 0.01.
+    pub entropy_coef: f64,
+    /// Value-loss coefficient: 0.5.
+    pub value_coef: f64,
+    /// Global gradient-norm clip: 0.5.
+    pub max_grad_norm: f64,
+    /// RMSProp settings.
+    pub rmsprop: RmsPropConfig,
+    /// How time-limit truncations enter the returns.
+    pub time_limit: TimeLimitHandling,
+    /// The network.
+    pub network: NetworkConfig,
+}
+
+impl Default for A2cConfig {
+    fn default() -> Self {
+        Self {
+            lr: 7e-4,
+            lr_schedule: LrSchedule::Constant,
+            gamma: 0.99,
+            entropy_coef: 0.01,
+            value_coef: 0.5,
+            max_grad_norm: 0.5,
+            rmsprop: RmsPropConfig::default(),
+            time_limit: TimeLimitHandling::Terminal,
+            network: NetworkConfig::default(),
+        }
+    }
+}
+
+/// A2C state: the network and its optimizer.
+pub struct A2c {
+    cfg: A2cConfig,
+    net: ActorCritic<64>,
+    opt: RmsProp,
+    discrete: bool,
+}
+
+impl A2c {
+    /// Wraps a freshly initialised network.
+    pub fn new(cfg: A2cConfig, mut net: ActorCritic<64>, discrete: bool) -> Self {
+        let n = net.flat_params().len();
+        let opt = cfg.rmsprop.build(n);
+        Self { cfg, net, opt, discrete }
+    }
+
+    /// The network.
+    pub fn net(&self) -> &ActorCritic<64> {
+        &self.net
+    }
+}
+
+impl Policy for ActorCritic<64> {
+    fn act(&self, obs: &[f32], rows: usize) -> (DistParams, Vec<f32>) {
+        self.forward(obs, rows)
+    }
+    fn values(&self, obs: &[f32], rows: usize) -> Vec<f32> {
+        ActorCritic::values(self, obs, rows)
+    }
+}
+
+/// The A2C loss on a batch and its parts; gradients land in the returned `Gradients`.
+pub(crate) struct A2cLoss {
+    pub grads: Gradients<f32, Cpu>,
+    pub policy_loss: f64,
+    pub value_loss: f64,
+    pub entropy: f64,
+}
+
+/// Builds and differentiates the A2C loss.
+pub(crate) fn a2c_loss(
+    net: &ActorCritic<64>,
+    rollout: &Rollout,
+    returns: &[f32],
+    discrete: bool,
+    entropy_coef: f64,
+    value_coef: f64,
+) -> A2cLoss {
+    let rows = rollout.len();
+    let dev = net.device().clone();
+    let obs = net.obs_tensor(&rollout.obs, rows).retaped::<OwnedTape<f32, Cpu>>();
+    let ev = net.evaluate(obs, &rollout.action_batch(discrete));
+    let neg_adv: Vec<f32> = returns.iter().zip(&rollout.values).map(|(r, v)| -(r - v)).collect();
+    let neg_adv = dev.tensor_from_vec(neg_adv, (rows,));
+    let ret = dev.tensor_from_vec(returns.to_vec(), (rows,));
+    let (pg, tape) = (ev.log_prob.put_tape(ev.tape) * neg_adv).mean().split_tape();
+    let (vf, tape) = (ev.value.put_tape(tape) - ret).square().mean().split_tape();
+    let (ent, tape) = ev.entropy.put_tape(tape).mean().split_tape();
+    let (policy_loss, value_loss, entropy) = (pg.array(), vf.array(), ent.array());
+    let loss = ent.put_tape(tape) * (-entropy_coef as f32) + vf * (value_coef as f32) + pg;
+    let grads = loss.backward();
+    A2cLoss { grads, policy_loss: f64::from(policy_loss), value_loss: f64::from(value_loss), entropy: f64::from(entropy) }
+}
+
+impl Algorithm for A2c {
+    fn policy(&self) -> &dyn Policy {
+        &self.net
+    }
+
+    fn update(&mut self, rollout: &Rollout, progress: Progress) -> UpdateStats {
+        let returns = nstep_returns(rollout, self.cfg.gamma, self.cfg.time_limit);
+        let mut loss = a2c_loss(&self.net, rollout, &returns, self.discrete, self.cfg.entropy_coef, self.cfg.value_coef);
+        let mut grads = self.net.flat_grads(&mut loss.grads);
+        let grad_norm = clip_by_global_norm(&mut grads, self.cfg.max_grad_norm);
+        let lr = self.cfg.lr_schedule.at(self.cfg.lr, progress);
+        let mut params = self.net.flat_params();
+        self.opt.step(&mut params, &grads, lr);
+        self.net.set_flat_params(&params);
+        UpdateStats(vec![
+            ("policy_loss", loss.policy_loss),
+            ("value_loss", loss.value_loss),
+            ("entropy", loss.entropy),
+            ("grad_norm", grad_norm),
+            ("lr", lr),
+        ])
+    }
+}

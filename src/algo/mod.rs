@@ -1,0 +1,200 @@
+//! Algorithms: the [`Algorithm`] seam (`update(&Rollout) -> UpdateStats`), their typed
+//! configurations, and the training loop that all of them share.
+
+pub mod a2c;
+pub mod returns;
+pub mod rollout;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::env::{ActionSpace, EnvError, ObservationSpace, VecEnv};
+use crate::nets::{ActorCritic, ActorCriticConfig, Activation};
+
+pub use a2c::{A2c, A2cConfig};
+pub use returns::TimeLimitHandling;
+pub use rollout::{Collector, EpisodeEvent, Policy, Rollout};
+
+/// Where training stands, for schedules.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Timesteps collected before this update.
+    pub timesteps_done: u64,
+    /// The cell's budget.
+    pub total_timesteps: u64,
+}
+
+impl Progress {
+    /// `1 - done/total`, the factor of baselines' `linear` schedule (`common/schedules.py`).
+    pub fn remaining(&self) -> f64 {
+        1.0 - self.timesteps_done as f64 / self.total_timesteps.max(1) as f64
+    }
+}
+
+/// Learning-rate schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    /// The same rate throughout.
+    #[default]
+    Constant,
+    /// Linear decay to 0 over the budget (baselines `lrschedule='linear'`).
+    Linear,
+}
+
+impl LrSchedule {
+    /// The learning rate at `progress`.
+    pub fn at(self, lr: f64, progress: Progress) -> f64 {
+        match self {
+            LrSchedule::Constant => lr,
+            LrSchedule::Linear => lr * progress.remaining(),
+        }
+    }
+}
+
+/// What one update reports: named scalars in a fixed order (columns of `updates.parquet`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateStats(pub Vec<(&'static str, f64)>);
+
+/// An on-policy algorithm: how it acts, and how it updates from a batch.
+pub trait Algorithm {
+    /// The acting policy the rollout loop uses.
+    fn policy(&self) -> &dyn Policy;
+    /// One update from a batch.
+    fn update(&mut self, rollout: &Rollout, progress: Progress) -> UpdateStats;
+}
+
+/// Network architecture, by name (widths fixed in the type, see [`crate::nets`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    /// Two hidden layers of 64 (baselines `mlp`, paper appendix A.2).
+    #[default]
+    Mlp64x64,
+}
+
+/// Network configuration (defaults: openai/baselines `common/models.py::mlp` with a shared
+/// latent, tanh).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    pub architecture: Architecture,
+    /// One torso for policy and value (true) or two (false; paper appendix A.2).
+    pub shared: bool,
+    pub policy_activation: Activation,
+    pub value_activation: Activation,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            architecture: Architecture::Mlp64x64,
+            shared: true,
+            policy_activation: Activation::Tanh,
+            value_activation: Activation::Tanh,
+        }
+    }
+}
+
+/// Errors building or running an algorithm.
+#[derive(Debug, thiserror::Error)]
+pub enum AlgoError {
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error("{algo} does not support observation space {space:?}")]
+    UnsupportedObservations { algo: &'static str, space: ObservationSpace },
+}
+
+/// Every algorithm, by the name a spec uses. Adding one is a variant here plus its module.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlgorithmConfig {
+    /// Synchronous advantage actor-critic (openai/baselines `a2c/`).
+    A2c(A2cConfig),
+}
+
+impl AlgorithmConfig {
+    /// The registry name (`a2c`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AlgorithmConfig::A2c(_) => "a2c",
+        }
+    }
+
+    /// The learning rate (for reports and grids).
+    pub fn lr_mut(&mut self) -> &mut f64 {
+        match self {
+            AlgorithmConfig::A2c(c) => &mut c.lr,
+        }
+    }
+
+    /// Builds the algorithm for the given spaces, its network initialised from `seed`.
+    pub fn build(&self, obs: &ObservationSpace, actions: &ActionSpace, seed: u64) -> Result<Box<dyn Algorithm>, AlgoError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(1);
+        match self {
+            AlgorithmConfig::A2c(c) => {
+                let net = build_network(&c.network, obs, actions, "a2c", &mut rng)?;
+                Ok(Box::new(A2c::new(c.clone(), net, matches!(actions, ActionSpace::Discrete { .. }))))
+            }
+        }
+    }
+}
+
+fn build_network(
+    cfg: &NetworkConfig,
+    obs: &ObservationSpace,
+    actions: &ActionSpace,
+    algo: &'static str,
+    rng: &mut ChaCha8Rng,
+) -> Result<ActorCritic<64>, AlgoError> {
+    let ObservationSpace::Vector { dim } = obs else {
+        return Err(AlgoError::UnsupportedObservations { algo, space: obs.clone() });
+    };
+    match cfg.architecture {
+        Architecture::Mlp64x64 => Ok(ActorCritic::<64>::new(
+            *dim,
+            actions,
+            ActorCriticConfig {
+                shared: cfg.shared,
+                policy_activation: cfg.policy_activation,
+                value_activation: cfg.value_activation,
+            },
+            rng,
+        )),
+    }
+}
+
+/// One update's record: where it happened and what the algorithm reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateEvent {
+    pub update: u64,
+    pub global_step: u64,
+    pub stats: UpdateStats,
+}
+
+/// Runs the shared training loop until `total_timesteps` are collected: collect
+/// `steps_per_update` steps of every copy, update, report. `observe` sees every update
+/// and the episodes that ended during its rollout.
+pub fn train(
+    algo: &mut dyn Algorithm,
+    venv: VecEnv,
+    action_seed: u64,
+    steps_per_update: usize,
+    total_timesteps: u64,
+    mut observe: impl FnMut(&UpdateEvent, &[EpisodeEvent]),
+) -> Result<(), AlgoError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(action_seed);
+    rng.set_stream(2);
+    let mut collector = Collector::new(venv, rng);
+    let mut update = 0u64;
+    while collector.global_step() < total_timesteps {
+        let progress = Progress { timesteps_done: collector.global_step(), total_timesteps };
+        let (rollout, episodes) = collector.collect(algo.policy(), steps_per_update)?;
+        let stats = algo.update(&rollout, progress);
+        observe(&UpdateEvent { update, global_step: collector.global_step(), stats }, &episodes);
+        update += 1;
+    }
+    Ok(())
+}

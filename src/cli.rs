@@ -1,0 +1,137 @@
+//! The command line: `acktr reproduce | plan | report | list`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::{report, run, spec};
+
+/// Exit code for bad input (a spec that cannot be used).
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Reference harness for reproducing ACKTR (Wu et al. 2017).
+#[derive(Debug, Parser)]
+#[command(name = "acktr", version, about)]
+pub struct Cli {
+    /// Directory holding the specs named on the command line.
+    #[arg(long, global = true, default_value = "specs")]
+    pub specs_dir: PathBuf,
+    /// Root directory of results.
+    #[arg(long, global = true, default_value = "results")]
+    pub results: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a spec's unfinished cells, then write its report.
+    Reproduce {
+        /// Spec name (file under --specs-dir) or path.
+        spec: String,
+        /// Profile that scales the spec (`paper` runs it as written).
+        #[arg(long, default_value = spec::PAPER_PROFILE)]
+        profile: String,
+        /// Cells run in parallel (default: the number of CPUs).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Do not draw a progress bar.
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Print a spec's cells and total timesteps without running anything.
+    Plan {
+        spec: String,
+        #[arg(long, default_value = spec::PAPER_PROFILE)]
+        profile: String,
+    },
+    /// Rebuild a spec's report from whatever results exist.
+    Report {
+        spec: String,
+        #[arg(long, default_value = spec::PAPER_PROFILE)]
+        profile: String,
+    },
+    /// List the specs and their profiles.
+    List,
+}
+
+fn load(cli: &Cli, name: &str, profile: &str) -> Result<spec::Spec, spec::SpecError> {
+    let path = spec::resolve_path(name, &cli.specs_dir)?;
+    spec::load(&path, profile)
+}
+
+/// Runs the command line; errors from bad input exit with code 2, others with 1.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match dispatch(&cli) {
+        Ok(code) => Ok(code),
+        Err(e) if e.downcast_ref::<spec::SpecError>().is_some() => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(EXIT_BAD_INPUT))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::List => {
+            for name in spec::list_specs(&cli.specs_dir) {
+                let path = cli.specs_dir.join(format!("{name}.yaml"));
+                match spec::load(&path, spec::PAPER_PROFILE) {
+                    Ok(s) => println!("{name:<12} {} [{}] profiles: {}", s.title, s.reproduces, s.profiles.join(", ")),
+                    Err(e) => println!("{name:<12} (invalid: {e})"),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan { spec: name, profile } => {
+            let s = load(cli, name, profile)?;
+            let cells = s.cells();
+            println!("# {} — profile `{}`", s.title, s.profile);
+            println!("{:<18} {:<16} {:<24} {:>6} {:>12} {:>9}  status", "hash", "env", "algorithm", "seed", "timesteps", "batch");
+            let mut total = 0u64;
+            for c in &cells {
+                let status = if run::is_finished(&cli.results, c) { "finished" } else { "todo" };
+                println!(
+                    "{:<18} {:<16} {:<24} {:>6} {:>12} {:>4}x{:<4}  {status}",
+                    c.hash,
+                    c.env,
+                    c.row_label(),
+                    c.seed,
+                    c.budget.total_timesteps,
+                    c.budget.num_envs,
+                    c.budget.steps_per_update
+                );
+                total += c.budget.total_timesteps;
+            }
+            println!("{} cells, {} timesteps in total", cells.len(), total);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { spec: name, profile } => {
+            let s = load(cli, name, profile)?;
+            let (r, path) = report::write(&s, &cli.results)?;
+            println!("wrote {} ({}/{} cells finished)", path.display(), r.cells_finished, r.cells_total);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reproduce { spec: name, profile, jobs, no_progress } => {
+            let s = load(cli, name, profile)?;
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let opts = run::RunOptions {
+                results_root: cli.results.clone(),
+                jobs,
+                progress: !no_progress && std::io::stderr().is_terminal(),
+            };
+            let summary = run::reproduce(&s, &opts)?;
+            eprintln!(
+                "{}: {} cells, {} already finished, {} run ({} timesteps)",
+                s.name, summary.cells_total, summary.cells_already_finished, summary.cells_run, summary.timesteps_run
+            );
+            let (r, path) = report::write(&s, &cli.results)?;
+            println!("wrote {} ({}/{} cells finished)", path.display(), r.cells_finished, r.cells_total);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! Networks on dfdx 0.13 (CPU): linear layers, MLP torsos with their hidden widths in the
+//! type, categorical and diagonal-Gaussian policy heads, a value head, and the
+//! actor-critic that joins them (shared torso or separate policy and value torsos).
+//!
+//! Paper appendix A.2: continuous control uses a 64-64 tanh policy with a
+//! state-independent log standard deviation and a separate 64-64 ELU value network.
+//! Initialisation follows openai/baselines (`a2c/utils.py::fc`, `common/policies.py`):
+//! orthogonal weights with gain sqrt(2) in the torso, 0.01 for the policy head, 1 for the
+//! value head, zero biases, log std initialised to 0.
+//!
+//! Layouts follow PyTorch (`weight: (out, in)`), so parameters line up with the K-FAC
+//! conformance cases (`../shared/kfac-conformance/FORMAT.md`).
+
+pub mod init;
+
+use dfdx::prelude::*;
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+use crate::env::{Action, ActionSpace};
+
+/// The device every network runs on (CPU; dfdx's cudarc backend later).
+pub type Dev = Cpu;
+/// A batch of rows with `C` columns.
+pub type Batch<C, T = NoneTape> = Tensor<(usize, C), f32, Dev, T>;
+/// A batch of scalars.
+pub type Column<T = NoneTape> = Tensor<(usize,), f32, Dev, T>;
+
+/// ln(2 pi).
+const LN_2PI: f32 = 1.837_877_1;
+
+/// Element-wise nonlinearity after a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Tanh,
+    Relu,
+    /// ELU with alpha 1 (the value network of paper appendix A.2).
+    Elu,
+}
+
+impl Activation {
+    /// Applies the nonlinearity, recording it on the tape.
+    pub fn apply<S: Shape, T: Tape<f32, Dev>>(self, x: Tensor<S, f32, Dev, T>) -> Tensor<S, f32, Dev, T> {
+        match self {
+            Activation::Tanh => x.tanh(),
+            Activation::Relu => x.relu(),
+            Activation::Elu => {
+                // elu(x) = relu(x) + exp(min(x, 0)) - 1, with min(x, 0) = -relu(-x):
+                // dfdx 0.13 has no ELU kernel.
+                let (xn, tape) = x.split_tape();
+                let neg = xn.clone().put_tape(tape).negate().relu().negate().exp() - 1.0;
+                let (neg, tape) = neg.split_tape();
+                xn.put_tape(tape).relu() + neg
+            }
+        }
+    }
+}
+
+/// A fully connected layer `s = x W^T + b` with `W: (O, I)`.
+#[derive(Debug, Clone)]
+pub struct Linear<I: Dim, O: Dim> {
+    pub weight: Tensor<(O, I), f32, Dev>,
+    pub bias: Tensor<(O,), f32, Dev>,
+}
+
+impl<I: Dim, O: Dim> Linear<I, O> {
+    /// Orthogonal weights times `gain`, zero bias (baselines `ortho_init`).
+    pub fn new(dev: &Dev, input: I, output: O, gain: f64, rng: &mut impl Rng) -> Self {
+        let w = init::orthogonal(output.size(), input.size(), gain, rng);
+        Self { weight: dev.tensor_from_vec(w, (output, input)), bias: dev.zeros_like(&(output,)) }
+    }
+
+    /// `x W^T + b` for a batch `x: (B, I)`.
+    pub fn forward<T: Tape<f32, Dev>>(&self, x: Batch<I, T>) -> Batch<O, T> {
+        let y = x.matmul(self.weight.retaped::<T>().permute::<(I, O), Axes2<1, 0>>());
+        let shape = *y.shape();
+        y + self.bias.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape)
+    }
+
+    fn visit<'a>(&'a mut self, out: &mut Vec<&'a mut dyn ParamTensor>) {
+        out.push(&mut self.weight);
+        out.push(&mut self.bias);
+    }
+}
+
+/// Two hidden layers of widths `H1` and `H2` (fixed in the type) over a run-time input.
+#[derive(Debug, Clone)]
+pub struct Mlp<const H1: usize, const H2: usize> {
+    pub l1: Linear<usize, Const<H1>>,
+    pub l2: Linear<Const<H1>, Const<H2>>,
+    pub activation: Activation,
+}
+
+impl<const H1: usize, const H2: usize> Mlp<H1, H2> {
+    /// Builds the torso with baselines' gain sqrt(2).
+    pub fn new(dev: &Dev, input: usize, activation: Activation, rng: &mut impl Rng) -> Self {
+        let g = std::f64::consts::SQRT_2;
+        Self {
+            l1: Linear::new(dev, input, Const, g, rng),
+            l2: Linear::new(dev, Const, Const, g, rng),
+            activation,
+        }
+    }
+
+    /// `act(l2(act(l1(x))))`.
+    pub fn forward<T: Tape<f32, Dev>>(&self, x: Batch<usize, T>) -> Batch<Const<H2>, T> {
+        let h = self.activation.apply(self.l1.forward(x));
+        self.activation.apply(self.l2.forward(h))
+    }
+
+    fn visit<'a>(&'a mut self, out: &mut Vec<&'a mut dyn ParamTensor>) {
+        self.l1.visit(out);
+        self.l2.visit(out);
+    }
+}
+
+/// Whether policy and value share a torso.
+#[derive(Debug, Clone)]
+pub enum Torsos<const H: usize> {
+    /// One torso feeding both heads (baselines' Atari policies).
+    Shared(Mlp<H, H>),
+    /// Separate policy and value torsos (paper appendix A.2).
+    Separate { policy: Mlp<H, H>, value: Mlp<H, H> },
+}
+
+/// The policy's distribution head.
+#[derive(Debug, Clone)]
+pub enum PolicyHead<const H: usize> {
+    /// Logits of a categorical distribution.
+    Categorical(Linear<Const<H>, usize>),
+    /// Mean of a diagonal Gaussian with a state-independent log standard deviation.
+    Gaussian { mean: Linear<Const<H>, usize>, log_std: Tensor<(usize,), f32, Dev> },
+}
+
+/// A batch of actions as stored in a rollout.
+#[derive(Debug, Clone)]
+pub enum ActionBatch<'a> {
+    /// One index per row.
+    Discrete(&'a [f32]),
+    /// `dim` reals per row, row-major.
+    Continuous { values: &'a [f32], dim: usize },
+}
+
+/// Per-row log-probability, entropy and value of a batch, with the tape that produced them
+/// carried separately so a loss can combine the three.
+pub struct Evaluation<T> {
+    pub log_prob: Column,
+    pub entropy: Column,
+    pub value: Column,
+    pub tape: T,
+}
+
+/// Distribution parameters of a batch, for acting.
+#[derive(Debug, Clone)]
+pub enum DistParams {
+    Categorical { logits: Vec<f32>, n: usize },
+    Gaussian { mean: Vec<f32>, log_std: Vec<f32> },
+}
+
+/// A parameter tensor seen as a flat float32 vector (for first-order optimizers).
+pub trait ParamTensor {
+    /// Number of scalars.
+    fn numel(&self) -> usize;
+    /// Its values, row-major.
+    fn read(&self) -> Vec<f32>;
+    /// Overwrites its values.
+    fn write(&mut self, values: &[f32]);
+    /// Its gradient in `grads` (zeros when the loss did not touch it).
+    fn grad(&self, grads: &mut Gradients<f32, Dev>) -> Vec<f32>;
+}
+
+impl<S: Shape> ParamTensor for Tensor<S, f32, Dev> {
+    fn numel(&self) -> usize {
+        self.shape().num_elements()
+    }
+    fn read(&self) -> Vec<f32> {
+        self.as_vec()
+    }
+    fn write(&mut self, values: &[f32]) {
+        self.copy_from(values);
+    }
+    fn grad(&self, grads: &mut Gradients<f32, Dev>) -> Vec<f32> {
+        grads.try_alloc_for(self).expect("cpu allocation");
+        grads.get(self).as_vec()
+    }
+}
+
+/// Policy and value network (paper section 3, appendix A).
+#[derive(Debug, Clone)]
+pub struct ActorCritic<const H: usize> {
+    pub torsos: Torsos<H>,
+    pub head: PolicyHead<H>,
+    pub value: Linear<Const<H>, Const<1>>,
+    dev: Dev,
+}
+
+/// How to build an [`ActorCritic`].
+#[derive(Debug, Clone, Copy)]
+pub struct ActorCriticConfig {
+    /// Shared or separate torsos.
+    pub shared: bool,
+    /// Policy torso nonlinearity.
+    pub policy_activation: Activation,
+    /// Value torso nonlinearity (used when separate).
+    pub value_activation: Activation,
+}
+
+impl<const H: usize> ActorCritic<H> {
+    /// Builds the network for `obs_dim` inputs and the given action space.
+    pub fn new(obs_dim: usize, actions: &ActionSpace, cfg: ActorCriticConfig, rng: &mut impl Rng) -> Self {
+        let dev = Dev::default();
+        let torsos = if cfg.shared {
+            Torsos::Shared(Mlp::new(&dev, obs_dim, cfg.policy_activation, rng))
+        } else {
+            Torsos::Separate {
+                policy: Mlp::new(&dev, obs_dim, cfg.policy_activation, rng),
+                value: Mlp::new(&dev, obs_dim, cfg.value_activation, rng),
+            }
+        };
+        let head = match actions {
+            ActionSpace::Discrete { n } => PolicyHead::Categorical(Linear::new(&dev, Const, *n, 0.01, rng)),
+            ActionSpace::Continuous { dim, .. } => PolicyHead::Gaussian {
+                mean: Linear::new(&dev, Const, *dim, 0.01, rng),
+                log_std: dev.zeros_like(&(*dim,)),
+            },
+        };
+        let value = Linear::new(&dev, Const, Const, 1.0, rng);
+        Self { torsos, head, value, dev }
+    }
+
+    /// The device.
+    pub fn device(&self) -> &Dev {
+        &self.dev
+    }
+
+    /// Every parameter, in a fixed order.
+    pub fn params_mut(&mut self) -> Vec<&mut dyn ParamTensor> {
+        let mut out: Vec<&mut dyn ParamTensor> = Vec::new();
+        match &mut self.torsos {
+            Torsos::Shared(m) => m.visit(&mut out),
+            Torsos::Separate { policy, value } => {
+                policy.visit(&mut out);
+                value.visit(&mut out);
+            }
+        }
+        match &mut self.head {
+            PolicyHead::Categorical(l) => l.visit(&mut out),
+            PolicyHead::Gaussian { mean, log_std } => {
+                mean.visit(&mut out);
+                out.push(log_std);
+            }
+        }
+        self.value.visit(&mut out);
+        out
+    }
+
+    /// All parameters as one flat vector (order of [`Self::params_mut`]).
+    pub fn flat_params(&mut self) -> Vec<f32> {
+        self.params_mut().iter().flat_map(|p| p.read()).collect()
+    }
+
+    /// Overwrites all parameters from one flat vector.
+    pub fn set_flat_params(&mut self, flat: &[f32]) {
+        let mut at = 0;
+        for p in self.params_mut() {
+            let n = p.numel();
+            p.write(&flat[at..at + n]);
+            at += n;
+        }
+        assert_eq!(at, flat.len(), "flat parameter vector has the wrong length");
+    }
+
+    /// All gradients as one flat vector (order of [`Self::params_mut`]).
+    pub fn flat_grads(&mut self, grads: &mut Gradients<f32, Dev>) -> Vec<f32> {
+        self.params_mut().iter().flat_map(|p| p.grad(grads)).collect()
+    }
+
+    /// Turns a row-major observation buffer into a batch tensor.
+    pub fn obs_tensor(&self, obs: &[f32], rows: usize) -> Batch<usize> {
+        let cols = obs.len() / rows.max(1);
+        self.dev.tensor_from_vec(obs.to_vec(), (rows, cols))
+    }
+
+    fn torso_outputs<T: Tape<f32, Dev>>(&self, obs: Batch<usize, T>) -> (Batch<Const<H>>, Batch<Const<H>>, T) {
+        let (obs, tape) = obs.split_tape();
+        match &self.torsos {
+            Torsos::Shared(m) => {
+                let (h, tape) = m.forward(obs.put_tape(tape)).split_tape();
+                (h.clone(), h, tape)
+            }
+            Torsos::Separate { policy, value } => {
+                let (hp, tape) = policy.forward(obs.clone().put_tape(tape)).split_tape();
+                let (hv, tape) = value.forward(obs.put_tape(tape)).split_tape();
+                (hp, hv, tape)
+            }
+        }
+    }
+
+    /// Log-probabilities of `actions`, entropies and values for a batch of observations,
+    /// all recorded on one tape.
+    pub fn evaluate<T: Tape<f32, Dev>>(&self, obs: Batch<usize, T>, actions: &ActionBatch) -> Evaluation<T> {
+        let rows = obs.shape().0;
+        let (h_pi, h_v, tape) = self.torso_outputs(obs);
+        let (value, tape) = self.value.forward(h_v.put_tape(tape)).sum::<(usize,), Axis<1>>().split_tape();
+        match (&self.head, actions) {
+            (PolicyHead::Categorical(logits), ActionBatch::Discrete(idx)) => {
+                let n = logits.bias.shape().0;
+                let (lsm, tape) = logits.forward(h_pi.put_tape(tape)).log_softmax::<Axis<1>>().split_tape();
+                let mut onehot = vec![0.0f32; rows * n];
+                for (r, a) in idx.iter().enumerate() {
+                    onehot[r * n + *a as usize] = 1.0;
+                }
+                let onehot = self.dev.tensor_from_vec(onehot, (rows, n));
+                let (log_prob, tape) = (lsm.clone().put_tape(tape) * onehot).sum::<(usize,), Axis<1>>().split_tape();
+                let (entropy, tape) =
+                    (lsm.clone().put_tape(tape).exp() * lsm).sum::<(usize,), Axis<1>>().negate().split_tape();
+                Evaluation { log_prob, entropy, value, tape }
+            }
+            (PolicyHead::Gaussian { mean, log_std }, ActionBatch::Continuous { values, dim }) => {
+                let mu = mean.forward(h_pi.put_tape(tape));
+                let shape = *mu.shape();
+                let (lsb, t2) = log_std.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape).split_tape();
+                let inv_var = (lsb.clone().put_tape(t2) * -2.0).exp();
+                let a = self.dev.tensor_from_vec(values.to_vec(), (rows, *dim));
+                let quad = (mu - a).square() * inv_var;
+                let elem = quad * -0.5 - lsb.clone() - 0.5 * LN_2PI;
+                let (log_prob, tape) = elem.sum::<(usize,), Axis<1>>().split_tape();
+                let ent = (lsb.put_tape(tape) + 0.5 * (1.0 + LN_2PI)).sum::<(usize,), Axis<1>>();
+                let (entropy, tape) = ent.split_tape();
+                Evaluation { log_prob, entropy, value, tape }
+            }
+            _ => panic!("action batch does not match the policy head"),
+        }
+    }
+
+    /// Distribution parameters and values of a batch (no tape).
+    pub fn forward(&self, obs: &[f32], rows: usize) -> (DistParams, Vec<f32>) {
+        let (h_pi, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows));
+        let values = self.value.forward(h_v).as_vec();
+        let dist = match &self.head {
+            PolicyHead::Categorical(l) => {
+                DistParams::Categorical { logits: l.forward(h_pi).as_vec(), n: l.bias.shape().0 }
+            }
+            PolicyHead::Gaussian { mean, log_std } => {
+                DistParams::Gaussian { mean: mean.forward(h_pi).as_vec(), log_std: log_std.as_vec() }
+            }
+        };
+        (dist, values)
+    }
+
+    /// Values of a batch (no tape).
+    pub fn values(&self, obs: &[f32], rows: usize) -> Vec<f32> {
+        let (_, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows));
+        self.value.forward(h_v).as_vec()
+    }
+}
+
+impl DistParams {
+    /// Samples one action per row: the environment's action and its stored form.
+    pub fn sample(&self, rng: &mut impl Rng) -> (Vec<Action>, Vec<f32>) {
+        match self {
+            DistParams::Categorical { logits, n } => {
+                let rows = logits.len() / n;
+                let mut actions = Vec::with_capacity(rows);
+                let mut stored = Vec::with_capacity(rows);
+                for row in logits.chunks(*n) {
+                    let a = sample_categorical(row, rng);
+                    actions.push(Action::Discrete(a));
+                    stored.push(a as f32);
+                }
+                (actions, stored)
+            }
+            DistParams::Gaussian { mean, log_std } => {
+                let dim = log_std.len();
+                let mut actions = Vec::with_capacity(mean.len() / dim);
+                let mut stored = Vec::with_capacity(mean.len());
+                for row in mean.chunks(dim) {
+                    let a: Vec<f32> = row
+                        .iter()
+                        .zip(log_std)
+                        .map(|(m, ls)| m + ls.exp() * rng.sample::<f32, _>(StandardNormal))
+                        .collect();
+                    actions.push(Action::Continuous(a.iter().map(|&x| f64::from(x)).collect()));
+                    stored.extend_from_slice(&a);
+                }
+                (actions, stored)
+            }
+        }
+    }
+}
+
+/// Inverse-CDF sample from softmax(logits).
+fn sample_categorical(logits: &[f32], rng: &mut impl Rng) -> usize {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let w: Vec<f64> = logits.iter().map(|&l| f64::from(l - max).exp()).collect();
+    let total: f64 = w.iter().sum();
+    let mut u = rng.gen::<f64>() * total;
+    for (i, wi) in w.iter().enumerate() {
+        if u < *wi {
+            return i;
+        }
+        u -= wi;
+    }
+    w.len() - 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// `sum(0.7 logp - 0.3 entropy + 0.5 value)`, with or without a tape.
+    fn loss_value(net: &ActorCritic<64>, obs: &[f32], rows: usize, actions: &ActionBatch) -> f32 {
+        let ev = net.evaluate(net.obs_tensor(obs, rows), actions);
+        let l = ev.log_prob.as_vec().into_iter().zip(ev.entropy.as_vec()).zip(ev.value.as_vec());
+        l.map(|((lp, e), v)| 0.7 * lp - 0.3 * e + 0.5 * v).sum()
+    }
+
+    fn check_gradients(shared: bool, actions_space: ActionSpace) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let cfg = ActorCriticConfig { shared, policy_activation: Activation::Tanh, value_activation: Activation::Elu };
+        let mut net = ActorCritic::<64>::new(3, &actions_space, cfg, &mut rng);
+        // Larger head weights than the 0.01 init so every path carries signal.
+        let mut p = net.flat_params();
+        for x in p.iter_mut() {
+            *x += 0.1 * rng.sample::<f32, _>(StandardNormal);
+        }
+        net.set_flat_params(&p);
+        let rows = 5;
+        let obs: Vec<f32> = (0..rows * 3).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+        let stored: Vec<f32> = match &actions_space {
+            ActionSpace::Discrete { n } => (0..rows).map(|i| (i % n) as f32).collect(),
+            ActionSpace::Continuous { dim, .. } => (0..rows * dim).map(|_| rng.sample::<f32, _>(StandardNormal)).collect(),
+        };
+        let actions = match &actions_space {
+            ActionSpace::Discrete { .. } => ActionBatch::Discrete(&stored),
+            ActionSpace::Continuous { dim, .. } => ActionBatch::Continuous { values: &stored, dim: *dim },
+        };
+        let ev = net.evaluate(net.obs_tensor(&obs, rows).retaped::<OwnedTape<f32, Dev>>(), &actions);
+        let dev = net.device().clone();
+        let w = |x: f32| dev.tensor_from_vec(vec![x; rows], (rows,));
+        let (a, tape) = (ev.log_prob.put_tape(ev.tape) * w(0.7)).sum().split_tape();
+        let (b, tape) = (ev.entropy.put_tape(tape) * w(-0.3)).sum().split_tape();
+        let loss = (ev.value.put_tape(tape) * w(0.5)).sum() + a + b;
+        let mut grads = loss.backward();
+        let g = net.flat_grads(&mut grads);
+        let base = net.flat_params();
+        let gmax = g.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        let eps = 1e-2f32;
+        for i in (0..base.len()).step_by(7) {
+            let mut q = base.clone();
+            q[i] += eps;
+            net.set_flat_params(&q);
+            let up = loss_value(&net, &obs, rows, &actions);
+            q[i] -= 2.0 * eps;
+            net.set_flat_params(&q);
+            let down = loss_value(&net, &obs, rows, &actions);
+            let fd = (up - down) / (2.0 * eps);
+            assert!((fd - g[i]).abs() <= 2e-2 * gmax + 2e-3, "param {i}: autodiff {} vs finite difference {fd}", g[i]);
+        }
+        net.set_flat_params(&base);
+    }
+
+    #[test]
+    fn gradients_match_finite_differences_categorical_shared() {
+        check_gradients(true, ActionSpace::Discrete { n: 3 });
+    }
+
+    #[test]
+    fn gradients_match_finite_differences_gaussian_separate() {
+        check_gradients(false, ActionSpace::Continuous { dim: 2, low: vec![-1.0; 2], high: vec![1.0; 2] });
+    }
+
+    #[test]
+    fn elu_matches_its_definition() {
+        let dev = Dev::default();
+        let x = dev.tensor_from_vec(vec![-2.0f32, -0.5, 0.0, 0.5, 3.0], (5,));
+        let y = Activation::Elu.apply(x.clone()).as_vec();
+        for (xi, yi) in x.as_vec().iter().zip(y) {
+            let e = if *xi > 0.0 { *xi } else { xi.exp() - 1.0 };
+            assert!((yi - e).abs() < 1e-6);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The Parquet logs of one cell: `episodes.parquet` and `updates.parquet`.
+//!
+//! Every column is a pure function of the spec and seed except the ones listed in
+//! [`WALL_CLOCK_COLUMNS`], which measure time.
+
+use std::fs::File;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::algo::{EpisodeEvent, UpdateEvent};
+
+/// Columns that hold wall-clock measurements (the only ones that differ between two runs
+/// of the same cell).
+pub const WALL_CLOCK_COLUMNS: &[&str] = &["wall_seconds"];
+
+/// Accumulates a cell's rows.
+#[derive(Debug, Default)]
+pub struct CellLog {
+    ep_step: Vec<u64>,
+    ep_index: Vec<u64>,
+    ep_env: Vec<u32>,
+    ep_return: Vec<f64>,
+    ep_length: Vec<u64>,
+    ep_wall: Vec<f64>,
+    up_index: Vec<u64>,
+    up_step: Vec<u64>,
+    up_wall: Vec<f64>,
+    up_stats: Vec<(&'static str, Vec<f64>)>,
+}
+
+impl CellLog {
+    /// Records an update and the episodes that ended during its rollout.
+    pub fn record(&mut self, update: &UpdateEvent, episodes: &[EpisodeEvent], wall_seconds: f64) {
+        for ep in episodes {
+            self.ep_index.push(self.ep_step.len() as u64);
+            self.ep_step.push(ep.global_step);
+            self.ep_env.push(ep.env_index as u32);
+            self.ep_return.push(ep.ret);
+            self.ep_length.push(ep.length as u64);
+            self.ep_wall.push(wall_seconds);
+        }
+        self.up_index.push(update.update);
+        self.up_step.push(update.global_step);
+        self.up_wall.push(wall_seconds);
+        if self.up_stats.is_empty() {
+            self.up_stats = update.stats.0.iter().map(|(k, _)| (*k, Vec::new())).collect();
+        }
+        for ((name, col), (k, v)) in self.up_stats.iter_mut().zip(&update.stats.0) {
+            debug_assert_eq!(name, k, "an algorithm must report the same stats every update");
+            col.push(*v);
+        }
+    }
+
+    /// Number of episodes recorded.
+    pub fn episodes(&self) -> u64 {
+        self.ep_step.len() as u64
+    }
+
+    /// Number of updates recorded.
+    pub fn updates(&self) -> u64 {
+        self.up_index.len() as u64
+    }
+
+    /// The episodes table.
+    pub fn episodes_frame(&self) -> PolarsResult<DataFrame> {
+        DataFrame::new(self.ep_step.len(), vec![
+            Column::new("global_step".into(), &self.ep_step),
+            Column::new("episode".into(), &self.ep_index),
+            Column::new("env_index".into(), &self.ep_env),
+            Column::new("return".into(), &self.ep_return),
+            Column::new("length".into(), &self.ep_length),
+            Column::new("wall_seconds".into(), &self.ep_wall),
+        ])
+    }
+
+    /// The updates table.
+    pub fn updates_frame(&self) -> PolarsResult<DataFrame> {
+        let mut cols = vec![
+            Column::new("update".into(), &self.up_index),
+            Column::new("global_step".into(), &self.up_step),
+            Column::new("wall_seconds".into(), &self.up_wall),
+        ];
+        for (name, v) in &self.up_stats {
+            cols.push(Column::new((*name).into(), v));
+        }
+        DataFrame::new(self.up_index.len(), cols)
+    }
+}
+
+/// Writes `df` as Parquet to `path`.
+pub fn write_parquet(df: &mut DataFrame, path: &Path) -> PolarsResult<()> {
+    let file = File::create(path)?;
+    ParquetWriter::new(file).finish(df)?;
+    Ok(())
+}
+
+/// Reads a Parquet file.
+pub fn read_parquet(path: &Path) -> PolarsResult<DataFrame> {
+    let file = File::open(path)?;
+    ParquetReader::new(file).finish()
+}

@@ -1,0 +1,232 @@
+//! The executor: runs a spec's unfinished cells in parallel (rayon) and writes each cell's
+//! results under `results/<spec>/<cell hash>/` atomically.
+//!
+//! A cell is written into `results/<spec>/.tmp-<hash>-<pid>/` and renamed to
+//! `results/<spec>/<hash>/` once all its files are complete, so a killed run leaves either
+//! a finished cell or a temporary directory that the next run removes; finished cells are
+//! never run twice.
+
+pub mod logs;
+pub mod provenance;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::algo::{self, AlgoError};
+use crate::env::{self, VecEnv};
+use crate::spec::{Cell, Spec};
+use logs::CellLog;
+
+/// Files that make a cell finished.
+pub const CELL_FILES: &[&str] = &["episodes.parquet", "updates.parquet", "provenance.json"];
+
+/// Errors while running cells.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("cell {hash} ({env}, {algorithm}, seed {seed}): {source}")]
+    Cell { hash: String, env: String, algorithm: String, seed: u64, source: AlgoError },
+    #[error("{}: cannot write Parquet: {source}", path.display())]
+    Parquet { path: PathBuf, source: polars::error::PolarsError },
+    #[error("cannot start {jobs} worker threads: {source}")]
+    Pool { jobs: usize, source: rayon::ThreadPoolBuildError },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io { path: path.into(), source }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Root of all results (`results/`).
+    pub results_root: PathBuf,
+    /// Cells run at once.
+    pub jobs: usize,
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// The directory of a spec's results.
+pub fn spec_dir(root: &Path, spec: &Spec) -> PathBuf {
+    root.join(&spec.name)
+}
+
+/// The directory of a cell's results.
+pub fn cell_dir(root: &Path, cell: &Cell) -> PathBuf {
+    root.join(&cell.spec).join(&cell.hash)
+}
+
+/// True when every file of the cell exists.
+pub fn is_finished(root: &Path, cell: &Cell) -> bool {
+    let dir = cell_dir(root, cell);
+    CELL_FILES.iter().all(|f| dir.join(f).is_file())
+}
+
+/// What a reproduction did.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub cells_total: usize,
+    pub cells_already_finished: usize,
+    pub cells_run: usize,
+    pub timesteps_run: u64,
+}
+
+/// Removes temporary cell directories left by runs that are no longer alive.
+fn remove_stale_temporaries(dir: &Path) -> Result<(), RunError> {
+    let Ok(rd) = std::fs::read_dir(dir) else { return Ok(()) };
+    for entry in rd.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(rest) = name.strip_prefix(".tmp-") else { continue };
+        let pid = rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| p != std::process::id() && Path::new("/proc").join(p.to_string()).exists());
+        if !alive {
+            std::fs::remove_dir_all(entry.path()).map_err(io(&entry.path()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs every unfinished cell of `spec`.
+pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError> {
+    let dir = spec_dir(&opts.results_root, spec);
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    remove_stale_temporaries(&dir)?;
+    let cells = spec.cells();
+    let todo: Vec<&Cell> = cells.iter().filter(|c| !is_finished(&opts.results_root, c)).collect();
+    let total_steps: u64 = todo.iter().map(|c| c.budget.total_timesteps).sum();
+    let summary = RunSummary {
+        cells_total: cells.len(),
+        cells_already_finished: cells.len() - todo.len(),
+        cells_run: todo.len(),
+        timesteps_run: total_steps,
+    };
+    if todo.is_empty() {
+        return Ok(summary);
+    }
+    let pb = ProgressBar::with_draw_target(
+        Some(total_steps),
+        if opts.progress { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+    );
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} cells {msg} | {human_pos}/{human_len} steps | {per_sec} | ETA {eta}",
+        )
+        .expect("valid template"),
+    );
+    let done = AtomicUsize::new(summary.cells_already_finished);
+    pb.set_message(format!("{}/{}", summary.cells_already_finished, cells.len()));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .build()
+        .map_err(|source| RunError::Pool { jobs: opts.jobs, source })?;
+    let (commit, dirty) = provenance::git_state(spec.path.parent().unwrap_or(Path::new(".")));
+    let spec_file = spec.path.display().to_string();
+    let results: Vec<Result<(), RunError>> = pool.install(|| {
+        todo.par_iter()
+            .map(|cell| {
+                let r = run_cell(cell, spec, &opts.results_root, &pb, (&commit, dirty), &spec_file);
+                if r.is_ok() {
+                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    pb.set_message(format!("{n}/{}", cells.len()));
+                    if !opts.progress {
+                        eprintln!("cell {n}/{} done: {} {} seed {} ({})", cells.len(), cell.env, cell.row_label(), cell.seed, cell.hash);
+                    }
+                }
+                r
+            })
+            .collect()
+    });
+    pb.finish_and_clear();
+    results.into_iter().collect::<Result<Vec<()>, RunError>>()?;
+    Ok(summary)
+}
+
+/// Trains one cell and writes its files atomically.
+pub fn run_cell(
+    cell: &Cell,
+    spec: &Spec,
+    root: &Path,
+    pb: &ProgressBar,
+    git: (&str, bool),
+    spec_file: &str,
+) -> Result<(), RunError> {
+    let started = Instant::now();
+    let started_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let cell_err = |source: AlgoError| RunError::Cell {
+        hash: cell.hash.clone(),
+        env: cell.env.clone(),
+        algorithm: cell.row_label(),
+        seed: cell.seed,
+        source,
+    };
+    let venv = VecEnv::new(cell.budget.num_envs, cell.seed, || env::make(&cell.env)).map_err(|e| cell_err(e.into()))?;
+    let mut algorithm = cell
+        .config
+        .build(&venv.observation_space(), &venv.action_space(), cell.seed)
+        .map_err(cell_err)?;
+    let mut log = CellLog::default();
+    let mut last_step = 0u64;
+    algo::train(
+        algorithm.as_mut(),
+        venv,
+        cell.seed,
+        cell.budget.steps_per_update,
+        cell.budget.total_timesteps,
+        |update, episodes| {
+            log.record(update, episodes, started.elapsed().as_secs_f64());
+            pb.inc(update.global_step.min(cell.budget.total_timesteps) - last_step.min(cell.budget.total_timesteps));
+            last_step = update.global_step;
+        },
+    )
+    .map_err(cell_err)?;
+
+    let final_dir = cell_dir(root, cell);
+    let tmp = root.join(&cell.spec).join(format!(".tmp-{}-{}", cell.hash, std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    for (name, frame) in [("episodes.parquet", log.episodes_frame()), ("updates.parquet", log.updates_frame())] {
+        let path = tmp.join(name);
+        let mut df = frame.map_err(|source| RunError::Parquet { path: path.clone(), source })?;
+        logs::write_parquet(&mut df, &path).map_err(|source| RunError::Parquet { path: path.clone(), source })?;
+    }
+    let prov = provenance::Provenance {
+        cell,
+        spec_file: spec_file.to_string(),
+        profile: &spec.profile,
+        git_commit: git.0.to_string(),
+        git_dirty: git.1,
+        acktr_version: env!("CARGO_PKG_VERSION"),
+        rustc: env!("ACKTR_RUSTC_VERSION"),
+        dependencies: provenance::dependencies(),
+        machine: provenance::machine(),
+        started_unix,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        timesteps: last_step,
+        updates: log.updates(),
+        episodes: log.episodes(),
+    };
+    let path = tmp.join("provenance.json");
+    let json = serde_json::to_string_pretty(&prov).expect("provenance serialises");
+    std::fs::write(&path, json).map_err(io(&path))?;
+    if final_dir.exists() {
+        // A partial directory from an older layout, or another process finished it first.
+        if is_finished(root, cell) {
+            std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+            return Ok(());
+        }
+        std::fs::remove_dir_all(&final_dir).map_err(io(&final_dir))?;
+    }
+    std::fs::rename(&tmp, &final_dir).map_err(io(&final_dir))?;
+    Ok(())
+}

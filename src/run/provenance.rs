@@ -1,0 +1,83 @@
+//! Where a cell's results came from (STYLE.md 11, after CleanRL's run tags): the resolved
+//! configuration, the seed, the git commit, dependency versions and the machine.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use serde::Serialize;
+
+use crate::spec::Cell;
+
+/// Contents of `provenance.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Provenance<'a> {
+    pub cell: &'a Cell,
+    pub spec_file: String,
+    pub profile: &'a str,
+    pub git_commit: String,
+    pub git_dirty: bool,
+    pub acktr_version: &'static str,
+    pub rustc: &'static str,
+    pub dependencies: BTreeMap<String, String>,
+    pub machine: Machine,
+    pub started_unix: f64,
+    pub wall_seconds: f64,
+    pub timesteps: u64,
+    pub updates: u64,
+    pub episodes: u64,
+}
+
+/// The machine a cell ran on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    pub hostname: String,
+    pub os: &'static str,
+    pub arch: &'static str,
+    pub cpus: usize,
+    pub cpu_model: String,
+}
+
+/// Dependency versions recorded at build time.
+pub fn dependencies() -> BTreeMap<String, String> {
+    env!("ACKTR_DEP_VERSIONS")
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// `git rev-parse HEAD` and whether the tree has changes, run next to the spec file.
+pub fn git_state(dir: &Path) -> (String, bool) {
+    let run = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let commit = run(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    (commit, dirty)
+}
+
+/// This machine.
+pub fn machine() -> Machine {
+    let hostname = std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
+        .unwrap_or_else(|| "unknown".into());
+    Machine {
+        hostname,
+        os: std::env::consts::OS,
+        arch: std::env::consts::ARCH,
+        cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        cpu_model,
+    }
+}

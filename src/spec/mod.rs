@@ -1,0 +1,513 @@
+//! Specs: `specs/<name>.yaml` in, a checked [`Spec`] and its [`Cell`]s out.
+//!
+//! Parsing is two-stage (ripgrep's low/high args): [`raw`] mirrors the YAML with
+//! `deny_unknown_fields`; [`check`] fills defaults, applies the chosen profile, resolves
+//! names against the registries and rejects bad values. Every error names the file, the
+//! line and column where they can be found, and the field path.
+
+pub mod locate;
+pub mod raw;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::algo::AlgorithmConfig;
+use raw::{RawPaperValue, RawSpec};
+
+/// The profile that runs the spec as written.
+pub const PAPER_PROFILE: &str = "paper";
+
+/// Bumped when the meaning of a cell's configuration changes, so old results are not
+/// mistaken for new ones.
+const CELL_SCHEMA: u32 = 1;
+
+/// A spec that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("{}: cannot read spec: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("unknown spec `{name}`: no file {} (known: {known})", path.display())]
+    NotFound { name: String, path: PathBuf, known: String },
+    #[error("{}{}: {field}: {message}", file.display(), position(*line, *column))]
+    Invalid { file: PathBuf, line: Option<usize>, column: Option<usize>, field: String, message: String },
+}
+
+fn position(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        _ => String::new(),
+    }
+}
+
+/// Budget and batch layout of a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Budget {
+    pub total_timesteps: u64,
+    pub num_envs: usize,
+    pub steps_per_update: usize,
+}
+
+/// How a metric is computed from a cell's episodes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricKind {
+    /// Mean return of the last `episodes` finished episodes.
+    LastEpisodesMean { episodes: usize },
+}
+
+/// A named metric.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricSpec {
+    pub name: String,
+    pub kind: MetricKind,
+}
+
+/// A published number.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum PaperValue {
+    Number(f64),
+    /// What the paper prints instead of a number ("N/A").
+    Text(String),
+}
+
+/// One algorithm row of the spec.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlgorithmSpec {
+    pub name: String,
+    pub config: AlgorithmConfig,
+    /// Grid points: each is a list of (parameter, value); one empty point without a grid.
+    pub grid: Vec<GridPoint>,
+}
+
+/// One combination of grid values.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct GridPoint(pub Vec<(String, f64)>);
+
+impl GridPoint {
+    /// `lr=0.25` style label, empty without a grid.
+    pub fn label(&self) -> String {
+        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+    }
+
+    fn apply(&self, config: &mut AlgorithmConfig) {
+        for (k, v) in &self.0 {
+            match k.as_str() {
+                "lr" => *config.lr_mut() = *v,
+                other => unreachable!("grid parameter `{other}` passed the check"),
+            }
+        }
+    }
+}
+
+/// A checked spec with one profile applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spec {
+    /// File stem (`smoke`), used for `results/<name>/`.
+    pub name: String,
+    #[serde(skip)]
+    pub path: PathBuf,
+    pub title: String,
+    pub reproduces: String,
+    pub description: Option<String>,
+    pub profile: String,
+    pub envs: Vec<String>,
+    pub algorithms: Vec<AlgorithmSpec>,
+    pub seeds: Vec<u64>,
+    pub budget: Budget,
+    pub metrics: Vec<MetricSpec>,
+    /// `(env, algorithm) -> metric -> value`.
+    pub paper: BTreeMap<(String, String), BTreeMap<String, PaperValue>>,
+    /// Profiles the file defines (for `acktr list`).
+    pub profiles: Vec<String>,
+}
+
+/// One unit of work: environment x algorithm x seed x grid point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cell {
+    pub spec: String,
+    pub env: String,
+    /// Algorithm row label.
+    pub algorithm: String,
+    pub grid: GridPoint,
+    pub seed: u64,
+    pub budget: Budget,
+    /// Resolved configuration (grid applied).
+    pub config: AlgorithmConfig,
+    /// Content hash of everything above but the spec name (16 hex digits).
+    pub hash: String,
+}
+
+impl Cell {
+    /// `ALGO` or `ALGO [lr=0.25]`: the row label in reports.
+    pub fn row_label(&self) -> String {
+        if self.grid.0.is_empty() {
+            self.algorithm.clone()
+        } else {
+            format!("{} [{}]", self.algorithm, self.grid.label())
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct CellKey<'a> {
+    schema: u32,
+    env: &'a str,
+    algorithm: &'a str,
+    grid: &'a GridPoint,
+    seed: u64,
+    budget: &'a Budget,
+    config: &'a AlgorithmConfig,
+}
+
+impl Spec {
+    /// Every cell, in a stable order (env, algorithm, grid point, seed).
+    pub fn cells(&self) -> Vec<Cell> {
+        let mut out = Vec::new();
+        for env in &self.envs {
+            for alg in &self.algorithms {
+                for point in &alg.grid {
+                    let mut config = alg.config.clone();
+                    point.apply(&mut config);
+                    for &seed in &self.seeds {
+                        let key = CellKey {
+                            schema: CELL_SCHEMA,
+                            env,
+                            algorithm: &alg.name,
+                            grid: point,
+                            seed,
+                            budget: &self.budget,
+                            config: &config,
+                        };
+                        let json = serde_json::to_vec(&key).expect("cell key serialises");
+                        let digest = Sha256::digest(&json);
+                        let hash = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+                        out.push(Cell {
+                            spec: self.name.clone(),
+                            env: env.clone(),
+                            algorithm: alg.name.clone(),
+                            grid: point.clone(),
+                            seed,
+                            budget: self.budget,
+                            config: config.clone(),
+                            hash,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Resolves a spec argument: a path to a file, or a name under `specs_dir`.
+pub fn resolve_path(arg: &str, specs_dir: &Path) -> Result<PathBuf, SpecError> {
+    let p = Path::new(arg);
+    if p.extension().is_some_and(|e| e == "yaml" || e == "yml") || arg.contains('/') {
+        return Ok(p.to_path_buf());
+    }
+    let path = specs_dir.join(format!("{arg}.yaml"));
+    if path.exists() {
+        Ok(path)
+    } else {
+        let known = list_specs(specs_dir).join(", ");
+        Err(SpecError::NotFound { name: arg.into(), path, known })
+    }
+}
+
+/// Names of the specs in `specs_dir`, sorted.
+pub fn list_specs(specs_dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(specs_dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let p = e.path();
+                    (p.extension().is_some_and(|x| x == "yaml")).then(|| p.file_stem()?.to_str().map(String::from))?
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Reads, parses and checks a spec file with `profile` applied.
+pub fn load(path: &Path, profile: &str) -> Result<Spec, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io { path: path.into(), source })?;
+    parse(&text, path, profile)
+}
+
+/// Parses and checks spec text (`path` names it in errors and gives the spec its name).
+pub fn parse(text: &str, path: &Path, profile: &str) -> Result<Spec, SpecError> {
+    let de = serde_yaml::Deserializer::from_str(text);
+    let raw: RawSpec = serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        let loc = inner.location();
+        let message = strip_location(&inner.to_string());
+        // serde_yaml prefixes the path itself; we print it once, as the field.
+        let message = message.strip_prefix(&format!("{field}: ")).map(str::to_string).unwrap_or(message);
+        let field = match field.as_str() {
+            "." => "(document)".to_string(),
+            "?" => "(YAML syntax)".to_string(),
+            _ => field,
+        };
+        SpecError::Invalid {
+            file: path.into(),
+            line: loc.as_ref().map(|l| l.line()),
+            column: loc.as_ref().map(|l| l.column()),
+            field,
+            message,
+        }
+    })?;
+    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("spec").to_string();
+    check::check(raw, name, path, text, profile)
+}
+
+/// serde_yaml appends " at line L column C"; we print the position ourselves.
+fn strip_location(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+mod check {
+    //! Raw -> checked.
+    use super::*;
+    use crate::env;
+
+    struct Checker<'a> {
+        path: &'a Path,
+        text: &'a str,
+    }
+
+    impl Checker<'_> {
+        fn err(&self, field: impl Into<String>, message: impl Into<String>) -> SpecError {
+            let field = field.into();
+            SpecError::Invalid {
+                file: self.path.into(),
+                line: locate::locate(self.text, &field),
+                column: None,
+                field,
+                message: message.into(),
+            }
+        }
+
+        fn positive(&self, field: &str, v: i64) -> Result<u64, SpecError> {
+            if v > 0 {
+                Ok(v as u64)
+            } else {
+                Err(self.err(field, format!("must be a positive integer, got {v}")))
+            }
+        }
+
+        fn seeds(&self, field: &str, seeds: &[i64]) -> Result<Vec<u64>, SpecError> {
+            if seeds.is_empty() {
+                return Err(self.err(field, "the seed list is empty; give at least one seed"));
+            }
+            let mut out = Vec::new();
+            for (i, &s) in seeds.iter().enumerate() {
+                if s < 0 {
+                    return Err(self.err(format!("{field}[{i}]"), format!("seeds are non-negative integers, got {s}")));
+                }
+                if out.contains(&(s as u64)) {
+                    return Err(self.err(format!("{field}[{i}]"), format!("seed {s} appears twice")));
+                }
+                out.push(s as u64);
+            }
+            Ok(out)
+        }
+
+        fn rate(&self, field: String, v: f64) -> Result<(), SpecError> {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(self.err(field, format!("must be a positive number, got {v}")))
+            }
+        }
+
+        fn unit(&self, field: String, v: f64) -> Result<(), SpecError> {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(self.err(field, format!("must lie in [0, 1], got {v}")))
+            }
+        }
+
+        fn non_negative(&self, field: String, v: f64) -> Result<(), SpecError> {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(self.err(field, format!("must be a non-negative number, got {v}")))
+            }
+        }
+
+        fn algorithm(&self, i: usize, a: &raw::RawAlgorithm) -> Result<AlgorithmSpec, SpecError> {
+            let at = format!("algorithms[{i}]");
+            if a.name.trim().is_empty() {
+                return Err(self.err(format!("{at}.name"), "the algorithm's name is empty"));
+            }
+            let given: Vec<AlgorithmConfig> = [a.a2c.clone().map(AlgorithmConfig::A2c)].into_iter().flatten().collect();
+            let config = match given.as_slice() {
+                [one] => one.clone(),
+                [] => return Err(self.err(&at, "give exactly one algorithm configuration (known: a2c), e.g. `a2c: {}`")),
+                _ => return Err(self.err(&at, "give exactly one algorithm configuration, not several")),
+            };
+            match &config {
+                AlgorithmConfig::A2c(c) => {
+                    let p = format!("{at}.a2c");
+                    self.rate(format!("{p}.lr"), c.lr)?;
+                    self.unit(format!("{p}.gamma"), c.gamma)?;
+                    self.non_negative(format!("{p}.entropy_coef"), c.entropy_coef)?;
+                    self.non_negative(format!("{p}.value_coef"), c.value_coef)?;
+                    self.rate(format!("{p}.max_grad_norm"), c.max_grad_norm)?;
+                    self.unit(format!("{p}.rmsprop.alpha"), c.rmsprop.alpha)?;
+                    self.rate(format!("{p}.rmsprop.epsilon"), c.rmsprop.epsilon)?;
+                    self.non_negative(format!("{p}.rmsprop.initial_mean_square"), c.rmsprop.initial_mean_square)?;
+                }
+            }
+            let mut grid = vec![GridPoint::default()];
+            if let Some(lrs) = &a.grid.lr {
+                if lrs.is_empty() {
+                    return Err(self.err(format!("{at}.grid.lr"), "the grid is empty; remove it or give values"));
+                }
+                for (k, &v) in lrs.iter().enumerate() {
+                    self.rate(format!("{at}.grid.lr[{k}]"), v)?;
+                }
+                grid = grid
+                    .into_iter()
+                    .flat_map(|p| {
+                        lrs.iter().map(move |&v| {
+                            let mut q = p.clone();
+                            q.0.push(("lr".to_string(), v));
+                            q
+                        })
+                    })
+                    .collect();
+            }
+            Ok(AlgorithmSpec { name: a.name.clone(), config, grid })
+        }
+    }
+
+    pub(super) fn check(raw: RawSpec, name: String, path: &Path, text: &str, profile: &str) -> Result<Spec, SpecError> {
+        let c = Checker { path, text };
+        // Profile.
+        let prof = match raw.profiles.get(profile) {
+            Some(p) => p.clone(),
+            None if profile == PAPER_PROFILE => raw::RawProfile::default(),
+            None => {
+                let mut known: Vec<&str> = raw.profiles.keys().map(String::as_str).collect();
+                if !known.contains(&PAPER_PROFILE) {
+                    known.insert(0, PAPER_PROFILE);
+                }
+                return Err(c.err("profiles", format!("no profile `{profile}` (known: {})", known.join(", "))));
+            }
+        };
+        let pf = |field: &str| format!("profiles.{profile}.{field}");
+        if raw.title.trim().is_empty() {
+            return Err(c.err("title", "the title is empty"));
+        }
+        // Environments.
+        if raw.envs.is_empty() {
+            return Err(c.err("envs", "no environments; name at least one Gymnasium id"));
+        }
+        for (i, id) in raw.envs.iter().enumerate() {
+            env::lookup(id).map_err(|e| c.err(format!("envs[{i}]"), e.to_string()))?;
+            if raw.envs[..i].contains(id) {
+                return Err(c.err(format!("envs[{i}]"), format!("`{id}` appears twice")));
+            }
+        }
+        // Algorithms.
+        if raw.algorithms.is_empty() {
+            return Err(c.err("algorithms", "no algorithms; give at least one"));
+        }
+        let mut algorithms = Vec::new();
+        for (i, a) in raw.algorithms.iter().enumerate() {
+            let alg = c.algorithm(i, a)?;
+            if algorithms.iter().any(|x: &AlgorithmSpec| x.name == alg.name) {
+                return Err(c.err(format!("algorithms[{i}].name"), format!("`{}` appears twice", alg.name)));
+            }
+            algorithms.push(alg);
+        }
+        // Seeds and budget, with the profile's overrides.
+        let seeds = match &prof.seeds {
+            Some(s) => c.seeds(&pf("seeds"), s)?,
+            None => c.seeds("seeds", &raw.seeds)?,
+        };
+        let pick = |over: Option<i64>, field: &str, base: i64, base_field: &str| -> Result<u64, SpecError> {
+            match over {
+                Some(v) => c.positive(&pf(field), v),
+                None => c.positive(base_field, base),
+            }
+        };
+        let budget = Budget {
+            total_timesteps: pick(prof.total_timesteps, "total_timesteps", raw.budget.total_timesteps, "budget.total_timesteps")?,
+            num_envs: pick(prof.num_envs, "num_envs", raw.budget.num_envs, "budget.num_envs")? as usize,
+            steps_per_update: pick(prof.steps_per_update, "steps_per_update", raw.budget.steps_per_update, "budget.steps_per_update")?
+                as usize,
+        };
+        // Metrics.
+        let mut metrics = Vec::new();
+        for (i, m) in raw.metrics.iter().enumerate() {
+            let at = format!("metrics[{i}]");
+            let kind = match &m.last_episodes_mean {
+                Some(p) => MetricKind::LastEpisodesMean { episodes: c.positive(&format!("{at}.last_episodes_mean.episodes"), p.episodes)? as usize },
+                None => return Err(c.err(&at, "give exactly one metric definition (known: last_episodes_mean)")),
+            };
+            if metrics.iter().any(|x: &MetricSpec| x.name == m.name) {
+                return Err(c.err(format!("{at}.name"), format!("metric `{}` appears twice", m.name)));
+            }
+            metrics.push(MetricSpec { name: m.name.clone(), kind });
+        }
+        // Paper numbers.
+        let mut paper = BTreeMap::new();
+        for (i, row) in raw.paper.iter().enumerate() {
+            let at = format!("paper[{i}]");
+            if !raw.envs.contains(&row.env) {
+                return Err(c.err(format!("{at}.env"), format!("`{}` is not one of the spec's envs", row.env)));
+            }
+            if !algorithms.iter().any(|a| a.name == row.algorithm) {
+                return Err(c.err(format!("{at}.algorithm"), format!("`{}` is not one of the spec's algorithms", row.algorithm)));
+            }
+            let mut values = BTreeMap::new();
+            for (metric, v) in &row.values {
+                if !metrics.iter().any(|m| &m.name == metric) {
+                    return Err(c.err(format!("{at}.values.{metric}"), format!("`{metric}` is not one of the spec's metrics")));
+                }
+                values.insert(
+                    metric.clone(),
+                    match v {
+                        RawPaperValue::Number(x) => PaperValue::Number(*x),
+                        RawPaperValue::Text(t) => PaperValue::Text(t.clone()),
+                    },
+                );
+            }
+            if paper.insert((row.env.clone(), row.algorithm.clone()), values).is_some() {
+                return Err(c.err(&at, format!("a second row for ({}, {})", row.env, row.algorithm)));
+            }
+        }
+        let mut profiles: Vec<String> = raw.profiles.keys().cloned().collect();
+        if !profiles.iter().any(|p| p == PAPER_PROFILE) {
+            profiles.insert(0, PAPER_PROFILE.into());
+        }
+        Ok(Spec {
+            name,
+            path: path.into(),
+            title: raw.title,
+            reproduces: raw.reproduces,
+            description: raw.description,
+            profile: profile.to_string(),
+            envs: raw.envs,
+            algorithms,
+            seeds,
+            budget,
+            metrics,
+            paper,
+            profiles,
+        })
+    }
+}

@@ -1,0 +1,122 @@
+//! The YAML as written: `serde` structs with `deny_unknown_fields`. Nothing here is checked
+//! beyond types; [`super::check`] turns a [`RawSpec`] into a [`super::Spec`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::algo::A2cConfig;
+
+/// A whole spec file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpec {
+    /// Human title.
+    pub title: String,
+    /// The paper's table or figure it reproduces ("Table 2", "Figure 3", "none").
+    pub reproduces: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Gymnasium ids.
+    pub envs: Vec<String>,
+    /// Algorithms (rows of the report).
+    pub algorithms: Vec<RawAlgorithm>,
+    /// Seeds.
+    pub seeds: Vec<i64>,
+    /// Budget and batch layout.
+    pub budget: RawBudget,
+    /// Metrics to report.
+    #[serde(default)]
+    pub metrics: Vec<RawMetric>,
+    /// The paper's published numbers.
+    #[serde(default)]
+    pub paper: Vec<RawPaperRow>,
+    /// Named profiles that scale the spec (`paper` is the spec as written).
+    #[serde(default)]
+    pub profiles: BTreeMap<String, RawProfile>,
+}
+
+/// One algorithm row: a label, exactly one algorithm configuration, and an optional grid.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlgorithm {
+    /// Row label in reports ("ACKTR", "A2C").
+    pub name: String,
+    /// Hyperparameter grid over this algorithm.
+    #[serde(default)]
+    pub grid: RawGrid,
+    /// A2C (openai/baselines `a2c/`).
+    #[serde(default)]
+    pub a2c: Option<A2cConfig>,
+}
+
+/// Values to sweep; every combination becomes a grid point.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrid {
+    /// Learning rates (e.g. the paper's {0.7, 0.2, 0.07, 0.02}).
+    #[serde(default)]
+    pub lr: Option<Vec<f64>>,
+}
+
+/// Budget and batch layout.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    /// Environment timesteps per cell (all copies together).
+    pub total_timesteps: i64,
+    /// Parallel environment copies.
+    pub num_envs: i64,
+    /// Steps of every copy per update (batch = num_envs x steps_per_update).
+    pub steps_per_update: i64,
+}
+
+/// A metric to report: a column name and exactly one definition.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetric {
+    /// Column name in reports and in `paper` rows.
+    pub name: String,
+    /// Mean return of the last `episodes` episodes of each seed.
+    #[serde(default)]
+    pub last_episodes_mean: Option<RawLastEpisodes>,
+}
+
+/// Parameters of `last_episodes_mean`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLastEpisodes {
+    pub episodes: i64,
+}
+
+/// A published number, or "N/A" where the paper prints that.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawPaperValue {
+    Number(f64),
+    Text(String),
+}
+
+/// The paper's numbers for one (environment, algorithm).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPaperRow {
+    pub env: String,
+    pub algorithm: String,
+    pub values: BTreeMap<String, RawPaperValue>,
+}
+
+/// Overrides a profile applies to the spec as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProfile {
+    #[serde(default)]
+    pub total_timesteps: Option<i64>,
+    #[serde(default)]
+    pub seeds: Option<Vec<i64>>,
+    #[serde(default)]
+    pub num_envs: Option<i64>,
+    #[serde(default)]
+    pub steps_per_update: Option<i64>,
+}

@@ -1,0 +1,92 @@
+//! Bad specs exit with code 2 and one message naming the file, the line (where it can be
+//! found) and the field path, and leave `results/` untouched.
+
+mod common;
+
+use common::{acktr, snapshot_tree};
+
+const GOOD: &str = "title: T
+reproduces: none
+envs:
+  - CartPole-v1
+algorithms:
+  - name: A2C
+    a2c:
+      lr: 0.0007
+seeds: [0, 1]
+budget:
+  total_timesteps: 1000
+  num_envs: 2
+  steps_per_update: 5
+metrics:
+  - name: final_return
+    last_episodes_mean:
+      episodes: 10
+paper:
+  - env: CartPole-v1
+    algorithm: A2C
+    values:
+      final_return: 500
+";
+
+/// (what, edit of GOOD, extra CLI args, expected pieces of the message)
+fn cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'static str>)> {
+    vec![
+        ("yaml syntax", GOOD.replace("seeds: [0, 1]", "seeds: [0, 1]]"), vec![], vec!["bad.yaml:9:14:", "(YAML syntax)", "did not find expected key"]),
+        ("bad indentation", GOOD.replace("  num_envs: 2", " num_envs: 2"), vec![], vec!["bad.yaml:11:3:", "budget", "missing field `num_envs`"]),
+        ("unknown field", GOOD.replace("  num_envs: 2", "  num_envz: 2"), vec![], vec!["bad.yaml:12:", "budget", "unknown field `num_envz`"]),
+        ("unknown environment", GOOD.replace("  - CartPole-v1\nalg", "  - CartPol-v1\nalg"), vec![], vec!["bad.yaml:4", "envs[0]", "unknown environment `CartPol-v1`", "CartPole-v1"]),
+        ("unknown algorithm", GOOD.replace("    a2c:\n      lr", "    ppo:\n      lr"), vec![], vec!["bad.yaml:7:", "algorithms[0]", "unknown field `ppo`"]),
+        ("no algorithm configuration", GOOD.replace("    a2c:\n      lr: 0.0007\n", ""), vec![], vec!["bad.yaml:6", "algorithms[0]", "exactly one algorithm"]),
+        ("wrong type", GOOD.replace("total_timesteps: 1000", "total_timesteps: lots"), vec![], vec!["bad.yaml:11:", "budget.total_timesteps", "invalid type"]),
+        ("negative budget", GOOD.replace("total_timesteps: 1000", "total_timesteps: -5"), vec![], vec!["bad.yaml:11", "budget.total_timesteps", "positive", "-5"]),
+        ("empty seed list", GOOD.replace("seeds: [0, 1]", "seeds: []"), vec![], vec!["bad.yaml:9", "seeds", "empty"]),
+        ("bad hyperparameter", GOOD.replace("lr: 0.0007", "lr: -0.1"), vec![], vec!["bad.yaml:8", "algorithms[0].a2c.lr", "positive", "-0.1"]),
+        ("unknown hyperparameter", GOOD.replace("lr: 0.0007", "learning_rate: 0.1"), vec![], vec!["bad.yaml:8:", "algorithms[0].a2c", "unknown field `learning_rate`"]),
+        ("unknown profile", GOOD.to_string(), vec!["--profile", "huge"], vec!["bad.yaml", "no profile `huge`", "paper"]),
+        ("paper row for an unknown metric", GOOD.replace("      final_return: 500", "      finalreturn: 500"), vec![], vec!["bad.yaml:22", "paper[0].values.finalreturn", "not one of the spec's metrics"]),
+        ("missing field", GOOD.replace("reproduces: none\n", ""), vec![], vec!["bad.yaml", "missing field `reproduces`"]),
+    ]
+}
+
+#[test]
+fn the_good_spec_is_accepted() {
+    let spec = acktr::spec::parse(GOOD, std::path::Path::new("good.yaml"), "paper").expect("valid");
+    assert_eq!(spec.cells().len(), 2);
+}
+
+#[test]
+fn every_kind_of_bad_spec_exits_2_with_a_located_message_and_touches_no_results() {
+    for (what, text, extra, expected) in cases() {
+        let dir = tempfile::tempdir().unwrap();
+        let specs = dir.path().join("specs");
+        std::fs::create_dir_all(&specs).unwrap();
+        std::fs::write(specs.join("bad.yaml"), &text).unwrap();
+        // Existing results that must survive untouched.
+        let results = dir.path().join("results");
+        std::fs::create_dir_all(results.join("bad/0123456789abcdef")).unwrap();
+        std::fs::write(results.join("bad/0123456789abcdef/episodes.parquet"), b"earlier results").unwrap();
+        std::fs::write(results.join("bad/report.md"), b"earlier report").unwrap();
+        let before = snapshot_tree(&results);
+        for cmd in ["reproduce", "plan", "report"] {
+            let mut args = vec![cmd, "bad"];
+            args.extend(&extra);
+            let out = acktr(dir.path(), &args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{what} ({cmd}): exit {:?}, stderr: {stderr}", out.status.code());
+            assert_eq!(stderr.lines().count(), 1, "{what} ({cmd}): one line expected, got: {stderr}");
+            for piece in &expected {
+                assert!(stderr.contains(piece), "{what} ({cmd}): `{piece}` missing from: {stderr}");
+            }
+            assert_eq!(snapshot_tree(&results), before, "{what} ({cmd}): results changed");
+        }
+    }
+}
+
+#[test]
+fn an_unknown_spec_name_lists_the_known_ones() {
+    let out = acktr(&common::repo(), &["plan", "no-such-spec"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no-such-spec") && stderr.contains("smoke"), "{stderr}");
+}

@@ -1,0 +1,54 @@
+//! Every spec in `specs/` is valid under every profile it defines, and its `smoke` profile
+//! (the tiny budget CI can afford) runs to a complete report.
+
+mod common;
+
+use acktr::spec;
+
+#[test]
+fn every_spec_loads_under_every_profile() {
+    let dir = common::repo().join("specs");
+    let names = spec::list_specs(&dir);
+    assert!(names.contains(&"smoke".to_string()), "{names:?}");
+    for name in names {
+        let path = dir.join(format!("{name}.yaml"));
+        let s = spec::load(&path, spec::PAPER_PROFILE).unwrap_or_else(|e| panic!("{e}"));
+        for profile in &s.profiles {
+            let p = spec::load(&path, profile).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!p.cells().is_empty(), "{name}/{profile} has no cells");
+        }
+    }
+}
+
+#[test]
+fn every_specs_smoke_profile_runs_to_a_complete_report() {
+    let dir = common::repo().join("specs");
+    for name in spec::list_specs(&dir) {
+        let s = spec::load(&dir.join(format!("{name}.yaml")), "smoke").unwrap_or_else(|e| panic!("{name}: {e}"));
+        let root = tempfile::tempdir().unwrap();
+        acktr::run::reproduce(&s, &acktr::run::RunOptions { results_root: root.path().into(), jobs: 2, progress: false })
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (report, path) = acktr::report::write(&s, root.path()).unwrap();
+        assert_eq!(report.cells_finished, report.cells_total, "{name}");
+        assert!(path.exists());
+        for row in &report.rows {
+            assert_eq!(row.seeds_finished, row.seeds_total, "{name}: {row:?}");
+            for m in &row.metrics {
+                assert!(m.mean.is_some_and(f64::is_finite), "{name}: {} {} has no value", row.env, row.algorithm);
+            }
+        }
+    }
+}
+
+#[test]
+fn cell_hashes_are_stable_and_distinct() {
+    let s = spec::load(&common::repo().join("specs/smoke.yaml"), "smoke").unwrap();
+    let cells = s.cells();
+    let mut hashes: Vec<_> = cells.iter().map(|c| c.hash.clone()).collect();
+    hashes.sort();
+    hashes.dedup();
+    assert_eq!(hashes.len(), cells.len());
+    assert_eq!(s.cells(), cells, "expansion is deterministic");
+    let paper = spec::load(&common::repo().join("specs/smoke.yaml"), "paper").unwrap();
+    assert_ne!(paper.cells()[0].hash, cells[0].hash, "a different budget is a different cell");
+}
