@@ -1,12 +1,13 @@
 //! Reference harness for reproducing ACKTR (Wu, Mansimov, Liao, Grosse, Ba 2017).
 //!
 //! The modules follow the data's trip: [`spec`] (YAML in, checked plan out) -> [`env`] ->
-//! [`nets`] -> [`optim`] -> [`algo`] -> [`run`] (executor, results on disk) -> [`report`];
+//! [`nets`] -> [`optim`]/[`kfac`] -> [`algo`] -> [`run`] (executor, results on disk) -> [`report`];
 //! [`cli`] is the command line that `src/main.rs` calls.
 
 pub mod algo;
 pub mod cli;
 pub mod env;
+pub mod kfac;
 pub mod nets;
 pub mod optim;
 pub mod report;

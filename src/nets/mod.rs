@@ -12,12 +12,15 @@
 //! conformance cases (`../shared/kfac-conformance/FORMAT.md`).
 
 pub mod init;
+pub mod ops;
+pub mod seq;
 
 use dfdx::prelude::*;
 use rand::Rng;
 use rand_distr::StandardNormal;
 
 use crate::env::{Action, ActionSpace};
+use crate::kfac::{LayerKind, LayerStats};
 
 /// The device every network runs on (CPU; dfdx's cudarc backend later).
 pub type Dev = Cpu;
@@ -73,9 +76,20 @@ impl<I: Dim, O: Dim> Linear<I, O> {
 
     /// `x W^T + b` for a batch `x: (B, I)`.
     pub fn forward<T: Tape<f32, Dev>>(&self, x: Batch<I, T>) -> Batch<O, T> {
+        self.forward_traced(x, None)
+    }
+
+    /// As [`Self::forward`], recording the input and pre-activation for K-FAC.
+    pub fn forward_traced<T: Tape<f32, Dev>>(&self, x: Batch<I, T>, trace: Option<&mut Vec<TraceEntry>>) -> Batch<O, T> {
+        let a = trace.as_ref().map(|_| x.as_vec());
+        let batch = x.shape().0;
         let y = x.matmul(self.weight.retaped::<T>().permute::<(I, O), Axes2<1, 0>>());
         let shape = *y.shape();
-        y + self.bias.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape)
+        let s = y + self.bias.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
+        if let (Some(t), Some(a)) = (trace, a) {
+            t.push(TraceEntry::new(LayerKind::Linear, batch, a, self.weight.shape().1.size(), self.weight.shape().0.size(), &s));
+        }
+        s
     }
 
     fn visit<'a>(&'a mut self, out: &mut Vec<&'a mut dyn ParamTensor>) {
@@ -103,10 +117,10 @@ impl<const H1: usize, const H2: usize> Mlp<H1, H2> {
         }
     }
 
-    /// `act(l2(act(l1(x))))`.
-    pub fn forward<T: Tape<f32, Dev>>(&self, x: Batch<usize, T>) -> Batch<Const<H2>, T> {
-        let h = self.activation.apply(self.l1.forward(x));
-        self.activation.apply(self.l2.forward(h))
+    /// `act(l2(act(l1(x))))`, recording both layers when `trace` is given.
+    pub fn forward<T: Tape<f32, Dev>>(&self, x: Batch<usize, T>, mut trace: Option<&mut Vec<TraceEntry>>) -> Batch<Const<H2>, T> {
+        let h = self.activation.apply(self.l1.forward_traced(x, trace.as_deref_mut()));
+        self.activation.apply(self.l2.forward_traced(h, trace))
     }
 
     fn visit<'a>(&'a mut self, out: &mut Vec<&'a mut dyn ParamTensor>) {
@@ -184,6 +198,43 @@ impl<S: Shape> ParamTensor for Tensor<S, f32, Dev> {
         grads.try_alloc_for(self).expect("cpu allocation");
         grads.get(self).as_vec()
     }
+}
+
+/// One layer's record from a traced forward pass: its input rows `a` and a handle on its
+/// pre-activation `s`, whose gradient (after a backward pass) is K-FAC's `g`.
+pub struct TraceEntry {
+    pub kind: LayerKind,
+    pub batch: usize,
+    pub a: Vec<f32>,
+    pub in_dim: usize,
+    pub out_dim: usize,
+    s: Box<dyn ParamTensor>,
+}
+
+impl TraceEntry {
+    /// Records a layer; `s` is kept by id (no copy of its data).
+    pub fn new<S: Shape, T>(kind: LayerKind, batch: usize, a: Vec<f32>, in_dim: usize, out_dim: usize, s: &Tensor<S, f32, Dev, T>) -> Self {
+        Self { kind, batch, a, in_dim, out_dim, s: Box::new(s.retaped::<NoneTape>()) }
+    }
+
+    /// K-FAC statistics, taking `g = dL/ds` from `grads`.
+    pub fn stats(self, grads: &mut Gradients<f32, Dev>) -> LayerStats {
+        LayerStats { kind: self.kind, batch: self.batch, a: self.a, in_dim: self.in_dim, g: self.s.grad(grads), out_dim: self.out_dim }
+    }
+}
+
+/// Which network a K-FAC layer belongs to (separate networks get separate optimizers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    Policy,
+    Value,
+}
+
+/// A K-FAC layer's parameters: weight `(out, in)` (absent for a bare bias) and bias.
+pub struct KfacParams<'a> {
+    pub group: Group,
+    pub weight: Option<&'a mut dyn ParamTensor>,
+    pub bias: &'a mut dyn ParamTensor,
 }
 
 /// Policy and value network (paper section 3, appendix A).
@@ -282,16 +333,56 @@ impl<const H: usize> ActorCritic<H> {
         self.dev.tensor_from_vec(obs.to_vec(), (rows, cols))
     }
 
-    fn torso_outputs<T: Tape<f32, Dev>>(&self, obs: Batch<usize, T>) -> (Batch<Const<H>>, Batch<Const<H>>, T) {
+    /// K-FAC layers in the order a traced [`Self::evaluate`] records them: torso(s)
+    /// (policy, then value), value head, policy head, then the Gaussian log std.
+    pub fn kfac_params_mut(&mut self) -> Vec<KfacParams<'_>> {
+        fn lin<'a, I: Dim, O: Dim>(l: &'a mut Linear<I, O>, group: Group) -> KfacParams<'a> {
+            KfacParams { group, weight: Some(&mut l.weight), bias: &mut l.bias }
+        }
+        let shared = self.is_shared();
+        let mut out = Vec::new();
+        match &mut self.torsos {
+            Torsos::Shared(m) => {
+                out.push(lin(&mut m.l1, Group::Policy));
+                out.push(lin(&mut m.l2, Group::Policy));
+            }
+            Torsos::Separate { policy, value } => {
+                out.push(lin(&mut policy.l1, Group::Policy));
+                out.push(lin(&mut policy.l2, Group::Policy));
+                out.push(lin(&mut value.l1, Group::Value));
+                out.push(lin(&mut value.l2, Group::Value));
+            }
+        }
+        out.push(lin(&mut self.value, if shared { Group::Policy } else { Group::Value }));
+        match &mut self.head {
+            PolicyHead::Categorical(l) => out.push(lin(l, Group::Policy)),
+            PolicyHead::Gaussian { mean, log_std } => {
+                out.push(lin(mean, Group::Policy));
+                out.push(KfacParams { group: Group::Policy, weight: None, bias: log_std });
+            }
+        }
+        out
+    }
+
+    /// True when policy and value share a torso (one joint Fisher).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.torsos, Torsos::Shared(_))
+    }
+
+    fn torso_outputs<T: Tape<f32, Dev>>(
+        &self,
+        obs: Batch<usize, T>,
+        mut trace: Option<&mut Vec<TraceEntry>>,
+    ) -> (Batch<Const<H>>, Batch<Const<H>>, T) {
         let (obs, tape) = obs.split_tape();
         match &self.torsos {
             Torsos::Shared(m) => {
-                let (h, tape) = m.forward(obs.put_tape(tape)).split_tape();
+                let (h, tape) = m.forward(obs.put_tape(tape), trace).split_tape();
                 (h.clone(), h, tape)
             }
             Torsos::Separate { policy, value } => {
-                let (hp, tape) = policy.forward(obs.clone().put_tape(tape)).split_tape();
-                let (hv, tape) = value.forward(obs.put_tape(tape)).split_tape();
+                let (hp, tape) = policy.forward(obs.clone().put_tape(tape), trace.as_deref_mut()).split_tape();
+                let (hv, tape) = value.forward(obs.put_tape(tape), trace).split_tape();
                 (hp, hv, tape)
             }
         }
@@ -300,13 +391,25 @@ impl<const H: usize> ActorCritic<H> {
     /// Log-probabilities of `actions`, entropies and values for a batch of observations,
     /// all recorded on one tape.
     pub fn evaluate<T: Tape<f32, Dev>>(&self, obs: Batch<usize, T>, actions: &ActionBatch) -> Evaluation<T> {
+        self.evaluate_traced(obs, actions, None)
+    }
+
+    /// As [`Self::evaluate`], recording every K-FAC layer (order of
+    /// [`Self::kfac_params_mut`]) when `trace` is given.
+    pub fn evaluate_traced<T: Tape<f32, Dev>>(
+        &self,
+        obs: Batch<usize, T>,
+        actions: &ActionBatch,
+        mut trace: Option<&mut Vec<TraceEntry>>,
+    ) -> Evaluation<T> {
         let rows = obs.shape().0;
-        let (h_pi, h_v, tape) = self.torso_outputs(obs);
-        let (value, tape) = self.value.forward(h_v.put_tape(tape)).sum::<(usize,), Axis<1>>().split_tape();
+        let (h_pi, h_v, tape) = self.torso_outputs(obs, trace.as_deref_mut());
+        let (value, tape) =
+            self.value.forward_traced(h_v.put_tape(tape), trace.as_deref_mut()).sum::<(usize,), Axis<1>>().split_tape();
         match (&self.head, actions) {
             (PolicyHead::Categorical(logits), ActionBatch::Discrete(idx)) => {
                 let n = logits.bias.shape().0;
-                let (lsm, tape) = logits.forward(h_pi.put_tape(tape)).log_softmax::<Axis<1>>().split_tape();
+                let (lsm, tape) = logits.forward_traced(h_pi.put_tape(tape), trace).log_softmax::<Axis<1>>().split_tape();
                 let mut onehot = vec![0.0f32; rows * n];
                 for (r, a) in idx.iter().enumerate() {
                     onehot[r * n + *a as usize] = 1.0;
@@ -318,9 +421,13 @@ impl<const H: usize> ActorCritic<H> {
                 Evaluation { log_prob, entropy, value, tape }
             }
             (PolicyHead::Gaussian { mean, log_std }, ActionBatch::Continuous { values, dim }) => {
-                let mu = mean.forward(h_pi.put_tape(tape));
+                let mu = mean.forward_traced(h_pi.put_tape(tape), trace.as_deref_mut());
                 let shape = *mu.shape();
-                let (lsb, t2) = log_std.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape).split_tape();
+                let lsb = log_std.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
+                if let Some(t) = trace {
+                    t.push(TraceEntry::new(LayerKind::Bias, rows, Vec::new(), 0, shape.1, &lsb));
+                }
+                let (lsb, t2) = lsb.split_tape();
                 let inv_var = (lsb.clone().put_tape(t2) * -2.0).exp();
                 let a = self.dev.tensor_from_vec(values.to_vec(), (rows, *dim));
                 let quad = (mu - a).square() * inv_var;
@@ -336,7 +443,7 @@ impl<const H: usize> ActorCritic<H> {
 
     /// Distribution parameters and values of a batch (no tape).
     pub fn forward(&self, obs: &[f32], rows: usize) -> (DistParams, Vec<f32>) {
-        let (h_pi, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows));
+        let (h_pi, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), None);
         let values = self.value.forward(h_v).as_vec();
         let dist = match &self.head {
             PolicyHead::Categorical(l) => {
@@ -351,7 +458,7 @@ impl<const H: usize> ActorCritic<H> {
 
     /// Values of a batch (no tape).
     pub fn values(&self, obs: &[f32], rows: usize) -> Vec<f32> {
-        let (_, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows));
+        let (_, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), None);
         self.value.forward(h_v).as_vec()
     }
 }

@@ -115,9 +115,12 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
     );
     pb.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} cells {msg} | {human_pos}/{human_len} steps | {per_sec} | ETA {eta}",
+            "{spinner} [{elapsed_precise}] {wide_bar} cells {msg} | {human_pos}/{human_len} steps | {rate} | ETA {eta}",
         )
-        .expect("valid template"),
+        .expect("valid template")
+        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} steps/s", state.per_sec());
+        }),
     );
     let done = AtomicUsize::new(summary.cells_already_finished);
     pb.set_message(format!("{}/{}", summary.cells_already_finished, cells.len()));

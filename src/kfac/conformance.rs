@@ -1,0 +1,237 @@
+//! Runs K-FAC conformance cases (format `kfac-case/1`,
+//! `../shared/kfac-conformance/FORMAT.md`) through our network ([`crate::nets::seq`]) and
+//! optimizer ([`super::Kfac`]), comparing every factor, natural gradient, `vFv`, `nu` and
+//! the parameters after each step with the expected float64 values.
+
+use std::path::{Path, PathBuf};
+
+use dfdx::prelude::*;
+use faer::Mat;
+use serde::Deserialize;
+
+use super::{BiasMode, KfacConfig, LayerGrads, LayerStats};
+use crate::algo::LrSchedule;
+use crate::nets::seq::{LayerSpec, SeqNet};
+use crate::nets::{Activation, Dev, ParamTensor as _, TraceEntry};
+
+/// A tensor as cases store it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaseTensor {
+    pub shape: Vec<usize>,
+    pub data: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaseConfig {
+    pub lr: f64,
+    pub momentum: f64,
+    pub stat_decay: f64,
+    pub kl_clip: f64,
+    pub damping: f64,
+    pub inverse_every: u64,
+    pub eigen_floor: f64,
+    pub bias: BiasMode,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CaseLayer {
+    Linear { #[serde(rename = "in")] input: usize, out: usize, activation: String },
+    Conv2d { in_channels: usize, out_channels: usize, kernel: usize, stride: usize, padding: usize, activation: String },
+    Flatten,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaseParams {
+    pub weight: CaseTensor,
+    pub bias: CaseTensor,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[allow(non_snake_case)]
+pub struct CaseBlock {
+    pub A: CaseTensor,
+    pub G: CaseTensor,
+    pub running_A: CaseTensor,
+    pub running_G: CaseTensor,
+    pub natural_grad: CaseTensor,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[allow(non_snake_case)]
+pub struct CaseExpected {
+    pub blocks: Vec<CaseBlock>,
+    pub vFv: f64,
+    pub nu: f64,
+    pub params_after: Vec<CaseParams>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaseStep {
+    pub input: CaseTensor,
+    pub loss_output_grad: CaseTensor,
+    pub fisher_output_grad: CaseTensor,
+    pub expected: CaseExpected,
+}
+
+/// One case file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KfacCase {
+    pub format: String,
+    pub name: String,
+    pub config: CaseConfig,
+    pub network: Vec<CaseLayer>,
+    pub input_shape: Vec<usize>,
+    pub initial_params: Vec<CaseParams>,
+    pub steps: Vec<CaseStep>,
+}
+
+/// Reads a case, checking its format.
+pub fn load_case(path: &Path) -> Result<KfacCase, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let case: KfacCase = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    if case.format != "kfac-case/1" {
+        return Err(format!("{}: unsupported format `{}`", path.display(), case.format));
+    }
+    Ok(case)
+}
+
+/// The `*.json` files of a directory, sorted.
+pub fn case_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+fn activation(name: &str) -> Result<Option<Activation>, String> {
+    Ok(match name {
+        "none" => None,
+        "tanh" => Some(Activation::Tanh),
+        "relu" => Some(Activation::Relu),
+        "elu" => Some(Activation::Elu),
+        other => return Err(format!("unknown activation `{other}`")),
+    })
+}
+
+fn f32s(t: &CaseTensor) -> Vec<f32> {
+    t.data.iter().map(|&x| x as f32).collect()
+}
+
+/// FORMAT.md's tolerance: `max|x - e| <= 1e-3 max|e| + 1e-6`.
+fn compare(what: &str, x: &[f64], e: &[f64]) -> Result<(), String> {
+    if x.len() != e.len() {
+        return Err(format!("{what}: {} values, expected {}", x.len(), e.len()));
+    }
+    let emax = e.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let err = x.iter().zip(e).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    if err <= 1e-3 * emax + 1e-6 {
+        Ok(())
+    } else {
+        Err(format!("{what}: max |x - e| = {err:e} > tolerance {:e} (max |e| = {emax:e})", 1e-3 * emax + 1e-6))
+    }
+}
+
+fn mat_data(m: &Mat<f64>) -> Vec<f64> {
+    (0..m.nrows()).flat_map(|i| (0..m.ncols()).map(move |j| m[(i, j)])).collect()
+}
+
+/// Runs every step of a case; `Err` holds the first mismatch.
+pub fn run_case(case: &KfacCase) -> Result<(), String> {
+    let specs = case
+        .network
+        .iter()
+        .map(|l| {
+            Ok(match l {
+                CaseLayer::Linear { input, out, activation: a } => {
+                    LayerSpec::Linear { input: *input, output: *out, activation: activation(a)? }
+                }
+                CaseLayer::Conv2d { in_channels, out_channels, kernel, stride, padding, activation: a } => LayerSpec::Conv2d {
+                    in_channels: *in_channels,
+                    out_channels: *out_channels,
+                    kernel: *kernel,
+                    stride: *stride,
+                    padding: *padding,
+                    activation: activation(a)?,
+                },
+                CaseLayer::Flatten => LayerSpec::Flatten,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let params: Vec<(Vec<f32>, Vec<f32>)> = case.initial_params.iter().map(|p| (f32s(&p.weight), f32s(&p.bias))).collect();
+    let mut net = SeqNet::new(&case.input_shape, &specs, &params).map_err(|e| e.to_string())?;
+    let c = &case.config;
+    let mut kfac = KfacConfig {
+        lr: c.lr,
+        lr_schedule: LrSchedule::Constant,
+        momentum: c.momentum,
+        kl_clip: c.kl_clip,
+        damping: c.damping,
+        stat_decay: c.stat_decay,
+        inverse_every: c.inverse_every,
+        eigen_floor: c.eigen_floor,
+        bias: c.bias,
+        ..KfacConfig::default()
+    }
+    .build();
+    for (t, step) in case.steps.iter().enumerate() {
+        let batch = step.input.shape[0];
+        let dev = net.device().clone();
+        let x = dev.tensor_from_vec(f32s(&step.input), (batch, net.input_dim()));
+        let out_dim = step.loss_output_grad.data.len() / batch;
+        let weighted = |net: &SeqNet, grad: &CaseTensor, trace: Option<&mut Vec<TraceEntry>>| {
+            let y = net.forward(x.clone().retaped::<OwnedTape<f32, Dev>>(), trace);
+            let w = dev.tensor_from_vec(f32s(grad), (batch, out_dim));
+            (y * w).sum().backward()
+        };
+        // Loss gradients.
+        let mut grads = weighted(&net, &step.loss_output_grad, None);
+        let layer_grads: Vec<LayerGrads> = net
+            .layer_params_mut()
+            .into_iter()
+            .map(|(w, b)| LayerGrads {
+                weight: Some(w.grad(&mut grads).into_iter().map(f64::from).collect()),
+                bias: Some(b.grad(&mut grads).into_iter().map(f64::from).collect()),
+            })
+            .collect();
+        // Fisher statistics.
+        let mut trace = Vec::new();
+        let mut fgrads = weighted(&net, &step.fisher_output_grad, Some(&mut trace));
+        let stats: Vec<LayerStats> = trace.into_iter().map(|e| e.stats(&mut fgrads)).collect();
+        let out = kfac.step(&stats, &layer_grads, c.lr);
+        if let Some(ev) = out.event {
+            return Err(format!("step {t}: update skipped ({ev:?})"));
+        }
+        let e = &step.expected;
+        if out.blocks.len() != e.blocks.len() {
+            return Err(format!("step {t}: {} blocks, expected {}", out.blocks.len(), e.blocks.len()));
+        }
+        for (k, (b, eb)) in out.blocks.iter().zip(&e.blocks).enumerate() {
+            compare(&format!("step {t} block {k} A"), &mat_data(&b.a), &eb.A.data)?;
+            compare(&format!("step {t} block {k} G"), &mat_data(&b.g), &eb.G.data)?;
+            compare(&format!("step {t} block {k} running_A"), &mat_data(&b.running_a), &eb.running_A.data)?;
+            compare(&format!("step {t} block {k} running_G"), &mat_data(&b.running_g), &eb.running_G.data)?;
+            compare(&format!("step {t} block {k} natural_grad"), &mat_data(&b.natural_grad), &eb.natural_grad.data)?;
+        }
+        compare(&format!("step {t} vFv"), &[out.vfv], &[e.vFv])?;
+        compare(&format!("step {t} nu"), &[out.nu], &[e.nu])?;
+        for ((w, b), d) in net.layer_params_mut().into_iter().zip(&out.deltas) {
+            for (p, delta) in [(w, &d.weight), (b, &d.bias)] {
+                if let Some(delta) = delta {
+                    let v: Vec<f32> = p.read().iter().zip(delta).map(|(x, dx)| (f64::from(*x) + dx) as f32).collect();
+                    p.write(&v);
+                }
+            }
+        }
+        for (k, ((w, b), ep)) in net.layer_params_mut().into_iter().zip(&e.params_after).enumerate() {
+            let to64 = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<_>>();
+            compare(&format!("step {t} layer {k} weight after"), &to64(w.read()), &ep.weight.data)?;
+            compare(&format!("step {t} layer {k} bias after"), &to64(b.read()), &ep.bias.data)?;
+        }
+    }
+    Ok(())
+}

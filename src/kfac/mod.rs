@@ -1,0 +1,578 @@
+//! K-FAC: Kronecker-factored approximate curvature with a trust region (paper sections
+//! 2.2, 3.1, 3.2; Martens & Grosse 2015; Grosse & Martens 2016 for convolutions).
+//!
+//! For a layer `s = W a (+ b)` with back-propagated Fisher-loss gradients `g = dL_F/ds`,
+//! the Fisher block of `vec(W)` is approximated by `A (x) G` with `A = E[a a^T]`,
+//! `G = E[g g^T]`. The natural gradient of a gradient matrix `D` (out x in) is, with the
+//! eigendecompositions `A = Q_A diag(d_A) Q_A^T`, `G = Q_G diag(d_G) Q_G^T`:
+//!
+//! `V = Q_G ((Q_G^T D Q_A) / (d_G d_A^T + damping)) Q_A^T`
+//!
+//! (openai/baselines `acktr/kfac.py`; ikostrikov `algo/kfac.py`), or, with the paper's
+//! factored Tikhonov damping, `(d_G + sqrt(damping)/pi)(d_A + pi sqrt(damping))^T` in the
+//! denominator, `pi = sqrt((tr A / dim A) / (tr G / dim G))` (Martens & Grosse 2015,
+//! section 6.3). The step is scaled into the trust region
+//! `nu = min(1, sqrt(kl_clip / (lr^2 sum(V . D))))` (paper section 3.2 with
+//! `2 delta = kl_clip`) and applied with heavy-ball momentum:
+//! `buf <- momentum buf + nu V`, `theta <- theta - lr (1 - momentum) buf`.
+//!
+//! Factor scaling is exactly `../shared/kfac-conformance/FORMAT.md` (which equals the
+//! reference code's): for a batch of `B` examples and `T` spatial positions per example
+//! (`T = 1` for linear layers), `A = (1/(B T^2)) sum (a a^T)` over all rows and
+//! `G = B T sum (g g^T)` over all rows; a separate bias block has `A = [[1]]` and, for
+//! convolutions, `G = B sum_b (sum_t g)(sum_t g)^T`.
+//!
+//! Everything here is float64 and runs on the caller's thread unless
+//! [`KfacConfig::asynchronous_inverses`] asks for a background thread, which (like the
+//! paper's asynchronous variant) makes results depend on timing.
+
+pub mod conformance;
+
+use std::sync::mpsc;
+
+use faer::{Accum, Mat, Par, Side};
+use serde::{Deserialize, Serialize};
+
+use crate::algo::LrSchedule;
+
+/// How biases enter the factorisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BiasMode {
+    /// Each bias is its own block with `A = [[1]]` (ikostrikov's `SplitBias`).
+    #[default]
+    Separate,
+    /// The bias is a trailing homogeneous coordinate of the input: one block per layer.
+    Homogeneous,
+}
+
+/// The form of Tikhonov damping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DampingForm {
+    /// `d_G d_A^T + damping` in the eigenbasis (the reference code).
+    #[default]
+    EigenSum,
+    /// `(d_G + sqrt(damping)/pi)(d_A + pi sqrt(damping))^T` (the paper's factored form).
+    FactoredPi,
+}
+
+/// openai/baselines' cold start: the first `iterations` updates are momentum SGD on
+/// gradients clipped to `max_grad_norm`, with learning rate `lr`, while the statistics
+/// accumulate (`acktr/kfac.py`, `coldSGDstart`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColdStart {
+    pub iterations: u64,
+    pub lr: f64,
+    pub max_grad_norm: Option<f64>,
+}
+
+/// K-FAC hyperparameters. Defaults: openai/baselines' Atari ACKTR (`acktr/acktr.py`:
+/// lr 0.25 with linear decay, momentum 0.9, kl_clip 0.001, damping 0.01, stat decay
+/// 0.99) with ikostrikov's refresh of the eigendecomposition every 10 updates
+/// (`Tinv=10`) and eigenvalue floor 1e-6.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KfacConfig {
+    pub lr: f64,
+    pub lr_schedule: LrSchedule,
+    pub momentum: f64,
+    /// Trust-region radius (`2 delta` of the paper).
+    pub kl_clip: f64,
+    pub damping: f64,
+    pub damping_form: DampingForm,
+    /// Running-average decay of the factors.
+    pub stat_decay: f64,
+    /// Refresh the eigendecompositions every this many updates.
+    pub inverse_every: u64,
+    /// Eigenvalues at or below this are set to 0.
+    pub eigen_floor: f64,
+    pub bias: BiasMode,
+    pub cold_start: Option<ColdStart>,
+    /// Compute eigendecompositions on a background thread (paper: "asynchronous
+    /// computation of second-order statistics and inverses"). Not deterministic.
+    pub asynchronous_inverses: bool,
+}
+
+impl Default for KfacConfig {
+    fn default() -> Self {
+        Self {
+            lr: 0.25,
+            lr_schedule: LrSchedule::Linear,
+            momentum: 0.9,
+            kl_clip: 0.001,
+            damping: 0.01,
+            damping_form: DampingForm::EigenSum,
+            stat_decay: 0.99,
+            inverse_every: 10,
+            eigen_floor: 1e-6,
+            bias: BiasMode::Separate,
+            cold_start: None,
+            asynchronous_inverses: false,
+        }
+    }
+}
+
+impl KfacConfig {
+    /// Builds the optimizer.
+    pub fn build(&self) -> Kfac {
+        Kfac::new(self.clone())
+    }
+}
+
+/// What kind of layer a [`LayerStats`] describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerKind {
+    /// `s = a W^T + b`, one row per example.
+    Linear,
+    /// A convolution seen as a linear map on patches: `spatial` rows (output positions)
+    /// per example.
+    Conv { spatial: usize },
+    /// A bias with no weight, added to every row (e.g. a Gaussian policy's log standard
+    /// deviation, ikostrikov's `AddBias`): one block with `A = [[1]]`.
+    Bias,
+}
+
+/// A layer's statistics for one update: inputs `a` and Fisher-loss gradients `g` of the
+/// pre-activations, row-major, `rows = batch * spatial`.
+#[derive(Debug, Clone)]
+pub struct LayerStats {
+    pub kind: LayerKind,
+    pub batch: usize,
+    /// `rows x in_dim` (empty for [`LayerKind::Bias`]).
+    pub a: Vec<f32>,
+    pub in_dim: usize,
+    /// `rows x out_dim`.
+    pub g: Vec<f32>,
+    pub out_dim: usize,
+}
+
+/// A layer's gradient (or update): weight `out x in` row-major and bias `out`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LayerGrads {
+    pub weight: Option<Vec<f64>>,
+    pub bias: Option<Vec<f64>>,
+}
+
+/// Factors and eigendecompositions of one block.
+#[derive(Debug, Clone)]
+struct Block {
+    a: Mat<f64>,
+    g: Mat<f64>,
+}
+
+#[derive(Debug, Clone)]
+struct Eigen {
+    qa: Mat<f64>,
+    da: Vec<f64>,
+    qg: Mat<f64>,
+    dg: Vec<f64>,
+}
+
+/// Per-block diagnostics of the last step (what the conformance cases check).
+#[derive(Debug, Clone)]
+pub struct BlockReport {
+    pub a: Mat<f64>,
+    pub g: Mat<f64>,
+    pub running_a: Mat<f64>,
+    pub running_g: Mat<f64>,
+    /// `V` before `nu`, `out x in`.
+    pub natural_grad: Mat<f64>,
+}
+
+/// Why an update was skipped or changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KfacEvent {
+    /// A factor, gradient or update held NaN or Inf; parameters and statistics untouched.
+    SkippedNonFinite,
+    /// An eigendecomposition failed; parameters and statistics untouched.
+    SkippedEigenFailure,
+    /// A cold-start (momentum SGD) update.
+    ColdStart,
+}
+
+/// The result of one step.
+#[derive(Debug, Clone)]
+pub struct KfacStep {
+    /// Parameter changes to add, per layer (zero when skipped).
+    pub deltas: Vec<LayerGrads>,
+    /// `lr^2 sum(V . D)`: the quadratic model's KL of the unscaled step.
+    pub vfv: f64,
+    /// Trust-region scale.
+    pub nu: f64,
+    /// The learning rate used.
+    pub lr: f64,
+    pub event: Option<KfacEvent>,
+    /// Per-block diagnostics (empty for cold-start and skipped steps).
+    pub blocks: Vec<BlockReport>,
+}
+
+impl KfacStep {
+    /// The approximate KL of the applied step, `lr^2 nu^2 V.D` (paper appendix E).
+    pub fn approx_kl(&self) -> f64 {
+        self.nu * self.nu * self.vfv
+    }
+}
+
+/// K-FAC optimizer state.
+pub struct Kfac {
+    cfg: KfacConfig,
+    running: Vec<Block>,
+    eigen: Option<Vec<Eigen>>,
+    stats_steps: u64,
+    kfac_steps: u64,
+    cold_steps: u64,
+    momentum: Vec<LayerGrads>,
+    cold_momentum: Vec<LayerGrads>,
+    pending: Option<mpsc::Receiver<Result<Vec<Eigen>, KfacEvent>>>,
+}
+
+fn rows_to_mat(x: &[f32], rows: usize, cols: usize, extra_one: bool) -> Mat<f64> {
+    let c = cols + usize::from(extra_one);
+    Mat::from_fn(rows, c, |i, j| if j < cols { f64::from(x[i * cols + j]) } else { 1.0 })
+}
+
+/// `scale * X^T X`.
+fn gram(x: &Mat<f64>, scale: f64) -> Mat<f64> {
+    let mut out = Mat::<f64>::zeros(x.ncols(), x.ncols());
+    faer::linalg::matmul::matmul(out.as_mut(), Accum::Replace, x.transpose(), x.as_ref(), scale, Par::Seq);
+    out
+}
+
+fn finite(m: &Mat<f64>) -> bool {
+    (0..m.nrows()).all(|i| (0..m.ncols()).all(|j| m[(i, j)].is_finite()))
+}
+
+fn eigen_of(b: &Block, floor: f64) -> Result<Eigen, KfacEvent> {
+    let dec = |m: &Mat<f64>| -> Result<(Mat<f64>, Vec<f64>), KfacEvent> {
+        let e = m.self_adjoint_eigen(Side::Lower).map_err(|_| KfacEvent::SkippedEigenFailure)?;
+        let s = e.S().column_vector();
+        let d: Vec<f64> = (0..s.nrows()).map(|i| if s[i] <= floor { 0.0 } else { s[i] }).collect();
+        let q = e.U().to_owned();
+        if d.iter().all(|x| x.is_finite()) && finite(&q) {
+            Ok((q, d))
+        } else {
+            Err(KfacEvent::SkippedEigenFailure)
+        }
+    };
+    let (qa, da) = dec(&b.a)?;
+    let (qg, dg) = dec(&b.g)?;
+    Ok(Eigen { qa, da, qg, dg })
+}
+
+fn eigen_all(blocks: &[Block], floor: f64) -> Result<Vec<Eigen>, KfacEvent> {
+    blocks.iter().map(|b| eigen_of(b, floor)).collect()
+}
+
+impl Kfac {
+    /// A fresh optimizer.
+    pub fn new(cfg: KfacConfig) -> Self {
+        Self {
+            cfg,
+            running: Vec::new(),
+            eigen: None,
+            stats_steps: 0,
+            kfac_steps: 0,
+            cold_steps: 0,
+            momentum: Vec::new(),
+            cold_momentum: Vec::new(),
+            pending: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KfacConfig {
+        &self.cfg
+    }
+
+    /// Mutable learning rate (for adaptive step-size schemes).
+    pub fn lr_mut(&mut self) -> &mut f64 {
+        &mut self.cfg.lr
+    }
+
+    /// This step's factors, one or two blocks per layer in order (weight, then bias).
+    fn factors(&self, stats: &[LayerStats]) -> Vec<Block> {
+        let mut out = Vec::new();
+        for s in stats {
+            let spatial = match s.kind {
+                LayerKind::Conv { spatial } => spatial,
+                _ => 1,
+            };
+            let rows = s.g.len() / s.out_dim.max(1);
+            let (b, t) = (s.batch as f64, spatial as f64);
+            let g = rows_to_mat(&s.g, rows, s.out_dim, false);
+            let g_weight = gram(&g, b * t);
+            let bias_block = || -> Block {
+                let g_bias = if spatial == 1 {
+                    g_weight.clone()
+                } else {
+                    // sum over positions per example
+                    let summed = Mat::from_fn(s.batch, s.out_dim, |i, j| (0..spatial).map(|k| g[(i * spatial + k, j)]).sum());
+                    gram(&summed, b)
+                };
+                Block { a: Mat::from_fn(1, 1, |_, _| 1.0), g: g_bias }
+            };
+            match (s.kind, self.cfg.bias) {
+                (LayerKind::Bias, _) => out.push(bias_block()),
+                (_, BiasMode::Separate) => {
+                    let a = rows_to_mat(&s.a, rows, s.in_dim, false);
+                    out.push(Block { a: gram(&a, 1.0 / (b * t * t)), g: g_weight.clone() });
+                    out.push(bias_block());
+                }
+                (_, BiasMode::Homogeneous) => {
+                    let a = rows_to_mat(&s.a, rows, s.in_dim, true);
+                    out.push(Block { a: gram(&a, 1.0 / (b * t * t)), g: g_weight });
+                }
+            }
+        }
+        out
+    }
+
+    /// Gradient matrices per block, matching [`Self::factors`].
+    fn grad_mats(&self, stats: &[LayerStats], grads: &[LayerGrads]) -> Vec<Mat<f64>> {
+        let mut out = Vec::new();
+        for (s, gr) in stats.iter().zip(grads) {
+            let bias = gr.bias.as_deref().unwrap_or(&[]);
+            let col = |v: &[f64]| Mat::from_fn(s.out_dim, 1, |i, _| v.get(i).copied().unwrap_or(0.0));
+            match (s.kind, self.cfg.bias) {
+                (LayerKind::Bias, _) => out.push(col(bias)),
+                (_, BiasMode::Separate) => {
+                    let w = gr.weight.as_deref().unwrap_or(&[]);
+                    out.push(Mat::from_fn(s.out_dim, s.in_dim, |i, j| w[i * s.in_dim + j]));
+                    out.push(col(bias));
+                }
+                (_, BiasMode::Homogeneous) => {
+                    let w = gr.weight.as_deref().unwrap_or(&[]);
+                    out.push(Mat::from_fn(s.out_dim, s.in_dim + 1, |i, j| if j < s.in_dim { w[i * s.in_dim + j] } else { bias[i] }));
+                }
+            }
+        }
+        out
+    }
+
+    /// Splits per-block matrices back into per-layer weight/bias vectors.
+    fn split(&self, stats: &[LayerStats], mats: &[Mat<f64>]) -> Vec<LayerGrads> {
+        let mut it = mats.iter();
+        let flat = |m: &Mat<f64>, cols: usize| -> Vec<f64> {
+            (0..m.nrows()).flat_map(|i| (0..cols).map(move |j| m[(i, j)])).collect()
+        };
+        stats
+            .iter()
+            .map(|s| match (s.kind, self.cfg.bias) {
+                (LayerKind::Bias, _) => LayerGrads { weight: None, bias: it.next().map(|m| flat(m, 1)) },
+                (_, BiasMode::Separate) => {
+                    let w = it.next().map(|m| flat(m, s.in_dim));
+                    let b = it.next().map(|m| flat(m, 1));
+                    LayerGrads { weight: w, bias: b }
+                }
+                (_, BiasMode::Homogeneous) => {
+                    let m = it.next().expect("one block per layer");
+                    let w = flat(m, s.in_dim);
+                    let b = (0..m.nrows()).map(|i| m[(i, s.in_dim)]).collect();
+                    LayerGrads { weight: Some(w), bias: Some(b) }
+                }
+            })
+            .collect()
+    }
+
+    fn natural(&self, e: &Eigen, d: &Mat<f64>) -> Mat<f64> {
+        let tmp = e.qg.transpose() * d * &e.qa;
+        let damping = self.cfg.damping;
+        let (pi, sq) = match self.cfg.damping_form {
+            DampingForm::EigenSum => (1.0, 0.0),
+            DampingForm::FactoredPi => {
+                let ta = e.da.iter().sum::<f64>() / e.da.len() as f64;
+                let tg = e.dg.iter().sum::<f64>() / e.dg.len() as f64;
+                let pi = if ta > 0.0 && tg > 0.0 { (ta / tg).sqrt() } else { 1.0 };
+                (pi, damping.sqrt())
+            }
+        };
+        let scaled = Mat::from_fn(tmp.nrows(), tmp.ncols(), |i, j| {
+            let denom = match self.cfg.damping_form {
+                DampingForm::EigenSum => e.dg[i] * e.da[j] + damping,
+                DampingForm::FactoredPi => (e.dg[i] + sq / pi) * (e.da[j] + pi * sq),
+            };
+            tmp[(i, j)] / denom
+        });
+        &e.qg * scaled * e.qa.transpose()
+    }
+
+    fn zero_deltas(&self, grads: &[LayerGrads]) -> Vec<LayerGrads> {
+        grads
+            .iter()
+            .map(|g| LayerGrads {
+                weight: g.weight.as_ref().map(|w| vec![0.0; w.len()]),
+                bias: g.bias.as_ref().map(|b| vec![0.0; b.len()]),
+            })
+            .collect()
+    }
+
+    fn momentum_update(buf: &mut Vec<LayerGrads>, u: &[LayerGrads], momentum: f64) {
+        if buf.is_empty() {
+            *buf = u.to_vec();
+            return;
+        }
+        for (b, x) in buf.iter_mut().zip(u) {
+            for (bv, xv) in [(&mut b.weight, &x.weight), (&mut b.bias, &x.bias)] {
+                if let (Some(bv), Some(xv)) = (bv, xv) {
+                    for (p, q) in bv.iter_mut().zip(xv) {
+                        *p = momentum * *p + q;
+                    }
+                }
+            }
+        }
+    }
+
+    fn scaled(buf: &[LayerGrads], k: f64) -> Vec<LayerGrads> {
+        buf.iter()
+            .map(|b| LayerGrads {
+                weight: b.weight.as_ref().map(|w| w.iter().map(|x| k * x).collect()),
+                bias: b.bias.as_ref().map(|w| w.iter().map(|x| k * x).collect()),
+            })
+            .collect()
+    }
+
+    fn skipped(&self, grads: &[LayerGrads], lr: f64, event: KfacEvent) -> KfacStep {
+        KfacStep { deltas: self.zero_deltas(grads), vfv: f64::NAN, nu: f64::NAN, lr, event: Some(event), blocks: vec![] }
+    }
+
+    /// One update from this batch's statistics and loss gradients, at learning rate `lr`.
+    /// Returns the parameter changes; on non-finite numbers or a failed
+    /// eigendecomposition, nothing changes and the event says why.
+    pub fn step(&mut self, stats: &[LayerStats], grads: &[LayerGrads], lr: f64) -> KfacStep {
+        let grads_finite = grads.iter().all(|g| {
+            g.weight.iter().chain(g.bias.iter()).all(|v| v.iter().all(|x| x.is_finite()))
+        });
+        let factors = self.factors(stats);
+        if !grads_finite || !factors.iter().all(|b| finite(&b.a) && finite(&b.g)) {
+            return self.skipped(grads, lr, KfacEvent::SkippedNonFinite);
+        }
+        // Running averages (committed only when the whole step succeeds).
+        let running: Vec<Block> = if self.running.is_empty() {
+            factors.clone()
+        } else {
+            let d = self.cfg.stat_decay;
+            self.running
+                .iter()
+                .zip(&factors)
+                .map(|(m, f)| Block { a: &m.a * d + &f.a * (1.0 - d), g: &m.g * d + &f.g * (1.0 - d) })
+                .collect()
+        };
+        let t = self.stats_steps;
+        // Cold start: momentum SGD while the statistics accumulate.
+        if let Some(cold) = self.cfg.cold_start.filter(|c| self.cold_steps < c.iterations) {
+            let mut g = grads.to_vec();
+            if let Some(max) = cold.max_grad_norm {
+                let norm = g
+                    .iter()
+                    .flat_map(|x| x.weight.iter().chain(x.bias.iter()).flatten())
+                    .map(|v| v * v)
+                    .sum::<f64>()
+                    .sqrt();
+                if norm > max {
+                    g = Self::scaled(&g, max / norm);
+                }
+            }
+            Self::momentum_update(&mut self.cold_momentum, &g, self.cfg.momentum);
+            self.running = running;
+            self.stats_steps += 1;
+            self.cold_steps += 1;
+            // TF's MomentumOptimizer: theta -= lr * accumulation.
+            return KfacStep {
+                deltas: Self::scaled(&self.cold_momentum, -cold.lr),
+                vfv: f64::NAN,
+                nu: f64::NAN,
+                lr: cold.lr,
+                event: Some(KfacEvent::ColdStart),
+                blocks: vec![],
+            };
+        }
+        // Eigendecompositions.
+        let mut new_eigen = None;
+        if let Some(rx) = &self.pending {
+            match rx.try_recv() {
+                Ok(Ok(e)) => {
+                    new_eigen = Some(e);
+                    self.pending = None;
+                }
+                Ok(Err(_)) | Err(mpsc::TryRecvError::Disconnected) => self.pending = None,
+                Err(mpsc::TryRecvError::Empty) => {}
+            }
+        }
+        let due = t % self.cfg.inverse_every.max(1) == 0 || self.eigen.is_none();
+        if due {
+            if self.cfg.asynchronous_inverses && self.eigen.is_some() {
+                if self.pending.is_none() {
+                    let (tx, rx) = mpsc::channel();
+                    let snapshot = running.clone();
+                    let floor = self.cfg.eigen_floor;
+                    std::thread::spawn(move || {
+                        let _ = tx.send(eigen_all(&snapshot, floor));
+                    });
+                    self.pending = Some(rx);
+                }
+            } else {
+                match eigen_all(&running, self.cfg.eigen_floor) {
+                    Ok(e) => new_eigen = Some(e),
+                    Err(ev) => return self.skipped(grads, lr, ev),
+                }
+            }
+        }
+        let eigen = new_eigen.as_ref().or(self.eigen.as_ref()).expect("an eigendecomposition exists");
+        let dmats = self.grad_mats(stats, grads);
+        let vs: Vec<Mat<f64>> = eigen.iter().zip(&dmats).map(|(e, d)| self.natural(e, d)).collect();
+        let vd: f64 = vs
+            .iter()
+            .zip(&dmats)
+            .map(|(v, d)| (0..v.nrows()).flat_map(|i| (0..v.ncols()).map(move |j| v[(i, j)] * d[(i, j)])).sum::<f64>())
+            .sum();
+        let vfv = lr * lr * vd;
+        let nu = (self.cfg.kl_clip / vfv).sqrt().min(1.0);
+        if !vfv.is_finite() || !nu.is_finite() || !vs.iter().all(finite) {
+            return self.skipped(grads, lr, KfacEvent::SkippedNonFinite);
+        }
+        // Commit.
+        let u = Self::scaled(&self.split(stats, &vs), nu);
+        Self::momentum_update(&mut self.momentum, &u, self.cfg.momentum);
+        let deltas = Self::scaled(&self.momentum, -lr * (1.0 - self.cfg.momentum));
+        let blocks = factors
+            .into_iter()
+            .zip(&running)
+            .zip(vs)
+            .map(|((f, r), v)| BlockReport { a: f.a, g: f.g, running_a: r.a.clone(), running_g: r.g.clone(), natural_grad: v })
+            .collect();
+        self.running = running;
+        if let Some(e) = new_eigen {
+            self.eigen = Some(e);
+        }
+        self.stats_steps += 1;
+        self.kfac_steps += 1;
+        KfacStep { deltas, vfv, nu, lr, event: None, blocks }
+    }
+}
+
+/// `nu = min(1, sqrt(kl_clip / (lr^2 sum(V . D))))` for given natural and plain gradients
+/// (the trust-region rule alone; used by tests and diagnostics).
+pub fn trust_region_nu(natural: &[f64], grads: &[f64], lr: f64, kl_clip: f64) -> (f64, f64) {
+    let vd: f64 = natural.iter().zip(grads).map(|(v, g)| v * g).sum();
+    let vfv = lr * lr * vd;
+    ((kl_clip / vfv).sqrt().min(1.0), vfv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tensorflow_kfac_trust_region_vector() {
+        // tensorflow/kfac: grads [[1,2],[3,4]], [[2,3],[4,5]]; preconditioned
+        // [[3,4],[5,6]], [[7,8],[9,10]] -> V.grad = 174.
+        let g = [1.0, 2.0, 3.0, 4.0, 2.0, 3.0, 4.0, 5.0];
+        let v = [3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        let (nu, vfv) = trust_region_nu(&v, &g, 0.1, 10.0);
+        assert!((vfv - 1.74).abs() < 1e-12 && nu == 1.0);
+        let (nu, vfv) = trust_region_nu(&v, &g, 0.1, 0.5);
+        assert!((0.01 * nu * nu * 174.0 - 0.5).abs() < 1e-12, "lr^2 nu^2 174 = {}", nu * nu * vfv);
+    }
+}
