@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::returns::{nstep_returns, TimeLimitHandling};
 use super::rollout::{Policy, Rollout};
 use super::{Algorithm, LrSchedule, NetworkConfig, Progress, UpdateStats};
-use crate::nets::{ActorCritic, DistParams};
+use crate::nets::{ActionBatch, ActorCritic, DistParams, TraceEntry};
 use crate::optim::{clip_by_global_norm, RmsProp, RmsPropConfig};
 
 /// A2C hyperparameters (defaults: openai/baselines `a2c/a2c.py::learn`).
@@ -86,37 +86,53 @@ impl Policy for ActorCritic<64> {
     }
 }
 
-/// The A2C loss on a batch and its parts; gradients land in the returned `Gradients`.
-pub(crate) struct A2cLoss {
+/// A weighted actor-critic loss and its gradients (leaky `Gradients`, so traced layers'
+/// pre-activation gradients are kept):
+///
+/// `L = sum_r w_r log pi(a_r|s_r) - c_e mean(H) + c_v mean((V(s) - y)^2)`.
+///
+/// A2C uses `w = -A/B`; ACKTR's sampled Fisher loss uses `w = -1/B` with actions drawn
+/// from the current policy and `c_v < 0` with `y` a noisy copy of `V` (paper section 3.1).
+pub(crate) struct WeightedLoss {
     pub grads: Gradients<f32, Cpu>,
-    pub policy_loss: f64,
-    pub value_loss: f64,
+    /// `sum_r w_r log pi(a_r|s_r)`.
+    pub policy_term: f64,
+    /// `mean((V - y)^2)`.
+    pub value_term: f64,
+    /// `mean(H)`.
     pub entropy: f64,
 }
 
-/// Builds and differentiates the A2C loss.
-pub(crate) fn a2c_loss(
+/// Builds and differentiates a [`WeightedLoss`]; records K-FAC layers into `trace`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn weighted_loss(
     net: &ActorCritic<64>,
-    rollout: &Rollout,
-    returns: &[f32],
-    discrete: bool,
+    obs: &[f32],
+    actions: &ActionBatch,
+    logp_weights: &[f32],
     entropy_coef: f64,
     value_coef: f64,
-) -> A2cLoss {
-    let rows = rollout.len();
+    value_targets: &[f32],
+    trace: Option<&mut Vec<TraceEntry>>,
+) -> WeightedLoss {
+    let rows = logp_weights.len();
     let dev = net.device().clone();
-    let obs = net.obs_tensor(&rollout.obs, rows).retaped::<OwnedTape<f32, Cpu>>();
-    let ev = net.evaluate(obs, &rollout.action_batch(discrete));
-    let neg_adv: Vec<f32> = returns.iter().zip(&rollout.values).map(|(r, v)| -(r - v)).collect();
-    let neg_adv = dev.tensor_from_vec(neg_adv, (rows,));
-    let ret = dev.tensor_from_vec(returns.to_vec(), (rows,));
-    let (pg, tape) = (ev.log_prob.put_tape(ev.tape) * neg_adv).mean().split_tape();
-    let (vf, tape) = (ev.value.put_tape(tape) - ret).square().mean().split_tape();
+    let obs = net.obs_tensor(obs, rows).retaped::<OwnedTape<f32, Cpu>>();
+    let ev = net.evaluate_traced(obs, actions, trace);
+    let w = dev.tensor_from_vec(logp_weights.to_vec(), (rows,));
+    let y = dev.tensor_from_vec(value_targets.to_vec(), (rows,));
+    let (pg, tape) = (ev.log_prob.put_tape(ev.tape) * w).sum().split_tape();
+    let (vf, tape) = (ev.value.put_tape(tape) - y).square().mean().split_tape();
     let (ent, tape) = ev.entropy.put_tape(tape).mean().split_tape();
-    let (policy_loss, value_loss, entropy) = (pg.array(), vf.array(), ent.array());
+    let (policy_term, value_term, entropy) = (pg.array(), vf.array(), ent.array());
     let loss = ent.put_tape(tape) * (-entropy_coef as f32) + vf * (value_coef as f32) + pg;
     let grads = loss.backward();
-    A2cLoss { grads, policy_loss: f64::from(policy_loss), value_loss: f64::from(value_loss), entropy: f64::from(entropy) }
+    WeightedLoss {
+        grads,
+        policy_term: f64::from(policy_term),
+        value_term: f64::from(value_term),
+        entropy: f64::from(entropy),
+    }
 }
 
 impl Algorithm for A2c {
@@ -126,7 +142,18 @@ impl Algorithm for A2c {
 
     fn update(&mut self, rollout: &Rollout, progress: Progress) -> UpdateStats {
         let returns = nstep_returns(rollout, self.cfg.gamma, self.cfg.time_limit);
-        let mut loss = a2c_loss(&self.net, rollout, &returns, self.discrete, self.cfg.entropy_coef, self.cfg.value_coef);
+        let rows = rollout.len() as f32;
+        let weights: Vec<f32> = returns.iter().zip(&rollout.values).map(|(r, v)| -(r - v) / rows).collect();
+        let mut loss = weighted_loss(
+            &self.net,
+            &rollout.obs,
+            &rollout.action_batch(self.discrete),
+            &weights,
+            self.cfg.entropy_coef,
+            self.cfg.value_coef,
+            &returns,
+            None,
+        );
         let mut grads = self.net.flat_grads(&mut loss.grads);
         let grad_norm = clip_by_global_norm(&mut grads, self.cfg.max_grad_norm);
         let lr = self.cfg.lr_schedule.at(self.cfg.lr, progress);
@@ -134,8 +161,8 @@ impl Algorithm for A2c {
         self.opt.step(&mut params, &grads, lr);
         self.net.set_flat_params(&params);
         UpdateStats(vec![
-            ("policy_loss", loss.policy_loss),
-            ("value_loss", loss.value_loss),
+            ("policy_loss", loss.policy_term),
+            ("value_loss", loss.value_term),
             ("entropy", loss.entropy),
             ("grad_norm", grad_norm),
             ("lr", lr),

@@ -2,6 +2,7 @@
 //! configurations, and the training loop that all of them share.
 
 pub mod a2c;
+pub mod acktr;
 pub mod returns;
 pub mod rollout;
 
@@ -13,6 +14,7 @@ use crate::env::{ActionSpace, EnvError, ObservationSpace, VecEnv};
 use crate::nets::{ActorCritic, ActorCriticConfig, Activation};
 
 pub use a2c::{A2c, A2cConfig};
+pub use acktr::{Acktr, AcktrConfig};
 pub use returns::TimeLimitHandling;
 pub use rollout::{Collector, EpisodeEvent, Policy, Rollout};
 
@@ -112,6 +114,8 @@ pub enum AlgoError {
 pub enum AlgorithmConfig {
     /// Synchronous advantage actor-critic (openai/baselines `a2c/`).
     A2c(A2cConfig),
+    /// Actor-critic with a Kronecker-factored trust region (the paper).
+    Acktr(AcktrConfig),
 }
 
 impl AlgorithmConfig {
@@ -119,6 +123,7 @@ impl AlgorithmConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             AlgorithmConfig::A2c(_) => "a2c",
+            AlgorithmConfig::Acktr(_) => "acktr",
         }
     }
 
@@ -126,6 +131,7 @@ impl AlgorithmConfig {
     pub fn lr_mut(&mut self) -> &mut f64 {
         match self {
             AlgorithmConfig::A2c(c) => &mut c.lr,
+            AlgorithmConfig::Acktr(c) => &mut c.kfac.lr,
         }
     }
 
@@ -137,6 +143,10 @@ impl AlgorithmConfig {
             AlgorithmConfig::A2c(c) => {
                 let net = build_network(&c.network, obs, actions, "a2c", &mut rng)?;
                 Ok(Box::new(A2c::new(c.clone(), net, matches!(actions, ActionSpace::Discrete { .. }))))
+            }
+            AlgorithmConfig::Acktr(c) => {
+                let net = build_network(&c.network, obs, actions, "acktr", &mut rng)?;
+                Ok(Box::new(Acktr::new(c.clone(), net, matches!(actions, ActionSpace::Discrete { .. }), seed)))
             }
         }
     }

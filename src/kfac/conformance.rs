@@ -12,7 +12,9 @@ use serde::Deserialize;
 use super::{BiasMode, KfacConfig, LayerGrads, LayerStats};
 use crate::algo::LrSchedule;
 use crate::nets::seq::{LayerSpec, SeqNet};
-use crate::nets::{Activation, Dev, ParamTensor as _, TraceEntry};
+use crate::nets::{Activation, Dev, TraceEntry};
+#[allow(unused_imports)]
+use crate::nets::ParamTensor;
 
 /// A tensor as cases store it.
 #[derive(Debug, Clone, Deserialize)]

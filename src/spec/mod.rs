@@ -346,15 +346,59 @@ mod check {
             }
         }
 
+        fn kfac(&self, p: &str, k: &crate::kfac::KfacConfig) -> Result<(), SpecError> {
+            self.rate(format!("{p}.lr"), k.lr)?;
+            self.rate(format!("{p}.kl_clip"), k.kl_clip)?;
+            self.non_negative(format!("{p}.damping"), k.damping)?;
+            self.unit(format!("{p}.stat_decay"), k.stat_decay)?;
+            self.non_negative(format!("{p}.eigen_floor"), k.eigen_floor)?;
+            if !(0.0..1.0).contains(&k.momentum) {
+                return Err(self.err(format!("{p}.momentum"), format!("must lie in [0, 1), got {}", k.momentum)));
+            }
+            if k.inverse_every == 0 {
+                return Err(self.err(format!("{p}.inverse_every"), "must be at least 1"));
+            }
+            if let Some(c) = &k.cold_start {
+                self.rate(format!("{p}.cold_start.lr"), c.lr)?;
+            }
+            Ok(())
+        }
+
+        /// `preset` (if any) merged under the given fields, then typed.
+        fn acktr(&self, at: &str, v: &serde_yaml::Value) -> Result<crate::algo::AcktrConfig, SpecError> {
+            use crate::algo::acktr::Preset;
+            let mut v = v.clone();
+            if v.is_null() {
+                v = serde_yaml::Value::Mapping(Default::default());
+            }
+            let base = match v.as_mapping_mut().and_then(|m| m.remove("preset")) {
+                Some(p) => serde_yaml::from_value::<Preset>(p)
+                    .map_err(|e| self.err(format!("{at}.preset"), format!("{e} (known: baselines_atari, baselines_mujoco)")))?
+                    .config(),
+                None => crate::algo::AcktrConfig::default(),
+            };
+            let mut merged = serde_yaml::to_value(&base).expect("config serialises");
+            merge(&mut merged, v);
+            serde_path_to_error::deserialize(merged).map_err(|e| {
+                let field = format!("{at}.{}", e.path());
+                let msg = strip_location(&e.into_inner().to_string());
+                self.err(field, msg)
+            })
+        }
+
         fn algorithm(&self, i: usize, a: &raw::RawAlgorithm) -> Result<AlgorithmSpec, SpecError> {
             let at = format!("algorithms[{i}]");
             if a.name.trim().is_empty() {
                 return Err(self.err(format!("{at}.name"), "the algorithm's name is empty"));
             }
-            let given: Vec<AlgorithmConfig> = [a.a2c.clone().map(AlgorithmConfig::A2c)].into_iter().flatten().collect();
+            let acktr = match &a.acktr {
+                Some(v) => Some(AlgorithmConfig::Acktr(self.acktr(&format!("{at}.acktr"), v)?)),
+                None => None,
+            };
+            let given: Vec<AlgorithmConfig> = [a.a2c.clone().map(AlgorithmConfig::A2c), acktr].into_iter().flatten().collect();
             let config = match given.as_slice() {
                 [one] => one.clone(),
-                [] => return Err(self.err(&at, "give exactly one algorithm configuration (known: a2c), e.g. `a2c: {}`")),
+                [] => return Err(self.err(&at, "give exactly one algorithm configuration (known: a2c, acktr), e.g. `a2c: {}`")),
                 _ => return Err(self.err(&at, "give exactly one algorithm configuration, not several")),
             };
             match &config {
@@ -368,6 +412,34 @@ mod check {
                     self.unit(format!("{p}.rmsprop.alpha"), c.rmsprop.alpha)?;
                     self.rate(format!("{p}.rmsprop.epsilon"), c.rmsprop.epsilon)?;
                     self.non_negative(format!("{p}.rmsprop.initial_mean_square"), c.rmsprop.initial_mean_square)?;
+                }
+                AlgorithmConfig::Acktr(c) => {
+                    let p = format!("{at}.acktr");
+                    for (name, k) in [("kfac", &c.kfac), ("value_kfac", &c.value_kfac)] {
+                        self.kfac(&format!("{p}.{name}"), k)?;
+                    }
+                    self.unit(format!("{p}.gamma"), c.gamma)?;
+                    self.non_negative(format!("{p}.entropy_coef"), c.entropy_coef)?;
+                    self.non_negative(format!("{p}.value_coef"), c.value_coef)?;
+                    self.non_negative(format!("{p}.value_fisher_coef"), c.value_fisher_coef)?;
+                    self.rate(format!("{p}.value_noise_std"), c.value_noise_std)?;
+                    self.unit(format!("{p}.bellman_variance_decay"), c.bellman_variance_decay)?;
+                    self.rate(format!("{p}.critic_lr"), c.critic_lr)?;
+                    if c.value_epochs == 0 {
+                        return Err(self.err(format!("{p}.value_epochs"), "must be at least 1"));
+                    }
+                    if let crate::algo::acktr::Advantage::Gae { lambda } = c.advantage {
+                        self.unit(format!("{p}.advantage.gae.lambda"), lambda)?;
+                    }
+                    if let crate::algo::acktr::StepSize::AdaptiveKl { target } = c.step_size {
+                        self.rate(format!("{p}.step_size.adaptive_kl.target"), target)?;
+                    }
+                    if c.critic == crate::algo::acktr::Critic::Euclidean && c.network.shared {
+                        return Err(self.err(
+                            format!("{p}.critic"),
+                            "the euclidean critic needs separate policy and value networks (network: {shared: false})",
+                        ));
+                    }
                 }
             }
             let mut grid = vec![GridPoint::default()];
@@ -390,6 +462,23 @@ mod check {
                     .collect();
             }
             Ok(AlgorithmSpec { name: a.name.clone(), config, grid })
+        }
+    }
+
+    /// Deep-merges `over` into `base` (mappings key by key; anything else replaces).
+    fn merge(base: &mut serde_yaml::Value, over: serde_yaml::Value) {
+        match (base, over) {
+            (serde_yaml::Value::Mapping(b), serde_yaml::Value::Mapping(o)) => {
+                for (k, v) in o {
+                    match b.get_mut(&k) {
+                        Some(slot) => merge(slot, v),
+                        None => {
+                            b.insert(k, v);
+                        }
+                    }
+                }
+            }
+            (b, o) => *b = o,
         }
     }
 

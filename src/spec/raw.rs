@@ -49,6 +49,10 @@ pub struct RawAlgorithm {
     /// A2C (openai/baselines `a2c/`).
     #[serde(default)]
     pub a2c: Option<A2cConfig>,
+    /// ACKTR: an optional `preset` (see `algo::acktr::Preset`) plus overrides, merged in
+    /// the checker (so kept as YAML here).
+    #[serde(default)]
+    pub acktr: Option<serde_yaml::Value>,
 }
 
 /// Values to sweep; every combination becomes a grid point.
