@@ -11,7 +11,7 @@ test -f "$report" || { echo "ci/smoke.sh: no report at $report" >&2; exit 1; }
 cat "$report"
 expected_rows=0
 for env in CartPole-v1 Pendulum-v1; do
-  for algo in A2C; do
+  for algo in A2C ACKTR; do
     expected_rows=$((expected_rows + 1))
     line="$(grep -E "^\| $env \| $algo \| 2/2 \| -?[0-9]" "$report" || true)"
     if [ -z "$line" ]; then

@@ -438,9 +438,12 @@ impl Algorithm for Acktr {
         let d = self.cfg.bellman_variance_decay;
         let var = match self.bellman_variance {
             None => batch_var,
-            Some(v) => d * v + (1.0 - d) * batch_var,
+            Some(v) if batch_var.is_finite() => d * v + (1.0 - d) * batch_var,
+            Some(v) => v, // a non-finite batch must not poison the estimate
         };
-        self.bellman_variance = Some(var);
+        if var.is_finite() {
+            self.bellman_variance = Some(var);
+        }
         let sigma = match self.cfg.critic {
             Critic::AdaptiveGaussNewton => var.sqrt().max(1e-3),
             _ => self.cfg.value_noise_std,

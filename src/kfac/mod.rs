@@ -564,6 +564,43 @@ pub fn trust_region_nu(natural: &[f64], grads: &[f64], lr: f64, kl_clip: f64) ->
 mod tests {
     use super::*;
 
+    fn stats(seed: u64, poison: bool) -> (Vec<LayerStats>, Vec<LayerGrads>) {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let (b, i, o) = (6, 3, 2);
+        let mut g: Vec<f32> = (0..b * o).map(|_| rng.gen_range(-0.1..0.1)).collect();
+        if poison {
+            g[3] = f32::NAN;
+        }
+        let st = LayerStats { kind: LayerKind::Linear, batch: b, a: (0..b * i).map(|_| rng.gen_range(-1.0..1.0)).collect(), in_dim: i, g, out_dim: o };
+        let gr = LayerGrads { weight: Some((0..o * i).map(|_| rng.gen_range(-1.0..1.0)).collect()), bias: Some(vec![0.3, -0.2]) };
+        (vec![st], vec![gr])
+    }
+
+    #[test]
+    fn a_nan_skips_the_update_and_leaves_the_state_untouched() {
+        let cfg = KfacConfig { inverse_every: 1, ..KfacConfig::default() };
+        let mut poisoned = cfg.build();
+        let mut clean = cfg.build();
+        let (s0, g0) = stats(1, false);
+        let (s1, g1) = stats(2, false);
+        let (bad, gbad) = stats(3, true);
+        poisoned.step(&s0, &g0, 0.1);
+        clean.step(&s0, &g0, 0.1);
+        let skipped = poisoned.step(&bad, &gbad, 0.1);
+        assert_eq!(skipped.event, Some(KfacEvent::SkippedNonFinite));
+        assert!(skipped.deltas.iter().all(|d| d.weight.as_ref().unwrap().iter().all(|x| *x == 0.0)));
+        // A NaN in the gradient is caught too.
+        let (s2, mut g2) = stats(4, false);
+        g2[0].bias = Some(vec![f64::INFINITY, 0.0]);
+        assert_eq!(poisoned.step(&s2, &g2, 0.1).event, Some(KfacEvent::SkippedNonFinite));
+        let a = poisoned.step(&s1, &g1, 0.1);
+        let b = clean.step(&s1, &g1, 0.1);
+        assert_eq!(a.event, None);
+        assert_eq!(a.deltas, b.deltas, "skipped steps must not change the optimizer's state");
+        assert_eq!(a.nu, b.nu);
+    }
+
     #[test]
     fn tensorflow_kfac_trust_region_vector() {
         // tensorflow/kfac: grads [[1,2],[3,4]], [[2,3],[4,5]]; preconditioned

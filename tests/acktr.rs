@@ -1,0 +1,68 @@
+//! ACKTR end to end: a snapshot of a short deterministic run (so any change to the
+//! numerics shows up in review), and robustness to a NaN in the batch.
+
+use acktr::algo::{self, AlgorithmConfig, Collector, Progress};
+use acktr::env::{self, VecEnv};
+use rand::SeedableRng;
+
+fn config(yaml: &str) -> AlgorithmConfig {
+    let spec = format!(
+        "title: t\nreproduces: none\nenvs: [CartPole-v1]\nalgorithms:\n  - name: X\n    acktr: {yaml}\nseeds: [0]\nbudget: {{total_timesteps: 1, num_envs: 1, steps_per_update: 1}}\n"
+    );
+    acktr::spec::parse(&spec, std::path::Path::new("t.yaml"), "paper").unwrap().algorithms[0].config.clone()
+}
+
+/// Runs `updates` updates and renders the per-update statistics, 4 significant digits.
+fn run(env_id: &str, cfg: &AlgorithmConfig, envs: usize, steps: usize, updates: usize) -> String {
+    let venv = VecEnv::new(envs, 3, || env::make(env_id)).unwrap();
+    let mut algo = cfg.build(&venv.observation_space(), &venv.action_space(), 3).unwrap();
+    let mut out = String::new();
+    algo::train(algo.as_mut(), venv, 3, steps, (envs * steps * updates) as u64, |u, _| {
+        out.push_str(&format!("update {}:", u.update));
+        for (k, v) in &u.stats.0 {
+            out.push_str(&format!(" {k}={v:.3e}"));
+        }
+        out.push('\n');
+    })
+    .unwrap();
+    out
+}
+
+#[test]
+fn short_acktr_runs_are_pinned() {
+    let shared = run("CartPole-v1", &config("{preset: baselines_atari}"), 4, 5, 14);
+    let separate = run("Pendulum-v1", &config("{preset: baselines_mujoco, value_epochs: 3}"), 2, 25, 6);
+    insta::with_settings!({snapshot_path => "../golden/snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("acktr_cartpole_baselines_atari", shared);
+        insta::assert_snapshot!("acktr_pendulum_baselines_mujoco", separate);
+    });
+}
+
+#[test]
+fn a_nan_in_the_batch_skips_the_update_without_touching_parameters() {
+    let venv = VecEnv::new(4, 0, || env::make("CartPole-v1")).unwrap();
+    let cfg = config("{}");
+    let (obs, act) = (venv.observation_space(), venv.action_space());
+    let AlgorithmConfig::Acktr(c) = cfg else { unreachable!() };
+    let net = acktr::nets::ActorCritic::<64>::new(4, &act, acktr::nets::ActorCriticConfig {
+        shared: true,
+        policy_activation: acktr::nets::Activation::Tanh,
+        value_activation: acktr::nets::Activation::Tanh,
+    }, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0));
+    let _ = obs;
+    let mut a = acktr::algo::Acktr::new(c, net, true, 0);
+    let mut collector = Collector::new(venv, rand_chacha::ChaCha8Rng::seed_from_u64(1));
+    let progress = Progress { timesteps_done: 0, total_timesteps: 1000 };
+    let (mut rollout, _) = collector.collect(&a, 5).unwrap();
+    rollout.rewards[3] = f32::NAN;
+    let before = a.net().clone().flat_params();
+    let stats = algo::Algorithm::update(&mut a, &rollout, progress);
+    let event = stats.0.iter().find(|(k, _)| *k == "kfac_event").unwrap().1;
+    assert_eq!(event, 2.0, "a non-finite batch is recorded as skipped: {stats:?}");
+    assert_eq!(a.net().clone().flat_params(), before, "parameters changed");
+    // The next, clean batch trains as usual.
+    let (rollout, _) = collector.collect(&a, 5).unwrap();
+    let stats = algo::Algorithm::update(&mut a, &rollout, progress);
+    assert_eq!(stats.0.iter().find(|(k, _)| *k == "kfac_event").unwrap().1, 0.0);
+    assert_ne!(a.net().clone().flat_params(), before);
+}
