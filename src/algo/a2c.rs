@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::returns::{nstep_returns, TimeLimitHandling};
 use super::rollout::{Policy, Rollout};
 use super::{Algorithm, LrSchedule, NetworkConfig, Progress, UpdateStats};
-use crate::nets::{ActionBatch, ActorCritic, DistParams, TraceEntry};
+use crate::nets::{ActionBatch, ActorCritic, DistParams, Parts, TraceEntry};
 use crate::optim::{clip_by_global_norm, RmsProp, RmsPropConfig};
 
 /// A2C hyperparameters (defaults: openai/baselines `a2c/a2c.py::learn`).
@@ -103,24 +103,38 @@ pub(crate) struct WeightedLoss {
     pub entropy: f64,
 }
 
-/// Builds and differentiates a [`WeightedLoss`]; records K-FAC layers into `trace`.
+/// The regression target `y` of a [`WeightedLoss`].
+pub(crate) enum ValueTarget<'a> {
+    /// Given targets (returns).
+    Fixed(&'a [f32]),
+    /// `sg(V(s)) + sigma eps` from this very forward pass (the Fisher loss's sample).
+    Noisy { noise: &'a [f32], sigma: f32 },
+}
+
+/// Builds and differentiates a [`WeightedLoss`] over the network `parts` it needs;
+/// records K-FAC layers into `trace`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn weighted_loss(
     net: &ActorCritic<64>,
     obs: &[f32],
     actions: &ActionBatch,
+    parts: Parts,
     logp_weights: &[f32],
     entropy_coef: f64,
     value_coef: f64,
-    value_targets: &[f32],
+    target: ValueTarget,
     trace: Option<&mut Vec<TraceEntry>>,
 ) -> WeightedLoss {
     let rows = logp_weights.len();
     let dev = net.device().clone();
     let obs = net.obs_tensor(obs, rows).retaped::<OwnedTape<f32, Cpu>>();
-    let ev = net.evaluate_traced(obs, actions, trace);
+    let ev = net.evaluate_traced(obs, actions, parts, trace);
     let w = dev.tensor_from_vec(logp_weights.to_vec(), (rows,));
-    let y = dev.tensor_from_vec(value_targets.to_vec(), (rows,));
+    let y = match target {
+        ValueTarget::Fixed(t) => t.to_vec(),
+        ValueTarget::Noisy { noise, sigma } => ev.value.as_vec().iter().zip(noise).map(|(v, e)| v + sigma * e).collect(),
+    };
+    let y = dev.tensor_from_vec(y, (rows,));
     let (pg, tape) = (ev.log_prob.put_tape(ev.tape) * w).sum().split_tape();
     let (vf, tape) = (ev.value.put_tape(tape) - y).square().mean().split_tape();
     let (ent, tape) = ev.entropy.put_tape(tape).mean().split_tape();
@@ -148,10 +162,11 @@ impl Algorithm for A2c {
             &self.net,
             &rollout.obs,
             &rollout.action_batch(self.discrete),
+            Parts::ALL,
             &weights,
             self.cfg.entropy_coef,
             self.cfg.value_coef,
-            &returns,
+            ValueTarget::Fixed(&returns),
             None,
         );
         let mut grads = self.net.flat_grads(&mut loss.grads);

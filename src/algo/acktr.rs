@@ -25,12 +25,12 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use super::a2c::weighted_loss;
+use super::a2c::{weighted_loss, ValueTarget};
 use super::returns::{gae, nstep_returns, TimeLimitHandling};
 use super::rollout::{Policy, Rollout};
 use super::{Algorithm, NetworkConfig, Progress, UpdateStats};
 use crate::kfac::{Kfac, KfacConfig, KfacEvent, KfacStep, LayerGrads, LayerStats};
-use crate::nets::{ActorCritic, DistParams, Group, TraceEntry};
+use crate::nets::{ActorCritic, DistParams, Group, Parts, TraceEntry};
 use crate::optim::{RmsProp, RmsPropConfig};
 
 /// How the critic is trained.
@@ -328,10 +328,15 @@ impl Acktr {
             Phase::Policy => (1.0, 0.0),
             Phase::Value => (0.0, 1.0),
         };
+        let parts = match phase {
+            Phase::Joint => Parts::ALL,
+            Phase::Policy => Parts::POLICY,
+            Phase::Value => Parts::VALUE,
+        };
         let weights: Vec<f32> = logp_weights.iter().map(|w| w * pw).collect();
         let ec = self.cfg.entropy_coef * pw as f64;
         let vc = self.cfg.value_coef * vw as f64;
-        let mut loss = weighted_loss(&self.net, &rollout.obs, &actions, &weights, ec, vc, targets, None);
+        let mut loss = weighted_loss(&self.net, &rollout.obs, &actions, parts, &weights, ec, vc, ValueTarget::Fixed(targets), None);
         let grads = self.layer_grads(phase, &mut loss.grads);
         if phase == Phase::Value && self.cfg.critic == Critic::Euclidean {
             let mut flat: Vec<f32> = grads.iter().flat_map(|g| g.weight.iter().chain(g.bias.iter()).flatten().map(|&x| x as f32)).collect();
@@ -368,8 +373,6 @@ impl Acktr {
         }
         // Sampled Fisher loss.
         let fisher_w: Vec<f32> = vec![-(pw as f32) / rows as f32; rows];
-        let values = self.net.values(&rollout.obs, rows);
-        let noisy: Vec<f32> = values.iter().zip(noise).map(|(v, e)| v + (sigma as f32) * e).collect();
         let fc = -self.cfg.value_fisher_coef / (sigma * sigma) * vw as f64;
         let fisher_actions = if self.discrete {
             crate::nets::ActionBatch::Discrete(sampled)
@@ -377,14 +380,12 @@ impl Acktr {
             crate::nets::ActionBatch::Continuous { values: sampled, dim: rollout.act_dim }
         };
         let mut trace: Vec<TraceEntry> = Vec::new();
-        let mut fisher = weighted_loss(&self.net, &rollout.obs, &fisher_actions, &fisher_w, 0.0, fc, &noisy, Some(&mut trace));
-        let groups: Vec<Group> = self.net.kfac_params_mut().iter().map(|p| p.group).collect();
-        let stats: Vec<LayerStats> = trace
-            .into_iter()
-            .zip(groups)
-            .filter(|(_, g)| phase.includes(*g))
-            .map(|(t, _)| t.stats(&mut fisher.grads))
-            .collect();
+        let target = ValueTarget::Noisy { noise, sigma: sigma as f32 };
+        let mut fisher =
+            weighted_loss(&self.net, &rollout.obs, &fisher_actions, parts, &fisher_w, 0.0, fc, target, Some(&mut trace));
+        // The trace holds exactly this phase's layers, in kfac_params_mut order.
+        let stats: Vec<LayerStats> = trace.into_iter().map(|t| t.stats(&mut fisher.grads)).collect();
+        debug_assert_eq!(stats.len(), grads.len());
         let kfac = if phase == Phase::Value { &mut self.value_kfac } else { &mut self.kfac };
         let step = kfac.step(&stats, &grads, lr);
         self.apply(phase, &step.deltas);

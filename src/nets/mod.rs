@@ -48,14 +48,7 @@ impl Activation {
         match self {
             Activation::Tanh => x.tanh(),
             Activation::Relu => x.relu(),
-            Activation::Elu => {
-                // elu(x) = relu(x) + exp(min(x, 0)) - 1, with min(x, 0) = -relu(-x):
-                // dfdx 0.13 has no ELU kernel.
-                let (xn, tape) = x.split_tape();
-                let neg = xn.clone().put_tape(tape).negate().relu().negate().exp() - 1.0;
-                let (neg, tape) = neg.split_tape();
-                xn.put_tape(tape).relu() + neg
-            }
+            Activation::Elu => ops::elu(x),
         }
     }
 }
@@ -163,6 +156,22 @@ pub struct Evaluation<T> {
     pub entropy: Column,
     pub value: Column,
     pub tape: T,
+}
+
+/// Which outputs an evaluation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    pub policy: bool,
+    pub value: bool,
+}
+
+impl Parts {
+    /// Policy and value.
+    pub const ALL: Parts = Parts { policy: true, value: true };
+    /// Policy only.
+    pub const POLICY: Parts = Parts { policy: true, value: false };
+    /// Value only.
+    pub const VALUE: Parts = Parts { policy: false, value: true };
 }
 
 /// Distribution parameters of a batch, for acting.
@@ -372,17 +381,28 @@ impl<const H: usize> ActorCritic<H> {
     fn torso_outputs<T: Tape<f32, Dev>>(
         &self,
         obs: Batch<usize, T>,
+        parts: Parts,
         mut trace: Option<&mut Vec<TraceEntry>>,
-    ) -> (Batch<Const<H>>, Batch<Const<H>>, T) {
+    ) -> (Option<Batch<Const<H>>>, Option<Batch<Const<H>>>, T) {
         let (obs, tape) = obs.split_tape();
         match &self.torsos {
             Torsos::Shared(m) => {
                 let (h, tape) = m.forward(obs.put_tape(tape), trace).split_tape();
-                (h.clone(), h, tape)
+                (parts.policy.then(|| h.clone()), parts.value.then_some(h), tape)
             }
             Torsos::Separate { policy, value } => {
-                let (hp, tape) = policy.forward(obs.clone().put_tape(tape), trace.as_deref_mut()).split_tape();
-                let (hv, tape) = value.forward(obs.put_tape(tape), trace).split_tape();
+                let (hp, tape) = if parts.policy {
+                    let (h, t) = policy.forward(obs.clone().put_tape(tape), trace.as_deref_mut()).split_tape();
+                    (Some(h), t)
+                } else {
+                    (None, tape)
+                };
+                let (hv, tape) = if parts.value {
+                    let (h, t) = value.forward(obs.put_tape(tape), trace).split_tape();
+                    (Some(h), t)
+                } else {
+                    (None, tape)
+                };
                 (hp, hv, tape)
             }
         }
@@ -391,21 +411,29 @@ impl<const H: usize> ActorCritic<H> {
     /// Log-probabilities of `actions`, entropies and values for a batch of observations,
     /// all recorded on one tape.
     pub fn evaluate<T: Tape<f32, Dev>>(&self, obs: Batch<usize, T>, actions: &ActionBatch) -> Evaluation<T> {
-        self.evaluate_traced(obs, actions, None)
+        self.evaluate_traced(obs, actions, Parts::ALL, None)
     }
 
-    /// As [`Self::evaluate`], recording every K-FAC layer (order of
-    /// [`Self::kfac_params_mut`]) when `trace` is given.
+    /// As [`Self::evaluate`] for the chosen `parts` (what is not asked for is returned as
+    /// zeros and not computed when the torsos are separate), recording every K-FAC layer it
+    /// runs (order of [`Self::kfac_params_mut`]) when `trace` is given.
     pub fn evaluate_traced<T: Tape<f32, Dev>>(
         &self,
         obs: Batch<usize, T>,
         actions: &ActionBatch,
+        parts: Parts,
         mut trace: Option<&mut Vec<TraceEntry>>,
     ) -> Evaluation<T> {
         let rows = obs.shape().0;
-        let (h_pi, h_v, tape) = self.torso_outputs(obs, trace.as_deref_mut());
-        let (value, tape) =
-            self.value.forward_traced(h_v.put_tape(tape), trace.as_deref_mut()).sum::<(usize,), Axis<1>>().split_tape();
+        let zeros = || -> Column { self.dev.zeros_like(&(rows,)) };
+        let (h_pi, h_v, tape) = self.torso_outputs(obs, parts, trace.as_deref_mut());
+        let (value, tape) = match h_v {
+            Some(h_v) => self.value.forward_traced(h_v.put_tape(tape), trace.as_deref_mut()).sum::<(usize,), Axis<1>>().split_tape(),
+            None => (zeros(), tape),
+        };
+        let Some(h_pi) = h_pi else {
+            return Evaluation { log_prob: zeros(), entropy: zeros(), value, tape };
+        };
         match (&self.head, actions) {
             (PolicyHead::Categorical(logits), ActionBatch::Discrete(idx)) => {
                 let n = logits.bias.shape().0;
@@ -443,7 +471,8 @@ impl<const H: usize> ActorCritic<H> {
 
     /// Distribution parameters and values of a batch (no tape).
     pub fn forward(&self, obs: &[f32], rows: usize) -> (DistParams, Vec<f32>) {
-        let (h_pi, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), None);
+        let (h_pi, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), Parts::ALL, None);
+        let (h_pi, h_v) = (h_pi.expect("asked for"), h_v.expect("asked for"));
         let values = self.value.forward(h_v).as_vec();
         let dist = match &self.head {
             PolicyHead::Categorical(l) => {
@@ -458,8 +487,8 @@ impl<const H: usize> ActorCritic<H> {
 
     /// Values of a batch (no tape).
     pub fn values(&self, obs: &[f32], rows: usize) -> Vec<f32> {
-        let (_, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), None);
-        self.value.forward(h_v).as_vec()
+        let (_, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), Parts::VALUE, None);
+        self.value.forward(h_v.expect("asked for")).as_vec()
     }
 }
 
