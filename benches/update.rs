@@ -41,6 +41,10 @@ fn mujoco_rollout(rng: &mut ChaCha8Rng) -> Rollout {
         values: (0..rows).map(|_| rng.sample(StandardNormal)).collect(),
         truncation_values: vec![0.0; rows],
         last_values: vec![0.0; n],
+        dist: Some(acktr::nets::DistParams::Gaussian {
+            mean: (0..rows * ad).map(|_| rng.sample::<f32, _>(StandardNormal) * 0.1).collect(),
+            log_std: vec![0.0; ad],
+        }),
     }
 }
 

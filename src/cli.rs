@@ -56,6 +56,24 @@ pub enum Command {
     },
     /// List the specs and their profiles.
     List,
+    /// Time environment stepping or training, single-threaded; prints one JSON line.
+    Bench {
+        /// Gymnasium id.
+        #[arg(long)]
+        env: String,
+        /// `none` (environment only), `a2c`, `acktr`, `acktr:baselines_atari`, `acktr:baselines_mujoco`.
+        #[arg(long)]
+        algo: String,
+        /// Timesteps to run.
+        #[arg(long, default_value_t = 100_000)]
+        steps: u64,
+        /// Environment copies.
+        #[arg(long, default_value_t = 1)]
+        num_envs: usize,
+        /// Steps of every copy per update (batch = num_envs x steps_per_update).
+        #[arg(long, default_value_t = 2500)]
+        steps_per_update: usize,
+    },
 }
 
 fn load(cli: &Cli, name: &str, profile: &str) -> Result<spec::Spec, spec::SpecError> {
@@ -77,6 +95,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
+        Command::Bench { env, algo, steps, num_envs, steps_per_update } => {
+            let r = run::bench::bench(env, algo, *steps, *num_envs, *steps_per_update)?;
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::List => {
             for name in spec::list_specs(&cli.specs_dir) {
                 let path = cli.specs_dir.join(format!("{name}.yaml"));

@@ -66,3 +66,18 @@ fn a_nan_in_the_batch_skips_the_update_without_touching_parameters() {
     assert_eq!(stats.0.iter().find(|(k, _)| *k == "kfac_event").unwrap().1, 0.0);
     assert_ne!(a.net().clone().flat_params(), before);
 }
+
+#[test]
+fn every_critic_option_trains_with_finite_statistics() {
+    for yaml in [
+        "{critic: euclidean, network: {shared: false}}",
+        "{critic: adaptive_gauss_newton}",
+        "{critic: adaptive_gauss_newton, network: {shared: false}, value_epochs: 2}",
+        "{kfac: {damping_form: factored_pi, bias: homogeneous}}",
+    ] {
+        let out = run("Pendulum-v1", &config(yaml), 2, 10, 5);
+        assert!(!out.contains("policy_loss=NaN") && !out.contains("exact_kl=NaN"), "{yaml}:\n{out}");
+        let last = out.lines().last().unwrap();
+        assert!(last.contains("kfac_event=0.000e0"), "{yaml}: {last}");
+    }
+}

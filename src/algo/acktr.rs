@@ -450,7 +450,10 @@ impl Algorithm for Acktr {
             _ => self.cfg.value_noise_std,
         };
         // Fisher samples: actions from the current policy, value noise.
-        let (old_dist, _) = self.net.forward(&rollout.obs, rows);
+        let old_dist = match &rollout.dist {
+            Some(d) => d.clone(),
+            None => self.net.policy_dist(&rollout.obs, rows),
+        };
         let (_, sampled) = old_dist.sample(&mut self.rng);
         let noise: Vec<f32> = (0..rows).map(|_| self.rng.sample::<f32, _>(StandardNormal)).collect();
         let lr = self.cfg.kfac.lr_schedule.at(self.kfac.config().lr, progress);
@@ -472,7 +475,7 @@ impl Algorithm for Acktr {
                 value_step = Some(s);
             }
         }
-        let (new_dist, _) = self.net.forward(&rollout.obs, rows);
+        let new_dist = self.net.policy_dist(&rollout.obs, rows);
         let kl = mean_kl(&old_dist, &new_dist);
         if let StepSize::AdaptiveKl { target } = self.cfg.step_size {
             let lr = self.kfac.lr_mut();

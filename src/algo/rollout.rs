@@ -42,6 +42,9 @@ pub struct Rollout {
     pub truncation_values: Vec<f32>,
     /// `V(s_T)` for each copy, to bootstrap the returns.
     pub last_values: Vec<f32>,
+    /// The policy's distribution at every row when the step was taken (the "old" policy
+    /// of this batch), if the collector kept it.
+    pub dist: Option<DistParams>,
 }
 
 impl Rollout {
@@ -128,12 +131,17 @@ impl Collector {
             values: Vec::with_capacity(rows),
             truncation_values: vec![0.0; rows],
             last_values: Vec::new(),
+            dist: None,
         };
         let mut episodes = Vec::new();
         let mut final_rows = Vec::new();
         for t in 0..steps {
             let (dist, values) = policy.act(&self.obs, n);
             let (actions, stored) = dist.sample(&mut self.rng);
+            match &mut r.dist {
+                None => r.dist = Some(dist),
+                Some(all) => all.extend(&dist),
+            }
             r.obs.extend_from_slice(&self.obs);
             r.actions.extend_from_slice(&stored);
             r.values.extend_from_slice(&values);

@@ -602,6 +602,42 @@ mod tests {
     }
 
     #[test]
+    fn factored_pi_damping_matches_its_definition() {
+        // One block with diagonal factors: A = diag(4, 1), G = diag(9), damping 0.04.
+        // pi = sqrt((5/2) / 9); denominators (9 + 0.2/pi)(d_A + 0.2 pi).
+        let cfg = KfacConfig { damping: 0.04, damping_form: DampingForm::FactoredPi, ..KfacConfig::default() };
+        let k = cfg.build();
+        let e = Eigen { qa: Mat::identity(2, 2), da: vec![4.0, 1.0], qg: Mat::identity(1, 1), dg: vec![9.0] };
+        let d = Mat::from_fn(1, 2, |_, j| [1.0, 2.0][j]);
+        let v = k.natural(&e, &d);
+        let pi = (2.5f64 / 9.0).sqrt();
+        for (j, (da, dj)) in [(4.0, 1.0), (1.0, 2.0)].into_iter().enumerate() {
+            let expected = dj / ((9.0 + 0.2 / pi) * (da + 0.2 * pi));
+            assert!((v[(0, j)] - expected).abs() < 1e-12, "{} vs {expected}", v[(0, j)]);
+        }
+        // The reference form: d / (d_G d_A + damping).
+        let k = KfacConfig { damping: 0.04, ..KfacConfig::default() }.build();
+        let v = k.natural(&e, &d);
+        assert!((v[(0, 0)] - 1.0 / 36.04).abs() < 1e-12 && (v[(0, 1)] - 2.0 / 9.04).abs() < 1e-12);
+    }
+
+    #[test]
+    fn asynchronous_inverses_give_finite_updates_and_match_sync_until_the_first_refresh() {
+        let sync_cfg = KfacConfig { inverse_every: 3, ..KfacConfig::default() };
+        let async_cfg = KfacConfig { asynchronous_inverses: true, ..sync_cfg.clone() };
+        let (mut a, mut s) = (async_cfg.build(), sync_cfg.build());
+        for t in 0..12 {
+            let (st, gr) = stats(10 + t, false);
+            let (x, y) = (a.step(&st, &gr, 0.1), s.step(&st, &gr, 0.1));
+            assert!(x.event.is_none() && x.nu.is_finite());
+            if t < 3 {
+                // The first decomposition is computed synchronously in both modes.
+                assert_eq!(x.deltas, y.deltas);
+            }
+        }
+    }
+
+    #[test]
     fn tensorflow_kfac_trust_region_vector() {
         // tensorflow/kfac: grads [[1,2],[3,4]], [[2,3],[4,5]]; preconditioned
         // [[3,4],[5,6]], [[7,8],[9,10]] -> V.grad = 174.

@@ -474,15 +474,24 @@ impl<const H: usize> ActorCritic<H> {
         let (h_pi, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), Parts::ALL, None);
         let (h_pi, h_v) = (h_pi.expect("asked for"), h_v.expect("asked for"));
         let values = self.value.forward(h_v).as_vec();
-        let dist = match &self.head {
-            PolicyHead::Categorical(l) => {
-                DistParams::Categorical { logits: l.forward(h_pi).as_vec(), n: l.bias.shape().0 }
-            }
+        let dist = self.dist_of(h_pi);
+        (dist, values)
+    }
+
+    /// Distribution parameters of a batch (no tape; only the policy torso runs when the
+    /// torsos are separate).
+    pub fn policy_dist(&self, obs: &[f32], rows: usize) -> DistParams {
+        let (h_pi, _, _) = self.torso_outputs(self.obs_tensor(obs, rows), Parts::POLICY, None);
+        self.dist_of(h_pi.expect("asked for"))
+    }
+
+    fn dist_of(&self, h_pi: Batch<Const<H>>) -> DistParams {
+        match &self.head {
+            PolicyHead::Categorical(l) => DistParams::Categorical { logits: l.forward(h_pi).as_vec(), n: l.bias.shape().0 },
             PolicyHead::Gaussian { mean, log_std } => {
                 DistParams::Gaussian { mean: mean.forward(h_pi).as_vec(), log_std: log_std.as_vec() }
             }
-        };
-        (dist, values)
+        }
     }
 
     /// Values of a batch (no tape).
@@ -493,6 +502,15 @@ impl<const H: usize> ActorCritic<H> {
 }
 
 impl DistParams {
+    /// Appends the rows of `other` (same kind of distribution).
+    pub fn extend(&mut self, other: &DistParams) {
+        match (self, other) {
+            (DistParams::Categorical { logits, .. }, DistParams::Categorical { logits: l, .. }) => logits.extend_from_slice(l),
+            (DistParams::Gaussian { mean, .. }, DistParams::Gaussian { mean: m, .. }) => mean.extend_from_slice(m),
+            _ => panic!("cannot join different distributions"),
+        }
+    }
+
     /// Samples one action per row: the environment's action and its stored form.
     pub fn sample(&self, rng: &mut impl Rng) -> (Vec<Action>, Vec<f32>) {
         match self {

@@ -6,6 +6,7 @@
 //! a finished cell or a temporary directory that the next run removes; finished cells are
 //! never run twice.
 
+pub mod bench;
 pub mod logs;
 pub mod provenance;
 

@@ -1,0 +1,108 @@
+//! `acktr bench`: timesteps per second of environment stepping alone (`--algo none`) or of
+//! training (`a2c`, `acktr`, `acktr:<preset>`), single-threaded, as one JSON line — the
+//! measurement behind the paper's Table 3 and the README's speed figures.
+
+use std::time::Instant;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use crate::algo::{self, AlgoError, AlgorithmConfig};
+use crate::env::{self, Action, ActionSpace, EnvError, VecEnv};
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BenchAlgo {
+    /// Environment stepping with uniformly random actions.
+    None,
+    /// Training with this configuration.
+    Train(AlgorithmConfig),
+}
+
+/// Errors of `bench`.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("unknown algorithm `{0}` (known: none, a2c, acktr, acktr:baselines_atari, acktr:baselines_mujoco)")]
+    UnknownAlgo(String),
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error(transparent)]
+    Algo(#[from] AlgoError),
+    #[error("cannot start a single worker thread: {0}")]
+    Pool(#[from] rayon::ThreadPoolBuildError),
+}
+
+impl BenchAlgo {
+    /// Parses `none`, `a2c`, `acktr` or `acktr:<preset>`.
+    pub fn parse(name: &str) -> Result<Self, BenchError> {
+        use crate::algo::acktr::Preset;
+        Ok(match name {
+            "none" => BenchAlgo::None,
+            "a2c" => BenchAlgo::Train(AlgorithmConfig::A2c(Default::default())),
+            "acktr" => BenchAlgo::Train(AlgorithmConfig::Acktr(Default::default())),
+            "acktr:baselines_atari" => BenchAlgo::Train(AlgorithmConfig::Acktr(Preset::BaselinesAtari.config())),
+            "acktr:baselines_mujoco" => BenchAlgo::Train(AlgorithmConfig::Acktr(Preset::BaselinesMujoco.config())),
+            other => return Err(BenchError::UnknownAlgo(other.into())),
+        })
+    }
+}
+
+/// The JSON line.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResult {
+    pub env: String,
+    pub algo: String,
+    pub steps: u64,
+    pub num_envs: usize,
+    pub steps_per_update: usize,
+    pub seconds: f64,
+    pub steps_per_sec: f64,
+}
+
+/// Runs `steps` timesteps on one thread.
+pub fn bench(env_id: &str, algo_name: &str, steps: u64, num_envs: usize, steps_per_update: usize) -> Result<BenchResult, BenchError> {
+    let algo = BenchAlgo::parse(algo_name)?;
+    env::lookup(env_id)?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let (seconds, done) = pool.install(|| -> Result<(f64, u64), BenchError> {
+        let mut venv = VecEnv::new(num_envs, 0, || env::make(env_id))?;
+        match algo {
+            BenchAlgo::None => {
+                let mut rng = ChaCha8Rng::seed_from_u64(0);
+                let space = venv.action_space();
+                let start = Instant::now();
+                let mut done = 0;
+                while done < steps {
+                    let actions: Vec<Action> = (0..num_envs)
+                        .map(|_| match &space {
+                            ActionSpace::Discrete { n } => Action::Discrete(rng.gen_range(0..*n)),
+                            ActionSpace::Continuous { low, high, .. } => {
+                                Action::Continuous(low.iter().zip(high).map(|(l, h)| rng.gen_range(*l..=*h)).collect())
+                            }
+                        })
+                        .collect();
+                    venv.step(&actions)?;
+                    done += num_envs as u64;
+                }
+                Ok((start.elapsed().as_secs_f64(), done))
+            }
+            BenchAlgo::Train(cfg) => {
+                let mut a = cfg.build(&venv.observation_space(), &venv.action_space(), 0)?;
+                let start = Instant::now();
+                let mut done = 0;
+                algo::train(a.as_mut(), venv, 0, steps_per_update, steps, |u, _| done = u.global_step)?;
+                Ok((start.elapsed().as_secs_f64(), done))
+            }
+        }
+    })?;
+    Ok(BenchResult {
+        env: env_id.into(),
+        algo: algo_name.into(),
+        steps: done,
+        num_envs,
+        steps_per_update,
+        seconds,
+        steps_per_sec: done as f64 / seconds,
+    })
+}

@@ -1,0 +1,36 @@
+//! The command line beyond `reproduce`: `bench`, `plan`, `list`.
+
+mod common;
+
+use common::{acktr, repo};
+
+#[test]
+fn bench_prints_one_json_line_with_the_documented_fields() {
+    for algo in ["none", "a2c", "acktr"] {
+        let out = acktr(&repo(), &["bench", "--env", "CartPole-v1", "--algo", algo, "--steps", "2000", "--num-envs", "4", "--steps-per-update", "20"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(v["env"], "CartPole-v1");
+        assert_eq!(v["algo"], algo);
+        assert!(v["steps"].as_u64().unwrap() >= 2000);
+        assert!(v["seconds"].as_f64().unwrap() > 0.0 && v["steps_per_sec"].as_f64().unwrap() > 0.0);
+    }
+    let out = acktr(&repo(), &["bench", "--env", "CartPole-v1", "--algo", "ppo"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown algorithm `ppo`"));
+}
+
+#[test]
+fn plan_and_list_describe_the_smoke_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().to_str().unwrap();
+    let out = acktr(&repo(), &["--results", results, "plan", "smoke", "--profile", "smoke"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("8 cells, 25600 timesteps in total"), "{stdout}");
+    assert_eq!(stdout.matches(" todo").count(), 8, "{stdout}");
+    let out = acktr(&repo(), &["list"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("smoke") && stdout.contains("profiles: paper, smoke"), "{stdout}");
+}
