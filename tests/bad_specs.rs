@@ -46,6 +46,11 @@ fn cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'static str>)> 
         ("unknown profile", GOOD.to_string(), vec!["--profile", "huge"], vec!["bad.yaml", "no profile `huge`", "paper"]),
         ("paper row for an unknown metric", GOOD.replace("      final_return: 500", "      finalreturn: 500"), vec![], vec!["bad.yaml:22", "paper[0].values.finalreturn", "not one of the spec's metrics"]),
         ("missing field", GOOD.replace("reproduces: none\n", ""), vec![], vec!["bad.yaml", "missing field `reproduces`"]),
+        ("unknown acktr preset", GOOD.replace("    a2c:\n      lr: 0.0007", "    acktr:\n      preset: baselines_go"), vec![], vec!["bad.yaml:8", "algorithms[0].acktr.preset", "baselines_go", "baselines_mujoco"]),
+        ("bad K-FAC value", GOOD.replace("    a2c:\n      lr: 0.0007", "    acktr:\n      kfac:\n        kl_clip: -1"), vec![], vec!["bad.yaml:9", "algorithms[0].acktr.kfac.kl_clip", "positive", "-1"]),
+        ("unknown K-FAC field", GOOD.replace("    a2c:\n      lr: 0.0007", "    acktr:\n      kfac:\n        klclip: 1"), vec![], vec!["bad.yaml:9", "algorithms[0].acktr.kfac.klclip", "unknown field `klclip`"]),
+        ("euclidean critic on a shared network", GOOD.replace("    a2c:\n      lr: 0.0007", "    acktr:\n      critic: euclidean"), vec![], vec!["bad.yaml:8", "algorithms[0].acktr.critic", "separate"]),
+        ("two algorithm configurations", GOOD.replace("      lr: 0.0007", "      lr: 0.0007\n    acktr: {}"), vec![], vec!["bad.yaml:6", "algorithms[0]", "not several"]),
     ]
 }
 
