@@ -135,8 +135,8 @@ fn atari(c: &mut Criterion) {
                 .layer_params_mut()
                 .into_iter()
                 .map(|(wt, bt)| LayerGrads {
-                    weight: Some(wt.grad(&mut grads).into_iter().map(f64::from).collect()),
-                    bias: Some(bt.grad(&mut grads).into_iter().map(f64::from).collect()),
+                    weight: Some(wt.grad_f64(&mut grads)),
+                    bias: Some(bt.grad_f64(&mut grads)),
                 })
                 .collect();
             let mut trace = Vec::new();
@@ -146,8 +146,7 @@ fn atari(c: &mut Criterion) {
             for ((wt, bt), d) in net.layer_params_mut().into_iter().zip(&step.deltas) {
                 for (t, dv) in [(wt, &d.weight), (bt, &d.bias)] {
                     if let Some(dv) = dv {
-                        let v: Vec<f32> = t.read().iter().zip(dv).map(|(p, q)| (f64::from(*p) + q) as f32).collect();
-                        t.write(&v);
+                        t.add_f64(dv);
                     }
                 }
             }

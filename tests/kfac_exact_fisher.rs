@@ -59,7 +59,7 @@ fn kfac_block_equals_the_exact_fisher_of_a_gaussian_linear_layer() {
             // -log N(y; s, I) = 0.5 |s - y|^2 + c with y = s - delta: gradient delta.
             let mut gw = (s * dev.tensor_from_vec(d.clone(), (1, out))).sum().backward();
             let (wt, _) = net.layer_params_mut().into_iter().next().unwrap();
-            let v: Vec<f64> = wt.grad(&mut gw).into_iter().map(f64::from).collect();
+            let v: Vec<f64> = wt.grad_f64(&mut gw);
             for i in 0..dim {
                 for j in 0..dim {
                     fisher[i * dim + j] += v[i] * v[j] / (batch * q) as f64;

@@ -286,8 +286,8 @@ impl Acktr {
             .into_iter()
             .filter(|p| phase.includes(p.group))
             .map(|p| LayerGrads {
-                weight: p.weight.map(|w| w.grad(grads).into_iter().map(f64::from).collect()),
-                bias: Some(p.bias.grad(grads).into_iter().map(f64::from).collect()),
+                weight: p.weight.map(|w| w.grad_f64(grads)),
+                bias: Some(p.bias.grad_f64(grads)),
             })
             .collect()
     }
@@ -295,16 +295,12 @@ impl Acktr {
     fn apply(&mut self, phase: Phase, deltas: &[LayerGrads]) {
         let layers = self.net.kfac_params_mut().into_iter().filter(|p| phase.includes(p.group));
         for (p, d) in layers.zip(deltas) {
-            let add = |t: &mut dyn crate::nets::ParamTensor, delta: &Option<Vec<f64>>| {
-                if let Some(delta) = delta {
-                    let v: Vec<f32> = t.read().iter().zip(delta).map(|(x, dx)| (f64::from(*x) + dx) as f32).collect();
-                    t.write(&v);
-                }
-            };
-            if let Some(w) = p.weight {
-                add(w, &d.weight);
+            if let (Some(w), Some(dw)) = (p.weight, &d.weight) {
+                w.add_f64(dw);
             }
-            add(p.bias, &d.bias);
+            if let Some(db) = &d.bias {
+                p.bias.add_f64(db);
+            }
         }
     }
 

@@ -196,8 +196,8 @@ pub fn run_case(case: &KfacCase) -> Result<(), String> {
             .layer_params_mut()
             .into_iter()
             .map(|(w, b)| LayerGrads {
-                weight: Some(w.grad(&mut grads).into_iter().map(f64::from).collect()),
-                bias: Some(b.grad(&mut grads).into_iter().map(f64::from).collect()),
+                weight: Some(w.grad_f64(&mut grads)),
+                bias: Some(b.grad_f64(&mut grads)),
             })
             .collect();
         // Fisher statistics.
@@ -224,8 +224,7 @@ pub fn run_case(case: &KfacCase) -> Result<(), String> {
         for ((w, b), d) in net.layer_params_mut().into_iter().zip(&out.deltas) {
             for (p, delta) in [(w, &d.weight), (b, &d.bias)] {
                 if let Some(delta) = delta {
-                    let v: Vec<f32> = p.read().iter().zip(delta).map(|(x, dx)| (f64::from(*x) + dx) as f32).collect();
-                    p.write(&v);
+                    p.add_f64(delta);
                 }
             }
         }

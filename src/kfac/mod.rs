@@ -527,8 +527,7 @@ impl Kfac {
             .zip(&dmats)
             .map(|(v, d)| (0..v.nrows()).flat_map(|i| (0..v.ncols()).map(move |j| v[(i, j)] * d[(i, j)])).sum::<f64>())
             .sum();
-        let vfv = lr * lr * vd;
-        let nu = (self.cfg.kl_clip / vfv).sqrt().min(1.0);
+        let (nu, vfv) = trust_region(vd, lr, self.cfg.kl_clip);
         if !vfv.is_finite() || !nu.is_finite() || !vs.iter().all(finite) {
             return self.skipped(grads, lr, KfacEvent::SkippedNonFinite);
         }
@@ -552,10 +551,9 @@ impl Kfac {
     }
 }
 
-/// `nu = min(1, sqrt(kl_clip / (lr^2 sum(V . D))))` for given natural and plain gradients
-/// (the trust-region rule alone; used by tests and diagnostics).
-pub fn trust_region_nu(natural: &[f64], grads: &[f64], lr: f64, kl_clip: f64) -> (f64, f64) {
-    let vd: f64 = natural.iter().zip(grads).map(|(v, g)| v * g).sum();
+/// The trust-region rule used by [`Kfac::step`]: given `V.D = sum(V . D)`, returns
+/// `(nu, vFv)` with `vFv = lr^2 V.D` and `nu = min(1, sqrt(kl_clip / vFv))`.
+pub fn trust_region(vd: f64, lr: f64, kl_clip: f64) -> (f64, f64) {
     let vfv = lr * lr * vd;
     ((kl_clip / vfv).sqrt().min(1.0), vfv)
 }
@@ -643,9 +641,11 @@ mod tests {
         // [[3,4],[5,6]], [[7,8],[9,10]] -> V.grad = 174.
         let g = [1.0, 2.0, 3.0, 4.0, 2.0, 3.0, 4.0, 5.0];
         let v = [3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
-        let (nu, vfv) = trust_region_nu(&v, &g, 0.1, 10.0);
+        let vd: f64 = v.iter().zip(&g).map(|(a, b)| a * b).sum();
+        assert_eq!(vd, 174.0);
+        let (nu, vfv) = trust_region(vd, 0.1, 10.0);
         assert!((vfv - 1.74).abs() < 1e-12 && nu == 1.0);
-        let (nu, vfv) = trust_region_nu(&v, &g, 0.1, 0.5);
+        let (nu, vfv) = trust_region(vd, 0.1, 0.5);
         assert!((0.01 * nu * nu * 174.0 - 0.5).abs() < 1e-12, "lr^2 nu^2 174 = {}", nu * nu * vfv);
     }
 }

@@ -191,6 +191,15 @@ pub trait ParamTensor {
     fn write(&mut self, values: &[f32]);
     /// Its gradient in `grads` (zeros when the loss did not touch it).
     fn grad(&self, grads: &mut Gradients<f32, Dev>) -> Vec<f32>;
+    /// Its gradient widened to float64 (what K-FAC works in).
+    fn grad_f64(&self, grads: &mut Gradients<f32, Dev>) -> Vec<f64> {
+        self.grad(grads).into_iter().map(f64::from).collect()
+    }
+    /// Adds a float64 change (a K-FAC step) to its values.
+    fn add_f64(&mut self, delta: &[f64]) {
+        let v: Vec<f32> = self.read().iter().zip(delta).map(|(x, d)| (f64::from(*x) + d) as f32).collect();
+        self.write(&v);
+    }
 }
 
 impl<S: Shape> ParamTensor for Tensor<S, f32, Dev> {
