@@ -1,13 +1,50 @@
-//! Records, for run provenance, the versions of the dependencies that shape numerics and
-//! files (read from Cargo.lock) and the compiler version.
+//! Build script.
+//!
+//! 1. Records, for run provenance, the versions of the dependencies that shape numerics and
+//!    files (read from Cargo.lock) and the compiler version.
+//! 2. Provisions MuJoCo 3.17.0 and Gymnasium 1.4.0's task models (README "MuJoCo"): nobody
+//!    installs MuJoCo by hand. Unless the user points `MUJOCO_DYNAMIC_LINK_DIR` at their own
+//!    MuJoCo 3.17.0, the shared library comes from the `mujoco==3.17.0` wheel and the MJCF
+//!    models from the `gymnasium==1.4.0` wheel, fetched once with
+//!    `python3 -m pip download --no-deps --only-binary=:all:` into
+//!    `target/mujoco-3.17.0/` (outside the source tree) and verified (file present, version
+//!    in the file names). `build-support/pkgconfig/mujoco.pc` (found by mujoco-rs through
+//!    `.cargo/config.toml`) points at the same directory; mujoco-rs's build script needs only
+//!    that file, the library itself is needed at the final link, after this script ran.
+//!    Every binary of the package gets an rpath to the library, so `cargo run` and
+//!    `cargo test` need no `LD_LIBRARY_PATH`.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TRACKED: &[&str] = &["dfdx", "faer", "polars", "rand", "rand_chacha", "gemm", "serde_yaml"];
+const TRACKED: &[&str] =
+    &["dfdx", "faer", "polars", "rand", "rand_chacha", "gemm", "serde_yaml", "mujoco-rs"];
+
+const MUJOCO_VERSION: &str = "3.17.0";
+const GYMNASIUM_VERSION: &str = "1.4.0";
+/// The task models the registry loads (Gymnasium 1.4.0 defaults; Walker2d-v5 uses its own file).
+const ASSETS: &[&str] = &[
+    "ant.xml",
+    "half_cheetah.xml",
+    "hopper.xml",
+    "inverted_pendulum.xml",
+    "inverted_double_pendulum.xml",
+    "reacher.xml",
+    "swimmer.xml",
+    "walker2d_v5.xml",
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=Cargo.lock");
     println!("cargo:rerun-if-changed=build.rs");
+    record_versions();
+    if let Err(msg) = provision_mujoco() {
+        // A panic prints the whole message under "failed to run custom build command".
+        panic!("\n\nacktr: cannot provision MuJoCo {MUJOCO_VERSION} / Gymnasium {GYMNASIUM_VERSION} models.\n{msg}\n");
+    }
+}
+
+fn record_versions() {
     let lock = std::fs::read_to_string("Cargo.lock").unwrap_or_default();
     let mut found = Vec::new();
     let mut name = None;
@@ -29,4 +66,170 @@ fn main() {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .unwrap_or_default();
     println!("cargo:rustc-env=ACKTR_RUSTC_VERSION={}", version.trim());
+}
+
+fn how_to_fix(cache: &Path) -> String {
+    format!(
+        "How to provide them:\n\
+         - with network access to PyPI and `python3 -m pip`, just build again; or\n\
+         - on a machine with network, run\n    \
+           python3 -m pip download --no-deps --only-binary=:all: mujoco=={MUJOCO_VERSION} gymnasium=={GYMNASIUM_VERSION} -d WHEELS\n  \
+           and copy the two .whl files into {wheels}; or\n\
+         - use your own MuJoCo {MUJOCO_VERSION}: set MUJOCO_DYNAMIC_LINK_DIR to the absolute path of a directory\n  \
+           holding libmujoco.so, and ACKTR_GYMNASIUM_ASSETS to gymnasium {GYMNASIUM_VERSION}'s\n  \
+           gymnasium/envs/mujoco/assets directory (the wheel is still fetched for the models otherwise).",
+        wheels = cache.join("wheels").display()
+    )
+}
+
+fn provision_mujoco() -> Result<(), String> {
+    println!("cargo:rerun-if-env-changed=MUJOCO_DYNAMIC_LINK_DIR");
+    println!("cargo:rerun-if-env-changed=ACKTR_GYMNASIUM_ASSETS");
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
+    // Must agree with build-support/pkgconfig/mujoco.pc.
+    let cache = manifest.join("target").join(format!("mujoco-{MUJOCO_VERSION}"));
+
+    let lib_dir = match std::env::var("MUJOCO_DYNAMIC_LINK_DIR") {
+        Ok(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if !dir.join("libmujoco.so").is_file() && !dir.join("libmujoco.dylib").is_file() {
+                return Err(format!(
+                    "MUJOCO_DYNAMIC_LINK_DIR={} holds no libmujoco.so.\n{}",
+                    dir.display(),
+                    how_to_fix(&cache)
+                ));
+            }
+            dir
+        }
+        _ => {
+            let lib_dir = cache.join("lib");
+            let lib = lib_dir.join(format!("libmujoco.so.{MUJOCO_VERSION}"));
+            if !lib.is_file() {
+                let wheel = fetch_wheel(&cache, "mujoco", MUJOCO_VERSION)?;
+                extract(&wheel, &[format!("mujoco/libmujoco.so.{MUJOCO_VERSION}")], &lib_dir, &cache)?;
+            }
+            if !lib.is_file() {
+                return Err(format!("{} is missing after extraction.\n{}", lib.display(), how_to_fix(&cache)));
+            }
+            // The linker looks for the unversioned name; the loader for the SONAME
+            // (libmujoco.so.3.17.0), found through the rpath below.
+            let link = lib_dir.join("libmujoco.so");
+            if std::fs::symlink_metadata(&link).is_err() {
+                symlink(&format!("libmujoco.so.{MUJOCO_VERSION}"), &link)?;
+            }
+            println!("cargo:rerun-if-changed={}", lib.display());
+            lib_dir
+        }
+    };
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());
+    println!("cargo:rustc-env=ACKTR_MUJOCO_LIB_DIR={}", lib_dir.display());
+
+    let assets = match std::env::var("ACKTR_GYMNASIUM_ASSETS") {
+        Ok(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => {
+            let dir = cache.join(format!("gymnasium-{GYMNASIUM_VERSION}-assets"));
+            if !ASSETS.iter().all(|a| dir.join(a).is_file()) {
+                let wheel = fetch_wheel(&cache, "gymnasium", GYMNASIUM_VERSION)?;
+                let members: Vec<String> =
+                    ASSETS.iter().map(|a| format!("gymnasium/envs/mujoco/assets/{a}")).collect();
+                extract(&wheel, &members, &dir, &cache)?;
+            }
+            dir
+        }
+    };
+    for a in ASSETS {
+        let path = assets.join(a);
+        if !path.is_file() {
+            return Err(format!("task model {} is missing.\n{}", path.display(), how_to_fix(&cache)));
+        }
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
+    println!("cargo:rustc-env=ACKTR_GYMNASIUM_ASSETS={}", assets.display());
+    Ok(())
+}
+
+/// The wheel `name==version` in `cache/wheels`, downloaded with pip if it is not there.
+fn fetch_wheel(cache: &Path, name: &str, version: &str) -> Result<PathBuf, String> {
+    let wheels = cache.join("wheels");
+    std::fs::create_dir_all(&wheels).map_err(|e| format!("cannot create {}: {e}", wheels.display()))?;
+    let find = || -> Option<PathBuf> {
+        let prefix = format!("{name}-{version}-");
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&wheels)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|f| f.to_str())
+                    .is_some_and(|f| f.starts_with(&prefix) && f.ends_with(".whl"))
+            })
+            .collect();
+        found.sort();
+        found.pop()
+    };
+    if let Some(w) = find() {
+        return Ok(w);
+    }
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    println!("cargo:warning=acktr: downloading {name}=={version} from PyPI into {}", wheels.display());
+    let out = Command::new(&python)
+        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check"])
+        .arg(format!("{name}=={version}"))
+        .arg("-d")
+        .arg(&wheels)
+        .output()
+        .map_err(|e| format!("cannot run `{python} -m pip` ({e}): Python 3 with pip is needed.\n{}", how_to_fix(cache)))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`{python} -m pip download {name}=={version}` failed:\n{}{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            how_to_fix(cache)
+        ));
+    }
+    find().ok_or_else(|| {
+        format!("pip reported success but no {name}-{version}-*.whl is in {}.\n{}", wheels.display(), how_to_fix(cache))
+    })
+}
+
+/// Extracts `members` of a wheel (a zip file) flat into `dest`, atomically (temporary directory
+/// renamed into place). Uses Python's zipfile, since pip (hence Python) is already required.
+fn extract(wheel: &Path, members: &[String], dest: &Path, cache: &Path) -> Result<(), String> {
+    let tmp = dest.with_extension(format!("tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    let script = "import sys, zipfile, os\n\
+                  z = zipfile.ZipFile(sys.argv[1])\n\
+                  for m in sys.argv[3:]:\n    \
+                      data = z.read(m)\n    \
+                      open(os.path.join(sys.argv[2], os.path.basename(m)), 'wb').write(data)\n";
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(wheel)
+        .arg(&tmp)
+        .args(members)
+        .output()
+        .map_err(|e| format!("cannot run `{python}` ({e}).\n{}", how_to_fix(cache)))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(format!(
+            "cannot extract {members:?} from {}:\n{}\n(the wheel may be damaged: delete it and build again)\n{}",
+            wheel.display(),
+            String::from_utf8_lossy(&out.stderr),
+            how_to_fix(cache)
+        ));
+    }
+    let _ = std::fs::remove_dir_all(dest);
+    std::fs::rename(&tmp, dest).map_err(|e| format!("cannot move {} to {}: {e}", tmp.display(), dest.display()))
+}
+
+#[cfg(unix)]
+fn symlink(target: &str, link: &Path) -> Result<(), String> {
+    std::os::unix::fs::symlink(target, link).map_err(|e| format!("cannot link {}: {e}", link.display()))
+}
+
+#[cfg(not(unix))]
+fn symlink(_target: &str, link: &Path) -> Result<(), String> {
+    Err(format!("cannot create {}: only Linux is supported", link.display()))
 }

@@ -5,7 +5,7 @@ from the reference implementation.
 Reference versions (pinned): gymnasium==1.4.0 (classic control); the MuJoCo tasks also need
 mujoco==3.17.0 (`pip install gymnasium[mujoco]` alone picks a newer MuJoCo).
 
-    python3 -m venv .venv && .venv/bin/pip install gymnasium==1.4.0 numpy
+    python3 -m venv .venv && .venv/bin/pip install gymnasium==1.4.0 mujoco==3.17.0 numpy imageio packaging
     .venv/bin/python golden/gen/record_env_cases.py golden/envs
 
 Each case: `gymnasium.make(id)` (default options and time limit), reset with a seed, read the
@@ -25,6 +25,15 @@ CASES = [
     ("cartpole_random", "CartPole-v1", 12, 2, 40, "random"),
     ("pendulum_time_limit", "Pendulum-v1", 13, 3, 205, "random_wide"),
     ("pendulum_gentle", "Pendulum-v1", 14, 4, 30, "random_gentle"),
+    # MuJoCo (needs mujoco==3.17.0): wide actions exercise MuJoCo's control clamping.
+    ("ant_wide", "Ant-v5", 21, 5, 60, "random_wide"),
+    ("halfcheetah_wide", "HalfCheetah-v5", 22, 6, 120, "random_wide"),
+    ("hopper_wide", "Hopper-v5", 23, 7, 120, "random_wide"),
+    ("invertedpendulum_gentle", "InvertedPendulum-v5", 24, 8, 60, "random_gentle"),
+    ("inverteddoublependulum_wide", "InvertedDoublePendulum-v5", 25, 9, 60, "random_wide"),
+    ("reacher_time_limit", "Reacher-v5", 26, 10, 55, "random_wide"),
+    ("swimmer_wide", "Swimmer-v5", 27, 11, 120, "random_wide"),
+    ("walker2d_wide", "Walker2d-v5", 28, 12, 120, "random_wide"),
 ]
 
 
@@ -46,6 +55,11 @@ def state_of(env):
 
 
 def record(name, env_id, seed, action_seed, n, style):
+    if env_id.endswith("-v5"):
+        import mujoco
+
+        assert mujoco.__version__ == "3.17.0", f"mujoco {mujoco.__version__}: pin mujoco==3.17.0"
+    assert gym.__version__ == "1.4.0", f"gymnasium {gym.__version__}: pin gymnasium==1.4.0"
     env = gym.make(env_id)
     obs, _ = env.reset(seed=seed)
     rng = np.random.default_rng(action_seed)
@@ -54,7 +68,8 @@ def record(name, env_id, seed, action_seed, n, style):
         "format": "env-case/1",
         "name": name,
         "env": env_id,
-        "reference": f"gymnasium {gym.__version__}",
+        "reference": f"gymnasium {gym.__version__}"
+        + (f", mujoco {__import__('mujoco').__version__}" if env_id.endswith("-v5") else ""),
         "initial_state": state_of(env),
         "initial_obs": [float(x) for x in obs],
         "actions": [],

@@ -10,6 +10,7 @@
 
 pub mod cartpole;
 pub mod conformance;
+pub mod mujoco;
 pub mod pendulum;
 pub mod vec;
 
@@ -130,6 +131,8 @@ pub enum EnvError {
     UnknownEnv { id: String, known: String },
     #[error("environment `{env}` cannot take state {state:?}: {why}")]
     BadState { env: String, state: EnvState, why: String },
+    #[error("environment `{env}`: {why}")]
+    Engine { env: String, why: String },
     #[error("environment `{env}` rejected action {action:?}: {why}")]
     BadAction { env: String, action: Action, why: String },
 }
@@ -211,6 +214,31 @@ pub struct EnvEntry {
 pub const REGISTRY: &[EnvEntry] = &[
     EnvEntry { id: "CartPole-v1", max_episode_steps: 500, make: cartpole::CartPole::boxed },
     EnvEntry { id: "Pendulum-v1", max_episode_steps: 200, make: pendulum::Pendulum::boxed },
+    // MuJoCo tasks (Gymnasium 1.4.0 `envs/__init__.py`: Reacher 50 steps, the others 1000).
+    EnvEntry { id: "Ant-v5", max_episode_steps: 1000, make: || mujoco::MujocoEnv::boxed(mujoco::Task::Ant) },
+    EnvEntry {
+        id: "HalfCheetah-v5",
+        max_episode_steps: 1000,
+        make: || mujoco::MujocoEnv::boxed(mujoco::Task::HalfCheetah),
+    },
+    EnvEntry { id: "Hopper-v5", max_episode_steps: 1000, make: || mujoco::MujocoEnv::boxed(mujoco::Task::Hopper) },
+    EnvEntry {
+        id: "InvertedPendulum-v5",
+        max_episode_steps: 1000,
+        make: || mujoco::MujocoEnv::boxed(mujoco::Task::InvertedPendulum),
+    },
+    EnvEntry {
+        id: "InvertedDoublePendulum-v5",
+        max_episode_steps: 1000,
+        make: || mujoco::MujocoEnv::boxed(mujoco::Task::InvertedDoublePendulum),
+    },
+    EnvEntry { id: "Reacher-v5", max_episode_steps: 50, make: || mujoco::MujocoEnv::boxed(mujoco::Task::Reacher) },
+    EnvEntry { id: "Swimmer-v5", max_episode_steps: 1000, make: || mujoco::MujocoEnv::boxed(mujoco::Task::Swimmer) },
+    EnvEntry {
+        id: "Walker2d-v5",
+        max_episode_steps: 1000,
+        make: || mujoco::MujocoEnv::boxed(mujoco::Task::Walker2d),
+    },
 ];
 
 /// Ids of the registered environments, comma separated (for error messages).
