@@ -61,7 +61,7 @@ pub enum Command {
         /// Gymnasium id.
         #[arg(long)]
         env: String,
-        /// `none` (environment only), `a2c`, `acktr`, `acktr:baselines_atari`, `acktr:baselines_mujoco`.
+        /// `none` (environment only), `mujoco` (raw MuJoCo stepping, MuJoCo tasks), `a2c`, `acktr`, `acktr:baselines_atari`, `acktr:baselines_mujoco`.
         #[arg(long)]
         algo: String,
         /// Timesteps to run.

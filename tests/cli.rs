@@ -34,3 +34,22 @@ fn plan_and_list_describe_the_smoke_spec() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("smoke") && stdout.contains("profiles: paper, smoke"), "{stdout}");
 }
+
+/// MuJoCo tasks from the command line; MuJoCo's messages (HalfCheetah's model triggers a
+/// compiler warning) go to stderr and no `MUJOCO_LOG.TXT` lands in the working directory.
+#[test]
+fn bench_steps_mujoco_without_littering_the_working_directory() {
+    let cwd = tempfile::tempdir().unwrap();
+    for algo in ["none", "mujoco"] {
+        let out = acktr(cwd.path(), &["bench", "--env", "HalfCheetah-v5", "--algo", algo, "--steps", "300"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["steps"].as_u64().unwrap(), 300);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("settotalmass"));
+    }
+    let left: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "files left in the working directory: {left:?}");
+    let out = acktr(cwd.path(), &["bench", "--env", "CartPole-v1", "--algo", "mujoco"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a MuJoCo task"));
+}

@@ -536,6 +536,35 @@ impl Env for MujocoEnv {
     }
 }
 
+/// MuJoCo itself, for `acktr bench --algo mujoco`: `steps` env steps of `frame_skip`
+/// `mj_step` calls each with uniformly random controls, no observation, reward or
+/// `mj_rnePostConstraint`, `mj_resetData` every `episode` steps. Returns the seconds taken.
+pub fn bench_raw(task: Task, steps: u64, episode: u64, rng: &mut EnvRng) -> Result<f64, EnvError> {
+    let mut env = MujocoEnv::new(task)?;
+    let ctrl_range: Vec<(f64, f64)> = env.ctrl_low.iter().copied().zip(env.ctrl_high.iter().copied()).collect();
+    let mut ctrl = vec![0.0; env.nu];
+    let start = std::time::Instant::now();
+    for t in 0..steps {
+        if t % episode.max(1) == 0 {
+            env.data.reset();
+            env.data.forward();
+        }
+        for (c, (l, h)) in ctrl.iter_mut().zip(&ctrl_range) {
+            *c = rng.gen_range(*l..=*h);
+        }
+        env.data.ctrl_mut().copy_from_slice(&ctrl);
+        for _ in 0..task.frame_skip() {
+            env.data.step();
+        }
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// The task registered under `id`, if it is a MuJoCo task.
+pub fn task_by_id(id: &str) -> Option<Task> {
+    Task::ALL.into_iter().find(|t| t.id() == id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -578,6 +607,69 @@ mod tests {
             assert_eq!(step.obs.as_vector().unwrap().len(), dim, "{}", task.id());
             assert!(step.reward.is_finite());
         }
+    }
+
+    /// The reset noise has Gymnasium's distribution and scale: per task, the deviation of
+    /// `qpos`/`qvel` from the model's initial state over many resets has the mean, spread and
+    /// bounds of `uniform(-s, s)` (std s/sqrt 3) or `s * N(0, 1)` (std s).
+    #[test]
+    fn reset_noise_has_gymnasium_distribution() {
+        use rand::SeedableRng;
+        enum Noise {
+            Uniform(f64),
+            Normal(f64),
+        }
+        let cases = [
+            (Task::Ant, Noise::Uniform(0.1), Noise::Normal(0.1)),
+            (Task::HalfCheetah, Noise::Uniform(0.1), Noise::Normal(0.1)),
+            (Task::InvertedDoublePendulum, Noise::Uniform(0.1), Noise::Normal(0.1)),
+            (Task::Hopper, Noise::Uniform(0.005), Noise::Uniform(0.005)),
+            (Task::Walker2d, Noise::Uniform(0.005), Noise::Uniform(0.005)),
+            (Task::Swimmer, Noise::Uniform(0.1), Noise::Uniform(0.1)),
+            (Task::InvertedPendulum, Noise::Uniform(0.01), Noise::Uniform(0.01)),
+        ];
+        let n = 2000;
+        let check = |what: &str, dev: &[f64], noise: &Noise| {
+            let mean = dev.iter().sum::<f64>() / dev.len() as f64;
+            let sd = (dev.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / dev.len() as f64).sqrt();
+            let (want_sd, bound) = match noise {
+                Noise::Uniform(s) => (s / 3f64.sqrt(), Some(*s)),
+                Noise::Normal(s) => (*s, None),
+            };
+            assert!(mean.abs() < 0.1 * want_sd, "{what}: mean {mean}");
+            assert!((sd / want_sd - 1.0).abs() < 0.05, "{what}: sd {sd}, want {want_sd}");
+            if let Some(b) = bound {
+                assert!(dev.iter().all(|d| d.abs() <= b * (1.0 + 1e-12)), "{what}: beyond {b}");
+            } else {
+                assert!(dev.iter().any(|d| d.abs() > 2.5 * want_sd), "{what}: no normal tails");
+            }
+        };
+        for (task, pos, vel) in cases {
+            let mut env = MujocoEnv::new(task).unwrap();
+            let mut rng = EnvRng::seed_from_u64(1);
+            let (mut dq, mut dv) = (Vec::new(), Vec::new());
+            for _ in 0..n {
+                env.reset(&mut rng);
+                dq.extend(env.data.qpos().iter().zip(&env.init_qpos).map(|(a, b)| a - b));
+                dv.extend(env.data.qvel().iter().zip(&env.init_qvel).map(|(a, b)| a - b));
+            }
+            check(&format!("{} qpos", task.id()), &dq, &pos);
+            check(&format!("{} qvel", task.id()), &dv, &vel);
+        }
+        // Reacher: arm uniform(+-0.1), goal inside the 0.2 disc, goal velocity 0.
+        let mut env = MujocoEnv::new(Task::Reacher).unwrap();
+        let mut rng = EnvRng::seed_from_u64(2);
+        let (mut arm, mut armv) = (Vec::new(), Vec::new());
+        for _ in 0..n {
+            env.reset(&mut rng);
+            let (q, v) = (env.data.qpos(), env.data.qvel());
+            arm.extend(q[..2].iter().zip(&env.init_qpos).map(|(a, b)| a - b));
+            armv.extend(v[..2].iter().zip(&env.init_qvel).map(|(a, b)| a - b));
+            assert!(q[2].hypot(q[3]) < 0.2);
+            assert_eq!((v[2], v[3]), (0.0, 0.0));
+        }
+        check("Reacher arm qpos", &arm, &Noise::Uniform(0.1));
+        check("Reacher arm qvel", &armv, &Noise::Uniform(0.005));
     }
 
     #[test]

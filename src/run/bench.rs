@@ -16,6 +16,10 @@ use crate::env::{self, Action, ActionSpace, EnvError, VecEnv};
 pub enum BenchAlgo {
     /// Environment stepping with uniformly random actions.
     None,
+    /// MuJoCo itself (MuJoCo tasks only): `frame_skip` raw `mj_step` calls per timestep with
+    /// random controls, no observation or reward, reset every `max_episode_steps` — the
+    /// baseline the environment's own speed is judged against.
+    Mujoco,
     /// Training with this configuration.
     Train(AlgorithmConfig),
 }
@@ -23,12 +27,14 @@ pub enum BenchAlgo {
 /// Errors of `bench`.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
-    #[error("unknown algorithm `{0}` (known: none, a2c, acktr, acktr:baselines_atari, acktr:baselines_mujoco)")]
+    #[error("unknown algorithm `{0}` (known: none, mujoco, a2c, acktr, acktr:baselines_atari, acktr:baselines_mujoco)")]
     UnknownAlgo(String),
     #[error(transparent)]
     Env(#[from] EnvError),
     #[error(transparent)]
     Algo(#[from] AlgoError),
+    #[error("`--algo mujoco` needs a MuJoCo task, not `{0}`")]
+    NotMujoco(String),
     #[error("cannot start a single worker thread: {0}")]
     Pool(#[from] rayon::ThreadPoolBuildError),
 }
@@ -39,6 +45,7 @@ impl BenchAlgo {
         use crate::algo::acktr::Preset;
         Ok(match name {
             "none" => BenchAlgo::None,
+            "mujoco" => BenchAlgo::Mujoco,
             "a2c" => BenchAlgo::Train(AlgorithmConfig::A2c(Default::default())),
             "acktr" => BenchAlgo::Train(AlgorithmConfig::Acktr(Default::default())),
             "acktr:baselines_atari" => BenchAlgo::Train(AlgorithmConfig::Acktr(Preset::BaselinesAtari.config())),
@@ -63,11 +70,26 @@ pub struct BenchResult {
 /// Runs `steps` timesteps on one thread.
 pub fn bench(env_id: &str, algo_name: &str, steps: u64, num_envs: usize, steps_per_update: usize) -> Result<BenchResult, BenchError> {
     let algo = BenchAlgo::parse(algo_name)?;
-    env::lookup(env_id)?;
+    let entry = env::lookup(env_id)?;
+    if algo == BenchAlgo::Mujoco {
+        let task = env::mujoco::task_by_id(env_id).ok_or_else(|| BenchError::NotMujoco(env_id.into()))?;
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let seconds = env::mujoco::bench_raw(task, steps, entry.max_episode_steps as u64, &mut rng)?;
+        return Ok(BenchResult {
+            env: env_id.into(),
+            algo: algo_name.into(),
+            steps,
+            num_envs: 1,
+            steps_per_update: 0,
+            seconds,
+            steps_per_sec: steps as f64 / seconds,
+        });
+    }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let (seconds, done) = pool.install(|| -> Result<(f64, u64), BenchError> {
         let mut venv = VecEnv::new(num_envs, 0, || env::make(env_id))?;
         match algo {
+            BenchAlgo::Mujoco => unreachable!("handled above"),
             BenchAlgo::None => {
                 let mut rng = ChaCha8Rng::seed_from_u64(0);
                 let space = venv.action_space();
