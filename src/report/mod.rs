@@ -1,7 +1,11 @@
-//! Reports: Polars reads every finished cell's `episodes.parquet`, computes the spec's
-//! metrics per seed, aggregates them over seeds (mean and sample standard deviation,
-//! ddof 1) per (environment, algorithm row), and renders Markdown and CSV beside the
-//! paper's numbers.
+//! Reports: Polars reads every finished cell's logs and computes the spec's metrics per seed
+//! ([`metrics`]); they are aggregated over seeds per (environment, algorithm row) with a
+//! bootstrap interval, compared with the paper's numbers (a verdict per row), summarised
+//! across tasks (IQM), and rendered as `report.md`, `report.csv`, `report.tex` and, when the
+//! spec asks for curves, figures ([`figures`]) in PNG and SVG.
+
+pub mod figures;
+pub mod metrics;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,6 +15,8 @@ use polars::prelude::*;
 use crate::run::{self, logs};
 use crate::spec::{MetricKind, PaperValue, Spec};
 
+pub use metrics::Aggregate;
+
 /// Errors while building a report.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -18,19 +24,51 @@ pub enum ReportError {
     Polars { path: PathBuf, source: PolarsError },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: cannot draw: {why}", path.display())]
+    Plot { path: PathBuf, why: String },
+}
+
+/// How our number compares with the paper's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// The paper's number lies in our 95% interval.
+    Within,
+    /// Our interval lies above the paper's number.
+    Above,
+    /// Our interval lies below the paper's number.
+    Below,
+    /// One seed only: no interval to judge with.
+    NoInterval,
+    /// The profile's budget is not the paper's.
+    NotComparable,
+    /// No number from us yet, or none from the paper.
+    Nothing,
+    /// The algorithm is not built.
+    NotAvailable,
+}
+
+impl Verdict {
+    /// Plain words for reports.
+    pub fn text(&self) -> &'static str {
+        match self {
+            Verdict::Within => "within the interval",
+            Verdict::Above => "above",
+            Verdict::Below => "below",
+            Verdict::NoInterval => "no interval (one seed)",
+            Verdict::NotComparable => "not comparable at this profile's budget",
+            Verdict::Nothing => "—",
+            Verdict::NotAvailable => "not available",
+        }
+    }
 }
 
 /// One metric of one row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricCell {
-    /// Mean over seeds (None when no seed has a value yet).
-    pub mean: Option<f64>,
-    /// Sample standard deviation over seeds (None with fewer than two).
-    pub std: Option<f64>,
-    /// Seeds that contributed.
-    pub n: usize,
+    pub agg: Aggregate,
     /// The paper's number.
     pub paper: Option<PaperValue>,
+    pub verdict: Verdict,
 }
 
 /// One (environment, algorithm) row.
@@ -38,9 +76,22 @@ pub struct MetricCell {
 pub struct ReportRow {
     pub env: String,
     pub algorithm: String,
+    /// False for an algorithm this build does not have (TRPO): no cells, "not available".
+    pub available: bool,
     pub seeds_finished: usize,
     pub seeds_total: usize,
     pub metrics: Vec<MetricCell>,
+}
+
+/// The interquartile mean of paper-normalised scores across tasks, per algorithm and metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcrossTasks {
+    pub algorithm: String,
+    pub metric: String,
+    pub tasks: usize,
+    pub runs: usize,
+    pub iqm: f64,
+    pub ci: (f64, f64),
 }
 
 /// A whole report.
@@ -52,105 +103,212 @@ pub struct Report {
     pub profile: String,
     pub metrics: Vec<String>,
     pub rows: Vec<ReportRow>,
+    pub across_tasks: Vec<AcrossTasks>,
     pub cells_finished: usize,
     pub cells_total: usize,
+    /// Timesteps per cell at this profile, and in the spec as written (the paper's budget).
+    pub budget_timesteps: u64,
+    pub paper_budget_timesteps: u64,
+    /// Figure files written beside the report (relative names), if any.
+    pub figures: Vec<String>,
+}
+
+impl Report {
+    /// Whether some cells have not finished.
+    pub fn partial(&self) -> bool {
+        self.cells_finished < self.cells_total
+    }
 }
 
 fn pe(path: &Path) -> impl FnOnce(PolarsError) -> ReportError + '_ {
     move |source| ReportError::Polars { path: path.into(), source }
 }
 
-/// The expression of a metric over one seed's episodes (sorted by episode).
-fn metric_expr(kind: &MetricKind) -> Expr {
-    match kind {
-        MetricKind::LastEpisodesMean { episodes } => col("return").tail(Some(*episodes)).mean(),
+/// One finished cell's logs.
+pub struct CellLogs {
+    pub env: String,
+    pub algorithm: String,
+    pub seed: u64,
+    pub episodes: DataFrame,
+    pub updates: Option<DataFrame>,
+}
+
+/// Reads the finished cells of `spec` under `root`, in plan order.
+pub fn read_cells(spec: &Spec, root: &Path) -> Result<Vec<CellLogs>, ReportError> {
+    let needs_updates = spec.metrics.iter().any(|m| metrics::reads_updates(&m.kind));
+    let mut out = Vec::new();
+    for cell in spec.cells() {
+        if !run::is_finished(root, &cell) {
+            continue;
+        }
+        let dir = run::cell_dir(root, &cell);
+        let path = dir.join("episodes.parquet");
+        let episodes = logs::read_parquet(&path)
+            .and_then(|df| df.sort(["episode"], SortMultipleOptions::default()))
+            .map_err(pe(&path))?;
+        let updates = if needs_updates {
+            let path = dir.join("updates.parquet");
+            Some(logs::read_parquet(&path).map_err(pe(&path))?)
+        } else {
+            None
+        };
+        out.push(CellLogs { env: cell.env.clone(), algorithm: cell.row_label(), seed: cell.seed, episodes, updates });
+    }
+    Ok(out)
+}
+
+/// The value of `kind` for one cell.
+fn cell_value(kind: &MetricKind, logs: &CellLogs, path: &Path) -> Result<Option<f64>, ReportError> {
+    let frame = if metrics::reads_updates(kind) { logs.updates.as_ref() } else { Some(&logs.episodes) };
+    let Some(frame) = frame else { return Ok(None) };
+    let out = frame
+        .clone()
+        .lazy()
+        .select([metrics::per_seed_expr(kind, &logs.env).alias("value")])
+        .collect()
+        .map_err(pe(path))?;
+    let col = out.column("value").map_err(pe(path))?.cast(&DataType::Float64).map_err(pe(path))?;
+    Ok(col.f64().map_err(pe(path))?.get(0).filter(|v| v.is_finite()))
+}
+
+fn verdict(spec: &Spec, kind: &MetricKind, agg: &Aggregate, paper: &Option<PaperValue>) -> Verdict {
+    let Some(paper) = paper else { return Verdict::Nothing };
+    if agg.n_seeds == 0 {
+        return Verdict::Nothing;
+    }
+    if spec.budget.total_timesteps != spec.paper_budget.total_timesteps {
+        return Verdict::NotComparable;
+    }
+    let higher_better = kind.higher_is_better();
+    match (paper, agg.value) {
+        // The paper printed N/A (never reached) and so did we.
+        (PaperValue::Text(_), None) => Verdict::Within,
+        (PaperValue::Text(_), Some(_)) => {
+            if higher_better {
+                Verdict::Nothing
+            } else {
+                Verdict::Below
+            }
+        }
+        (PaperValue::Number(_), None) => {
+            if higher_better {
+                Verdict::Nothing
+            } else {
+                Verdict::Above
+            }
+        }
+        (PaperValue::Number(p), Some(_)) => match agg.ci {
+            None => Verdict::NoInterval,
+            Some((lo, _)) if *p < lo => Verdict::Above,
+            Some((_, hi)) if *p > hi => Verdict::Below,
+            Some(_) => Verdict::Within,
+        },
     }
 }
 
-/// Reads the finished cells of `spec` under `root` and aggregates the metrics.
+/// Reads the finished cells and builds the report (no files written).
 pub fn build(spec: &Spec, root: &Path) -> Result<Report, ReportError> {
-    let cells = spec.cells();
-    let mut frames = Vec::new();
-    let mut finished = Vec::new();
-    for cell in &cells {
-        if !run::is_finished(root, cell) {
-            continue;
-        }
-        let path = run::cell_dir(root, cell).join("episodes.parquet");
-        let df = logs::read_parquet(&path).map_err(pe(&path))?;
-        frames.push(df.lazy().with_columns([
-            lit(cell.env.clone()).alias("env"),
-            lit(cell.row_label()).alias("algorithm"),
-            lit(cell.seed).alias("seed"),
-        ]));
-        finished.push(cell);
-    }
+    let cells = read_cells(spec, root)?;
     let dir = run::spec_dir(root, spec);
-    // (env, algorithm) -> per-metric (mean, std, n)
-    let mut values: Vec<Vec<((String, String), (Option<f64>, Option<f64>, usize))>> = Vec::new();
-    if !frames.is_empty() {
-        let all = concat(&frames, UnionArgs::default()).map_err(pe(&dir))?.sort(
-            ["env", "algorithm", "seed", "episode"],
-            SortMultipleOptions::default().with_maintain_order(true),
-        );
-        for m in &spec.metrics {
-            let per_seed = all
-                .clone()
-                .group_by_stable([col("env"), col("algorithm"), col("seed")])
-                .agg([metric_expr(&m.kind).alias("value")]);
-            let agg = per_seed
-                .group_by_stable([col("env"), col("algorithm")])
-                .agg([
-                    col("value").mean().alias("mean"),
-                    col("value").std(1).alias("std"),
-                    col("value").count().cast(DataType::Float64).alias("n"),
-                ])
-                .collect()
-                .map_err(pe(&dir))?;
-            let get = |name: &str| -> Result<Column, ReportError> { agg.column(name).cloned().map_err(pe(&dir)) };
-            let (env, alg, mean, std, n) = (get("env")?, get("algorithm")?, get("mean")?, get("std")?, get("n")?);
-            let (env, alg) = (env.str().map_err(pe(&dir))?, alg.str().map_err(pe(&dir))?);
-            let (mean, std, n) = (mean.f64().map_err(pe(&dir))?, std.f64().map_err(pe(&dir))?, n.f64().map_err(pe(&dir))?);
-            let mut rows = Vec::new();
-            for i in 0..agg.height() {
-                let key = (env.get(i).unwrap_or_default().to_string(), alg.get(i).unwrap_or_default().to_string());
-                let n = n.get(i).unwrap_or(0.0) as usize;
-                rows.push((key, (mean.get(i), if n > 1 { std.get(i) } else { None }, n)));
-            }
-            values.push(rows);
+    // Per-seed values: (env, label, metric index) -> values in seed order.
+    let mut per_seed: std::collections::BTreeMap<(String, String, usize), Vec<Option<f64>>> = Default::default();
+    for c in &cells {
+        for (k, m) in spec.metrics.iter().enumerate() {
+            let v = cell_value(&m.kind, c, &dir)?;
+            per_seed.entry((c.env.clone(), c.algorithm.clone(), k)).or_default().push(v);
         }
     }
+    let plan = spec.cells();
     let mut rows = Vec::new();
     for env in &spec.envs {
         for alg in &spec.algorithms {
             for point in &alg.grid {
-                let label = cells
+                let label = plan
                     .iter()
                     .find(|c| &c.env == env && c.algorithm == alg.name && &c.grid == point)
                     .map(|c| c.row_label())
                     .unwrap_or_else(|| alg.name.clone());
-                let seeds_finished = finished.iter().filter(|c| &c.env == env && c.row_label() == label).count();
+                let seeds_finished = cells.iter().filter(|c| &c.env == env && c.algorithm == label).count();
                 let paper = spec.paper.get(&(env.clone(), alg.name.clone()));
                 let metrics = spec
                     .metrics
                     .iter()
                     .enumerate()
                     .map(|(k, m)| {
-                        let found = values
-                            .get(k)
-                            .and_then(|rows| rows.iter().find(|(key, _)| key.0 == *env && key.1 == label))
-                            .map(|(_, v)| *v);
-                        let (mean, std, n) = found.unwrap_or((None, None, 0));
-                        MetricCell { mean, std, n, paper: paper.and_then(|p| p.get(&m.name).cloned()) }
+                        let values = per_seed.get(&(env.clone(), label.clone(), k)).cloned().unwrap_or_default();
+                        let agg = metrics::aggregate(&values, m.best_seeds, m.kind.higher_is_better());
+                        let paper = paper.and_then(|p| p.get(&m.name).cloned());
+                        let verdict = verdict(spec, &m.kind, &agg, &paper);
+                        MetricCell { agg, paper, verdict }
                     })
                     .collect();
                 rows.push(ReportRow {
                     env: env.clone(),
                     algorithm: label,
+                    available: true,
                     seeds_finished,
                     seeds_total: spec.seeds.len(),
                     metrics,
                 });
+            }
+        }
+        for alg in &spec.unavailable {
+            let paper = spec.paper.get(&(env.clone(), alg.name.clone()));
+            rows.push(ReportRow {
+                env: env.clone(),
+                algorithm: alg.name.clone(),
+                available: false,
+                seeds_finished: 0,
+                seeds_total: spec.seeds.len(),
+                metrics: spec
+                    .metrics
+                    .iter()
+                    .map(|m| MetricCell {
+                        agg: metrics::aggregate(&[], None, true),
+                        paper: paper.and_then(|p| p.get(&m.name).cloned()),
+                        verdict: Verdict::NotAvailable,
+                    })
+                    .collect(),
+            });
+        }
+    }
+    // Across tasks: per algorithm row and higher-is-better metric with paper numbers.
+    let mut across_tasks = Vec::new();
+    let labels: Vec<String> = {
+        let mut l: Vec<String> = Vec::new();
+        for r in rows.iter().filter(|r| r.available) {
+            if !l.contains(&r.algorithm) {
+                l.push(r.algorithm.clone());
+            }
+        }
+        l
+    };
+    for (k, m) in spec.metrics.iter().enumerate() {
+        if !m.kind.higher_is_better() || metrics::reads_updates(&m.kind) {
+            continue;
+        }
+        for label in &labels {
+            let alg_name = spec
+                .algorithms
+                .iter()
+                .find(|a| label == &a.name || label.starts_with(&format!("{} [", a.name)))
+                .map(|a| a.name.clone())
+                .unwrap_or_else(|| label.clone());
+            let mut tasks = Vec::new();
+            for env in &spec.envs {
+                let Some(PaperValue::Number(p)) = spec.paper.get(&(env.clone(), alg_name.clone())).and_then(|v| v.get(&m.name)) else {
+                    continue;
+                };
+                let scores: Vec<f64> = per_seed
+                    .get(&(env.clone(), label.clone(), k))
+                    .map(|v| v.iter().flatten().map(|x| metrics::paper_normalised(*x, *p)).collect())
+                    .unwrap_or_default();
+                tasks.push(scores);
+            }
+            let runs = tasks.iter().map(Vec::len).sum();
+            let n_tasks = tasks.iter().filter(|t| !t.is_empty()).count();
+            if let Some((iqm, ci)) = metrics::iqm_stratified(&tasks) {
+                across_tasks.push(AcrossTasks { algorithm: label.clone(), metric: m.name.clone(), tasks: n_tasks, runs, iqm, ci });
             }
         }
     }
@@ -161,8 +319,12 @@ pub fn build(spec: &Spec, root: &Path) -> Result<Report, ReportError> {
         profile: spec.profile.clone(),
         metrics: spec.metrics.iter().map(|m| m.name.clone()).collect(),
         rows,
-        cells_finished: finished.len(),
-        cells_total: cells.len(),
+        across_tasks,
+        cells_finished: cells.len(),
+        cells_total: plan.len(),
+        budget_timesteps: spec.budget.total_timesteps,
+        paper_budget_timesteps: spec.paper_budget.total_timesteps,
+        figures: Vec::new(),
     })
 }
 
@@ -184,12 +346,23 @@ pub fn fmt_num(x: f64) -> String {
     }
 }
 
-/// `mean ± std`, both with the mean's precision.
-fn fmt_ours(m: &MetricCell) -> String {
-    match (m.mean, m.std) {
-        (Some(mean), Some(std)) => format!("{} ± {:.*}", fmt_num(mean), decimals(mean), std),
-        (Some(mean), None) => fmt_num(mean),
+/// `mean ± std` (the value's precision), "N/A" where a needed seed has no value.
+fn fmt_ours(row: &ReportRow, m: &MetricCell) -> String {
+    if !row.available {
+        return "not available".into();
+    }
+    match (m.agg.value, m.agg.std) {
+        (Some(v), Some(s)) => format!("{} ± {:.*}", fmt_num(v), decimals(v), s),
+        (Some(v), None) => fmt_num(v),
+        (None, _) if m.agg.n_seeds > 0 => "N/A".into(),
         _ => "—".into(),
+    }
+}
+
+fn fmt_ci(m: &MetricCell) -> String {
+    match m.agg.ci {
+        Some((lo, hi)) => format!("[{}, {}]", fmt_num(lo), fmt_num(hi)),
+        None => "—".into(),
     }
 }
 
@@ -207,27 +380,71 @@ pub fn render_markdown(r: &Report) -> String {
     let _ = writeln!(s, "# {}\n", r.title);
     let _ = writeln!(
         s,
-        "Reproduces: {} · spec `{}` · profile `{}` · {}/{} cells finished\n",
-        r.reproduces, r.spec, r.profile, r.cells_finished, r.cells_total
+        "Reproduces: {} · spec `{}` · profile `{}` · {}/{} cells finished · {} timesteps per cell\n",
+        r.reproduces, r.spec, r.profile, r.cells_finished, r.cells_total, r.budget_timesteps
     );
-    if r.cells_finished < r.cells_total {
-        let _ = writeln!(s, "> **Partial report:** {} of {} cells have not finished; their rows are incomplete.\n", r.cells_total - r.cells_finished, r.cells_total);
+    if r.partial() {
+        let _ = writeln!(
+            s,
+            "> **Partial report:** {} of {} cells have not finished; rows show the seeds that have.\n",
+            r.cells_total - r.cells_finished,
+            r.cells_total
+        );
     }
-    let mut header = String::from("| Environment | Algorithm | Seeds |");
-    let mut rule = String::from("|---|---|---|");
-    for m in &r.metrics {
-        let _ = write!(header, " {m} (ours) | {m} (paper) |");
-        rule.push_str("---:|---:|");
+    if r.budget_timesteps != r.paper_budget_timesteps {
+        let _ = writeln!(
+            s,
+            "> **Not the paper's budget:** profile `{}` runs {} timesteps per cell, the paper {}; the paper's numbers are shown for reference only.\n",
+            r.profile, r.budget_timesteps, r.paper_budget_timesteps
+        );
     }
-    let _ = writeln!(s, "{header}\n{rule}");
-    for row in &r.rows {
-        let _ = write!(s, "| {} | {} | {}/{} |", row.env, row.algorithm, row.seeds_finished, row.seeds_total);
-        for m in &row.metrics {
-            let _ = write!(s, " {} | {} |", fmt_ours(m), fmt_paper(&m.paper));
+    for (k, name) in r.metrics.iter().enumerate() {
+        let _ = writeln!(s, "## {name}\n");
+        let _ = writeln!(s, "| Environment | Algorithm | Seeds | Paper | Ours | 95% CI | Verdict |");
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---|");
+        for row in &r.rows {
+            let m = &row.metrics[k];
+            let _ = writeln!(
+                s,
+                "| {} | {} | {}/{} | {} | {} | {} | {} |",
+                row.env,
+                row.algorithm,
+                row.seeds_finished,
+                row.seeds_total,
+                fmt_paper(&m.paper),
+                fmt_ours(row, m),
+                fmt_ci(m),
+                m.verdict.text()
+            );
         }
         s.push('\n');
     }
-    let _ = writeln!(s, "\nOurs: mean ± sample standard deviation (ddof 1) over finished seeds; — where there is no value.");
+    if !r.across_tasks.is_empty() {
+        let _ = writeln!(s, "## Across tasks\n");
+        let _ = writeln!(s, "Interquartile mean of paper-normalised per-seed scores (ours / paper; paper / ours where the paper's number is negative; 1 = the paper), 95% task-stratified bootstrap interval (rliable).\n");
+        let _ = writeln!(s, "| Algorithm | Metric | Tasks | Runs | IQM | 95% CI |");
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|");
+        for a in &r.across_tasks {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {:.3} | [{:.3}, {:.3}] |",
+                a.algorithm, a.metric, a.tasks, a.runs, a.iqm, a.ci.0, a.ci.1
+            );
+        }
+        s.push('\n');
+    }
+    if !r.figures.is_empty() {
+        let _ = writeln!(s, "## Figures\n");
+        for f in r.figures.iter().filter(|f| f.ends_with(".png")) {
+            let svg = f.trim_end_matches(".png").to_string() + ".svg";
+            let _ = writeln!(s, "![{f}]({f}) ([SVG]({svg}))\n");
+        }
+    }
+    let _ = writeln!(
+        s,
+        "Ours: mean ± sample standard deviation (ddof 1) over the seeds the metric uses (the best ones where the spec says so); 95% CI: percentile bootstrap over seeds ({} resamples). Verdict: where the paper's number lies relative to that interval. N/A: a needed seed never reached the threshold.",
+        metrics::BOOTSTRAP_RESAMPLES
+    );
     s
 }
 
@@ -239,43 +456,131 @@ fn csv_field(x: &str) -> String {
     }
 }
 
-/// The CSV report (one line per row; empty fields where there is no value).
+/// The CSV report: one line per (row, metric); empty fields where there is no value.
 pub fn render_csv(r: &Report) -> String {
-    let mut s = String::from("env,algorithm,seeds_finished,seeds_total");
-    for m in &r.metrics {
-        let _ = write!(s, ",{m}_mean,{m}_std,{m}_seeds,{m}_paper");
-    }
-    s.push('\n');
+    let mut s = String::from(
+        "env,algorithm,available,metric,seeds_finished,seeds_total,seeds_with_value,ours,std,ci_low,ci_high,paper,verdict\n",
+    );
     let opt = |x: Option<f64>| x.map(|v| format!("{v}")).unwrap_or_default();
     for row in &r.rows {
-        let _ = write!(s, "{},{},{},{}", csv_field(&row.env), csv_field(&row.algorithm), row.seeds_finished, row.seeds_total);
-        for m in &row.metrics {
+        for (name, m) in r.metrics.iter().zip(&row.metrics) {
             let paper = match &m.paper {
                 Some(PaperValue::Number(x)) => format!("{x}"),
                 Some(PaperValue::Text(t)) => csv_field(t),
                 None => String::new(),
             };
-            let _ = write!(s, ",{},{},{},{}", opt(m.mean), opt(m.std), m.n, paper);
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                csv_field(&row.env),
+                csv_field(&row.algorithm),
+                row.available,
+                csv_field(name),
+                row.seeds_finished,
+                row.seeds_total,
+                m.agg.n_values,
+                opt(m.agg.value),
+                opt(m.agg.std),
+                opt(m.agg.ci.map(|c| c.0)),
+                opt(m.agg.ci.map(|c| c.1)),
+                paper,
+                csv_field(m.verdict.text())
+            );
         }
-        s.push('\n');
+    }
+    s
+}
+
+fn tex_escape(x: &str) -> String {
+    x.replace('\\', "\\textbackslash{}")
+        .replace('&', "\\&")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+        .replace('#', "\\#")
+        .replace('±', "$\\pm$")
+        .replace('—', "--")
+}
+
+/// The LaTeX report: one booktabs table per metric, environments down, algorithms across,
+/// each cell "ours (paper)".
+pub fn render_latex(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "% {} -- generated by `acktr report {}` (profile {}); needs \\usepackage{{booktabs}}", r.title, r.spec, r.profile);
+    if r.partial() {
+        let _ = writeln!(s, "% PARTIAL: {}/{} cells finished", r.cells_finished, r.cells_total);
+    }
+    let mut algs: Vec<&str> = Vec::new();
+    for row in &r.rows {
+        if !algs.contains(&row.algorithm.as_str()) {
+            algs.push(&row.algorithm);
+        }
+    }
+    let mut envs: Vec<&str> = Vec::new();
+    for row in &r.rows {
+        if !envs.contains(&row.env.as_str()) {
+            envs.push(&row.env);
+        }
+    }
+    for (k, name) in r.metrics.iter().enumerate() {
+        let _ = writeln!(s, "\\begin{{table}}[t]\n\\centering\n\\begin{{tabular}}{{l{}}}\n\\toprule", "r".repeat(algs.len()));
+        let _ = writeln!(s, "Environment & {} \\\\\n\\midrule", algs.iter().map(|a| tex_escape(a)).collect::<Vec<_>>().join(" & "));
+        for env in &envs {
+            let cells: Vec<String> = algs
+                .iter()
+                .map(|a| match r.rows.iter().find(|row| row.env == *env && row.algorithm == *a) {
+                    Some(row) => {
+                        let m = &row.metrics[k];
+                        let ours = if row.available {
+                            match m.agg.value {
+                                Some(v) => fmt_num(v),
+                                None if m.agg.n_seeds > 0 => "N/A".into(),
+                                None => "--".into(),
+                            }
+                        } else {
+                            "n/a".into()
+                        };
+                        format!("{} ({})", tex_escape(&ours), tex_escape(&fmt_paper(&m.paper)))
+                    }
+                    None => "--".into(),
+                })
+                .collect();
+            let _ = writeln!(s, "{} & {} \\\\", tex_escape(env), cells.join(" & "));
+        }
+        let _ = writeln!(
+            s,
+            "\\bottomrule\n\\end{{tabular}}\n\\caption{{{}: {}, ours (paper). {}}}\n\\end{{table}}\n",
+            tex_escape(&r.title),
+            tex_escape(name),
+            if r.budget_timesteps != r.paper_budget_timesteps {
+                format!("Profile {} ({} timesteps per cell), not the paper's budget.", tex_escape(&r.profile), r.budget_timesteps)
+            } else {
+                String::new()
+            }
+        );
     }
     s
 }
 
 /// Writes `path` atomically (temporary file, then rename).
-pub fn write_atomic(path: &Path, contents: &str) -> Result<(), ReportError> {
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     std::fs::write(&tmp, contents).map_err(|source| ReportError::Io { path: tmp.clone(), source })?;
     std::fs::rename(&tmp, path).map_err(|source| ReportError::Io { path: path.into(), source })
 }
 
-/// Builds the report and writes `report.md` and `report.csv` into the spec's results.
+/// Builds the report and writes `report.md`, `report.csv`, `report.tex` and the figures
+/// into the spec's results.
 pub fn write(spec: &Spec, root: &Path) -> Result<(Report, PathBuf), ReportError> {
-    let report = build(spec, root)?;
+    let mut report = build(spec, root)?;
     let dir = run::spec_dir(root, spec);
     std::fs::create_dir_all(&dir).map_err(|source| ReportError::Io { path: dir.clone(), source })?;
+    if let Some(curves) = &spec.curves {
+        let cells = read_cells(spec, root)?;
+        report.figures = figures::write_curves(spec, curves, &cells, &dir)?;
+    }
     let md = dir.join("report.md");
-    write_atomic(&md, &render_markdown(&report))?;
-    write_atomic(&dir.join("report.csv"), &render_csv(&report))?;
+    write_atomic(&dir.join("report.csv"), render_csv(&report).as_bytes())?;
+    write_atomic(&dir.join("report.tex"), render_latex(&report).as_bytes())?;
+    write_atomic(&md, render_markdown(&report).as_bytes())?;
     Ok((report, md))
 }

@@ -55,8 +55,24 @@ pub struct Budget {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricKind {
-    /// Mean return of the last `episodes` finished episodes.
+    /// Mean return of the last `episodes` finished episodes (paper Table 1 reward: 100).
     LastEpisodesMean { episodes: usize },
+    /// The best mean return over `window` consecutive episodes (paper Table 2 reward: 10).
+    BestWindowMean { window: usize },
+    /// The first episode N (1-based) whose mean return over episodes N..N+window-1 reaches
+    /// the task's threshold; none when never reached (paper Table 2 episodes: window 10;
+    /// Table 1 episodes: window 100, human level).
+    EpisodesToThreshold { window: usize, thresholds: BTreeMap<String, f64> },
+    /// Timesteps per second of training: the last update's `global_step` over its
+    /// `wall_seconds` (paper Table 3).
+    TimestepsPerSecond,
+}
+
+impl MetricKind {
+    /// Whether a larger value is better (for "best seeds" and verdicts).
+    pub fn higher_is_better(&self) -> bool {
+        !matches!(self, MetricKind::EpisodesToThreshold { .. })
+    }
 }
 
 /// A named metric.
@@ -64,6 +80,25 @@ pub enum MetricKind {
 pub struct MetricSpec {
     pub name: String,
     pub kind: MetricKind,
+    /// Aggregate over the `best_seeds` best seeds (None: all seeds).
+    pub best_seeds: Option<usize>,
+}
+
+/// Learning-curve figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CurveSpec {
+    /// Trailing mean over this many episodes, per seed.
+    pub smoothing_episodes: usize,
+    /// Points along the x axis.
+    pub points: usize,
+}
+
+/// An algorithm row the spec names but this build cannot run yet (TRPO).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnavailableAlgorithm {
+    pub name: String,
+    /// Which configuration key it used (`trpo`).
+    pub kind: String,
 }
 
 /// A published number.
@@ -123,6 +158,12 @@ pub struct Spec {
     pub paper: BTreeMap<(String, String), BTreeMap<String, PaperValue>>,
     /// Profiles the file defines (for `acktr list`).
     pub profiles: Vec<String>,
+    /// Rows for algorithms not built yet: no cells, reported as "not available".
+    pub unavailable: Vec<UnavailableAlgorithm>,
+    /// The spec's own budget (profile `paper`): what the paper's numbers are comparable to.
+    pub paper_budget: Budget,
+    /// Learning curves to draw, if any.
+    pub curves: Option<CurveSpec>,
 }
 
 /// One unit of work: environment x algorithm x seed x grid point.
@@ -398,7 +439,7 @@ mod check {
             let given: Vec<AlgorithmConfig> = [a.a2c.clone().map(AlgorithmConfig::A2c), acktr].into_iter().flatten().collect();
             let config = match given.as_slice() {
                 [one] => one.clone(),
-                [] => return Err(self.err(&at, "give exactly one algorithm configuration (known: a2c, acktr), e.g. `a2c: {}`")),
+                [] => return Err(self.err(&at, "give exactly one algorithm configuration (known: a2c, acktr, trpo), e.g. `a2c: {}`")),
                 _ => return Err(self.err(&at, "give exactly one algorithm configuration, not several")),
             };
             match &config {
@@ -515,9 +556,23 @@ mod check {
             return Err(c.err("algorithms", "no algorithms; give at least one"));
         }
         let mut algorithms = Vec::new();
+        let mut unavailable: Vec<UnavailableAlgorithm> = Vec::new();
         for (i, a) in raw.algorithms.iter().enumerate() {
+            let twice = |name: &str| {
+                algorithms.iter().any(|x: &AlgorithmSpec| x.name == name) || unavailable.iter().any(|x| x.name == name)
+            };
+            if a.trpo.is_some() {
+                if a.a2c.is_some() || a.acktr.is_some() {
+                    return Err(c.err(format!("algorithms[{i}]"), "give exactly one algorithm configuration, not several"));
+                }
+                if twice(&a.name) {
+                    return Err(c.err(format!("algorithms[{i}].name"), format!("`{}` appears twice", a.name)));
+                }
+                unavailable.push(UnavailableAlgorithm { name: a.name.clone(), kind: "trpo".into() });
+                continue;
+            }
             let alg = c.algorithm(i, a)?;
-            if algorithms.iter().any(|x: &AlgorithmSpec| x.name == alg.name) {
+            if twice(&alg.name) {
                 return Err(c.err(format!("algorithms[{i}].name"), format!("`{}` appears twice", alg.name)));
             }
             algorithms.push(alg);
@@ -539,19 +594,73 @@ mod check {
             steps_per_update: pick(prof.steps_per_update, "steps_per_update", raw.budget.steps_per_update, "budget.steps_per_update")?
                 as usize,
         };
+        let paper_budget = Budget {
+            total_timesteps: c.positive("budget.total_timesteps", raw.budget.total_timesteps)?,
+            num_envs: c.positive("budget.num_envs", raw.budget.num_envs)? as usize,
+            steps_per_update: c.positive("budget.steps_per_update", raw.budget.steps_per_update)? as usize,
+        };
         // Metrics.
+        const KNOWN_METRICS: &str = "last_episodes_mean, best_window_mean, episodes_to_threshold, timesteps_per_second";
         let mut metrics = Vec::new();
         for (i, m) in raw.metrics.iter().enumerate() {
             let at = format!("metrics[{i}]");
-            let kind = match &m.last_episodes_mean {
-                Some(p) => MetricKind::LastEpisodesMean { episodes: c.positive(&format!("{at}.last_episodes_mean.episodes"), p.episodes)? as usize },
-                None => return Err(c.err(&at, "give exactly one metric definition (known: last_episodes_mean)")),
+            let mut kinds = Vec::new();
+            if let Some(p) = &m.last_episodes_mean {
+                kinds.push(MetricKind::LastEpisodesMean {
+                    episodes: c.positive(&format!("{at}.last_episodes_mean.episodes"), p.episodes)? as usize,
+                });
+            }
+            if let Some(p) = &m.best_window_mean {
+                kinds.push(MetricKind::BestWindowMean { window: c.positive(&format!("{at}.best_window_mean.window"), p.window)? as usize });
+            }
+            if let Some(p) = &m.episodes_to_threshold {
+                let window = c.positive(&format!("{at}.episodes_to_threshold.window"), p.window)? as usize;
+                for env in &raw.envs {
+                    if !p.thresholds.contains_key(env) {
+                        return Err(c.err(
+                            format!("{at}.episodes_to_threshold.thresholds"),
+                            format!("no threshold for `{env}`; give one for every environment of the spec"),
+                        ));
+                    }
+                }
+                for (env, v) in &p.thresholds {
+                    let f = format!("{at}.episodes_to_threshold.thresholds.{env}");
+                    if !raw.envs.contains(env) {
+                        return Err(c.err(f, format!("`{env}` is not one of the spec's envs")));
+                    }
+                    if !v.is_finite() {
+                        return Err(c.err(f, format!("{v} is not a finite number")));
+                    }
+                }
+                kinds.push(MetricKind::EpisodesToThreshold { window, thresholds: p.thresholds.clone() });
+            }
+            if m.timesteps_per_second.is_some() {
+                kinds.push(MetricKind::TimestepsPerSecond);
+            }
+            let kind = match kinds.len() {
+                1 => kinds.pop().expect("one"),
+                0 => return Err(c.err(&at, format!("give exactly one metric definition (known: {KNOWN_METRICS})"))),
+                _ => return Err(c.err(&at, "give exactly one metric definition, not several")),
+            };
+            let best_seeds = match m.best_seeds {
+                Some(k) => Some(c.positive(&format!("{at}.best_seeds"), k)? as usize),
+                None => None,
             };
             if metrics.iter().any(|x: &MetricSpec| x.name == m.name) {
                 return Err(c.err(format!("{at}.name"), format!("metric `{}` appears twice", m.name)));
             }
-            metrics.push(MetricSpec { name: m.name.clone(), kind });
+            metrics.push(MetricSpec { name: m.name.clone(), kind, best_seeds });
         }
+        let curves = match &raw.curves {
+            Some(cv) => Some(CurveSpec {
+                smoothing_episodes: c.positive("curves.smoothing_episodes", cv.smoothing_episodes)? as usize,
+                points: match cv.points {
+                    Some(p) => c.positive("curves.points", p)? as usize,
+                    None => 100,
+                },
+            }),
+            None => None,
+        };
         // Paper numbers.
         let mut paper = BTreeMap::new();
         for (i, row) in raw.paper.iter().enumerate() {
@@ -559,7 +668,7 @@ mod check {
             if !raw.envs.contains(&row.env) {
                 return Err(c.err(format!("{at}.env"), format!("`{}` is not one of the spec's envs", row.env)));
             }
-            if !algorithms.iter().any(|a| a.name == row.algorithm) {
+            if !algorithms.iter().any(|a| a.name == row.algorithm) && !unavailable.iter().any(|a| a.name == row.algorithm) {
                 return Err(c.err(format!("{at}.algorithm"), format!("`{}` is not one of the spec's algorithms", row.algorithm)));
             }
             let mut values = BTreeMap::new();
@@ -597,6 +706,9 @@ mod check {
             metrics,
             paper,
             profiles,
+            unavailable,
+            paper_budget,
+            curves,
         })
     }
 }

@@ -1,0 +1,236 @@
+//! Learning curves (paper Figures 1, 3, ...): episode return against timesteps and against
+//! wall-clock time, one panel per task, one line per algorithm row: the mean over seeds with a
+//! shaded band of one standard deviation. Each seed's returns are first smoothed by a
+//! trailing mean over `curves.smoothing_episodes` episodes (Polars `rolling_mean`), then read
+//! at `curves.points` evenly spaced x values (the smoothed return of the last episode that
+//! ended by then). Drawn with `plotters` as PNG and SVG.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use polars::prelude::*;
+
+use super::{CellLogs, ReportError};
+use crate::spec::{CurveSpec, Spec};
+
+/// The font every figure uses (DejaVu Sans, embedded: no system font libraries needed;
+/// licence in `assets/fonts/DejaVuSans.LICENSE`).
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+const COLORS: [RGBColor; 6] = [
+    RGBColor(214, 39, 40),
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+/// Which x axis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum XAxis {
+    Timesteps,
+    WallClock,
+}
+
+/// One line of one panel: x values and the mean and standard deviation over seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Curve {
+    pub algorithm: String,
+    pub points: Vec<(f64, f64, f64)>,
+}
+
+/// One seed's smoothed returns against the x axis, in episode order.
+pub fn smoothed(logs: &CellLogs, smoothing: usize, axis: XAxis) -> PolarsResult<Vec<(f64, f64)>> {
+    let x = match axis {
+        XAxis::Timesteps => col("global_step").cast(DataType::Float64),
+        XAxis::WallClock => col("wall_seconds"),
+    };
+    let out = logs
+        .episodes
+        .clone()
+        .lazy()
+        .select([
+            x.alias("x"),
+            col("return")
+                .rolling_mean(RollingOptionsFixedWindow { window_size: smoothing, min_periods: 1, ..Default::default() })
+                .alias("y"),
+        ])
+        .collect()?;
+    let xs = out.column("x")?.f64()?.clone();
+    let ys = out.column("y")?.f64()?.clone();
+    Ok(xs.into_iter().zip(ys.into_iter()).filter_map(|(x, y)| Some((x?, y?))).collect())
+}
+
+/// Mean and standard deviation (ddof 0 across seeds, 0 for one seed) of the seeds' smoothed
+/// returns at `points` evenly spaced x values in (0, x_max]; x values where no seed has
+/// finished an episode yet are left out.
+pub fn average(seeds: &[Vec<(f64, f64)>], x_max: f64, points: usize) -> Vec<(f64, f64, f64)> {
+    let mut out = Vec::new();
+    for j in 1..=points {
+        let x = x_max * j as f64 / points as f64;
+        let at: Vec<f64> = seeds.iter().filter_map(|s| s.iter().take_while(|(sx, _)| *sx <= x).last().map(|p| p.1)).collect();
+        if at.is_empty() {
+            continue;
+        }
+        let mean = at.iter().sum::<f64>() / at.len() as f64;
+        let var = at.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / at.len() as f64;
+        out.push((x, mean, var.sqrt()));
+    }
+    out
+}
+
+/// The curves of every (task, algorithm row) on one x axis.
+pub fn curves(spec: &Spec, cs: &CurveSpec, cells: &[CellLogs], axis: XAxis) -> Result<Vec<(String, Vec<Curve>)>, String> {
+    let mut panels = Vec::new();
+    for env in &spec.envs {
+        let mut labels: Vec<&str> = Vec::new();
+        for c in cells.iter().filter(|c| &c.env == env) {
+            if !labels.contains(&c.algorithm.as_str()) {
+                labels.push(&c.algorithm);
+            }
+        }
+        let mut lines = Vec::new();
+        let mut per_alg = Vec::new();
+        let mut x_max: f64 = 0.0;
+        for label in &labels {
+            let mut seeds = Vec::new();
+            for c in cells.iter().filter(|c| &c.env == env && c.algorithm == *label) {
+                let s = smoothed(c, cs.smoothing_episodes, axis).map_err(|e| e.to_string())?;
+                if let Some(last) = s.last() {
+                    x_max = x_max.max(last.0);
+                }
+                seeds.push(s);
+            }
+            per_alg.push((label.to_string(), seeds));
+        }
+        if axis == XAxis::Timesteps {
+            x_max = spec.budget.total_timesteps as f64;
+        }
+        for (label, seeds) in per_alg {
+            lines.push(Curve { algorithm: label, points: average(&seeds, x_max, cs.points) });
+        }
+        panels.push((env.clone(), lines));
+    }
+    Ok(panels)
+}
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The font is compiled in; it parses.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec<Curve>)], axis: XAxis) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let cols = panels.len().clamp(1, 4);
+    let rows = panels.len().div_ceil(cols).max(1);
+    let areas = root.split_evenly((rows, cols));
+    let x_desc = match axis {
+        XAxis::Timesteps => "timesteps",
+        XAxis::WallClock => "wall-clock seconds",
+    };
+    for (area, (env, lines)) in areas.iter().zip(panels) {
+        let pts = lines.iter().flat_map(|l| l.points.iter());
+        let (mut x1, mut y0, mut y1) = (0.0f64, f64::INFINITY, f64::NEG_INFINITY);
+        for &(x, m, s) in pts {
+            x1 = x1.max(x);
+            y0 = y0.min(m - s);
+            y1 = y1.max(m + s);
+        }
+        if !y0.is_finite() {
+            (y0, y1, x1) = (0.0, 1.0, 1.0);
+        }
+        if y1 - y0 < 1e-9 {
+            (y0, y1) = (y0 - 1.0, y1 + 1.0);
+        }
+        let pad = 0.05 * (y1 - y0);
+        let mut chart = ChartBuilder::on(area)
+            .caption(env, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0.0..x1.max(1e-9), (y0 - pad)..(y1 + pad))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc("episode return")
+            .x_labels(4)
+            .y_labels(5)
+            .x_label_formatter(&|x| super::fmt_num(*x))
+            .y_label_formatter(&|y| super::fmt_num(*y))
+            .label_style(("sans-serif", 12))
+            .draw()
+            .map_err(err)?;
+        for (i, line) in lines.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            let mut band: Vec<(f64, f64)> = line.points.iter().map(|&(x, m, s)| (x, m + s)).collect();
+            band.extend(line.points.iter().rev().map(|&(x, m, s)| (x, m - s)));
+            chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled()))).map_err(err)?;
+            chart
+                .draw_series(LineSeries::new(line.points.iter().map(|&(x, m, _)| (x, m)), color.stroke_width(2)))
+                .map_err(err)?
+                .label(line.algorithm.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 12))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+    }
+    root.present().map_err(err)
+}
+
+/// Writes `curves_timesteps.{png,svg}` and `curves_wallclock.{png,svg}` into `dir`
+/// (each through a temporary file renamed into place); returns the file names.
+pub fn write_curves(spec: &Spec, cs: &CurveSpec, cells: &[CellLogs], dir: &Path) -> Result<Vec<String>, ReportError> {
+    register_font();
+    let mut written = Vec::new();
+    for (axis, stem) in [(XAxis::Timesteps, "curves_timesteps"), (XAxis::WallClock, "curves_wallclock")] {
+        let plot_err = |why: String| ReportError::Plot { path: dir.join(stem), why };
+        let panels = curves(spec, cs, cells, axis).map_err(plot_err)?;
+        let cols = panels.len().clamp(1, 4) as u32;
+        let rows = panels.len().div_ceil(cols as usize).max(1) as u32;
+        let size = (360 * cols, 280 * rows);
+        for ext in ["png", "svg"] {
+            let name = format!("{stem}.{ext}");
+            let tmp = dir.join(format!(".{name}.tmp-{}.{ext}", std::process::id()));
+            let result = if ext == "png" {
+                draw(BitMapBackend::new(&tmp, size).into_drawing_area(), &panels, axis)
+            } else {
+                draw(SVGBackend::new(&tmp, size).into_drawing_area(), &panels, axis)
+            };
+            result.map_err(|why| ReportError::Plot { path: dir.join(&name), why })?;
+            std::fs::rename(&tmp, dir.join(&name)).map_err(|source| ReportError::Io { path: dir.join(&name), source })?;
+            written.push(name);
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn average_reads_each_seed_at_the_grid_and_skips_empty_points() {
+        // Seed a: episodes end at x = 10 (return 1) and 30 (return 3); seed b at 20 (return 5).
+        let seeds = vec![vec![(10.0, 1.0), (30.0, 3.0)], vec![(20.0, 5.0)]];
+        let got = average(&seeds, 40.0, 4);
+        // x = 10: only a (1); x = 20: a 1, b 5 -> mean 3, std 2; x = 30: 3 and 5 -> 4, 1;
+        // x = 40: same as 30.
+        assert_eq!(got, vec![(10.0, 1.0, 0.0), (20.0, 3.0, 2.0), (30.0, 4.0, 1.0), (40.0, 4.0, 1.0)]);
+        // Before any episode ends there is no point.
+        assert!(average(&seeds, 8.0, 2).is_empty());
+    }
+}
