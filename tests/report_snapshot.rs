@@ -1,7 +1,10 @@
-//! The rendered report on fixed synthetic logs (insta snapshots under `golden/snapshots/`).
+//! The rendered report on fixed synthetic logs (insta snapshots under `golden/snapshots/`):
+//! Markdown, CSV and LaTeX, with a grid, best-seed aggregation, a threshold metric, a row
+//! for an algorithm that is not built (TRPO) and unfinished cells (a partial report).
 
 use std::path::Path;
 
+use acktr::report::Verdict;
 use acktr::run::{self, logs};
 use polars::prelude::*;
 
@@ -15,6 +18,8 @@ algorithms:
     grid:
       lr: [0.1, 0.01]
     a2c: {}
+  - name: TRPO
+    trpo: {}
 seeds: [0, 1, 2]
 budget:
   total_timesteps: 1000
@@ -24,15 +29,32 @@ metrics:
   - name: last3
     last_episodes_mean:
       episodes: 3
-  - name: last1
-    last_episodes_mean:
-      episodes: 1
+  - name: best2of3
+    best_window_mean:
+      window: 2
+    best_seeds: 2
+  - name: episodes
+    episodes_to_threshold:
+      window: 2
+      thresholds:
+        CartPole-v1: 25
+        Pendulum-v1: 1000
 paper:
   - env: CartPole-v1
     algorithm: A2C
     values:
       last3: 500
-      last1: N/A
+      best2of3: 30
+      episodes: 3
+  - env: Pendulum-v1
+    algorithm: A2C
+    values:
+      last3: 30
+      episodes: N/A
+  - env: CartPole-v1
+    algorithm: TRPO
+    values:
+      last3: 400
 ";
 
 /// Writes a finished cell whose episode returns are `returns`.
@@ -46,7 +68,7 @@ fn write_cell(root: &Path, cell: &acktr::spec::Cell, returns: &[f64]) {
         Column::new("env_index".into(), vec![0u32; returns.len()]),
         Column::new("return".into(), returns),
         Column::new("length".into(), vec![100u64; returns.len()]),
-        Column::new("wall_seconds".into(), vec![0.0f64; returns.len()]),
+        Column::new("wall_seconds".into(), (1..=n).map(|i| i as f64 * 0.5).collect::<Vec<f64>>()),
     ])
     .unwrap();
     logs::write_parquet(&mut df, &dir.join("episodes.parquet")).unwrap();
@@ -54,8 +76,7 @@ fn write_cell(root: &Path, cell: &acktr::spec::Cell, returns: &[f64]) {
     std::fs::write(dir.join("provenance.json"), b"{}").unwrap();
 }
 
-#[test]
-fn report_renders_markdown_and_csv() {
+fn synthetic() -> (acktr::spec::Spec, tempfile::TempDir) {
     let spec = acktr::spec::parse(SPEC, Path::new("specs/synthetic.yaml"), "paper").unwrap();
     let root = tempfile::tempdir().unwrap();
     let cells = spec.cells();
@@ -66,17 +87,87 @@ fn report_renders_markdown_and_csv() {
         let (s, r) = (cell.seed as f64, (k / 3) as f64);
         write_cell(root.path(), cell, &[-100.0, 10.0 + s + 10.0 * r, 20.0 + 2.0 * s + 10.0 * r, 30.0 + 3.0 * s + 10.0 * r]);
     }
+    (spec, root)
+}
+
+#[test]
+fn report_metrics_are_worked_out_by_hand() {
+    let (spec, root) = synthetic();
     let report = acktr::report::build(&spec, root.path()).unwrap();
-    // Worked by hand: CartPole A2C, last3 per seed = mean(10+s, 20+2s, 30+3s) = 20 + 2s
-    // -> seeds 0,1,2: 20, 22, 24 -> mean 22, sample std 2; last1 = 30 + 3s -> 33 +/- 3.
+    // CartPole A2C (row 0), seed s: returns [-100, 10+s, 20+2s, 30+3s].
     let row = &report.rows[0];
-    assert_eq!((row.env.as_str(), row.algorithm.as_str()), ("CartPole-v1", "A2C"));
-    assert!((row.metrics[0].mean.unwrap() - 22.0).abs() < 1e-12);
-    assert!((row.metrics[0].std.unwrap() - 2.0).abs() < 1e-12);
-    assert!((row.metrics[1].mean.unwrap() - 33.0).abs() < 1e-12);
-    assert!((row.metrics[1].std.unwrap() - 3.0).abs() < 1e-12);
+    assert_eq!((row.env.as_str(), row.algorithm.as_str(), row.available), ("CartPole-v1", "A2C", true));
+    // last3 = mean(10+s, 20+2s, 30+3s) = 20 + 2s -> 20, 22, 24: mean 22, sample std 2.
+    let m = &row.metrics[0].agg;
+    assert!((m.value.unwrap() - 22.0).abs() < 1e-12 && (m.std.unwrap() - 2.0).abs() < 1e-12);
+    // Paper 500 lies above the interval (which stays within [20, 24]).
+    assert_eq!(row.metrics[0].verdict, Verdict::Below);
+    // best2of3: best window of 2 = (20+2s + 30+3s)/2 = 25 + 2.5s -> 25, 27.5, 30; best 2
+    // seeds: 30 and 27.5 -> 28.75.
+    assert!((row.metrics[1].agg.value.unwrap() - 28.75).abs() < 1e-12);
+    // episodes (threshold 25, window 2): windows -45+s/2, 15+1.5s, 25+2.5s -> the third
+    // window (episodes 3..4) for every seed: N = 3, all seeds.
+    assert_eq!(row.metrics[2].agg.value, Some(3.0));
+    assert_eq!(row.metrics[2].agg.std, Some(0.0));
+    // TRPO rows: not available, with the paper's number kept.
+    let trpo = report.rows.iter().find(|r| r.algorithm == "TRPO" && r.env == "CartPole-v1").unwrap();
+    assert!(!trpo.available);
+    assert_eq!(trpo.metrics[0].verdict, Verdict::NotAvailable);
+    // Pendulum A2C: threshold 1000 never reached, paper N/A -> agrees.
+    let pend = report.rows.iter().find(|r| r.algorithm == "A2C" && r.env == "Pendulum-v1").unwrap();
+    assert_eq!(pend.metrics[2].agg.value, None);
+    assert_eq!(pend.metrics[2].verdict, Verdict::Within);
+    assert!(report.partial());
+    // Across tasks: A2C on last3 has paper numbers for both tasks.
+    let a2c = report.across_tasks.iter().find(|a| a.algorithm == "A2C" && a.metric == "last3").unwrap();
+    assert_eq!((a2c.tasks, a2c.runs), (2, 6));
+}
+
+#[test]
+fn report_renders_markdown_csv_and_latex() {
+    let (spec, root) = synthetic();
+    let report = acktr::report::build(&spec, root.path()).unwrap();
     insta::with_settings!({snapshot_path => "../golden/snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("report_markdown", acktr::report::render_markdown(&report));
         insta::assert_snapshot!("report_csv", acktr::report::render_csv(&report));
+        insta::assert_snapshot!("report_latex", acktr::report::render_latex(&report));
     });
+}
+
+#[test]
+fn a_smaller_profile_budget_is_not_comparable() {
+    let text = format!("{SPEC}profiles:\n  small:\n    total_timesteps: 100\n");
+    let spec = acktr::spec::parse(&text, Path::new("specs/synthetic.yaml"), "small").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    for cell in spec.cells() {
+        write_cell(root.path(), &cell, &[1.0, 2.0, 3.0]);
+    }
+    let report = acktr::report::build(&spec, root.path()).unwrap();
+    assert_eq!(report.rows[0].metrics[0].verdict, Verdict::NotComparable);
+    assert!(acktr::report::render_markdown(&report).contains("Not the paper's budget"));
+}
+
+#[test]
+fn figures_are_written_as_png_and_svg() {
+    let text = format!("{SPEC}curves:\n  smoothing_episodes: 2\n  points: 10\n");
+    let spec = acktr::spec::parse(&text, Path::new("specs/synthetic.yaml"), "paper").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    for cell in spec.cells() {
+        write_cell(root.path(), &cell, &[1.0, 2.0, 3.0, 5.0]);
+    }
+    let (report, md) = acktr::report::write(&spec, root.path()).unwrap();
+    let dir = md.parent().unwrap();
+    for f in ["curves_timesteps.png", "curves_timesteps.svg", "curves_wallclock.png", "curves_wallclock.svg"] {
+        let bytes = std::fs::read(dir.join(f)).unwrap();
+        assert!(bytes.len() > 1000, "{f} is {} bytes", bytes.len());
+        assert!(report.figures.contains(&f.to_string()));
+    }
+    assert!(std::fs::read(dir.join("curves_timesteps.png")).unwrap().starts_with(b"\x89PNG"));
+    let svg = std::fs::read_to_string(dir.join("curves_timesteps.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("CartPole-v1") && svg.contains("A2C"));
+    let md_text = std::fs::read_to_string(&md).unwrap();
+    assert!(md_text.contains("](curves_timesteps.png)"));
+    assert!(dir.join("report.tex").exists() && dir.join("report.csv").exists());
+    // Nothing temporary left behind.
+    assert!(std::fs::read_dir(dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains(".tmp-")));
 }

@@ -61,7 +61,7 @@ pub fn smoothed(logs: &CellLogs, smoothing: usize, axis: XAxis) -> PolarsResult<
         .collect()?;
     let xs = out.column("x")?.f64()?.clone();
     let ys = out.column("y")?.f64()?.clone();
-    Ok(xs.into_iter().zip(ys.into_iter()).filter_map(|(x, y)| Some((x?, y?))).collect())
+    Ok(xs.iter().zip(ys.iter()).filter_map(|(x, y)| Some((x?, y?))).collect())
 }
 
 /// Mean and standard deviation (ddof 0 across seeds, 0 for one seed) of the seeds' smoothed
@@ -117,6 +117,16 @@ pub fn curves(spec: &Spec, cs: &CurveSpec, cells: &[CellLogs], axis: XAxis) -> R
     Ok(panels)
 }
 
+/// Axis tick text: integers from 100, otherwise at most two decimals.
+fn tick(x: f64) -> String {
+    let s = match x.abs() {
+        a if a >= 100.0 || a == 0.0 => format!("{x:.0}"),
+        a if a >= 1.0 => format!("{x:.1}"),
+        _ => format!("{x:.2}"),
+    };
+    if s == "-0" { "0".into() } else { s }
+}
+
 fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -163,8 +173,8 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec
             .y_desc("episode return")
             .x_labels(4)
             .y_labels(5)
-            .x_label_formatter(&|x| super::fmt_num(*x))
-            .y_label_formatter(&|y| super::fmt_num(*y))
+            .x_label_formatter(&|x| tick(*x))
+            .y_label_formatter(&|y| tick(*y))
             .label_style(("sans-serif", 12))
             .draw()
             .map_err(err)?;

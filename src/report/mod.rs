@@ -66,6 +66,9 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricCell {
     pub agg: Aggregate,
+    /// A missing value means "never reached" (threshold metrics: printed N/A) rather than
+    /// "not enough episodes yet" (printed —).
+    pub missing_is_na: bool,
     /// The paper's number.
     pub paper: Option<PaperValue>,
     pub verdict: Verdict,
@@ -239,7 +242,7 @@ pub fn build(spec: &Spec, root: &Path) -> Result<Report, ReportError> {
                         let agg = metrics::aggregate(&values, m.best_seeds, m.kind.higher_is_better());
                         let paper = paper.and_then(|p| p.get(&m.name).cloned());
                         let verdict = verdict(spec, &m.kind, &agg, &paper);
-                        MetricCell { agg, paper, verdict }
+                        MetricCell { agg, paper, verdict, missing_is_na: !m.kind.higher_is_better() }
                     })
                     .collect();
                 rows.push(ReportRow {
@@ -267,6 +270,7 @@ pub fn build(spec: &Spec, root: &Path) -> Result<Report, ReportError> {
                         agg: metrics::aggregate(&[], None, true),
                         paper: paper.and_then(|p| p.get(&m.name).cloned()),
                         verdict: Verdict::NotAvailable,
+                        missing_is_na: !m.kind.higher_is_better(),
                     })
                     .collect(),
             });
@@ -354,7 +358,7 @@ fn fmt_ours(row: &ReportRow, m: &MetricCell) -> String {
     match (m.agg.value, m.agg.std) {
         (Some(v), Some(s)) => format!("{} ± {:.*}", fmt_num(v), decimals(v), s),
         (Some(v), None) => fmt_num(v),
-        (None, _) if m.agg.n_seeds > 0 => "N/A".into(),
+        (None, _) if m.agg.n_seeds > 0 && m.missing_is_na => "N/A".into(),
         _ => "—".into(),
     }
 }
@@ -442,7 +446,7 @@ pub fn render_markdown(r: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "Ours: mean ± sample standard deviation (ddof 1) over the seeds the metric uses (the best ones where the spec says so); 95% CI: percentile bootstrap over seeds ({} resamples). Verdict: where the paper's number lies relative to that interval. N/A: a needed seed never reached the threshold.",
+        "Ours: mean ± sample standard deviation (ddof 1) over the seeds the metric uses (the best ones where the spec says so); 95% CI: percentile bootstrap over seeds ({} resamples). Verdict: where the paper's number lies relative to that interval. N/A: a needed seed never reached the threshold; —: no value (e.g. fewer episodes than the window).",
         metrics::BOOTSTRAP_RESAMPLES
     );
     s
@@ -533,7 +537,7 @@ pub fn render_latex(r: &Report) -> String {
                         let ours = if row.available {
                             match m.agg.value {
                                 Some(v) => fmt_num(v),
-                                None if m.agg.n_seeds > 0 => "N/A".into(),
+                                None if m.agg.n_seeds > 0 && m.missing_is_na => "N/A".into(),
                                 None => "--".into(),
                             }
                         } else {

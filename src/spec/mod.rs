@@ -132,6 +132,8 @@ impl GridPoint {
         for (k, v) in &self.0 {
             match k.as_str() {
                 "lr" => *config.lr_mut() = *v,
+                // A budget parameter, applied by `Spec::cells`.
+                "steps_per_update" => {}
                 other => unreachable!("grid parameter `{other}` passed the check"),
             }
         }
@@ -213,6 +215,10 @@ impl Spec {
                 for point in &alg.grid {
                     let mut config = alg.config.clone();
                     point.apply(&mut config);
+                    let mut budget = self.budget;
+                    if let Some((_, v)) = point.0.iter().find(|(k, _)| k == "steps_per_update") {
+                        budget.steps_per_update = *v as usize;
+                    }
                     for &seed in &self.seeds {
                         let key = CellKey {
                             schema: CELL_SCHEMA,
@@ -220,7 +226,7 @@ impl Spec {
                             algorithm: &alg.name,
                             grid: point,
                             seed,
-                            budget: &self.budget,
+                            budget: &budget,
                             config: &config,
                         };
                         let json = serde_json::to_vec(&key).expect("cell key serialises");
@@ -232,7 +238,7 @@ impl Spec {
                             algorithm: alg.name.clone(),
                             grid: point.clone(),
                             seed,
-                            budget: self.budget,
+                            budget,
                             config: config.clone(),
                             hash,
                         });
@@ -497,6 +503,25 @@ mod check {
                         lrs.iter().map(move |&v| {
                             let mut q = p.clone();
                             q.0.push(("lr".to_string(), v));
+                            q
+                        })
+                    })
+                    .collect();
+            }
+            if let Some(steps) = &a.grid.steps_per_update {
+                if steps.is_empty() {
+                    return Err(self.err(format!("{at}.grid.steps_per_update"), "the grid is empty; remove it or give values"));
+                }
+                let mut values = Vec::new();
+                for (k, &v) in steps.iter().enumerate() {
+                    values.push(self.positive(&format!("{at}.grid.steps_per_update[{k}]"), v)? as f64);
+                }
+                grid = grid
+                    .into_iter()
+                    .flat_map(|p| {
+                        values.iter().map(move |&v| {
+                            let mut q = p.clone();
+                            q.0.push(("steps_per_update".to_string(), v));
                             q
                         })
                     })

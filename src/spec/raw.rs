@@ -79,6 +79,9 @@ pub struct RawGrid {
     /// Learning rates (e.g. the paper's {0.7, 0.2, 0.07, 0.02}).
     #[serde(default)]
     pub lr: Option<Vec<f64>>,
+    /// Batch layouts: steps of every copy per update (paper Table 3 varies the batch size).
+    #[serde(default)]
+    pub steps_per_update: Option<Vec<i64>>,
 }
 
 /// Budget and batch layout.
