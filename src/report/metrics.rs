@@ -266,8 +266,9 @@ mod tests {
 
     #[test]
     fn iqm_trims_a_quarter_at_each_end() {
-        // 8 values: drop 2 at each end -> mean of (3, 4, 5, 6) = 4.5.
-        assert_eq!(iqm(&[100.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, -50.0]), 4.5);
+        // 8 values, sorted -50, 1, 2, 3, 4, 5, 6, 100: drop 2 at each end -> mean of
+        // (2, 3, 4, 5) = 3.5.
+        assert_eq!(iqm(&[100.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, -50.0]), 3.5);
         // 3 values: floor(3/4) = 0 dropped.
         assert_eq!(iqm(&[1.0, 2.0, 6.0]), 3.0);
         let (point, (lo, hi)) = iqm_stratified(&[vec![1.0, 1.2, 0.8], vec![0.5, 0.7, 0.6]]).unwrap();
