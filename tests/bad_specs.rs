@@ -51,6 +51,12 @@ fn cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'static str>)> 
         ("unknown K-FAC field", GOOD.replace("    a2c:\n      lr: 0.0007", "    acktr:\n      kfac:\n        klclip: 1"), vec![], vec!["bad.yaml:9", "algorithms[0].acktr.kfac.klclip", "unknown field `klclip`"]),
         ("euclidean critic on a shared network", GOOD.replace("    a2c:\n      lr: 0.0007", "    acktr:\n      critic: euclidean"), vec![], vec!["bad.yaml:8", "algorithms[0].acktr.critic", "separate"]),
         ("two algorithm configurations", GOOD.replace("      lr: 0.0007", "      lr: 0.0007\n    acktr: {}"), vec![], vec!["bad.yaml:6", "algorithms[0]", "not several"]),
+        ("a threshold missing for an environment", GOOD.replace("    last_episodes_mean:\n      episodes: 10", "    episodes_to_threshold:\n      window: 10\n      thresholds:\n        Pendulum-v1: 3"), vec![], vec!["bad.yaml:18:", "metrics[0].episodes_to_threshold.thresholds", "no threshold for `CartPole-v1`"]),
+        ("a threshold that is not a number", GOOD.replace("    last_episodes_mean:\n      episodes: 10", "    episodes_to_threshold:\n      window: 10\n      thresholds:\n        CartPole-v1: high"), vec![], vec!["bad.yaml:19:", "metrics[0].episodes_to_threshold.thresholds", "invalid type"]),
+        ("two metric definitions", GOOD.replace("      episodes: 10", "      episodes: 10\n    best_window_mean:\n      window: 3"), vec![], vec!["bad.yaml:15:", "metrics[0]", "not several"]),
+        ("zero best seeds", GOOD.replace("      episodes: 10", "      episodes: 10\n    best_seeds: 0"), vec![], vec!["bad.yaml:18:", "metrics[0].best_seeds", "positive"]),
+        ("trpo beside another configuration", GOOD.replace("      lr: 0.0007", "      lr: 0.0007\n    trpo: {}"), vec![], vec!["bad.yaml:6:", "algorithms[0]", "not several"]),
+        ("an empty batch-size grid", GOOD.replace("      lr: 0.0007", "      lr: 0.0007\n    grid:\n      steps_per_update: []"), vec![], vec!["bad.yaml:10:", "algorithms[0].grid.steps_per_update", "empty"]),
     ]
 }
 
