@@ -194,9 +194,11 @@ fn np_sum(a: &[f64]) -> f64 {
     pairwise(a)
 }
 
-fn sum_of_squares(a: &[f64]) -> f64 {
-    let sq: Vec<f64> = a.iter().map(|x| x * x).collect();
-    np_sum(&sq)
+/// `np.sum(np.square(values))`, squares kept in `buf` (reused across steps).
+fn sum_of_squares(buf: &mut Vec<f64>, values: impl Iterator<Item = f64>) -> f64 {
+    buf.clear();
+    buf.extend(values.map(|x| x * x));
+    np_sum(buf)
 }
 
 /// A Gymnasium v5 MuJoCo task.
@@ -390,9 +392,7 @@ impl MujocoEnv {
     }
 
     fn ctrl_cost(&mut self, weight: f64, action: &[f64]) -> f64 {
-        self.sq_buf.clear();
-        self.sq_buf.extend(action.iter().map(|x| x * x));
-        weight * np_sum(&self.sq_buf)
+        weight * sum_of_squares(&mut self.sq_buf, action.iter().copied())
     }
 
     /// Hopper's `is_healthy`: `state_vector()[2:]` within (-100, 100), z > 0.7,
@@ -421,10 +421,9 @@ impl MujocoEnv {
         let dt = self.dt;
         let (reward, terminated, obs) = match self.task {
             Task::HalfCheetah | Task::Hopper | Task::Walker2d | Task::Swimmer => {
-                let before = [self.data.qpos()[0], self.data.qpos()[1]];
+                let before = self.data.qpos()[0];
                 self.simulate(action);
-                let after = [self.data.qpos()[0], self.data.qpos()[1]];
-                let x_velocity = (after[0] - before[0]) / dt;
+                let x_velocity = (self.data.qpos()[0] - before) / dt;
                 let obs = self.obs();
                 match self.task {
                     // forward - 0.1 |a|^2; never terminates.
@@ -455,8 +454,8 @@ impl MujocoEnv {
                 let healthy = self.ant_healthy();
                 let rewards = x_velocity + if healthy { 1.0 } else { 0.0 };
                 let ctrl = self.ctrl_cost(0.5, action);
-                let forces: Vec<f64> = self.data.cfrc_ext().iter().flatten().map(|x| x.clamp(-1.0, 1.0)).collect();
-                let contact = 5e-4 * sum_of_squares(&forces);
+                let forces = self.data.cfrc_ext().iter().flatten().map(|x| x.clamp(-1.0, 1.0));
+                let contact = 5e-4 * sum_of_squares(&mut self.sq_buf, forces);
                 (rewards - (ctrl + contact), !healthy, obs)
             }
             Task::InvertedPendulum => {

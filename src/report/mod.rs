@@ -211,18 +211,23 @@ fn verdict(spec: &Spec, kind: &MetricKind, agg: &Aggregate, paper: &Option<Paper
 
 /// Reads the finished cells and builds the report (no files written).
 pub fn build(spec: &Spec, root: &Path) -> Result<Report, ReportError> {
-    let cells = read_cells(spec, root)?;
-    let dir = run::spec_dir(root, spec);
+    build_from(spec, &read_cells(spec, root)?, &run::spec_dir(root, spec))
+}
+
+/// Builds the report from cells already read (`dir` names the spec's results in errors).
+fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, ReportError> {
     // Per-seed values: (env, label, metric index) -> values in seed order.
     let mut per_seed: std::collections::BTreeMap<(String, String, usize), Vec<Option<f64>>> = Default::default();
-    for c in &cells {
+    for c in cells {
         for (k, m) in spec.metrics.iter().enumerate() {
-            let v = cell_value(&m.kind, c, &dir)?;
+            let v = cell_value(&m.kind, c, dir)?;
             per_seed.entry((c.env.clone(), c.algorithm.clone(), k)).or_default().push(v);
         }
     }
     let plan = spec.cells();
     let mut rows = Vec::new();
+    // (row label, algorithm name) of every runnable row, in report order, once each.
+    let mut labels: Vec<(String, String)> = Vec::new();
     for env in &spec.envs {
         for alg in &spec.algorithms {
             for point in &alg.grid {
@@ -231,6 +236,9 @@ pub fn build(spec: &Spec, root: &Path) -> Result<Report, ReportError> {
                     .find(|c| &c.env == env && c.algorithm == alg.name && &c.grid == point)
                     .map(|c| c.row_label())
                     .unwrap_or_else(|| alg.name.clone());
+                if !labels.iter().any(|(l, _)| *l == label) {
+                    labels.push((label.clone(), alg.name.clone()));
+                }
                 let seeds_finished = cells.iter().filter(|c| &c.env == env && c.algorithm == label).count();
                 let paper = spec.paper.get(&(env.clone(), alg.name.clone()));
                 let metrics = spec
@@ -278,26 +286,11 @@ pub fn build(spec: &Spec, root: &Path) -> Result<Report, ReportError> {
     }
     // Across tasks: per algorithm row and higher-is-better metric with paper numbers.
     let mut across_tasks = Vec::new();
-    let labels: Vec<String> = {
-        let mut l: Vec<String> = Vec::new();
-        for r in rows.iter().filter(|r| r.available) {
-            if !l.contains(&r.algorithm) {
-                l.push(r.algorithm.clone());
-            }
-        }
-        l
-    };
     for (k, m) in spec.metrics.iter().enumerate() {
         if !m.kind.higher_is_better() || metrics::reads_updates(&m.kind) {
             continue;
         }
-        for label in &labels {
-            let alg_name = spec
-                .algorithms
-                .iter()
-                .find(|a| label == &a.name || label.starts_with(&format!("{} [", a.name)))
-                .map(|a| a.name.clone())
-                .unwrap_or_else(|| label.clone());
+        for (label, alg_name) in &labels {
             let mut tasks = Vec::new();
             for env in &spec.envs {
                 let Some(PaperValue::Number(p)) = spec.paper.get(&(env.clone(), alg_name.clone())).and_then(|v| v.get(&m.name)) else {
@@ -575,11 +568,11 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
 /// Builds the report and writes `report.md`, `report.csv`, `report.tex` and the figures
 /// into the spec's results.
 pub fn write(spec: &Spec, root: &Path) -> Result<(Report, PathBuf), ReportError> {
-    let mut report = build(spec, root)?;
     let dir = run::spec_dir(root, spec);
+    let cells = read_cells(spec, root)?;
+    let mut report = build_from(spec, &cells, &dir)?;
     std::fs::create_dir_all(&dir).map_err(|source| ReportError::Io { path: dir.clone(), source })?;
     if let Some(curves) = &spec.curves {
-        let cells = read_cells(spec, root)?;
         report.figures = figures::write_curves(spec, curves, &cells, &dir)?;
     }
     let md = dir.join("report.md");

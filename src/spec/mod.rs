@@ -489,39 +489,34 @@ mod check {
                     }
                 }
             }
-            let mut grid = vec![GridPoint::default()];
+            // Every grid parameter multiplies the points: (parameter, checked values).
+            let mut axes: Vec<(&str, Vec<f64>)> = Vec::new();
             if let Some(lrs) = &a.grid.lr {
-                if lrs.is_empty() {
-                    return Err(self.err(format!("{at}.grid.lr"), "the grid is empty; remove it or give values"));
-                }
+                let mut values = Vec::new();
                 for (k, &v) in lrs.iter().enumerate() {
                     self.rate(format!("{at}.grid.lr[{k}]"), v)?;
+                    values.push(v);
                 }
-                grid = grid
-                    .into_iter()
-                    .flat_map(|p| {
-                        lrs.iter().map(move |&v| {
-                            let mut q = p.clone();
-                            q.0.push(("lr".to_string(), v));
-                            q
-                        })
-                    })
-                    .collect();
+                axes.push(("lr", values));
             }
             if let Some(steps) = &a.grid.steps_per_update {
-                if steps.is_empty() {
-                    return Err(self.err(format!("{at}.grid.steps_per_update"), "the grid is empty; remove it or give values"));
-                }
                 let mut values = Vec::new();
                 for (k, &v) in steps.iter().enumerate() {
                     values.push(self.positive(&format!("{at}.grid.steps_per_update[{k}]"), v)? as f64);
                 }
+                axes.push(("steps_per_update", values));
+            }
+            let mut grid = vec![GridPoint::default()];
+            for (name, values) in axes {
+                if values.is_empty() {
+                    return Err(self.err(format!("{at}.grid.{name}"), "the grid is empty; remove it or give values"));
+                }
                 grid = grid
-                    .into_iter()
+                    .iter()
                     .flat_map(|p| {
                         values.iter().map(move |&v| {
                             let mut q = p.clone();
-                            q.0.push(("steps_per_update".to_string(), v));
+                            q.0.push((name.to_string(), v));
                             q
                         })
                     })
