@@ -40,6 +40,7 @@ fn mujoco_rollout(rng: &mut ChaCha8Rng) -> Rollout {
         truncated: vec![false; rows],
         values: (0..rows).map(|_| rng.sample(StandardNormal)).collect(),
         truncation_values: vec![0.0; rows],
+        episode_steps: (0..rows).map(|i| (i % 1000) as u32).collect(),
         last_values: vec![0.0; n],
         dist: Some(acktr::nets::DistParams::Gaussian {
             mean: (0..rows * ad).map(|_| rng.sample::<f32, _>(StandardNormal) * 0.1).collect(),

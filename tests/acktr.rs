@@ -31,7 +31,8 @@ fn run(env_id: &str, cfg: &AlgorithmConfig, envs: usize, steps: usize, updates: 
 #[test]
 fn short_acktr_runs_are_pinned() {
     let shared = run("CartPole-v1", &config("{preset: baselines_atari}"), 4, 5, 14);
-    let separate = run("Pendulum-v1", &config("{preset: baselines_mujoco, value_epochs: 3}"), 2, 25, 6);
+    // The MuJoCo preset runs whole episodes of one copy (Pendulum: 200 steps, > 150).
+    let separate = run("Pendulum-v1", &config("{preset: baselines_mujoco, value_epochs: 3}"), 1, 150, 6);
     insta::with_settings!({snapshot_path => "../golden/snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("acktr_cartpole_baselines_atari", shared);
         insta::assert_snapshot!("acktr_pendulum_baselines_mujoco", separate);
@@ -48,12 +49,14 @@ fn a_nan_in_the_batch_skips_the_update_without_touching_parameters() {
         shared: true,
         policy_activation: acktr::nets::Activation::Tanh,
         value_activation: acktr::nets::Activation::Tanh,
+        init: acktr::nets::Init::Orthogonal,
+        value_input: acktr::nets::ValueInput::Observation,
     }, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0));
-    let _ = obs;
-    let mut a = acktr::algo::Acktr::new(c, net, true, 0);
+    let pipeline = acktr::algo::Pipeline::new(c.pipeline, &obs, &act);
+    let mut a = acktr::algo::Acktr::new(c, net, pipeline, true, 0);
     let mut collector = Collector::new(venv, rand_chacha::ChaCha8Rng::seed_from_u64(1));
     let progress = Progress { timesteps_done: 0, total_timesteps: 1000 };
-    let (mut rollout, _) = collector.collect(&a, 5).unwrap();
+    let (mut rollout, _) = collector.collect(&mut a, 5).unwrap();
     rollout.rewards[3] = f32::NAN;
     let before = a.net().clone().flat_params();
     let stats = algo::Algorithm::update(&mut a, &rollout, progress);
@@ -61,7 +64,7 @@ fn a_nan_in_the_batch_skips_the_update_without_touching_parameters() {
     assert_eq!(event, 2.0, "a non-finite batch is recorded as skipped: {stats:?}");
     assert_eq!(a.net().clone().flat_params(), before, "parameters changed");
     // The next, clean batch trains as usual.
-    let (rollout, _) = collector.collect(&a, 5).unwrap();
+    let (rollout, _) = collector.collect(&mut a, 5).unwrap();
     let stats = algo::Algorithm::update(&mut a, &rollout, progress);
     assert_eq!(stats.0.iter().find(|(k, _)| *k == "kfac_event").unwrap().1, 0.0);
     assert_ne!(a.net().clone().flat_params(), before);

@@ -8,6 +8,7 @@
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::pipeline::{Pipeline, PipelineConfig};
 use super::returns::{nstep_returns, TimeLimitHandling};
 use super::rollout::{Policy, Rollout};
 use super::{Algorithm, LrSchedule, NetworkConfig, Progress, UpdateStats};
@@ -37,6 +38,8 @@ pub struct A2cConfig {
     pub time_limit: TimeLimitHandling,
     /// The network.
     pub network: NetworkConfig,
+    /// Observation filter, action mapping and batch layout ([`super::pipeline`]).
+    pub pipeline: PipelineConfig,
 }
 
 impl Default for A2cConfig {
@@ -51,6 +54,42 @@ impl Default for A2cConfig {
             rmsprop: RmsPropConfig::default(),
             time_limit: TimeLimitHandling::Terminal,
             network: NetworkConfig::default(),
+            pipeline: PipelineConfig::default(),
+        }
+    }
+}
+
+/// Named A2C settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum A2cPreset {
+    /// A2C on ACKTR's MuJoCo pipeline, as the paper compares them ("ACKTR and the
+    /// baselines use the same model architecture", section 5; appendix A.2): the
+    /// observation filter, previous observation, action box and whole-episode batches of
+    /// baselines `acktr_cont.py`, separate normc-initialised 64-64 tanh policy and ELU
+    /// value networks with baselines' value features, no entropy bonus. The optimizer and
+    /// loss are A2C's (RMSProp, `value_coef` 0.5, gradient clipping 0.5); the learning
+    /// rate is the harness's choice by grid search (`specs/a2c_lr_mujoco.yaml`).
+    MujocoPipeline,
+}
+
+impl A2cPreset {
+    /// The full configuration.
+    pub fn config(self) -> A2cConfig {
+        match self {
+            A2cPreset::MujocoPipeline => A2cConfig {
+                entropy_coef: 0.0,
+                network: NetworkConfig {
+                    shared: false,
+                    policy_activation: crate::nets::Activation::Tanh,
+                    value_activation: crate::nets::Activation::Elu,
+                    init: crate::nets::Init::Normc,
+                    value_input: crate::nets::ValueInput::ObservationDistTime,
+                    ..NetworkConfig::default()
+                },
+                pipeline: PipelineConfig::baselines_mujoco(),
+                ..A2cConfig::default()
+            },
         }
     }
 }
@@ -59,16 +98,17 @@ impl Default for A2cConfig {
 pub struct A2c {
     cfg: A2cConfig,
     net: ActorCritic<64>,
+    pipeline: Pipeline,
     opt: RmsProp,
     discrete: bool,
 }
 
 impl A2c {
-    /// Wraps a freshly initialised network.
-    pub fn new(cfg: A2cConfig, mut net: ActorCritic<64>, discrete: bool) -> Self {
+    /// Wraps a freshly initialised network and its data pipeline.
+    pub fn new(cfg: A2cConfig, mut net: ActorCritic<64>, pipeline: Pipeline, discrete: bool) -> Self {
         let n = net.flat_params().len();
         let opt = cfg.rmsprop.build(n);
-        Self { cfg, net, opt, discrete }
+        Self { cfg, net, pipeline, opt, discrete }
     }
 
     /// The network.
@@ -78,12 +118,19 @@ impl A2c {
 }
 
 impl Policy for ActorCritic<64> {
-    fn act(&self, obs: &[f32], rows: usize) -> (DistParams, Vec<f32>) {
-        self.forward(obs, rows)
+    fn act(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> (DistParams, Vec<f32>) {
+        self.forward(obs, episode_steps, rows)
     }
-    fn values(&self, obs: &[f32], rows: usize) -> Vec<f32> {
-        ActorCritic::values(self, obs, rows)
+    fn values(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> Vec<f32> {
+        ActorCritic::values(self, obs, episode_steps, rows)
     }
+}
+
+/// The value network's input for a rollout (baselines' value features under the acting
+/// distribution the rollout recorded), or `None` when it reads the policy's input.
+pub(crate) fn rollout_value_features(net: &ActorCritic<64>, rollout: &Rollout) -> Option<Vec<f32>> {
+    let dist = rollout.dist.as_ref()?;
+    net.value_features(&rollout.obs, dist, &rollout.episode_steps, rollout.len())
 }
 
 /// A weighted actor-critic loss and its gradients (leaky `Gradients`, so traced layers'
@@ -117,6 +164,7 @@ pub(crate) enum ValueTarget<'a> {
 pub(crate) fn weighted_loss(
     net: &ActorCritic<64>,
     obs: &[f32],
+    value_obs: Option<&[f32]>,
     actions: &ActionBatch,
     parts: Parts,
     logp_weights: &[f32],
@@ -128,7 +176,7 @@ pub(crate) fn weighted_loss(
     let rows = logp_weights.len();
     let dev = net.device().clone();
     let obs = net.obs_tensor(obs, rows).retaped::<OwnedTape<f32, Cpu>>();
-    let ev = net.evaluate_traced(obs, actions, parts, trace);
+    let ev = net.evaluate_traced(obs, value_obs, actions, parts, trace);
     let w = dev.tensor_from_vec(logp_weights.to_vec(), (rows,));
     let y = match target {
         ValueTarget::Fixed(t) => t.to_vec(),
@@ -158,9 +206,11 @@ impl Algorithm for A2c {
         let returns = nstep_returns(rollout, self.cfg.gamma, self.cfg.time_limit);
         let rows = rollout.len() as f32;
         let weights: Vec<f32> = returns.iter().zip(&rollout.values).map(|(r, v)| -(r - v) / rows).collect();
+        let value_obs = rollout_value_features(&self.net, rollout);
         let mut loss = weighted_loss(
             &self.net,
             &rollout.obs,
+            value_obs.as_deref(),
             &rollout.action_batch(self.discrete),
             Parts::ALL,
             &weights,
@@ -182,5 +232,9 @@ impl Algorithm for A2c {
             ("grad_norm", grad_norm),
             ("lr", lr),
         ])
+    }
+
+    fn pipeline_mut(&mut self) -> &mut Pipeline {
+        &mut self.pipeline
     }
 }

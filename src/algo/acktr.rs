@@ -15,21 +15,22 @@
 //! `gauss_newton` (above), `euclidean` (first-order RMSProp critic; K-FAC actor only) and
 //! `adaptive_gauss_newton` (sigma^2 a running average of the batch's squared Bellman error).
 //!
-//! Departures, labelled: value targets and advantages come from fixed-length batches of
-//! N environment copies (A2C's layout; baselines' `acktr_cont` collects whole paths and
-//! regresses the value on Monte-Carlo returns with extra time and action-distribution
-//! inputs).
+//! The `baselines_mujoco` preset is openai/baselines' continuous-control ACKTR end to end
+//! (`acktr/acktr_cont.py`, `policies.py`, `value_functions.py`, `utils.py`, `kfac.py`,
+//! `run_mujoco.py` at commit c6c0f45), see [`Preset::BaselinesMujoco`] for every step and
+//! its source, and README "ACKTR on MuJoCo" for the departures that remain.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use super::a2c::{weighted_loss, ValueTarget};
+use super::a2c::{rollout_value_features, weighted_loss, ValueTarget};
+use super::pipeline::{Pipeline, PipelineConfig};
 use super::returns::{gae, nstep_returns, TimeLimitHandling};
 use super::rollout::{Policy, Rollout};
 use super::{Algorithm, NetworkConfig, Progress, UpdateStats};
-use crate::kfac::{Kfac, KfacConfig, KfacEvent, KfacStep, LayerGrads, LayerStats};
+use crate::kfac::{BiasMode, Kfac, KfacConfig, KfacEvent, KfacStep, LayerGrads, LayerKind, LayerStats};
 use crate::nets::{ActorCritic, DistParams, Group, Parts, TraceEntry};
 use crate::optim::{RmsProp, RmsPropConfig};
 
@@ -67,6 +68,32 @@ pub enum StepSize {
     AdaptiveKl { target: f64 },
 }
 
+/// How the Gaussian policy's state-independent log standard deviation is updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogStdUpdate {
+    /// Its own K-FAC bias block, `A = [[1]]`, `G` from the sampled Fisher loss
+    /// (ikostrikov's `AddBias` under K-FAC).
+    #[default]
+    Factored,
+    /// Its plain gradient inside the trust region and momentum: baselines `acktr/kfac.py`
+    /// finds no factor for `logstd` and leaves its gradient unpreconditioned (l. 627-634).
+    Unpreconditioned,
+}
+
+/// What the critic regresses on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueTargets {
+    /// The advantage estimator's returns (n-step returns, or GAE's `A + V`).
+    #[default]
+    Estimator,
+    /// Discounted returns, bootstrapped only where a batch cuts an episode (with whole
+    /// episodes, Monte-Carlo returns: baselines `acktr_cont.py` l. 97-100,
+    /// `common.discount(rew_t, gamma)`).
+    DiscountedReturns,
+}
+
 /// ACKTR hyperparameters. Defaults: openai/baselines Atari ACKTR (`acktr/acktr.py::learn`
 /// and its `KfacOptimizer` call); see also the presets in [`Preset`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,6 +127,13 @@ pub struct AcktrConfig {
     pub step_size: StepSize,
     pub time_limit: TimeLimitHandling,
     pub network: NetworkConfig,
+    /// Observation filter, action mapping and batch layout ([`super::pipeline`]).
+    pub pipeline: PipelineConfig,
+    /// L2 coefficient `c` of `c/2 |W|^2` over the value network's weights, added to the
+    /// value loss (baselines `value_functions.py` l. 18-19: `tf.nn.l2_loss(w) * 3e-4`). 0.
+    pub value_l2: f64,
+    pub log_std: LogStdUpdate,
+    pub value_targets: ValueTargets,
 }
 
 impl Default for AcktrConfig {
@@ -122,6 +156,10 @@ impl Default for AcktrConfig {
             step_size: StepSize::Fixed,
             time_limit: TimeLimitHandling::Terminal,
             network: NetworkConfig::default(),
+            pipeline: PipelineConfig::default(),
+            value_l2: 0.0,
+            log_std: LogStdUpdate::Factored,
+            value_targets: ValueTargets::Estimator,
         }
     }
 }
@@ -135,13 +173,29 @@ pub enum Preset {
     /// (`kfac_update=1`), cold start 10 updates at lr 0.01 with gradients clipped to 0.5,
     /// entropy 0.01, value 0.5, shared network. Run with 32 envs x 20 steps.
     BaselinesAtari,
-    /// openai/baselines `acktr/acktr_cont.py` + `value_functions.py` (MuJoCo): separate
-    /// 64-64 tanh policy and 64-64 ELU value networks; policy K-FAC lr 0.03 adapted to a
-    /// KL of 0.002, momentum 0.9, damping 0.01, stat decay 0.99, inverses every 2 updates,
-    /// cold start 1 update at lr 0.003, kl_clip 0.01 (KfacOptimizer's default); value
-    /// K-FAC lr 0.001, kl_clip 0.3, damping 0.1, stat decay 0.95, inverses every 2, cold
-    /// start 50 at lr 1e-4, 25 steps per batch; GAE lambda 0.97, standardised advantages,
-    /// no entropy bonus. Run with batches of 2500 timesteps.
+    /// openai/baselines' continuous-control ACKTR (commit c6c0f45), step by step:
+    /// - data ([`super::pipeline`]): `ZFilter` on every observation (clip 10), policy
+    ///   input `[y_t, y_{t-1}]`, action `clip(low + (a + 1)(high - low)/2)`, batches of
+    ///   whole episodes until more than `steps_per_update` (2500, `run_mujoco.py` l. 22)
+    ///   timesteps (`acktr_cont.py` l. 12-46, 51, 83-92);
+    /// - policy (`policies.py`): 64-64 tanh, Gaussian mean head, state-independent log std
+    ///   0; normc init (1.0, 1.0, mean head 0.1); loss `-mean(A log pi)` (no entropy);
+    ///   K-FAC (`acktr_cont.py` l. 54-58): lr 0.03 adapted after every update to a mean
+    ///   KL of 0.002 (/1.5 above 2x, x1.5 below 0.5x, in [1e-8, 1], l. 119-130), momentum
+    ///   0.9, `kfac_update` 2, damping 0.01 plus weight decay 3e-4 on weights
+    ///   (`utils.py::dense`, `kfac.py` l. 731), stat decay 0.99, `cold_iter` 1 (cold
+    ///   momentum SGD while `sgd_step <= cold_iter`: 2 updates) at 0.1 x lr, kl_clip 0.01
+    ///   (`KfacOptimizer`'s default), no gradient clipping, biases in homogeneous
+    ///   coordinates (`blockdiag_bias=False`), the log std unpreconditioned;
+    /// - value function (`value_functions.py`): input `[policy input, mean, std, t/10, 1]`,
+    ///   64-64 ELU, normc 1.0, loss `mean((V - R)^2) + 3e-4 l2(W)` on discounted Monte-Carlo
+    ///   returns `R`, 25 K-FAC steps per batch *before* the policy update (as `vf.fit` runs
+    ///   first), K-FAC lr 0.001, momentum 0.9, kl_clip 0.3, damping 0.1 plus weight decay
+    ///   3e-4, stat decay 0.95, `kfac_update` 2, `cold_iter` 50 (51 cold steps) at 1e-4,
+    ///   Fisher sample `V + N(0, 1)`;
+    /// - advantages (`acktr_cont.py` l. 94-114): GAE(0.99, 0.97) with the value function
+    ///   of before the fit, `V = 0` after the last step of every path (a time-limit end is
+    ///   terminal in gym's `TimeLimit`), standardised per batch.
     BaselinesMujoco,
 }
 
@@ -166,7 +220,9 @@ impl Preset {
                     damping: 0.01,
                     stat_decay: 0.99,
                     inverse_every: 2,
-                    cold_start: Some(ColdStart { iterations: 1, lr: 0.03 * (1.0 - 0.9), max_grad_norm: None }),
+                    cold_start: Some(ColdStart { iterations: 2, lr: 0.03 * (1.0 - 0.9), max_grad_norm: None }),
+                    bias: BiasMode::Homogeneous,
+                    weight_decay: 3e-4,
                     ..KfacConfig::default()
                 },
                 value_kfac: KfacConfig {
@@ -176,7 +232,9 @@ impl Preset {
                     damping: 0.1,
                     stat_decay: 0.95,
                     inverse_every: 2,
-                    cold_start: Some(ColdStart { iterations: 50, lr: 0.001 * (1.0 - 0.9), max_grad_norm: None }),
+                    cold_start: Some(ColdStart { iterations: 51, lr: 0.001 * (1.0 - 0.9), max_grad_norm: None }),
+                    bias: BiasMode::Homogeneous,
+                    weight_decay: 3e-4,
                     ..KfacConfig::default()
                 },
                 advantage: Advantage::Gae { lambda: 0.97 },
@@ -189,8 +247,14 @@ impl Preset {
                     shared: false,
                     policy_activation: crate::nets::Activation::Tanh,
                     value_activation: crate::nets::Activation::Elu,
+                    init: crate::nets::Init::Normc,
+                    value_input: crate::nets::ValueInput::ObservationDistTime,
                     ..NetworkConfig::default()
                 },
+                pipeline: PipelineConfig::baselines_mujoco(),
+                value_l2: 3e-4,
+                log_std: LogStdUpdate::Unpreconditioned,
+                value_targets: ValueTargets::DiscountedReturns,
                 ..AcktrConfig::default()
             },
         }
@@ -220,6 +284,7 @@ impl Phase {
 pub struct Acktr {
     cfg: AcktrConfig,
     net: ActorCritic<64>,
+    pipeline: Pipeline,
     kfac: Kfac,
     value_kfac: Kfac,
     critic_opt: Option<RmsProp>,
@@ -264,14 +329,24 @@ pub fn mean_kl(old: &DistParams, new: &DistParams) -> f64 {
 
 impl Acktr {
     /// Wraps a freshly initialised network; `seed` seeds the Fisher sampling.
-    pub fn new(cfg: AcktrConfig, mut net: ActorCritic<64>, discrete: bool, seed: u64) -> Self {
+    pub fn new(cfg: AcktrConfig, mut net: ActorCritic<64>, pipeline: Pipeline, discrete: bool, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(3);
         let critic_opt = (cfg.critic == Critic::Euclidean).then(|| {
             let n: usize = net.kfac_params_mut().iter().filter(|p| p.group == Group::Value).map(|p| p.bias.numel() + p.weight.as_ref().map_or(0, |w| w.numel())).sum();
             cfg.critic_rmsprop.build(n)
         });
-        Self { kfac: cfg.kfac.build(), value_kfac: cfg.value_kfac.build(), cfg, net, critic_opt, discrete, rng, bellman_variance: None }
+        Self {
+            kfac: cfg.kfac.build(),
+            value_kfac: cfg.value_kfac.build(),
+            cfg,
+            net,
+            pipeline,
+            critic_opt,
+            discrete,
+            rng,
+            bellman_variance: None,
+        }
     }
 
     /// The network.
@@ -310,6 +385,7 @@ impl Acktr {
         &mut self,
         phase: Phase,
         rollout: &Rollout,
+        value_obs: Option<&[f32]>,
         logp_weights: &[f32],
         targets: &[f32],
         sampled: &[f32],
@@ -332,8 +408,21 @@ impl Acktr {
         let weights: Vec<f32> = logp_weights.iter().map(|w| w * pw).collect();
         let ec = self.cfg.entropy_coef * pw as f64;
         let vc = self.cfg.value_coef * vw as f64;
-        let mut loss = weighted_loss(&self.net, &rollout.obs, &actions, parts, &weights, ec, vc, ValueTarget::Fixed(targets), None);
-        let grads = self.layer_grads(phase, &mut loss.grads);
+        let mut loss =
+            weighted_loss(&self.net, &rollout.obs, value_obs, &actions, parts, &weights, ec, vc, ValueTarget::Fixed(targets), None);
+        let mut grads = self.layer_grads(phase, &mut loss.grads);
+        if phase == Phase::Value && self.cfg.value_l2 > 0.0 {
+            // d/dW of (c/2)|W|^2 on the value network's weights (not biases).
+            let c = self.cfg.value_l2;
+            let layers = self.net.kfac_params_mut().into_iter().filter(|p| p.group == Group::Value);
+            for (p, g) in layers.zip(grads.iter_mut()) {
+                if let (Some(w), Some(gw)) = (p.weight, g.weight.as_mut()) {
+                    for (gi, wi) in gw.iter_mut().zip(w.read()) {
+                        *gi += c * f64::from(wi);
+                    }
+                }
+            }
+        }
         if phase == Phase::Value && self.cfg.critic == Critic::Euclidean {
             let mut flat: Vec<f32> = grads.iter().flat_map(|g| g.weight.iter().chain(g.bias.iter()).flatten().map(|&x| x as f32)).collect();
             let mut params: Vec<f32> = Vec::with_capacity(flat.len());
@@ -377,10 +466,26 @@ impl Acktr {
         };
         let mut trace: Vec<TraceEntry> = Vec::new();
         let target = ValueTarget::Noisy { noise, sigma: sigma as f32 };
-        let mut fisher =
-            weighted_loss(&self.net, &rollout.obs, &fisher_actions, parts, &fisher_w, 0.0, fc, target, Some(&mut trace));
+        let mut fisher = weighted_loss(
+            &self.net,
+            &rollout.obs,
+            value_obs,
+            &fisher_actions,
+            parts,
+            &fisher_w,
+            0.0,
+            fc,
+            target,
+            Some(&mut trace),
+        );
         // The trace holds exactly this phase's layers, in kfac_params_mut order.
-        let stats: Vec<LayerStats> = trace.into_iter().map(|t| t.stats(&mut fisher.grads)).collect();
+        let mut stats: Vec<LayerStats> = trace.into_iter().map(|t| t.stats(&mut fisher.grads)).collect();
+        if self.cfg.log_std == LogStdUpdate::Unpreconditioned {
+            // The Gaussian log std is the one weightless bias block.
+            for s in stats.iter_mut().filter(|s| s.kind == LayerKind::Bias) {
+                s.kind = LayerKind::Unfactored;
+            }
+        }
         debug_assert_eq!(stats.len(), grads.len());
         let kfac = if phase == Phase::Value { &mut self.value_kfac } else { &mut self.kfac };
         let step = kfac.step(&stats, &grads, lr);
@@ -390,11 +495,11 @@ impl Acktr {
 }
 
 impl Policy for Acktr {
-    fn act(&self, obs: &[f32], rows: usize) -> (DistParams, Vec<f32>) {
-        self.net.forward(obs, rows)
+    fn act(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> (DistParams, Vec<f32>) {
+        self.net.forward(obs, episode_steps, rows)
     }
-    fn values(&self, obs: &[f32], rows: usize) -> Vec<f32> {
-        self.net.values(obs, rows)
+    fn values(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> Vec<f32> {
+        self.net.values(obs, episode_steps, rows)
     }
 }
 
@@ -421,6 +526,12 @@ impl Algorithm for Acktr {
             }
             Advantage::Gae { lambda } => gae(rollout, self.cfg.gamma, lambda, self.cfg.time_limit),
         };
+        let targets = match self.cfg.value_targets {
+            ValueTargets::Estimator => targets,
+            ValueTargets::DiscountedReturns => nstep_returns(rollout, self.cfg.gamma, self.cfg.time_limit),
+        };
+        let value_obs = rollout_value_features(&self.net, rollout);
+        let value_obs = value_obs.as_deref();
         if self.cfg.normalize_advantages && rows > 1 {
             let mean = adv.iter().map(|&a| f64::from(a)).sum::<f64>() / rows as f64;
             let var = adv.iter().map(|&a| (f64::from(a) - mean).powi(2)).sum::<f64>() / rows as f64;
@@ -454,17 +565,17 @@ impl Algorithm for Acktr {
         let noise: Vec<f32> = (0..rows).map(|_| self.rng.sample::<f32, _>(StandardNormal)).collect();
         let lr = self.cfg.kfac.lr_schedule.at(self.kfac.config().lr, progress);
         let (step, policy_loss, mut value_loss, entropy, mut value_step) = if self.net.is_shared() {
-            let (s, p, v, e) = self.pass(Phase::Joint, rollout, &logp_weights, &targets, &sampled, &noise, sigma, lr);
+            let (s, p, v, e) = self.pass(Phase::Joint, rollout, value_obs, &logp_weights, &targets, &sampled, &noise, sigma, lr);
             (s, p, v, e, None)
         } else {
-            let (s, p, _, e) = self.pass(Phase::Policy, rollout, &logp_weights, &targets, &sampled, &noise, sigma, lr);
+            let (s, p, _, e) = self.pass(Phase::Policy, rollout, value_obs, &logp_weights, &targets, &sampled, &noise, sigma, lr);
             (s, p, f64::NAN, e, None)
         };
         if !self.net.is_shared() {
             let vlr = self.cfg.value_kfac.lr_schedule.at(self.value_kfac.config().lr, progress);
             for epoch in 0..self.cfg.value_epochs.max(1) {
                 let noise: Vec<f32> = (0..rows).map(|_| self.rng.sample::<f32, _>(StandardNormal)).collect();
-                let (s, _, v, _) = self.pass(Phase::Value, rollout, &logp_weights, &targets, &sampled, &noise, sigma, vlr);
+                let (s, _, v, _) = self.pass(Phase::Value, rollout, value_obs, &logp_weights, &targets, &sampled, &noise, sigma, vlr);
                 if epoch == 0 {
                     value_loss = v;
                 }
@@ -496,5 +607,9 @@ impl Algorithm for Acktr {
             ("value_kfac_event", vs.map_or(f64::NAN, |s| event_code(s.event))),
             ("value_noise_std", sigma),
         ])
+    }
+
+    fn pipeline_mut(&mut self) -> &mut Pipeline {
+        &mut self.pipeline
     }
 }

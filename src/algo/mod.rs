@@ -3,6 +3,7 @@
 
 pub mod a2c;
 pub mod acktr;
+pub mod pipeline;
 pub mod returns;
 pub mod rollout;
 
@@ -11,10 +12,11 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::env::{ActionSpace, EnvError, ObservationSpace, VecEnv};
-use crate::nets::{ActorCritic, ActorCriticConfig, Activation};
+use crate::nets::{ActorCritic, ActorCriticConfig, Activation, Init, ValueInput};
 
 pub use a2c::{A2c, A2cConfig};
 pub use acktr::{Acktr, AcktrConfig};
+pub use pipeline::{BatchLayout, Pipeline, PipelineConfig};
 pub use returns::TimeLimitHandling;
 pub use rollout::{Collector, EpisodeEvent, Policy, Rollout};
 
@@ -65,6 +67,9 @@ pub trait Algorithm {
     fn policy(&self) -> &dyn Policy;
     /// One update from a batch.
     fn update(&mut self, rollout: &Rollout, progress: Progress) -> UpdateStats;
+    /// The data pipeline between the environment and the networks (its filter state is
+    /// part of the algorithm's state).
+    fn pipeline_mut(&mut self) -> &mut Pipeline;
 }
 
 /// Network architecture, by name (widths fixed in the type, see [`crate::nets`]).
@@ -86,6 +91,12 @@ pub struct NetworkConfig {
     pub shared: bool,
     pub policy_activation: Activation,
     pub value_activation: Activation,
+    /// Weight initialisation (`orthogonal`, baselines `a2c/utils.py`; or `normc`,
+    /// baselines `acktr/policies.py` / `value_functions.py`).
+    pub init: Init,
+    /// What the value network reads (`observation`, or baselines `acktr_cont`'s
+    /// `observation_dist_time`; separate networks only).
+    pub value_input: ValueInput,
 }
 
 impl Default for NetworkConfig {
@@ -95,6 +106,8 @@ impl Default for NetworkConfig {
             shared: true,
             policy_activation: Activation::Tanh,
             value_activation: Activation::Tanh,
+            init: Init::Orthogonal,
+            value_input: ValueInput::Observation,
         }
     }
 }
@@ -106,6 +119,8 @@ pub enum AlgoError {
     Env(#[from] EnvError),
     #[error("{algo} does not support observation space {space:?}")]
     UnsupportedObservations { algo: &'static str, space: ObservationSpace },
+    #[error("{algo}: {why}")]
+    Unsupported { algo: &'static str, why: String },
 }
 
 /// Every algorithm, by the name a spec uses. Adding one is a variant here plus its module.
@@ -141,12 +156,14 @@ impl AlgorithmConfig {
         rng.set_stream(1);
         match self {
             AlgorithmConfig::A2c(c) => {
-                let net = build_network(&c.network, obs, actions, "a2c", &mut rng)?;
-                Ok(Box::new(A2c::new(c.clone(), net, matches!(actions, ActionSpace::Discrete { .. }))))
+                let net = build_network(&c.network, &c.pipeline, obs, actions, "a2c", &mut rng)?;
+                let pipeline = Pipeline::new(c.pipeline, obs, actions);
+                Ok(Box::new(A2c::new(c.clone(), net, pipeline, matches!(actions, ActionSpace::Discrete { .. }))))
             }
             AlgorithmConfig::Acktr(c) => {
-                let net = build_network(&c.network, obs, actions, "acktr", &mut rng)?;
-                Ok(Box::new(Acktr::new(c.clone(), net, matches!(actions, ActionSpace::Discrete { .. }), seed)))
+                let net = build_network(&c.network, &c.pipeline, obs, actions, "acktr", &mut rng)?;
+                let pipeline = Pipeline::new(c.pipeline, obs, actions);
+                Ok(Box::new(Acktr::new(c.clone(), net, pipeline, matches!(actions, ActionSpace::Discrete { .. }), seed)))
             }
         }
     }
@@ -154,22 +171,33 @@ impl AlgorithmConfig {
 
 fn build_network(
     cfg: &NetworkConfig,
+    pipeline: &PipelineConfig,
     obs: &ObservationSpace,
     actions: &ActionSpace,
     algo: &'static str,
     rng: &mut ChaCha8Rng,
 ) -> Result<ActorCritic<64>, AlgoError> {
-    let ObservationSpace::Vector { dim } = obs else {
+    if !matches!(obs, ObservationSpace::Vector { .. }) || !pipeline.supports(obs) {
         return Err(AlgoError::UnsupportedObservations { algo, space: obs.clone() });
-    };
+    }
+    if cfg.value_input == ValueInput::ObservationDistTime {
+        if cfg.shared {
+            return Err(AlgoError::Unsupported { algo, why: "value_input observation_dist_time needs separate networks".into() });
+        }
+        if !matches!(actions, ActionSpace::Continuous { .. }) {
+            return Err(AlgoError::Unsupported { algo, why: "value_input observation_dist_time needs continuous actions".into() });
+        }
+    }
     match cfg.architecture {
         Architecture::Mlp64x64 => Ok(ActorCritic::<64>::new(
-            *dim,
+            pipeline.input_dim(obs),
             actions,
             ActorCriticConfig {
                 shared: cfg.shared,
                 policy_activation: cfg.policy_activation,
                 value_activation: cfg.value_activation,
+                init: cfg.init,
+                value_input: cfg.value_input,
             },
             rng,
         )),
@@ -184,8 +212,9 @@ pub struct UpdateEvent {
     pub stats: UpdateStats,
 }
 
-/// Runs the shared training loop until `total_timesteps` are collected: collect
-/// `steps_per_update` steps of every copy, update, report. `observe` sees every update
+/// Runs the shared training loop until `total_timesteps` are collected: collect a batch
+/// (`steps_per_update` steps of every copy, or whole episodes until more than
+/// `steps_per_update` timesteps, as the algorithm's pipeline says), update, report. `observe` sees every update
 /// and the episodes that ended during its rollout.
 pub fn train(
     algo: &mut dyn Algorithm,
@@ -198,10 +227,17 @@ pub fn train(
     let mut rng = ChaCha8Rng::seed_from_u64(action_seed);
     rng.set_stream(2);
     let mut collector = Collector::new(venv, rng);
+    let layout = algo.pipeline_mut().config().batch;
+    if layout == BatchLayout::WholeEpisodes && collector.venv().len() != 1 {
+        return Err(AlgoError::Unsupported { algo: "train", why: "whole-episode batches run one environment copy (num_envs: 1)".into() });
+    }
     let mut update = 0u64;
     while collector.global_step() < total_timesteps {
         let progress = Progress { timesteps_done: collector.global_step(), total_timesteps };
-        let (rollout, episodes) = collector.collect(algo.policy(), steps_per_update)?;
+        let (rollout, episodes) = match layout {
+            BatchLayout::Steps => collector.collect(algo, steps_per_update)?,
+            BatchLayout::WholeEpisodes => collector.collect_episodes(algo, steps_per_update)?,
+        };
         let stats = algo.update(&rollout, progress);
         observe(&UpdateEvent { update, global_step: collector.global_step(), stats }, &episodes);
         update += 1;

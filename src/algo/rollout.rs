@@ -8,15 +8,20 @@
 
 use rand_chacha::ChaCha8Rng;
 
+use super::Algorithm;
 use crate::env::{EnvError, VecEnv};
 use crate::nets::{ActionBatch, DistParams};
 
 /// What an algorithm exposes to the rollout loop: acting and valuing (no tape).
+///
+/// `episode_steps[r]` is the index of row `r`'s observation within its episode (0 at a
+/// reset), which a value function with time features reads (baselines
+/// `acktr/value_functions.py`).
 pub trait Policy {
     /// Distribution parameters and value estimates for `rows` observations.
-    fn act(&self, obs: &[f32], rows: usize) -> (DistParams, Vec<f32>);
+    fn act(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> (DistParams, Vec<f32>);
     /// Value estimates for `rows` observations.
-    fn values(&self, obs: &[f32], rows: usize) -> Vec<f32>;
+    fn values(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> Vec<f32>;
 }
 
 /// One batch of experience: `steps` steps of `num_envs` copies.
@@ -24,18 +29,22 @@ pub trait Policy {
 pub struct Rollout {
     pub num_envs: usize,
     pub steps: usize,
+    /// Network inputs per row (after the algorithm's [`super::pipeline::Pipeline`]).
     pub obs_dim: usize,
     pub act_dim: usize,
-    /// `s_t`, `steps * num_envs * obs_dim`.
+    /// The network's input for `s_t`, `steps * num_envs * obs_dim`.
     pub obs: Vec<f32>,
-    /// `a_t` as stored (index for discrete actions), `steps * num_envs * act_dim`.
+    /// `a_t` as the policy sampled it (index for discrete actions; before any action
+    /// mapping), `steps * num_envs * act_dim`.
     pub actions: Vec<f32>,
-    /// `r_t`.
+    /// `r_t`, the environment's own reward.
     pub rewards: Vec<f32>,
     /// The episode reached a terminal state at step t.
     pub terminated: Vec<bool>,
     /// The episode was cut by the time limit at step t.
     pub truncated: Vec<bool>,
+    /// Index of `s_t` within its episode.
+    pub episode_steps: Vec<u32>,
     /// `V(s_t)` when the step was taken.
     pub values: Vec<f32>,
     /// `V(s_{t+1})` of the last observation of a truncated episode (0 elsewhere).
@@ -77,11 +86,14 @@ pub struct EpisodeEvent {
     pub length: usize,
 }
 
-/// Steps a [`VecEnv`] with a policy and fills [`Rollout`]s.
+/// Steps a [`VecEnv`] with an algorithm's policy, through its pipeline, and fills
+/// [`Rollout`]s.
 pub struct Collector {
     venv: VecEnv,
+    /// The network's input for every copy's current observation (empty until the first
+    /// collection passes the first observations through the pipeline).
     obs: Vec<f32>,
-    obs_dim: usize,
+    episode_steps: Vec<u32>,
     act_dim: usize,
     rng: ChaCha8Rng,
     global_step: u64,
@@ -90,17 +102,9 @@ pub struct Collector {
 impl Collector {
     /// Wraps `venv`; actions are sampled from `rng`.
     pub fn new(venv: VecEnv, rng: ChaCha8Rng) -> Self {
-        let obs_dim = venv.observation_space().flat_dim();
         let act_dim = venv.action_space().stored_dim();
-        let mut c = Self { obs: vec![0.0; venv.len() * obs_dim], venv, obs_dim, act_dim, rng, global_step: 0 };
-        c.refresh_obs();
-        c
-    }
-
-    fn refresh_obs(&mut self) {
-        for (o, row) in self.venv.observations().iter().zip(self.obs.chunks_mut(self.obs_dim)) {
-            o.write_f32(row);
-        }
+        let n = venv.len();
+        Self { obs: Vec::new(), episode_steps: vec![0; n], venv, act_dim, rng, global_step: 0 }
     }
 
     /// Timesteps taken so far (all copies).
@@ -113,30 +117,35 @@ impl Collector {
         &self.venv
     }
 
-    /// Runs `steps` steps of every copy with `policy`; returns the batch and the episodes
-    /// that ended meanwhile.
-    pub fn collect(&mut self, policy: &dyn Policy, steps: usize) -> Result<(Rollout, Vec<EpisodeEvent>), EnvError> {
+    /// Runs `steps` steps of every copy with `algo`'s policy; returns the batch and the
+    /// episodes that ended meanwhile.
+    pub fn collect(&mut self, algo: &mut dyn Algorithm, steps: usize) -> Result<(Rollout, Vec<EpisodeEvent>), EnvError> {
+        self.run(algo, |t, _| t >= steps)
+    }
+
+    /// Runs whole episodes of the one copy until the batch holds more than `min_steps`
+    /// timesteps (baselines `acktr/acktr_cont.py` l. 83-92).
+    pub fn collect_episodes(&mut self, algo: &mut dyn Algorithm, min_steps: usize) -> Result<(Rollout, Vec<EpisodeEvent>), EnvError> {
+        assert_eq!(self.venv.len(), 1, "whole-episode batches run one environment copy");
+        self.run(algo, |t, episode_ended| t > min_steps && episode_ended)
+    }
+
+    /// Steps until `done(steps taken, the last step ended an episode of copy 0)`.
+    fn run(&mut self, algo: &mut dyn Algorithm, done: impl Fn(usize, bool) -> bool) -> Result<(Rollout, Vec<EpisodeEvent>), EnvError> {
         let n = self.venv.len();
-        let rows = steps * n;
-        let mut r = Rollout {
-            num_envs: n,
-            steps,
-            obs_dim: self.obs_dim,
-            act_dim: self.act_dim,
-            obs: Vec::with_capacity(rows * self.obs_dim),
-            actions: Vec::with_capacity(rows * self.act_dim),
-            rewards: Vec::with_capacity(rows),
-            terminated: Vec::with_capacity(rows),
-            truncated: Vec::with_capacity(rows),
-            values: Vec::with_capacity(rows),
-            truncation_values: vec![0.0; rows],
-            last_values: Vec::new(),
-            dist: None,
-        };
+        let obs_dim = algo.pipeline_mut().input_dim();
+        if self.obs.is_empty() {
+            self.obs = vec![0.0; n * obs_dim];
+            let pipeline = algo.pipeline_mut();
+            for (e, (o, row)) in self.venv.observations().iter().zip(self.obs.chunks_mut(obs_dim)).enumerate() {
+                pipeline.observe(e, o, true, row);
+            }
+        }
+        let mut r = Rollout { num_envs: n, obs_dim, act_dim: self.act_dim, ..Rollout::default() };
         let mut episodes = Vec::new();
-        let mut final_rows = Vec::new();
-        for t in 0..steps {
-            let (dist, values) = policy.act(&self.obs, n);
+        let mut t = 0;
+        loop {
+            let (dist, values) = algo.policy().act(&self.obs, &self.episode_steps, n);
             let (actions, stored) = dist.sample(&mut self.rng);
             match &mut r.dist {
                 None => r.dist = Some(dist),
@@ -145,29 +154,38 @@ impl Collector {
             r.obs.extend_from_slice(&self.obs);
             r.actions.extend_from_slice(&stored);
             r.values.extend_from_slice(&values);
+            r.episode_steps.extend_from_slice(&self.episode_steps);
+            let actions = algo.pipeline_mut().env_actions(actions);
             let step = self.venv.step(&actions)?;
             self.global_step += n as u64;
             r.rewards.extend(step.rewards.iter().map(|&x| x as f32));
             r.terminated.extend_from_slice(&step.terminated);
             r.truncated.extend_from_slice(&step.truncated);
-            // Bootstrap values for truncated episodes, from their last observation.
-            final_rows.clear();
+            r.truncation_values.extend(std::iter::repeat(0.0).take(n));
+            // The last observation of each finished episode goes through the pipeline (the
+            // filter sees every observation); truncated ones are valued for bootstrapping.
             let mut final_obs = Vec::new();
+            let mut final_steps = Vec::new();
+            let mut final_rows = Vec::new();
             for (e, fo) in step.final_obs.iter().enumerate() {
-                if let (Some(o), true) = (fo, step.truncated[e]) {
-                    let mut row = vec![0.0; self.obs_dim];
-                    o.write_f32(&mut row);
-                    final_obs.extend_from_slice(&row);
-                    final_rows.push(t * n + e);
+                if let Some(o) = fo {
+                    let input = algo.pipeline_mut().observe_final(e, o);
+                    if step.truncated[e] {
+                        final_obs.extend_from_slice(&input);
+                        final_steps.push(self.episode_steps[e] + 1);
+                        final_rows.push(t * n + e);
+                    }
                 }
             }
             if !final_rows.is_empty() {
-                let v = policy.values(&final_obs, final_rows.len());
+                let v = algo.policy().values(&final_obs, &final_steps, final_rows.len());
                 for (row, v) in final_rows.iter().zip(v) {
                     r.truncation_values[*row] = v;
                 }
             }
+            let mut first_ended = false;
             for ep in step.episodes {
+                first_ended |= ep.env_index == 0;
                 episodes.push(EpisodeEvent {
                     global_step: self.global_step,
                     env_index: ep.env_index,
@@ -175,9 +193,19 @@ impl Collector {
                     length: ep.length,
                 });
             }
-            self.refresh_obs();
+            let pipeline = algo.pipeline_mut();
+            for (e, (o, row)) in self.venv.observations().iter().zip(self.obs.chunks_mut(obs_dim)).enumerate() {
+                let start = step.final_obs[e].is_some();
+                self.episode_steps[e] = if start { 0 } else { self.episode_steps[e] + 1 };
+                pipeline.observe(e, o, start, row);
+            }
+            t += 1;
+            if done(t, first_ended) {
+                break;
+            }
         }
-        r.last_values = policy.values(&self.obs, n);
+        r.steps = t;
+        r.last_values = algo.policy().values(&self.obs, &self.episode_steps, n);
         Ok((r, episodes))
     }
 }

@@ -93,6 +93,11 @@ pub struct KfacConfig {
     /// Compute eigendecompositions on a background thread (paper: "asynchronous
     /// computation of second-order statistics and inverses"). Not deterministic.
     pub asynchronous_inverses: bool,
+    /// L2 coefficient added to the damping of weight blocks (and of homogeneous
+    /// weight-and-bias blocks), not of bias-only blocks: baselines `acktr/kfac.py` l. 695-734
+    /// (`damping = epsilon + weight_decay_dict[var]`, 3e-4 for weights and 0 for biases in
+    /// `acktr/utils.py::dense`). 0 by default.
+    pub weight_decay: f64,
 }
 
 impl Default for KfacConfig {
@@ -110,6 +115,7 @@ impl Default for KfacConfig {
             bias: BiasMode::Separate,
             cold_start: None,
             asynchronous_inverses: false,
+            weight_decay: 0.0,
         }
     }
 }
@@ -132,6 +138,12 @@ pub enum LayerKind {
     /// A bias with no weight, added to every row (e.g. a Gaussian policy's log standard
     /// deviation, ikostrikov's `AddBias`): one block with `A = [[1]]`.
     Bias,
+    /// A parameter vector with no Kronecker factor: its update is its gradient, inside the
+    /// trust region and momentum like every other block. This is how openai/baselines
+    /// `acktr/kfac.py` treats variables its factor search does not find (the Gaussian
+    /// policy's `logstd`: `getKfacPrecondUpdates` leaves their gradient as is, l. 627-634,
+    /// 777-797). `g` is ignored.
+    Unfactored,
 }
 
 /// A layer's statistics for one update: inputs `a` and Fisher-loss gradients `g` of the
@@ -160,6 +172,18 @@ pub struct LayerGrads {
 struct Block {
     a: Mat<f64>,
     g: Mat<f64>,
+    kind: BlockKind,
+}
+
+/// What a block preconditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockKind {
+    /// A weight (or a homogeneous weight-and-bias) block: damping plus weight decay.
+    Weight,
+    /// A bias-only block.
+    Bias,
+    /// No preconditioning ([`LayerKind::Unfactored`]).
+    Identity,
 }
 
 #[derive(Debug, Clone)]
@@ -245,6 +269,9 @@ fn finite(m: &Mat<f64>) -> bool {
 }
 
 fn eigen_of(b: &Block, floor: f64) -> Result<Eigen, KfacEvent> {
+    if b.kind == BlockKind::Identity {
+        return Ok(Eigen { qa: Mat::identity(1, 1), da: vec![1.0], qg: Mat::identity(1, 1), dg: vec![1.0] });
+    }
     let dec = |m: &Mat<f64>| -> Result<(Mat<f64>, Vec<f64>), KfacEvent> {
         let e = m.self_adjoint_eigen(Side::Lower).map_err(|_| KfacEvent::SkippedEigenFailure)?;
         let s = e.S().column_vector();
@@ -301,6 +328,10 @@ impl Kfac {
             };
             let rows = s.g.len() / s.out_dim.max(1);
             let (b, t) = (s.batch as f64, spatial as f64);
+            if s.kind == LayerKind::Unfactored {
+                out.push(Block { a: Mat::identity(1, 1), g: Mat::identity(1, 1), kind: BlockKind::Identity });
+                continue;
+            }
             let g = rows_to_mat(&s.g, rows, s.out_dim, false);
             let g_weight = gram(&g, b * t);
             let bias_block = || -> Block {
@@ -311,18 +342,21 @@ impl Kfac {
                     let summed = Mat::from_fn(s.batch, s.out_dim, |i, j| (0..spatial).map(|k| g[(i * spatial + k, j)]).sum());
                     gram(&summed, b)
                 };
-                Block { a: Mat::from_fn(1, 1, |_, _| 1.0), g: g_bias }
+                Block { a: Mat::from_fn(1, 1, |_, _| 1.0), g: g_bias, kind: BlockKind::Bias }
             };
             match (s.kind, self.cfg.bias) {
+                (LayerKind::Unfactored, _) => {
+                    out.push(Block { a: Mat::identity(1, 1), g: Mat::identity(1, 1), kind: BlockKind::Identity })
+                }
                 (LayerKind::Bias, _) => out.push(bias_block()),
                 (_, BiasMode::Separate) => {
                     let a = rows_to_mat(&s.a, rows, s.in_dim, false);
-                    out.push(Block { a: gram(&a, 1.0 / (b * t * t)), g: g_weight.clone() });
+                    out.push(Block { a: gram(&a, 1.0 / (b * t * t)), g: g_weight.clone(), kind: BlockKind::Weight });
                     out.push(bias_block());
                 }
                 (_, BiasMode::Homogeneous) => {
                     let a = rows_to_mat(&s.a, rows, s.in_dim, true);
-                    out.push(Block { a: gram(&a, 1.0 / (b * t * t)), g: g_weight });
+                    out.push(Block { a: gram(&a, 1.0 / (b * t * t)), g: g_weight, kind: BlockKind::Weight });
                 }
             }
         }
@@ -336,7 +370,7 @@ impl Kfac {
             let bias = gr.bias.as_deref().unwrap_or(&[]);
             let col = |v: &[f64]| Mat::from_fn(s.out_dim, 1, |i, _| v.get(i).copied().unwrap_or(0.0));
             match (s.kind, self.cfg.bias) {
-                (LayerKind::Bias, _) => out.push(col(bias)),
+                (LayerKind::Bias | LayerKind::Unfactored, _) => out.push(col(bias)),
                 (_, BiasMode::Separate) => {
                     let w = gr.weight.as_deref().unwrap_or(&[]);
                     out.push(Mat::from_fn(s.out_dim, s.in_dim, |i, j| w[i * s.in_dim + j]));
@@ -360,7 +394,7 @@ impl Kfac {
         stats
             .iter()
             .map(|s| match (s.kind, self.cfg.bias) {
-                (LayerKind::Bias, _) => LayerGrads { weight: None, bias: it.next().map(|m| flat(m, 1)) },
+                (LayerKind::Bias | LayerKind::Unfactored, _) => LayerGrads { weight: None, bias: it.next().map(|m| flat(m, 1)) },
                 (_, BiasMode::Separate) => {
                     let w = it.next().map(|m| flat(m, s.in_dim));
                     let b = it.next().map(|m| flat(m, 1));
@@ -376,9 +410,18 @@ impl Kfac {
             .collect()
     }
 
+    #[cfg(test)]
     fn natural(&self, e: &Eigen, d: &Mat<f64>) -> Mat<f64> {
+        self.natural_block(e, d, BlockKind::Bias)
+    }
+
+    fn natural_block(&self, e: &Eigen, d: &Mat<f64>, kind: BlockKind) -> Mat<f64> {
+        let damping = match kind {
+            BlockKind::Identity => return d.clone(),
+            BlockKind::Weight => self.cfg.damping + self.cfg.weight_decay,
+            BlockKind::Bias => self.cfg.damping,
+        };
         let tmp = e.qg.transpose() * d * &e.qa;
-        let damping = self.cfg.damping;
         let (pi, sq) = match self.cfg.damping_form {
             DampingForm::EigenSum => (1.0, 0.0),
             DampingForm::FactoredPi => {
@@ -456,7 +499,7 @@ impl Kfac {
             self.running
                 .iter()
                 .zip(&factors)
-                .map(|(m, f)| Block { a: &m.a * d + &f.a * (1.0 - d), g: &m.g * d + &f.g * (1.0 - d) })
+                .map(|(m, f)| Block { a: &m.a * d + &f.a * (1.0 - d), g: &m.g * d + &f.g * (1.0 - d), kind: f.kind })
                 .collect()
         };
         let t = self.stats_steps;
@@ -521,7 +564,8 @@ impl Kfac {
         }
         let eigen = new_eigen.as_ref().or(self.eigen.as_ref()).expect("an eigendecomposition exists");
         let dmats = self.grad_mats(stats, grads);
-        let vs: Vec<Mat<f64>> = eigen.iter().zip(&dmats).map(|(e, d)| self.natural(e, d)).collect();
+        let vs: Vec<Mat<f64>> =
+            eigen.iter().zip(&dmats).zip(&running).map(|((e, d), b)| self.natural_block(e, d, b.kind)).collect();
         let vd: f64 = vs
             .iter()
             .zip(&dmats)

@@ -1,4 +1,4 @@
-//! Orthogonal initialisation, as openai/baselines `a2c/utils.py::ortho_init` (and
+//! Weight initialisations. Orthogonal initialisation, as openai/baselines `a2c/utils.py::ortho_init` (and
 //! ikostrikov's `init(module, nn.init.orthogonal_, ...)`): a Gaussian matrix made
 //! orthogonal, times a gain. Baselines takes the SVD's `u` or `v`; we take the Q factor of
 //! a QR decomposition with the signs of R's diagonal folded in, which draws from the same
@@ -32,10 +32,33 @@ pub fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut impl Rng) -> Ve
     out
 }
 
+/// A `rows x cols` matrix (row-major, PyTorch's `(out, in)`) of Gaussian entries with
+/// each row scaled to norm `std`: baselines `common/tf_util.py::normc_initializer`, which
+/// normalises each column of TF's `(in, out)` kernel, i.e. each output unit's weights.
+pub fn normc(rows: usize, cols: usize, std: f64, rng: &mut impl Rng) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows * cols);
+    for _ in 0..rows {
+        let row: Vec<f64> = (0..cols).map(|_| rng.sample::<f64, _>(StandardNormal)).collect();
+        let norm = row.iter().map(|x| x * x).sum::<f64>().sqrt();
+        out.extend(row.iter().map(|x| (x * std / norm) as f32));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn normc_rows_have_norm_std() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let w = normc(4, 7, 0.1, &mut rng);
+        for r in w.chunks(7) {
+            let n = r.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+            assert!((n - 0.1).abs() < 1e-6, "row norm {n}");
+        }
+    }
 
     fn gram(w: &[f32], rows: usize, cols: usize, by_rows: bool) -> Vec<f64> {
         let n = if by_rows { rows } else { cols };

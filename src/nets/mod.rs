@@ -32,6 +32,42 @@ pub type Column<T = NoneTape> = Tensor<(usize,), f32, Dev, T>;
 /// ln(2 pi).
 const LN_2PI: f32 = 1.837_877_1;
 
+/// How weights are initialised (biases are 0, the log std 0, in both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Init {
+    /// Orthogonal, gain sqrt 2 in torsos, 0.01 for the policy head, 1 for the value head
+    /// (baselines `a2c/utils.py::ortho_init`).
+    #[default]
+    Orthogonal,
+    /// Row-normalised Gaussian, norm 1 in torsos and the value head, 0.1 for the Gaussian
+    /// mean head (baselines `acktr/policies.py` l. 18-20, `acktr/value_functions.py` l. 14-16:
+    /// `normc_initializer`).
+    Normc,
+}
+
+impl Init {
+    fn gains(self) -> (f64, f64, f64) {
+        match self {
+            Init::Orthogonal => (std::f64::consts::SQRT_2, 0.01, 1.0),
+            Init::Normc => (1.0, 0.1, 1.0),
+        }
+    }
+}
+
+/// What the value network reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueInput {
+    /// The policy's input.
+    #[default]
+    Observation,
+    /// baselines `acktr/value_functions.py::_preproc` (l. 34-39): the policy's input, the
+    /// acting distribution's mean and standard deviation, the step within the episode / 10,
+    /// and a constant 1 (`ob_dim*2 + ac_dim*2 + 2` columns there).
+    ObservationDistTime,
+}
+
 /// Element-wise nonlinearity after a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -63,7 +99,15 @@ pub struct Linear<I: Dim, O: Dim> {
 impl<I: Dim, O: Dim> Linear<I, O> {
     /// Orthogonal weights times `gain`, zero bias (baselines `ortho_init`).
     pub fn new(dev: &Dev, input: I, output: O, gain: f64, rng: &mut impl Rng) -> Self {
-        let w = init::orthogonal(output.size(), input.size(), gain, rng);
+        Self::with_init(dev, input, output, Init::Orthogonal, gain, rng)
+    }
+
+    /// Weights by `init` at `gain` (orthogonal gain or normc norm), zero bias.
+    pub fn with_init(dev: &Dev, input: I, output: O, init: Init, gain: f64, rng: &mut impl Rng) -> Self {
+        let w = match init {
+            Init::Orthogonal => init::orthogonal(output.size(), input.size(), gain, rng),
+            Init::Normc => init::normc(output.size(), input.size(), gain, rng),
+        };
         Self { weight: dev.tensor_from_vec(w, (output, input)), bias: dev.zeros_like(&(output,)) }
     }
 
@@ -102,10 +146,15 @@ pub struct Mlp<const H1: usize, const H2: usize> {
 impl<const H1: usize, const H2: usize> Mlp<H1, H2> {
     /// Builds the torso with baselines' gain sqrt(2).
     pub fn new(dev: &Dev, input: usize, activation: Activation, rng: &mut impl Rng) -> Self {
-        let g = std::f64::consts::SQRT_2;
+        Self::with_init(dev, input, activation, Init::Orthogonal, rng)
+    }
+
+    /// Builds the torso with `init`'s torso gain.
+    pub fn with_init(dev: &Dev, input: usize, activation: Activation, init: Init, rng: &mut impl Rng) -> Self {
+        let g = init.gains().0;
         Self {
-            l1: Linear::new(dev, input, Const, g, rng),
-            l2: Linear::new(dev, Const, Const, g, rng),
+            l1: Linear::with_init(dev, input, Const, init, g, rng),
+            l2: Linear::with_init(dev, Const, Const, init, g, rng),
             activation,
         }
     }
@@ -261,6 +310,7 @@ pub struct ActorCritic<const H: usize> {
     pub torsos: Torsos<H>,
     pub head: PolicyHead<H>,
     pub value: Linear<Const<H>, Const<1>>,
+    value_input: ValueInput,
     dev: Dev,
 }
 
@@ -273,29 +323,70 @@ pub struct ActorCriticConfig {
     pub policy_activation: Activation,
     /// Value torso nonlinearity (used when separate).
     pub value_activation: Activation,
+    /// Weight initialisation.
+    pub init: Init,
+    /// What the value network reads (separate torsos only).
+    pub value_input: ValueInput,
 }
 
 impl<const H: usize> ActorCritic<H> {
-    /// Builds the network for `obs_dim` inputs and the given action space.
+    /// Builds the network for `obs_dim` inputs and the given action space. A
+    /// [`ValueInput::ObservationDistTime`] value torso reads `obs_dim + 2 act_dim + 2`
+    /// columns (separate torsos, continuous actions).
     pub fn new(obs_dim: usize, actions: &ActionSpace, cfg: ActorCriticConfig, rng: &mut impl Rng) -> Self {
         let dev = Dev::default();
+        let (_, head_gain, value_gain) = cfg.init.gains();
+        let value_dim = match (cfg.value_input, actions) {
+            (ValueInput::ObservationDistTime, ActionSpace::Continuous { dim, .. }) if !cfg.shared => obs_dim + 2 * dim + 2,
+            (ValueInput::ObservationDistTime, _) => panic!("observation_dist_time needs separate torsos and continuous actions"),
+            (ValueInput::Observation, _) => obs_dim,
+        };
         let torsos = if cfg.shared {
-            Torsos::Shared(Mlp::new(&dev, obs_dim, cfg.policy_activation, rng))
+            Torsos::Shared(Mlp::with_init(&dev, obs_dim, cfg.policy_activation, cfg.init, rng))
         } else {
             Torsos::Separate {
-                policy: Mlp::new(&dev, obs_dim, cfg.policy_activation, rng),
-                value: Mlp::new(&dev, obs_dim, cfg.value_activation, rng),
+                policy: Mlp::with_init(&dev, obs_dim, cfg.policy_activation, cfg.init, rng),
+                value: Mlp::with_init(&dev, value_dim, cfg.value_activation, cfg.init, rng),
             }
         };
         let head = match actions {
-            ActionSpace::Discrete { n } => PolicyHead::Categorical(Linear::new(&dev, Const, *n, 0.01, rng)),
+            ActionSpace::Discrete { n } => PolicyHead::Categorical(Linear::with_init(&dev, Const, *n, cfg.init, head_gain, rng)),
             ActionSpace::Continuous { dim, .. } => PolicyHead::Gaussian {
-                mean: Linear::new(&dev, Const, *dim, 0.01, rng),
+                mean: Linear::with_init(&dev, Const, *dim, cfg.init, head_gain, rng),
                 log_std: dev.zeros_like(&(*dim,)),
             },
         };
-        let value = Linear::new(&dev, Const, Const, 1.0, rng);
-        Self { torsos, head, value, dev }
+        let value = Linear::with_init(&dev, Const, Const, cfg.init, value_gain, rng);
+        Self { torsos, head, value, value_input: cfg.value_input, dev }
+    }
+
+    /// What the value network reads.
+    pub fn value_input(&self) -> ValueInput {
+        self.value_input
+    }
+
+    /// The value network's input rows for policy inputs `obs`, the acting distributions
+    /// `dist` and the steps within the episode: `[obs, mean, std, t / 10, 1]`
+    /// ([`ValueInput::ObservationDistTime`]), or `None` when it reads the observation.
+    pub fn value_features(&self, obs: &[f32], dist: &DistParams, episode_steps: &[u32], rows: usize) -> Option<Vec<f32>> {
+        if self.value_input == ValueInput::Observation {
+            return None;
+        }
+        let DistParams::Gaussian { mean, log_std } = dist else {
+            panic!("observation_dist_time needs a Gaussian policy");
+        };
+        let od = obs.len() / rows.max(1);
+        let ad = log_std.len();
+        let std: Vec<f32> = log_std.iter().map(|l| l.exp()).collect();
+        let mut out = Vec::with_capacity(rows * (od + 2 * ad + 2));
+        for r in 0..rows {
+            out.extend_from_slice(&obs[r * od..(r + 1) * od]);
+            out.extend_from_slice(&mean[r * ad..(r + 1) * ad]);
+            out.extend_from_slice(&std);
+            out.push(episode_steps[r] as f32 / 10.0);
+            out.push(1.0);
+        }
+        Some(out)
     }
 
     /// The device.
@@ -390,6 +481,7 @@ impl<const H: usize> ActorCritic<H> {
     fn torso_outputs<T: Tape<f32, Dev>>(
         &self,
         obs: Batch<usize, T>,
+        value_obs: Option<Batch<usize>>,
         parts: Parts,
         mut trace: Option<&mut Vec<TraceEntry>>,
     ) -> (Option<Batch<Const<H>>>, Option<Batch<Const<H>>>, T) {
@@ -407,7 +499,7 @@ impl<const H: usize> ActorCritic<H> {
                     (None, tape)
                 };
                 let (hv, tape) = if parts.value {
-                    let (h, t) = value.forward(obs.put_tape(tape), trace).split_tape();
+                    let (h, t) = value.forward(value_obs.unwrap_or(obs).put_tape(tape), trace).split_tape();
                     (Some(h), t)
                 } else {
                     (None, tape)
@@ -420,22 +512,26 @@ impl<const H: usize> ActorCritic<H> {
     /// Log-probabilities of `actions`, entropies and values for a batch of observations,
     /// all recorded on one tape.
     pub fn evaluate<T: Tape<f32, Dev>>(&self, obs: Batch<usize, T>, actions: &ActionBatch) -> Evaluation<T> {
-        self.evaluate_traced(obs, actions, Parts::ALL, None)
+        self.evaluate_traced(obs, None, actions, Parts::ALL, None)
     }
 
     /// As [`Self::evaluate`] for the chosen `parts` (what is not asked for is returned as
     /// zeros and not computed when the torsos are separate), recording every K-FAC layer it
-    /// runs (order of [`Self::kfac_params_mut`]) when `trace` is given.
+    /// runs (order of [`Self::kfac_params_mut`]) when `trace` is given. `value_obs` is
+    /// the value network's input when it differs from the policy's
+    /// ([`Self::value_features`]).
     pub fn evaluate_traced<T: Tape<f32, Dev>>(
         &self,
         obs: Batch<usize, T>,
+        value_obs: Option<&[f32]>,
         actions: &ActionBatch,
         parts: Parts,
         mut trace: Option<&mut Vec<TraceEntry>>,
     ) -> Evaluation<T> {
         let rows = obs.shape().0;
         let zeros = || -> Column { self.dev.zeros_like(&(rows,)) };
-        let (h_pi, h_v, tape) = self.torso_outputs(obs, parts, trace.as_deref_mut());
+        let value_obs = value_obs.map(|v| self.obs_tensor(v, rows));
+        let (h_pi, h_v, tape) = self.torso_outputs(obs, value_obs, parts, trace.as_deref_mut());
         let (value, tape) = match h_v {
             Some(h_v) => self.value.forward_traced(h_v.put_tape(tape), trace.as_deref_mut()).sum::<(usize,), Axis<1>>().split_tape(),
             None => (zeros(), tape),
@@ -478,9 +574,15 @@ impl<const H: usize> ActorCritic<H> {
         }
     }
 
-    /// Distribution parameters and values of a batch (no tape).
-    pub fn forward(&self, obs: &[f32], rows: usize) -> (DistParams, Vec<f32>) {
-        let (h_pi, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), Parts::ALL, None);
+    /// Distribution parameters and values of a batch (no tape); `episode_steps` feed a
+    /// value network with time features.
+    pub fn forward(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> (DistParams, Vec<f32>) {
+        if self.value_input != ValueInput::Observation {
+            let dist = self.policy_dist(obs, rows);
+            let values = self.values(obs, episode_steps, rows);
+            return (dist, values);
+        }
+        let (h_pi, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), None, Parts::ALL, None);
         let (h_pi, h_v) = (h_pi.expect("asked for"), h_v.expect("asked for"));
         let values = self.value.forward(h_v).as_vec();
         let dist = self.dist_of(h_pi);
@@ -490,7 +592,7 @@ impl<const H: usize> ActorCritic<H> {
     /// Distribution parameters of a batch (no tape; only the policy torso runs when the
     /// torsos are separate).
     pub fn policy_dist(&self, obs: &[f32], rows: usize) -> DistParams {
-        let (h_pi, _, _) = self.torso_outputs(self.obs_tensor(obs, rows), Parts::POLICY, None);
+        let (h_pi, _, _) = self.torso_outputs(self.obs_tensor(obs, rows), None, Parts::POLICY, None);
         self.dist_of(h_pi.expect("asked for"))
     }
 
@@ -503,9 +605,15 @@ impl<const H: usize> ActorCritic<H> {
         }
     }
 
-    /// Values of a batch (no tape).
-    pub fn values(&self, obs: &[f32], rows: usize) -> Vec<f32> {
-        let (_, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), Parts::VALUE, None);
+    /// Values of a batch (no tape); with time features, under the current policy's
+    /// distribution.
+    pub fn values(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> Vec<f32> {
+        let features = match self.value_input {
+            ValueInput::Observation => None,
+            ValueInput::ObservationDistTime => self.value_features(obs, &self.policy_dist(obs, rows), episode_steps, rows),
+        };
+        let value_obs = features.map(|f| self.obs_tensor(&f, rows));
+        let (_, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), value_obs, Parts::VALUE, None);
         self.value.forward(h_v.expect("asked for")).as_vec()
     }
 }
@@ -582,7 +690,13 @@ mod tests {
 
     fn check_gradients(shared: bool, actions_space: ActionSpace) {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let cfg = ActorCriticConfig { shared, policy_activation: Activation::Tanh, value_activation: Activation::Elu };
+        let cfg = ActorCriticConfig {
+            shared,
+            policy_activation: Activation::Tanh,
+            value_activation: Activation::Elu,
+            init: Init::Orthogonal,
+            value_input: ValueInput::Observation,
+        };
         let mut net = ActorCritic::<64>::new(3, &actions_space, cfg, &mut rng);
         // Larger head weights than the 0.01 init so every path carries signal.
         let mut p = net.flat_params();

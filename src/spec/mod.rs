@@ -408,21 +408,50 @@ mod check {
             if let Some(c) = &k.cold_start {
                 self.rate(format!("{p}.cold_start.lr"), c.lr)?;
             }
+            self.non_negative(format!("{p}.weight_decay"), k.weight_decay)?;
+            Ok(())
+        }
+
+        /// The data pipeline and the network options it constrains.
+        fn pipeline(&self, p: &str, net: &crate::algo::NetworkConfig, pipe: &crate::algo::PipelineConfig) -> Result<(), SpecError> {
+            if let crate::algo::pipeline::ObservationFilter::ZFilter { clip } = pipe.observation_filter {
+                self.rate(format!("{p}.pipeline.observation_filter.z_filter.clip"), clip)?;
+            }
+            if net.value_input == crate::nets::ValueInput::ObservationDistTime && net.shared {
+                return Err(self.err(
+                    format!("{p}.network.value_input"),
+                    "observation_dist_time needs separate policy and value networks (network: {shared: false})",
+                ));
+            }
             Ok(())
         }
 
         /// `preset` (if any) merged under the given fields, then typed.
         fn acktr(&self, at: &str, v: &serde_yaml::Value) -> Result<crate::algo::AcktrConfig, SpecError> {
             use crate::algo::acktr::Preset;
+            self.with_preset(at, v, "baselines_atari, baselines_mujoco", |p| serde_yaml::from_value::<Preset>(p).map(Preset::config))
+        }
+
+        /// `preset` (if any) merged under the given fields, then typed.
+        fn a2c(&self, at: &str, v: &serde_yaml::Value) -> Result<crate::algo::A2cConfig, SpecError> {
+            use crate::algo::a2c::A2cPreset;
+            self.with_preset(at, v, "mujoco_pipeline", |p| serde_yaml::from_value::<A2cPreset>(p).map(A2cPreset::config))
+        }
+
+        fn with_preset<T: serde::Serialize + serde::de::DeserializeOwned + Default>(
+            &self,
+            at: &str,
+            v: &serde_yaml::Value,
+            known: &str,
+            preset: impl Fn(serde_yaml::Value) -> Result<T, serde_yaml::Error>,
+        ) -> Result<T, SpecError> {
             let mut v = v.clone();
             if v.is_null() {
                 v = serde_yaml::Value::Mapping(Default::default());
             }
             let base = match v.as_mapping_mut().and_then(|m| m.remove("preset")) {
-                Some(p) => serde_yaml::from_value::<Preset>(p)
-                    .map_err(|e| self.err(format!("{at}.preset"), format!("{e} (known: baselines_atari, baselines_mujoco)")))?
-                    .config(),
-                None => crate::algo::AcktrConfig::default(),
+                Some(p) => preset(p).map_err(|e| self.err(format!("{at}.preset"), format!("{e} (known: {known})")))?,
+                None => T::default(),
             };
             let mut merged = serde_yaml::to_value(&base).expect("config serialises");
             merge(&mut merged, v);
@@ -442,7 +471,11 @@ mod check {
                 Some(v) => Some(AlgorithmConfig::Acktr(self.acktr(&format!("{at}.acktr"), v)?)),
                 None => None,
             };
-            let given: Vec<AlgorithmConfig> = [a.a2c.clone().map(AlgorithmConfig::A2c), acktr].into_iter().flatten().collect();
+            let a2c = match &a.a2c {
+                Some(v) => Some(AlgorithmConfig::A2c(self.a2c(&format!("{at}.a2c"), v)?)),
+                None => None,
+            };
+            let given: Vec<AlgorithmConfig> = [a2c, acktr].into_iter().flatten().collect();
             let config = match given.as_slice() {
                 [one] => one.clone(),
                 [] => return Err(self.err(&at, "give exactly one algorithm configuration (known: a2c, acktr, trpo), e.g. `a2c: {}`")),
@@ -459,6 +492,7 @@ mod check {
                     self.unit(format!("{p}.rmsprop.alpha"), c.rmsprop.alpha)?;
                     self.rate(format!("{p}.rmsprop.epsilon"), c.rmsprop.epsilon)?;
                     self.non_negative(format!("{p}.rmsprop.initial_mean_square"), c.rmsprop.initial_mean_square)?;
+                    self.pipeline(&p, &c.network, &c.pipeline)?;
                 }
                 AlgorithmConfig::Acktr(c) => {
                     let p = format!("{at}.acktr");
@@ -472,6 +506,8 @@ mod check {
                     self.rate(format!("{p}.value_noise_std"), c.value_noise_std)?;
                     self.unit(format!("{p}.bellman_variance_decay"), c.bellman_variance_decay)?;
                     self.rate(format!("{p}.critic_lr"), c.critic_lr)?;
+                    self.pipeline(&p, &c.network, &c.pipeline)?;
+                    self.non_negative(format!("{p}.value_l2"), c.value_l2)?;
                     if c.value_epochs == 0 {
                         return Err(self.err(format!("{p}.value_epochs"), "must be at least 1"));
                     }
@@ -614,6 +650,19 @@ mod check {
             steps_per_update: pick(prof.steps_per_update, "steps_per_update", raw.budget.steps_per_update, "budget.steps_per_update")?
                 as usize,
         };
+        for (i, alg) in algorithms.iter().enumerate() {
+            let batch = match &alg.config {
+                AlgorithmConfig::A2c(c) => c.pipeline.batch,
+                AlgorithmConfig::Acktr(c) => c.pipeline.batch,
+            };
+            if batch == crate::algo::BatchLayout::WholeEpisodes && budget.num_envs != 1 {
+                let kind = alg.config.kind();
+                return Err(c.err(
+                    format!("algorithms[{i}].{kind}.pipeline.batch"),
+                    format!("whole_episodes batches run one environment copy, but budget.num_envs is {}", budget.num_envs),
+                ));
+            }
+        }
         let paper_budget = Budget {
             total_timesteps: c.positive("budget.total_timesteps", raw.budget.total_timesteps)?,
             num_envs: c.positive("budget.num_envs", raw.budget.num_envs)? as usize,

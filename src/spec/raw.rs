@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::algo::A2cConfig;
 
 /// A whole spec file.
 #[derive(Debug, Clone, Deserialize)]
@@ -60,9 +59,10 @@ pub struct RawAlgorithm {
     /// Hyperparameter grid over this algorithm.
     #[serde(default)]
     pub grid: RawGrid,
-    /// A2C (openai/baselines `a2c/`).
+    /// A2C (openai/baselines `a2c/`): an optional `preset` (see `algo::a2c::A2cPreset`)
+    /// plus overrides, merged in the checker (so kept as YAML here).
     #[serde(default)]
-    pub a2c: Option<A2cConfig>,
+    pub a2c: Option<serde_yaml::Value>,
     /// ACKTR: an optional `preset` (see `algo::acktr::Preset`) plus overrides, merged in
     /// the checker (so kept as YAML here).
     #[serde(default)]
