@@ -680,6 +680,39 @@ mod tests {
     }
 
     #[test]
+    fn an_unfactored_block_steps_along_its_gradient_inside_the_trust_region() {
+        // One linear layer and one unfactored vector (baselines' logstd): the vector's
+        // natural gradient is its gradient, and it enters V.grad.
+        let cfg = KfacConfig { inverse_every: 1, momentum: 0.0, kl_clip: 1e9, ..KfacConfig::default() };
+        let mut k = cfg.build();
+        let (mut st, mut gr) = stats(1, false);
+        st.push(LayerStats { kind: LayerKind::Unfactored, batch: 6, a: vec![], in_dim: 0, g: vec![0.0; 12], out_dim: 2 });
+        gr.push(LayerGrads { weight: None, bias: Some(vec![0.5, -2.0]) });
+        let with = k.step(&st, &gr, 0.1);
+        assert_eq!(with.deltas[1].bias, Some(vec![-0.1 * 0.5, 0.1 * 2.0]), "plain gradient step");
+        let mut k0 = cfg.build();
+        let without = k0.step(&st[..1], &gr[..1], 0.1);
+        assert!((with.vfv - without.vfv - 0.01 * (0.25 + 4.0)).abs() < 1e-12, "lr^2 |g|^2 joins vFv");
+        assert_eq!(with.deltas[0], without.deltas[0], "the other blocks are unchanged");
+    }
+
+    #[test]
+    fn weight_decay_damps_weight_blocks_only() {
+        let (st, gr) = stats(2, false);
+        let run = |wd: f64| {
+            let cfg = KfacConfig { inverse_every: 1, momentum: 0.0, kl_clip: 1e9, damping: 0.01, weight_decay: wd, ..KfacConfig::default() };
+            cfg.build().step(&st, &gr, 0.1)
+        };
+        let (a, b) = (run(0.0), run(0.5));
+        assert_ne!(a.deltas[0].weight, b.deltas[0].weight, "the weight block is damped more");
+        assert_eq!(a.deltas[0].bias, b.deltas[0].bias, "a separate bias block is not");
+        // Homogeneous: one block, damped as a weight.
+        let cfg = |wd: f64| KfacConfig { bias: BiasMode::Homogeneous, inverse_every: 1, weight_decay: wd, ..KfacConfig::default() };
+        let (x, y) = (cfg(0.0).build().step(&st, &gr, 0.1), cfg(0.5).build().step(&st, &gr, 0.1));
+        assert_ne!(x.deltas[0].bias, y.deltas[0].bias);
+    }
+
+    #[test]
     fn tensorflow_kfac_trust_region_vector() {
         // tensorflow/kfac: grads [[1,2],[3,4]], [[2,3],[4,5]]; preconditioned
         // [[3,4],[5,6]], [[7,8],[9,10]] -> V.grad = 174.
