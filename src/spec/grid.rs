@@ -22,9 +22,13 @@ use crate::algo::AlgorithmConfig;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum GridValue {
+    /// An integer as written (`10`).
     Int(i64),
+    /// A number with a fraction or exponent (`0.01`, `1e-3`).
     Float(f64),
+    /// `true` / `false`.
     Bool(bool),
+    /// Any other scalar, e.g. an enum variant (`euclidean`, `relu`).
     Text(String),
 }
 
