@@ -19,7 +19,7 @@ use crate::spec::{CurveSpec, Spec};
 /// licence in `assets/fonts/DejaVuSans.LICENSE`).
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
-const COLORS: [RGBColor; 6] = [
+pub(super) const COLORS: [RGBColor; 6] = [
     RGBColor(214, 39, 40),
     RGBColor(31, 119, 180),
     RGBColor(44, 160, 44),
@@ -118,7 +118,7 @@ pub fn curves(spec: &Spec, cs: &CurveSpec, cells: &[CellLogs], axis: XAxis) -> R
 }
 
 /// Axis tick text: integers from 100, otherwise at most two decimals.
-fn tick(x: f64) -> String {
+pub(super) fn tick(x: f64) -> String {
     let s = match x.abs() {
         a if a >= 100.0 || a == 0.0 => format!("{x:.0}"),
         a if a >= 1.0 => format!("{x:.1}"),
@@ -127,7 +127,7 @@ fn tick(x: f64) -> String {
     if s == "-0" { "0".into() } else { s }
 }
 
-fn register_font() {
+pub(super) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The font is compiled in; it parses.

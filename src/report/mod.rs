@@ -2,10 +2,14 @@
 //! ([`metrics`]); they are aggregated over seeds per (environment, algorithm row) with a
 //! bootstrap interval, compared with the paper's numbers (a verdict per row), summarised
 //! across tasks (IQM), and rendered as `report.md`, `report.csv`, `report.tex` and, when the
-//! spec asks for curves, figures ([`figures`]) in PNG and SVG.
+//! spec asks for curves, figures ([`figures`]) in PNG and SVG. Grids with more than one
+//! point are ranked ([`ranking`]; also `grid_ranking.csv`), and per-update columns are drawn
+//! when the spec asks ([`updates`]).
 
 pub mod figures;
 pub mod metrics;
+pub mod ranking;
+pub mod updates;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -114,6 +118,10 @@ pub struct Report {
     pub paper_budget_timesteps: u64,
     /// Figure files written beside the report (relative names), if any.
     pub figures: Vec<String>,
+    /// Rankings of the grid points, when some algorithm has a grid of several points.
+    pub grid_rankings: Option<ranking::GridRankings>,
+    /// Remarks on what the figures leave out (e.g. a column an algorithm does not log).
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -138,7 +146,7 @@ pub struct CellLogs {
 
 /// Reads the finished cells of `spec` under `root`, in plan order.
 pub fn read_cells(spec: &Spec, root: &Path) -> Result<Vec<CellLogs>, ReportError> {
-    let needs_updates = spec.metrics.iter().any(|m| metrics::reads_updates(&m.kind));
+    let needs_updates = spec.metrics.iter().any(|m| metrics::reads_updates(&m.kind)) || spec.update_curves.is_some();
     let mut out = Vec::new();
     for cell in spec.cells() {
         if !run::is_finished(root, &cell) {
@@ -228,12 +236,17 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
     let mut rows = Vec::new();
     // (row label, algorithm name) of every runnable row, in report order, once each.
     let mut labels: Vec<(String, String)> = Vec::new();
+    let ranking_metric = spec.grid_ranking.as_ref().and_then(|name| spec.metrics.iter().position(|m| &m.name == name));
+    let mut per_env_rankings = Vec::new();
     for env in &spec.envs {
         for alg in &spec.algorithms {
-            for point in &alg.grid {
+            // (grid point label, aggregate of the ranking metric, seeds in the plan).
+            let mut ranked_points = Vec::new();
+            for resolved in &alg.grid {
+                let point = &resolved.point;
                 let label = plan
                     .iter()
-                    .find(|c| &c.env == env && c.algorithm == alg.name && &c.grid == point)
+                    .find(|c| &c.env == env && c.algorithm == alg.name && c.grid == *point)
                     .map(|c| c.row_label())
                     .unwrap_or_else(|| alg.name.clone());
                 if !labels.iter().any(|(l, _)| *l == label) {
@@ -252,7 +265,10 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
                         let verdict = verdict(spec, &m.kind, &agg, &paper);
                         MetricCell { agg, paper, verdict, missing_is_na: !m.kind.higher_is_better() }
                     })
-                    .collect();
+                    .collect::<Vec<MetricCell>>();
+                if let Some(k) = ranking_metric {
+                    ranked_points.push((point.label(), metrics[k].agg.clone(), spec.seeds.len()));
+                }
                 rows.push(ReportRow {
                     env: env.clone(),
                     algorithm: label,
@@ -261,6 +277,9 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
                     seeds_total: spec.seeds.len(),
                     metrics,
                 });
+            }
+            if let (Some(k), true) = (ranking_metric, ranked_points.len() > 1) {
+                per_env_rankings.push(ranking::rank(env, &alg.name, ranked_points, spec.metrics[k].kind.higher_is_better()));
             }
         }
         for alg in &spec.unavailable {
@@ -309,6 +328,22 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
             }
         }
     }
+    let grid_rankings = ranking_metric.filter(|_| !per_env_rankings.is_empty()).map(|k| {
+        let mut combined = Vec::new();
+        if spec.envs.len() > 1 {
+            for alg in spec.algorithms.iter().filter(|a| a.grid.len() > 1) {
+                let per: Vec<&ranking::GridRanking> = per_env_rankings.iter().filter(|g| g.algorithm == alg.name).collect();
+                let labels: Vec<String> = alg.grid.iter().map(|r| r.point.label()).collect();
+                combined.push(ranking::combine(&alg.name, &labels, &per));
+            }
+        }
+        ranking::GridRankings {
+            metric: spec.metrics[k].name.clone(),
+            higher_is_better: spec.metrics[k].kind.higher_is_better(),
+            per_env: per_env_rankings,
+            combined,
+        }
+    });
     Ok(Report {
         spec: spec.name.clone(),
         title: spec.title.clone(),
@@ -322,6 +357,8 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
         budget_timesteps: spec.budget.total_timesteps,
         paper_budget_timesteps: spec.paper_budget.total_timesteps,
         figures: Vec::new(),
+        grid_rankings,
+        notes: Vec::new(),
     })
 }
 
@@ -430,6 +467,9 @@ pub fn render_markdown(r: &Report) -> String {
         }
         s.push('\n');
     }
+    if let Some(g) = &r.grid_rankings {
+        render_rankings_markdown(&mut s, g);
+    }
     if !r.figures.is_empty() {
         let _ = writeln!(s, "## Figures\n");
         for f in r.figures.iter().filter(|f| f.ends_with(".png")) {
@@ -437,12 +477,127 @@ pub fn render_markdown(r: &Report) -> String {
             let _ = writeln!(s, "![{f}]({f}) ([SVG]({svg}))\n");
         }
     }
+    for note in &r.notes {
+        let _ = writeln!(s, "> **Note:** {note}\n");
+    }
     let _ = writeln!(
         s,
         "Ours: mean ± sample standard deviation (ddof 1) over the seeds the metric uses (the best ones where the spec says so); 95% CI: percentile bootstrap over seeds ({} resamples). Verdict: where the paper's number lies relative to that interval. N/A: a needed seed never reached the threshold; —: no value (e.g. fewer episodes than the window).",
         metrics::BOOTSTRAP_RESAMPLES
     );
     s
+}
+
+/// The value of a ranked point as printed: mean (N/A or — without one).
+fn fmt_ranked_value(p: &ranking::RankedPoint, higher_is_better: bool) -> String {
+    match p.agg.value {
+        Some(v) => fmt_num(v),
+        None if p.agg.n_seeds > 0 && !higher_is_better => "N/A".into(),
+        None => "—".into(),
+    }
+}
+
+fn render_rankings_markdown(s: &mut String, g: &ranking::GridRankings) {
+    let _ = writeln!(s, "## Grid ranking: {}\n", g.metric);
+    let _ = writeln!(
+        s,
+        "Each algorithm's grid points ranked by `{}` ({}; a point without a value ranks last; ties share their mean rank): the metric over seeds as in the tables above, with its 95% bootstrap interval. The best point is compared with the runner-up by their intervals. Also in `grid_ranking.csv`.\n",
+        g.metric,
+        if g.higher_is_better { "higher is better" } else { "lower is better" }
+    );
+    let _ = writeln!(s, "| Environment | Algorithm | Rank | Grid point | Seeds | {} | 95% CI | Best vs runner-up |", g.metric);
+    let _ = writeln!(s, "|---|---|---:|---|---:|---:|---:|---|");
+    for rk in &g.per_env {
+        for (i, p) in rk.points.iter().enumerate() {
+            let best = i == 0 && rk.has_best();
+            let point = if best { format!("**{}** (best)", p.point) } else { p.point.clone() };
+            let sep = if best { rk.best_vs_runner_up.map(|x| x.text()).unwrap_or("—") } else { "" };
+            let ci = match p.agg.ci {
+                Some((lo, hi)) => format!("[{}, {}]", fmt_num(lo), fmt_num(hi)),
+                None => "—".into(),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {}/{} | {} | {} | {} |",
+                rk.env,
+                rk.algorithm,
+                ranking::fmt_rank(p.rank),
+                point,
+                p.agg.n_values,
+                p.seeds_total,
+                fmt_ranked_value(p, g.higher_is_better),
+                ci,
+                sep
+            );
+        }
+    }
+    s.push('\n');
+    if !g.combined.is_empty() {
+        let _ = writeln!(s, "### Across environments\n");
+        let _ = writeln!(
+            s,
+            "Mean of each point's per-environment ranks on `{}` (1 = best), over the environments where some point has a value.\n",
+            g.metric
+        );
+        let _ = writeln!(s, "| Algorithm | Grid point | Mean rank | Ranks per environment |");
+        let _ = writeln!(s, "|---|---|---:|---|");
+        for c in &g.combined {
+            for (i, p) in c.points.iter().enumerate() {
+                let point = if i == 0 && c.has_best() { format!("**{}** (best)", p.point) } else { p.point.clone() };
+                let ranks = p.ranks.iter().map(|(e, k)| format!("{e}: {}", ranking::fmt_rank(*k))).collect::<Vec<_>>().join(", ");
+                let mean = if p.mean_rank.is_nan() { "—".to_string() } else { format!("{:.2}", p.mean_rank) };
+                let _ = writeln!(s, "| {} | {} | {} | {} |", c.algorithm, point, mean, ranks);
+            }
+        }
+        s.push('\n');
+    }
+}
+
+/// The grid rankings as CSV (`grid_ranking.csv`): one line per (environment, algorithm,
+/// point) with `scope` `environment`, then one per (algorithm, point) with `scope`
+/// `across_environments`, best first (`grid_point`, `best` and `mean_rank` there). None
+/// without rankings.
+pub fn render_grid_csv(r: &Report) -> Option<String> {
+    let g = r.grid_rankings.as_ref()?;
+    let mut s = String::from(
+        "scope,env,algorithm,metric,rank,grid_point,seeds_with_value,seeds_total,value,ci_low,ci_high,best,best_vs_runner_up,mean_rank\n",
+    );
+    let opt = |x: Option<f64>| x.map(|v| format!("{v}")).unwrap_or_default();
+    for rk in &g.per_env {
+        for (i, p) in rk.points.iter().enumerate() {
+            let best = i == 0 && rk.has_best();
+            let _ = writeln!(
+                s,
+                "environment,{},{},{},{},{},{},{},{},{},{},{},{},",
+                csv_field(&rk.env),
+                csv_field(&rk.algorithm),
+                csv_field(&g.metric),
+                p.rank,
+                csv_field(&p.point),
+                p.agg.n_values,
+                p.seeds_total,
+                opt(p.agg.value),
+                opt(p.agg.ci.map(|c| c.0)),
+                opt(p.agg.ci.map(|c| c.1)),
+                best,
+                if best { rk.best_vs_runner_up.map(|x| x.code()).unwrap_or("") } else { "" }
+            );
+        }
+    }
+    for c in &g.combined {
+        for (i, p) in c.points.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "across_environments,,{},{},,{},,,,,,{},,{}",
+                csv_field(&c.algorithm),
+                csv_field(&g.metric),
+                csv_field(&p.point),
+                i == 0 && c.has_best(),
+                if p.mean_rank.is_nan() { String::new() } else { format!("{}", p.mean_rank) }
+            );
+        }
+    }
+    Some(s)
 }
 
 fn csv_field(x: &str) -> String {
@@ -555,6 +710,45 @@ pub fn render_latex(r: &Report) -> String {
             }
         );
     }
+    if let Some(g) = &r.grid_rankings {
+        let _ = writeln!(s, "\\begin{{table}}[t]\n\\centering\n\\begin{{tabular}}{{llrlrr}}\n\\toprule");
+        let _ = writeln!(s, "Environment & Algorithm & Rank & Grid point & {} & 95\\% CI \\\\\n\\midrule", tex_escape(&g.metric));
+        let mut notes = Vec::new();
+        for rk in &g.per_env {
+            for (i, p) in rk.points.iter().enumerate() {
+                let best = i == 0 && rk.has_best();
+                let point = if best { format!("\\textbf{{{}}}", tex_escape(&p.point)) } else { tex_escape(&p.point) };
+                let ci = match p.agg.ci {
+                    Some((lo, hi)) => format!("[{}, {}]", fmt_num(lo), fmt_num(hi)),
+                    None => "--".into(),
+                };
+                let _ = writeln!(
+                    s,
+                    "{} & {} & {} & {} & {} & {} \\\\",
+                    tex_escape(&rk.env),
+                    tex_escape(&rk.algorithm),
+                    ranking::fmt_rank(p.rank),
+                    point,
+                    tex_escape(&fmt_ranked_value(p, g.higher_is_better)),
+                    ci
+                );
+            }
+            if let Some(sep) = rk.best_vs_runner_up.filter(|_| rk.has_best()) {
+                notes.push(format!("{} on {}: {}.", tex_escape(&rk.algorithm), tex_escape(&rk.env), sep.text()));
+            }
+        }
+        for c in &g.combined {
+            let order = c.points.iter().map(|p| format!("{} ({:.2})", tex_escape(&p.point), p.mean_rank)).collect::<Vec<_>>().join(", ");
+            notes.push(format!("{} across environments, by mean rank: {}.", tex_escape(&c.algorithm), order));
+        }
+        let _ = writeln!(
+            s,
+            "\\bottomrule\n\\end{{tabular}}\n\\caption{{{}: grid points ranked by {} (best in bold; ties share their mean rank). {}}}\n\\end{{table}}\n",
+            tex_escape(&r.title),
+            tex_escape(&g.metric),
+            notes.join(" ")
+        );
+    }
     s
 }
 
@@ -574,6 +768,14 @@ pub fn write(spec: &Spec, root: &Path) -> Result<(Report, PathBuf), ReportError>
     std::fs::create_dir_all(&dir).map_err(|source| ReportError::Io { path: dir.clone(), source })?;
     if let Some(curves) = &spec.curves {
         report.figures = figures::write_curves(spec, curves, &cells, &dir)?;
+    }
+    if let Some(uc) = &spec.update_curves {
+        let (files, notes) = updates::write_update_curves(spec, uc, &cells, &dir)?;
+        report.figures.extend(files);
+        report.notes.extend(notes);
+    }
+    if let Some(csv) = render_grid_csv(&report) {
+        write_atomic(&dir.join("grid_ranking.csv"), csv.as_bytes())?;
     }
     let md = dir.join("report.md");
     write_atomic(&dir.join("report.csv"), render_csv(&report).as_bytes())?;

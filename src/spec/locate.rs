@@ -1,6 +1,8 @@
 //! Finds the line of a field path (`budget.total_timesteps`, `algorithms[1].a2c.lr`) in a
 //! block-style YAML text, so that checks made after parsing can still point at a line.
-//! Flow-style YAML (`{a: 1}`) is located to the enclosing key. Returns 1-based lines.
+//! Flow-style YAML (`{a: 1}`) is located to the enclosing key. A key written with dots in
+//! it (a grid axis such as `kfac.kl_clip:`) matches the path's segments it joins. Returns
+//! 1-based lines.
 
 /// One step of a field path.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,20 +63,29 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
     let (mut start, mut end) = (0usize, lines.len());
     let mut key_indent: Option<usize> = None;
     let mut found = None;
-    for seg in parse_path(path) {
+    let segs = parse_path(path);
+    let mut s = 0;
+    while s < segs.len() {
         let Some(first) = (start..end).find(|&i| is_content(lines[i])) else { break };
-        match seg {
-            Seg::Key(k) => {
+        match &segs[s] {
+            Seg::Key(_) => {
                 let want = key_indent.unwrap_or_else(|| content_indent(lines[first]));
-                let plain = format!("{k}:");
-                let quoted = format!("\"{k}\":");
-                let Some(i) = (start..end).find(|&i| {
-                    is_content(lines[i])
-                        && content_indent(lines[i]) == want
-                        && (content(lines[i]).starts_with(&plain) || content(lines[i]).starts_with(&quoted))
-                }) else {
-                    break;
-                };
+                // The longest run of key segments that one written key spells, dots included.
+                let run = segs[s..].iter().take_while(|g| matches!(g, Seg::Key(_))).count();
+                let hit = (1..=run).rev().find_map(|n| {
+                    let k = segs[s..s + n].iter().map(|g| if let Seg::Key(k) = g { k.as_str() } else { "" }).collect::<Vec<_>>().join(".");
+                    let plain = format!("{k}:");
+                    let quoted = format!("\"{k}\":");
+                    (start..end)
+                        .find(|&i| {
+                            is_content(lines[i])
+                                && content_indent(lines[i]) == want
+                                && (content(lines[i]).starts_with(&plain) || content(lines[i]).starts_with(&quoted))
+                        })
+                        .map(|i| (i, n))
+                });
+                let Some((i, n)) = hit else { break };
+                s += n;
                 found = Some(i + 1);
                 // The value: deeper lines, or a list written at the key's own indentation.
                 let stop = (i + 1..end)
@@ -89,6 +100,8 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
                 key_indent = None;
             }
             Seg::Index(n) => {
+                let n = *n;
+                s += 1;
                 let dash = indent(lines[first]);
                 let Some(i) = (start..end)
                     .filter(|&i| is_content(lines[i]) && indent(lines[i]) == dash && lines[i].trim_start().starts_with('-'))
@@ -127,5 +140,13 @@ mod tests {
     fn falls_back_to_the_deepest_found_segment() {
         assert_eq!(locate(Y, "budget.nothing"), Some(12));
         assert_eq!(locate(Y, "nothing"), None);
+    }
+
+    #[test]
+    fn a_key_with_dots_matches_the_segments_it_spells() {
+        let y = "algorithms:\n  - name: A\n    grid:\n      lr: [1]\n      kfac.kl_clip: [0.1, 0.2]\n";
+        assert_eq!(locate(y, "algorithms[0].grid.kfac.kl_clip"), Some(5));
+        assert_eq!(locate(y, "algorithms[0].grid.kfac.kl_clip[1]"), Some(5));
+        assert_eq!(locate(y, "algorithms[0].grid.kfac.kl_clp"), Some(3));
     }
 }

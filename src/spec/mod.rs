@@ -5,6 +5,7 @@
 //! names against the registries and rejects bad values. Every error names the file, the
 //! line and column where they can be found, and the field path.
 
+pub mod grid;
 pub mod locate;
 pub mod raw;
 
@@ -15,6 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::algo::AlgorithmConfig;
+pub use grid::{GridPoint, GridValue};
 use raw::{RawPaperValue, RawSpec};
 
 /// The profile that runs the spec as written.
@@ -113,31 +115,39 @@ pub enum PaperValue {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlgorithmSpec {
     pub name: String,
+    /// The configuration as written (preset merged, defaults filled), before any grid value.
     pub config: AlgorithmConfig,
-    /// Grid points: each is a list of (parameter, value); one empty point without a grid.
-    pub grid: Vec<GridPoint>,
+    /// Grid points with their resolved configurations; one empty point without a grid.
+    pub grid: Vec<ResolvedPoint>,
 }
 
-/// One combination of grid values.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct GridPoint(pub Vec<(String, f64)>);
+/// One grid point of an algorithm row with everything it changes, checked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedPoint {
+    pub point: GridPoint,
+    /// The row's configuration with the point's values applied.
+    pub config: AlgorithmConfig,
+    /// The point's `steps_per_update`, when it sets one (a budget axis, not a field).
+    pub steps_per_update: Option<usize>,
+}
 
-impl GridPoint {
-    /// `lr=0.25` style label, empty without a grid.
-    pub fn label(&self) -> String {
-        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
-    }
+/// Which x axis the update curves use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateAxis {
+    /// The update index (0, 1, ...).
+    Update,
+    /// Timesteps collected by the end of the update.
+    GlobalStep,
+}
 
-    fn apply(&self, config: &mut AlgorithmConfig) {
-        for (k, v) in &self.0 {
-            match k.as_str() {
-                "lr" => *config.lr_mut() = *v,
-                // A budget parameter, applied by `Spec::cells`.
-                "steps_per_update" => {}
-                other => unreachable!("grid parameter `{other}` passed the check"),
-            }
-        }
-    }
+/// Figures of per-update columns of `updates.parquet` (paper Figure 9).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpdateCurveSpec {
+    /// Column names (`exact_kl`, `quadratic_kl`, ...), one line per (algorithm row, column).
+    pub columns: Vec<String>,
+    pub x: UpdateAxis,
+    pub log_y: bool,
 }
 
 /// A checked spec with one profile applied.
@@ -166,6 +176,11 @@ pub struct Spec {
     pub paper_budget: Budget,
     /// Learning curves to draw, if any.
     pub curves: Option<CurveSpec>,
+    /// The metric that ranks grid points (`grid_ranking.metric`, default the first metric;
+    /// None without metrics).
+    pub grid_ranking: Option<String>,
+    /// Per-update columns to draw, if any.
+    pub update_curves: Option<UpdateCurveSpec>,
 }
 
 /// One unit of work: environment x algorithm x seed x grid point.
@@ -212,12 +227,11 @@ impl Spec {
         let mut out = Vec::new();
         for env in &self.envs {
             for alg in &self.algorithms {
-                for point in &alg.grid {
-                    let mut config = alg.config.clone();
-                    point.apply(&mut config);
+                for resolved in &alg.grid {
+                    let (point, config) = (&resolved.point, &resolved.config);
                     let mut budget = self.budget;
-                    if let Some((_, v)) = point.0.iter().find(|(k, _)| k == "steps_per_update") {
-                        budget.steps_per_update = *v as usize;
+                    if let Some(steps) = resolved.steps_per_update {
+                        budget.steps_per_update = steps;
                     }
                     for &seed in &self.seeds {
                         let key = CellKey {
@@ -227,7 +241,7 @@ impl Spec {
                             grid: point,
                             seed,
                             budget: &budget,
-                            config: &config,
+                            config,
                         };
                         let json = serde_json::to_vec(&key).expect("cell key serialises");
                         let digest = Sha256::digest(&json);
@@ -481,6 +495,13 @@ mod check {
                 [] => return Err(self.err(&at, "give exactly one algorithm configuration (known: a2c, acktr, trpo), e.g. `a2c: {}`")),
                 _ => return Err(self.err(&at, "give exactly one algorithm configuration, not several")),
             };
+            self.config_checks(&at, &config)?;
+            let grid = self.grid(&at, &config, &a.grid)?;
+            Ok(AlgorithmSpec { name: a.name.clone(), config, grid })
+        }
+
+        /// The range checks of every field (the base configuration and each grid point's).
+        fn config_checks(&self, at: &str, config: &AlgorithmConfig) -> Result<(), SpecError> {
             match &config {
                 AlgorithmConfig::A2c(c) => {
                     let p = format!("{at}.a2c");
@@ -525,40 +546,133 @@ mod check {
                     }
                 }
             }
-            // Every grid parameter multiplies the points: (parameter, checked values).
-            let mut axes: Vec<(&str, Vec<f64>)> = Vec::new();
-            if let Some(lrs) = &a.grid.lr {
-                let mut values = Vec::new();
-                for (k, &v) in lrs.iter().enumerate() {
-                    self.rate(format!("{at}.grid.lr[{k}]"), v)?;
+            Ok(())
+        }
+
+        /// Rewrites an error found on a grid point's configuration so that it points at the
+        /// grid: `field` (where it is written) and `context` (what was set) before the
+        /// original field and message.
+        fn regrid(&self, e: SpecError, field: String, expected: &str, context: &str) -> SpecError {
+            match e {
+                SpecError::Invalid { field: f, message, .. } if f == expected => self.err(field, message),
+                SpecError::Invalid { field: f, message, .. } => self.err(field, format!("{context}: {f}: {message}")),
+                other => other,
+            }
+        }
+
+        /// The grid's axes (keys in the order written, values as written), checked value by
+        /// value, then every combination resolved and checked as a whole.
+        fn grid(&self, at: &str, base: &AlgorithmConfig, raw: &raw::RawGrid) -> Result<Vec<ResolvedPoint>, SpecError> {
+            let kind = base.kind();
+            let lr_path = grid::lr_path(base);
+            let mut axes: Vec<(String, Vec<GridValue>)> = Vec::new();
+            for (key, list) in &raw.0 {
+                let f = format!("{at}.grid.{key}");
+                let Some(items) = list.as_sequence() else {
+                    return Err(self.err(f, format!("give a list of values, e.g. `{key}: [0.1, 0.01]`")));
+                };
+                if items.is_empty() {
+                    return Err(self.err(f, "the grid is empty; remove it or give values"));
+                }
+                if key != "lr" && Some(key.as_str()) == lr_path.as_deref() && raw.0.iter().any(|(k, _)| k == "lr") {
+                    return Err(self.err(f, "`lr` is an alias of this field; grid over one of them"));
+                }
+                let mut values: Vec<GridValue> = Vec::new();
+                for (k, item) in items.iter().enumerate() {
+                    let fk = format!("{f}[{k}]");
+                    let written = serde_yaml::to_string(item).unwrap_or_default().trim().to_string();
+                    let Some(v) = GridValue::from_yaml(item) else {
+                        return Err(self.err(fk, format!("grid values are numbers, strings or booleans, got `{written}`")));
+                    };
+                    let v = match key.as_str() {
+                        "steps_per_update" => match v {
+                            // Stored as a float, as before generic grids, so that cell hashes
+                            // of existing results stay the same.
+                            GridValue::Int(n) => GridValue::Float(self.positive(&fk, n)? as f64),
+                            _ => return Err(self.err(fk, format!("must be a positive integer, got {v}"))),
+                        },
+                        "lr" => match v.as_f64() {
+                            Some(x) => {
+                                let mut c = base.clone();
+                                *c.lr_mut() = x;
+                                let expected = format!("{at}.{kind}.{}", lr_path.as_deref().unwrap_or("lr"));
+                                self.config_checks(at, &c).map_err(|e| self.regrid(e, fk.clone(), &expected, &format!("with lr={v}")))?;
+                                GridValue::Float(x)
+                            }
+                            None => return Err(self.err(fk, format!("must be a positive number, got `{v}`"))),
+                        },
+                        path => {
+                            let c = self.with_field(&f, &fk, base, path, &v)?;
+                            let expected = format!("{at}.{kind}.{path}");
+                            self.config_checks(at, &c).map_err(|e| self.regrid(e, fk.clone(), &expected, &format!("with {path}={v}")))?;
+                            v
+                        }
+                    };
+                    if values.contains(&v) {
+                        return Err(self.err(fk, format!("{v} appears twice")));
+                    }
                     values.push(v);
                 }
-                axes.push(("lr", values));
+                axes.push((key.clone(), values));
             }
-            if let Some(steps) = &a.grid.steps_per_update {
-                let mut values = Vec::new();
-                for (k, &v) in steps.iter().enumerate() {
-                    values.push(self.positive(&format!("{at}.grid.steps_per_update[{k}]"), v)? as f64);
-                }
-                axes.push(("steps_per_update", values));
-            }
-            let mut grid = vec![GridPoint::default()];
-            for (name, values) in axes {
-                if values.is_empty() {
-                    return Err(self.err(format!("{at}.grid.{name}"), "the grid is empty; remove it or give values"));
-                }
-                grid = grid
+            // Every axis multiplies the points.
+            let mut points = vec![GridPoint::default()];
+            for (key, values) in &axes {
+                points = points
                     .iter()
                     .flat_map(|p| {
-                        values.iter().map(move |&v| {
+                        values.iter().map(move |v| {
                             let mut q = p.clone();
-                            q.0.push((name.to_string(), v));
+                            q.0.push((key.clone(), v.clone()));
                             q
                         })
                     })
                     .collect();
             }
-            Ok(AlgorithmSpec { name: a.name.clone(), config, grid })
+            let mut out = Vec::new();
+            for point in points {
+                let f = format!("{at}.grid");
+                let context = format!("point [{}]", point.label());
+                let mut config = base.clone();
+                let mut steps_per_update = None;
+                for (key, v) in &point.0 {
+                    match (key.as_str(), v) {
+                        ("steps_per_update", v) => steps_per_update = v.as_f64().map(|x| x as usize),
+                        ("lr", v) => *config.lr_mut() = v.as_f64().expect("checked: a number"),
+                        (path, v) => {
+                            config = grid::with_field(&config, path, v)
+                                .map_err(|e| self.err(&f, format!("{context}: {}", self.path_message(kind, path, v, e))))?;
+                        }
+                    }
+                }
+                self.config_checks(at, &config).map_err(|e| self.regrid(e, f.clone(), "", &context))?;
+                out.push(ResolvedPoint { point, config, steps_per_update });
+            }
+            Ok(out)
+        }
+
+        /// `base` with one grid value set at `path`; errors at the key (`f`) or value (`fk`).
+        fn with_field(&self, f: &str, fk: &str, base: &AlgorithmConfig, path: &str, v: &GridValue) -> Result<AlgorithmConfig, SpecError> {
+            grid::with_field(base, path, v).map_err(|e| {
+                let at = if matches!(e, grid::PathError::BadValue { .. }) { fk } else { f };
+                self.err(at, self.path_message(base.kind(), path, v, e))
+            })
+        }
+
+        fn path_message(&self, kind: &str, path: &str, v: &GridValue, e: grid::PathError) -> String {
+            use grid::PathError;
+            match e {
+                PathError::NoSuchField { group, fields } => {
+                    let of = if group.is_empty() { String::new() } else { format!(" of `{group}`") };
+                    let known = if path.contains('.') || !group.is_empty() { "" } else { "; besides the fields, `lr` and `steps_per_update`" };
+                    format!("no such field in the {kind} configuration (fields{of}: {}{known})", fields.join(", "))
+                }
+                PathError::NotAGroup { at } => format!("`{at}` is a single value in the {kind} configuration, not a group of fields"),
+                PathError::NotSet { at } => {
+                    format!("`{at}` is not set in this {kind} configuration; set it under `{kind}:` to grid over its fields")
+                }
+                PathError::BadValue { message } => format!("`{path}` cannot be {v}: {}", strip_location(&message)),
+            }
         }
     }
 
@@ -730,6 +844,42 @@ mod check {
             }),
             None => None,
         };
+        let grid_ranking = match &raw.grid_ranking {
+            Some(g) => {
+                if !metrics.iter().any(|m| m.name == g.metric) {
+                    let known: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+                    return Err(c.err(
+                        "grid_ranking.metric",
+                        format!("`{}` is not one of the spec's metrics (known: {})", g.metric, known.join(", ")),
+                    ));
+                }
+                Some(g.metric.clone())
+            }
+            None => metrics.first().map(|m| m.name.clone()),
+        };
+        let update_curves = match &raw.update_curves {
+            Some(u) => {
+                if u.columns.is_empty() {
+                    return Err(c.err("update_curves.columns", "no columns; name at least one column of updates.parquet"));
+                }
+                for (i, col) in u.columns.iter().enumerate() {
+                    let f = format!("update_curves.columns[{i}]");
+                    if col.trim().is_empty() {
+                        return Err(c.err(f, "the column name is empty"));
+                    }
+                    if u.columns[..i].contains(col) {
+                        return Err(c.err(f, format!("`{col}` appears twice")));
+                    }
+                }
+                let x = match u.x.as_deref() {
+                    None | Some("update") => UpdateAxis::Update,
+                    Some("global_step") => UpdateAxis::GlobalStep,
+                    Some(other) => return Err(c.err("update_curves.x", format!("unknown x axis `{other}` (known: update, global_step)"))),
+                };
+                Some(UpdateCurveSpec { columns: u.columns.clone(), x, log_y: u.log_y })
+            }
+            None => None,
+        };
         // Paper numbers.
         let mut paper = BTreeMap::new();
         for (i, row) in raw.paper.iter().enumerate() {
@@ -778,6 +928,8 @@ mod check {
             unavailable,
             paper_budget,
             curves,
+            grid_ranking,
+            update_curves,
         })
     }
 }

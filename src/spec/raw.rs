@@ -37,6 +37,34 @@ pub struct RawSpec {
     /// Learning curves to draw (figures).
     #[serde(default)]
     pub curves: Option<RawCurves>,
+    /// Which metric ranks the points of a grid (default: the first metric).
+    #[serde(default)]
+    pub grid_ranking: Option<RawGridRanking>,
+    /// Columns of `updates.parquet` to plot against the update index (figures).
+    #[serde(default)]
+    pub update_curves: Option<RawUpdateCurves>,
+}
+
+/// The ranking of grid points in reports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGridRanking {
+    /// A metric name from `metrics`.
+    pub metric: String,
+}
+
+/// Figures of per-update columns (paper Figure 9: exact KL and its quadratic model).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpdateCurves {
+    /// Column names of `updates.parquet` (`exact_kl`, `quadratic_kl`, `nu`, ...).
+    pub columns: Vec<String>,
+    /// `update` (default) or `global_step`.
+    #[serde(default)]
+    pub x: Option<String>,
+    /// Logarithmic y axis (default false).
+    #[serde(default)]
+    pub log_y: bool,
 }
 
 /// Learning-curve figures: episode return against timesteps and wall-clock time.
@@ -72,16 +100,29 @@ pub struct RawAlgorithm {
     pub trpo: Option<serde_yaml::Value>,
 }
 
-/// Values to sweep; every combination becomes a grid point.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawGrid {
-    /// Learning rates (e.g. the paper's {0.7, 0.2, 0.07, 0.02}).
-    #[serde(default)]
-    pub lr: Option<Vec<f64>>,
-    /// Batch layouts: steps of every copy per update (paper Table 3 varies the batch size).
-    #[serde(default)]
-    pub steps_per_update: Option<Vec<i64>>,
+/// Values to sweep, in the order written: each key is `lr` (the learning rate: A2C `lr`,
+/// ACKTR `kfac.lr`), `steps_per_update` (a budget axis) or a dotted path into the
+/// algorithm's configuration (`kfac.kl_clip`, `network.policy_activation`); each value is a
+/// list of YAML scalars. Every combination becomes a grid point. Values are kept as YAML here
+/// and checked against the configuration by [`super::check`].
+#[derive(Debug, Clone, Default)]
+pub struct RawGrid(pub Vec<(String, serde_yaml::Value)>);
+
+impl<'de> Deserialize<'de> for RawGrid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = serde_yaml::Mapping::deserialize(d)?;
+        let mut out = Vec::with_capacity(map.len());
+        for (k, v) in map {
+            let Some(key) = k.as_str() else {
+                return Err(serde::de::Error::custom(format!(
+                    "grid keys are field paths such as `kfac.kl_clip`, got {}",
+                    serde_yaml::to_string(&k).unwrap_or_default().trim()
+                )));
+            };
+            out.push((key.to_string(), v));
+        }
+        Ok(RawGrid(out))
+    }
 }
 
 /// Budget and batch layout.
