@@ -765,11 +765,12 @@ mod check {
                 as usize,
         };
         for (i, alg) in algorithms.iter().enumerate() {
-            let batch = match &alg.config {
+            let batches = std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)).map(|c| match c {
                 AlgorithmConfig::A2c(c) => c.pipeline.batch,
                 AlgorithmConfig::Acktr(c) => c.pipeline.batch,
-            };
-            if batch == crate::algo::BatchLayout::WholeEpisodes && budget.num_envs != 1 {
+            });
+            let whole = batches.into_iter().any(|b| b == crate::algo::BatchLayout::WholeEpisodes);
+            if whole && budget.num_envs != 1 {
                 let kind = alg.config.kind();
                 return Err(c.err(
                     format!("algorithms[{i}].{kind}.pipeline.batch"),
