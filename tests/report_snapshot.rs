@@ -171,3 +171,28 @@ fn figures_are_written_as_png_and_svg() {
     // Nothing temporary left behind.
     assert!(std::fs::read_dir(dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains(".tmp-")));
 }
+
+#[test]
+fn a_grid_row_takes_its_own_paper_number_before_its_algorithms() {
+    // Table 3 gives one number per batch size: `paper:` may name a grid row's label.
+    let text = SPEC.replace(
+        "  - env: CartPole-v1\n    algorithm: TRPO\n",
+        "  - env: CartPole-v1\n    algorithm: \"Tuned [lr=0.1]\"\n    values:\n      last3: 7\n  - env: CartPole-v1\n    algorithm: Tuned\n    values:\n      last3: 9\n  - env: CartPole-v1\n    algorithm: TRPO\n",
+    );
+    let spec = acktr::spec::parse(&text, Path::new("specs/synthetic.yaml"), "paper").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    for cell in spec.cells() {
+        write_cell(root.path(), &cell, &[1.0, 2.0, 3.0]);
+    }
+    let report = acktr::report::build(&spec, root.path()).unwrap();
+    let paper = |label: &str| {
+        let row = report.rows.iter().find(|r| r.env == "CartPole-v1" && r.algorithm == label).unwrap();
+        row.metrics[0].paper.clone()
+    };
+    assert_eq!(paper("Tuned [lr=0.1]"), Some(acktr::spec::PaperValue::Number(7.0)));
+    assert_eq!(paper("Tuned [lr=0.01]"), Some(acktr::spec::PaperValue::Number(9.0)), "falls back to the algorithm's");
+    // A label that is no row is refused.
+    let bad = text.replace("\"Tuned [lr=0.1]\"", "\"Tuned [lr=0.3]\"");
+    let err = acktr::spec::parse(&bad, Path::new("specs/synthetic.yaml"), "paper").unwrap_err().to_string();
+    assert!(err.contains("paper[2].algorithm") && err.contains("grid rows"), "{err}");
+}

@@ -105,6 +105,8 @@ pub struct AcktrConfig {
     pub value_kfac: KfacConfig,
     /// Discount: 0.99.
     pub gamma: f64,
+    /// `nstep` or `{gae: {lambda}}` (a map with one key, as specs write enums with data).
+    #[serde(with = "serde_yaml::with::singleton_map")]
     pub advantage: Advantage,
     /// Standardise advantages per batch (baselines `acktr_cont` does; Atari does not).
     pub normalize_advantages: bool,
@@ -124,6 +126,8 @@ pub struct AcktrConfig {
     /// RMSProp settings and rate of the `euclidean` critic.
     pub critic_rmsprop: RmsPropConfig,
     pub critic_lr: f64,
+    /// `fixed` or `{adaptive_kl: {target}}`.
+    #[serde(with = "serde_yaml::with::singleton_map")]
     pub step_size: StepSize,
     pub time_limit: TimeLimitHandling,
     pub network: NetworkConfig,

@@ -64,6 +64,8 @@ pub enum BatchLayout {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct PipelineConfig {
+    /// `none` or `{z_filter: {clip}}`.
+    #[serde(with = "serde_yaml::with::singleton_map")]
     pub observation_filter: ObservationFilter,
     /// Append the previous (filtered) observation to the policy's input.
     pub previous_observation: bool,

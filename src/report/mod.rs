@@ -253,7 +253,8 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
                     labels.push((label.clone(), alg.name.clone()));
                 }
                 let seeds_finished = cells.iter().filter(|c| &c.env == env && c.algorithm == label).count();
-                let paper = spec.paper.get(&(env.clone(), alg.name.clone()));
+                // The grid row's own paper numbers, else the algorithm's.
+                let paper = spec.paper.get(&(env.clone(), label.clone())).or_else(|| spec.paper.get(&(env.clone(), alg.name.clone())));
                 let metrics = spec
                     .metrics
                     .iter()
@@ -312,7 +313,8 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
         for (label, alg_name) in &labels {
             let mut tasks = Vec::new();
             for env in &spec.envs {
-                let Some(PaperValue::Number(p)) = spec.paper.get(&(env.clone(), alg_name.clone())).and_then(|v| v.get(&m.name)) else {
+                let paper = spec.paper.get(&(env.clone(), label.clone())).or_else(|| spec.paper.get(&(env.clone(), alg_name.clone())));
+                let Some(PaperValue::Number(p)) = paper.and_then(|v| v.get(&m.name)) else {
                     continue;
                 };
                 let scores: Vec<f64> = per_seed

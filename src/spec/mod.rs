@@ -888,8 +888,16 @@ mod check {
             if !raw.envs.contains(&row.env) {
                 return Err(c.err(format!("{at}.env"), format!("`{}` is not one of the spec's envs", row.env)));
             }
-            if !algorithms.iter().any(|a| a.name == row.algorithm) && !unavailable.iter().any(|a| a.name == row.algorithm) {
-                return Err(c.err(format!("{at}.algorithm"), format!("`{}` is not one of the spec's algorithms", row.algorithm)));
+            // An algorithm's name, or one grid row's label (`ACKTR [steps_per_update=1000]`).
+            let is_row = |a: &AlgorithmSpec| {
+                a.name == row.algorithm
+                    || a.grid.iter().any(|p| !p.point.0.is_empty() && format!("{} [{}]", a.name, p.point.label()) == row.algorithm)
+            };
+            if !algorithms.iter().any(is_row) && !unavailable.iter().any(|a| a.name == row.algorithm) {
+                return Err(c.err(
+                    format!("{at}.algorithm"),
+                    format!("`{}` is not one of the spec's algorithms or grid rows", row.algorithm),
+                ));
             }
             let mut values = BTreeMap::new();
             for (metric, v) in &row.values {
