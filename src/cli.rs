@@ -149,8 +149,13 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             };
             let summary = run::reproduce(&s, &opts)?;
             eprintln!(
-                "{}: {} cells, {} already finished, {} run ({} timesteps)",
-                s.name, summary.cells_total, summary.cells_already_finished, summary.cells_run, summary.timesteps_run
+                "{}: {} cells, {} already finished, {} copied from other specs, {} run ({} timesteps)",
+                s.name,
+                summary.cells_total,
+                summary.cells_already_finished,
+                summary.cells_reused,
+                summary.cells_run,
+                summary.timesteps_run
             );
             let (r, path) = report::write(&s, &cli.results)?;
             println!("wrote {} ({}/{} cells finished)", path.display(), r.cells_finished, r.cells_total);

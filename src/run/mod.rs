@@ -74,6 +74,8 @@ pub fn is_finished(root: &Path, cell: &Cell) -> bool {
 pub struct RunSummary {
     pub cells_total: usize,
     pub cells_already_finished: usize,
+    /// Cells copied from another spec's results (same hash: the same computation).
+    pub cells_reused: usize,
     pub cells_run: usize,
     pub timesteps_run: u64,
 }
@@ -93,17 +95,53 @@ fn remove_stale_temporaries(dir: &Path) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Runs every unfinished cell of `spec`.
+/// Copies a finished cell with the same hash from another spec's results directory (the
+/// hash covers the environment, the algorithm's row name and resolved configuration, the
+/// grid point, the seed and the budget, so it is the same computation), atomically; the
+/// copy keeps that cell's provenance. False when there is none.
+fn reuse_from_other_spec(root: &Path, cell: &Cell) -> Result<bool, RunError> {
+    let Ok(rd) = std::fs::read_dir(root) else { return Ok(false) };
+    let mut sources: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path().join(&cell.hash))
+        .filter(|d| !d.starts_with(root.join(&cell.spec)) && CELL_FILES.iter().all(|f| d.join(f).is_file()))
+        .collect();
+    sources.sort();
+    let Some(source) = sources.first() else { return Ok(false) };
+    let tmp = root.join(&cell.spec).join(format!(".tmp-{}-{}", cell.hash, std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    for f in CELL_FILES {
+        std::fs::copy(source.join(f), tmp.join(f)).map_err(io(&source.join(f)))?;
+    }
+    let dest = cell_dir(root, cell);
+    std::fs::rename(&tmp, &dest).map_err(io(&dest))?;
+    Ok(true)
+}
+
+/// Runs every unfinished cell of `spec`, copying those another spec has already run.
 pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let dir = spec_dir(&opts.results_root, spec);
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     remove_stale_temporaries(&dir)?;
     let cells = spec.cells();
-    let todo: Vec<&Cell> = cells.iter().filter(|c| !is_finished(&opts.results_root, c)).collect();
+    let unfinished: Vec<&Cell> = cells.iter().filter(|c| !is_finished(&opts.results_root, c)).collect();
+    let mut todo = Vec::new();
+    let mut reused = 0;
+    for cell in unfinished {
+        if reuse_from_other_spec(&opts.results_root, cell)? {
+            reused += 1;
+        } else {
+            todo.push(cell);
+        }
+    }
     let total_steps: u64 = todo.iter().map(|c| c.budget.total_timesteps).sum();
     let summary = RunSummary {
         cells_total: cells.len(),
-        cells_already_finished: cells.len() - todo.len(),
+        cells_already_finished: cells.len() - todo.len() - reused,
+        cells_reused: reused,
         cells_run: todo.len(),
         timesteps_run: total_steps,
     };
