@@ -149,13 +149,13 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             };
             let summary = run::reproduce(&s, &opts)?;
             eprintln!(
-                "{}: {} cells, {} already finished, {} copied from other specs, {} run ({} timesteps)",
+                "{}: {} cells, {} already finished, {} run ({} timesteps), {} copied from other specs",
                 s.name,
                 summary.cells_total,
                 summary.cells_already_finished,
-                summary.cells_reused,
                 summary.cells_run,
-                summary.timesteps_run
+                summary.timesteps_run,
+                summary.cells_reused
             );
             let (r, path) = report::write(&s, &cli.results)?;
             println!("wrote {} ({}/{} cells finished)", path.display(), r.cells_finished, r.cells_total);

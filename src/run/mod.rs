@@ -1,4 +1,4 @@
-//! The executor: runs a spec's unfinished cells in parallel (rayon) and writes each cell's
+//! The executor: runs a spec's unfinished cells on `--jobs` threads and writes each cell's
 //! results under `results/<spec>/<cell hash>/` atomically.
 //!
 //! A cell is written into `results/<spec>/.tmp-<hash>-<pid>/` and renamed to
@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rayon::prelude::*;
 
 use crate::algo::{self, AlgoError};
 use crate::env::{self, VecEnv};
@@ -34,8 +33,6 @@ pub enum RunError {
     Cell { hash: String, env: String, algorithm: String, seed: u64, source: AlgoError },
     #[error("{}: cannot write Parquet: {source}", path.display())]
     Parquet { path: PathBuf, source: polars::error::PolarsError },
-    #[error("cannot start {jobs} worker threads: {source}")]
-    Pool { jobs: usize, source: rayon::ThreadPoolBuildError },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
@@ -163,15 +160,19 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
     );
     let done = AtomicUsize::new(summary.cells_already_finished);
     pb.set_message(format!("{}/{}", summary.cells_already_finished, cells.len()));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.max(1))
-        .build()
-        .map_err(|source| RunError::Pool { jobs: opts.jobs, source })?;
     let (commit, dirty) = provenance::git_state(spec.path.parent().unwrap_or(Path::new(".")));
     let spec_file = spec.path.display().to_string();
-    let results: Vec<Result<(), RunError>> = pool.install(|| {
-        todo.par_iter()
-            .map(|cell| {
+    // `jobs` plain threads take the next cell until none is left. Not a rayon pool: a rayon
+    // worker waiting on Polars' own pool (the Parquet write) would take another cell in the
+    // meantime and publish the finished one only when that returns (README "Results").
+    let next = AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Result<(), RunError>>> = std::sync::Mutex::new(Vec::new());
+    let jobs = opts.jobs.max(1).min(todo.len());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(cell) = todo.get(i) else { break };
                 let r = run_cell(cell, spec, &opts.results_root, &pb, (&commit, dirty), &spec_file);
                 if r.is_ok() {
                     let n = done.fetch_add(1, Ordering::SeqCst) + 1;
@@ -180,10 +181,11 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
                         eprintln!("cell {n}/{} done: {} {} seed {} ({})", cells.len(), cell.env, cell.row_label(), cell.seed, cell.hash);
                     }
                 }
-                r
-            })
-            .collect()
+                results.lock().expect("no thread panicked holding the lock").push(r);
+            });
+        }
     });
+    let results = results.into_inner().expect("no thread panicked holding the lock");
     pb.finish_and_clear();
     results.into_iter().collect::<Result<Vec<()>, RunError>>()?;
     Ok(summary)
