@@ -6,7 +6,17 @@ use acktr::run::{self, logs};
 
 #[test]
 fn same_spec_and_seed_give_identical_logs() {
-    let spec_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/smoke.yaml");
+    identical_logs("specs/smoke.yaml");
+}
+
+/// The MuJoCo pipeline too (observation filter, whole-episode batches, 25 critic steps).
+#[test]
+fn the_mujoco_pipeline_gives_identical_logs() {
+    identical_logs("specs/reacher.yaml");
+}
+
+fn identical_logs(spec_file: &str) {
+    let spec_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(spec_file);
     let spec = acktr::spec::load(&spec_path, "smoke").unwrap();
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
