@@ -25,8 +25,8 @@ use acktr::nets::seq::{LayerSpec, SeqNet};
 use acktr::nets::{Activation, Dev};
 use acktr::optim::RmsPropConfig;
 
-fn mujoco_rollout(rng: &mut ChaCha8Rng) -> Rollout {
-    let (n, steps, od, ad) = (1, 2500, 17, 6);
+fn mujoco_rollout(rng: &mut ChaCha8Rng, od: usize) -> Rollout {
+    let (n, steps, ad) = (1, 2500, 6);
     let rows = n * steps;
     Rollout {
         num_envs: n,
@@ -57,8 +57,6 @@ fn algo(yaml: &str) -> AlgorithmConfig {
 }
 
 fn mujoco(c: &mut Criterion) {
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let rollout = mujoco_rollout(&mut rng);
     let obs = ObservationSpace::Vector { dim: 17 };
     let act = ActionSpace::Continuous { dim: 6, low: vec![-1.0; 6], high: vec![1.0; 6] };
     let progress = Progress { timesteps_done: 0, total_timesteps: 1_000_000 };
@@ -68,7 +66,11 @@ fn mujoco(c: &mut Criterion) {
         ("acktr_1_value_step", "acktr: {preset: baselines_mujoco, value_epochs: 1}"),
         ("acktr_baselines_mujoco_25_value_steps", "acktr: {preset: baselines_mujoco}"),
     ] {
-        let mut a = algo(yaml).build(&obs, &act, 0).unwrap();
+        let cfg = algo(yaml);
+        let mut a = cfg.build(&obs, &act, 0).unwrap();
+        // The network's input: 17, or 34 with the previous observation (MuJoCo pipeline).
+        let od = a.pipeline_mut().input_dim();
+        let rollout = mujoco_rollout(&mut ChaCha8Rng::seed_from_u64(0), od);
         // Past the cold start, so the K-FAC path is what is measured.
         for _ in 0..60 {
             a.update(&rollout, progress);
