@@ -185,9 +185,14 @@ pub(crate) fn weighted_loss(
     let y = dev.tensor_from_vec(y, (rows,));
     let (pg, tape) = (ev.log_prob.put_tape(ev.tape) * w).sum().split_tape();
     let (vf, tape) = (ev.value.put_tape(tape) - y).square().mean().split_tape();
+    let value_term = vf.array();
+    // The coefficient must scale on the tape: a product of the untaped `vf` would be a
+    // new tensor the backward pass never connects to `vf`, and the value term would give
+    // no gradient at all (it did, before this was found: issue 16, "the critic did not fit").
+    let (vf, tape) = (vf.put_tape(tape) * (value_coef as f32)).split_tape();
     let (ent, tape) = ev.entropy.put_tape(tape).mean().split_tape();
-    let (policy_term, value_term, entropy) = (pg.array(), vf.array(), ent.array());
-    let loss = ent.put_tape(tape) * (-entropy_coef as f32) + vf * (value_coef as f32) + pg;
+    let (policy_term, entropy) = (pg.array(), ent.array());
+    let loss = ent.put_tape(tape) * (-entropy_coef as f32) + vf + pg;
     let grads = loss.backward();
     WeightedLoss {
         grads,
@@ -236,5 +241,48 @@ impl Algorithm for A2c {
 
     fn pipeline_mut(&mut self) -> &mut Pipeline {
         &mut self.pipeline
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::ActionSpace;
+    use crate::nets::{Activation, ActorCriticConfig, Init, ParamTensor, ValueInput};
+    use rand::SeedableRng;
+
+    #[test]
+    fn the_value_term_back_propagates_with_its_coefficient() {
+        // d/db of c mean((V - y)^2) for the value head's bias b is 2 c mean(V - y).
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let cfg = ActorCriticConfig {
+            shared: false,
+            policy_activation: Activation::Tanh,
+            value_activation: Activation::Elu,
+            init: Init::Orthogonal,
+            value_input: ValueInput::Observation,
+        };
+        let net = ActorCritic::<64>::new(3, &ActionSpace::Discrete { n: 2 }, cfg, &mut rng);
+        let obs: Vec<f32> = (0..12).map(|i| (i as f32 * 0.37).sin()).collect();
+        let actions = [0.0, 1.0, 1.0, 0.0];
+        let y = [5.0, -3.0, 2.0, 7.0];
+        for c in [0.5f64, 1.0, -2.0] {
+            let mut loss = weighted_loss(
+                &net,
+                &obs,
+                None,
+                &ActionBatch::Discrete(&actions),
+                Parts::ALL,
+                &[0.0; 4],
+                0.0,
+                c,
+                ValueTarget::Fixed(&y),
+                None,
+            );
+            let v = net.values(&obs, &[0; 4], 4);
+            let expected = 2.0 * c * v.iter().zip(&y).map(|(v, y)| f64::from(v - y)).sum::<f64>() / 4.0;
+            let g = net.value.bias.grad(&mut loss.grads)[0];
+            assert!((f64::from(g) - expected).abs() < 1e-4 * expected.abs().max(1.0), "c {c}: grad {g} vs {expected}");
+        }
     }
 }
