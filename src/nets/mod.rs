@@ -556,8 +556,14 @@ impl<const H: usize> ActorCritic<H> {
             (PolicyHead::Gaussian { mean, log_std }, ActionBatch::Continuous { values, dim }) => {
                 let mu = mean.forward_traced(h_pi.put_tape(tape), trace.as_deref_mut());
                 let shape = *mu.shape();
-                let lsb = log_std.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
+                let mut lsb = log_std.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
                 if let Some(t) = trace {
+                    // K-FAC needs each row's gradient. A broadcast tensor shares one row of
+                    // storage, so its gradient reads as the batch's summed gradient on every
+                    // row (which made G ~B^2 mean(g)^2, about 1000x too large on MuJoCo
+                    // batches, and froze a factored log std: issue 16). Adding zeros
+                    // materialises one value per row; the forward values are unchanged.
+                    lsb = lsb + self.dev.zeros_like(&shape);
                     t.push(TraceEntry::new(LayerKind::Bias, rows, Vec::new(), 0, shape.1, &lsb));
                 }
                 let (lsb, t2) = lsb.split_tape();
@@ -747,6 +753,39 @@ mod tests {
     #[test]
     fn gradients_match_finite_differences_gaussian_separate() {
         check_gradients(false, ActionSpace::Continuous { dim: 2, low: vec![-1.0; 2], high: vec![1.0; 2] });
+    }
+
+    #[test]
+    fn the_log_std_trace_holds_each_rows_gradient() {
+        // For L = -mean_r log pi(a_r), dL/d(log std_j) at row r is -(z_rj^2 - 1) / B.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let cfg = ActorCriticConfig {
+            shared: false,
+            policy_activation: Activation::Tanh,
+            value_activation: Activation::Tanh,
+            init: Init::Orthogonal,
+            value_input: ValueInput::Observation,
+        };
+        let space = ActionSpace::Continuous { dim: 2, low: vec![-1.0; 2], high: vec![1.0; 2] };
+        let net = ActorCritic::<64>::new(3, &space, cfg, &mut rng);
+        let rows = 6;
+        let obs: Vec<f32> = (0..rows * 3).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+        let acts: Vec<f32> = (0..rows * 2).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+        let actions = ActionBatch::Continuous { values: &acts, dim: 2 };
+        let mut trace = Vec::new();
+        let ev = net.evaluate_traced(net.obs_tensor(&obs, rows).retaped::<OwnedTape<f32, Dev>>(), None, &actions, Parts::POLICY, Some(&mut trace));
+        let w = net.device().tensor_from_vec(vec![-1.0 / rows as f32; rows], (rows,));
+        let mut grads = (ev.log_prob.put_tape(ev.tape) * w).sum().backward();
+        let DistParams::Gaussian { mean, log_std } = net.policy_dist(&obs, rows) else { unreachable!() };
+        let stats = trace.pop().expect("the log std is traced last").stats(&mut grads);
+        assert_eq!(stats.kind, LayerKind::Bias);
+        for r in 0..rows {
+            for j in 0..2 {
+                let z = (acts[r * 2 + j] - mean[r * 2 + j]) / log_std[j].exp();
+                let expected = -(z * z - 1.0) / rows as f32;
+                assert!((stats.g[r * 2 + j] - expected).abs() < 1e-5, "row {r} dim {j}: {} vs {expected}", stats.g[r * 2 + j]);
+            }
+        }
     }
 
     #[test]
