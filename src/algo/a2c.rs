@@ -79,14 +79,7 @@ impl A2cPreset {
         match self {
             A2cPreset::MujocoPipeline => A2cConfig {
                 entropy_coef: 0.0,
-                network: NetworkConfig {
-                    shared: false,
-                    policy_activation: crate::nets::Activation::Tanh,
-                    value_activation: crate::nets::Activation::Elu,
-                    init: crate::nets::Init::Normc,
-                    value_input: crate::nets::ValueInput::ObservationDistTime,
-                    ..NetworkConfig::default()
-                },
+                network: NetworkConfig::baselines_mujoco(),
                 pipeline: PipelineConfig::baselines_mujoco(),
                 ..A2cConfig::default()
             },

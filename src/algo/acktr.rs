@@ -247,14 +247,7 @@ impl Preset {
                 value_coef: 1.0,
                 value_epochs: 25,
                 step_size: StepSize::AdaptiveKl { target: 0.002 },
-                network: NetworkConfig {
-                    shared: false,
-                    policy_activation: crate::nets::Activation::Tanh,
-                    value_activation: crate::nets::Activation::Elu,
-                    init: crate::nets::Init::Normc,
-                    value_input: crate::nets::ValueInput::ObservationDistTime,
-                    ..NetworkConfig::default()
-                },
+                network: NetworkConfig::baselines_mujoco(),
                 pipeline: PipelineConfig::baselines_mujoco(),
                 value_l2: 3e-4,
                 log_std: LogStdUpdate::Unpreconditioned,

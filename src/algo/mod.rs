@@ -99,6 +99,22 @@ pub struct NetworkConfig {
     pub value_input: ValueInput,
 }
 
+impl NetworkConfig {
+    /// The networks of baselines' continuous-control ACKTR (`acktr/policies.py`,
+    /// `acktr/value_functions.py`; paper appendix A.2): separate 64-64 tanh policy and ELU
+    /// value networks, normc init, value features `[obs, mean, std, t/10, 1]`.
+    pub fn baselines_mujoco() -> Self {
+        Self {
+            shared: false,
+            policy_activation: Activation::Tanh,
+            value_activation: Activation::Elu,
+            init: Init::Normc,
+            value_input: ValueInput::ObservationDistTime,
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for NetworkConfig {
     fn default() -> Self {
         Self {
