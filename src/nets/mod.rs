@@ -585,7 +585,7 @@ impl<const H: usize> ActorCritic<H> {
     pub fn forward(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> (DistParams, Vec<f32>) {
         if self.value_input != ValueInput::Observation {
             let dist = self.policy_dist(obs, rows);
-            let values = self.values(obs, episode_steps, rows);
+            let values = self.values_under(obs, &dist, episode_steps, rows);
             return (dist, values);
         }
         let (h_pi, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), None, Parts::ALL, None);
@@ -614,10 +614,19 @@ impl<const H: usize> ActorCritic<H> {
     /// Values of a batch (no tape); with time features, under the current policy's
     /// distribution.
     pub fn values(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> Vec<f32> {
-        let features = match self.value_input {
-            ValueInput::Observation => None,
-            ValueInput::ObservationDistTime => self.value_features(obs, &self.policy_dist(obs, rows), episode_steps, rows),
-        };
+        match self.value_input {
+            ValueInput::Observation => self.values_under_features(obs, None, rows),
+            ValueInput::ObservationDistTime => self.values_under(obs, &self.policy_dist(obs, rows), episode_steps, rows),
+        }
+    }
+
+    /// Values under an acting distribution already computed for these rows (the rollout
+    /// loop's, so the policy torso runs once per step).
+    fn values_under(&self, obs: &[f32], dist: &DistParams, episode_steps: &[u32], rows: usize) -> Vec<f32> {
+        self.values_under_features(obs, self.value_features(obs, dist, episode_steps, rows), rows)
+    }
+
+    fn values_under_features(&self, obs: &[f32], features: Option<Vec<f32>>, rows: usize) -> Vec<f32> {
         let value_obs = features.map(|f| self.obs_tensor(&f, rows));
         let (_, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), value_obs, Parts::VALUE, None);
         self.value.forward(h_v.expect("asked for")).as_vec()
