@@ -8,8 +8,9 @@
 use dfdx::prelude::*;
 
 use acktr::kfac::{KfacConfig, LayerGrads};
-use acktr::nets::seq::{LayerSpec, SeqNet};
-use acktr::nets::Dev;
+use acktr::nets::cpu::SeqNet;
+use acktr::nets::LayerSpec;
+use acktr::nets::cpu::Dev;
 
 #[test]
 fn kfac_block_equals_the_exact_fisher_of_a_gaussian_linear_layer() {

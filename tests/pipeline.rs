@@ -56,18 +56,11 @@ fn the_value_network_reads_observation_distribution_time_and_a_constant() {
     let cfg = config("acktr: {preset: baselines_mujoco}", "Reacher-v5", 1);
     let AlgorithmConfig::Acktr(c) = cfg else { unreachable!() };
     let act = acktr::env::ActionSpace::Continuous { dim: 2, low: vec![-1.0; 2], high: vec![1.0; 2] };
-    let net = acktr::nets::ActorCritic::<64>::new(
-        3,
-        &act,
-        acktr::nets::ActorCriticConfig {
-            shared: c.network.shared,
-            policy_activation: c.network.policy_activation,
-            value_activation: c.network.value_activation,
-            init: c.network.init,
-            value_input: c.network.value_input,
-        },
-        &mut rand_chacha::ChaCha8Rng::seed_from_u64(0),
-    );
+    let net = c
+        .network
+        .actor_critic_spec()
+        .build(acktr::nets::Engine::Cpu, &[3], &act, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0))
+        .unwrap();
     let obs = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
     let dist = DistParams::Gaussian { mean: vec![0.1, 0.2, 0.3, 0.4], log_std: vec![0.0, (0.5f32).ln()] };
     let f = net.value_features(&obs, &dist, &[0, 37], 2).expect("features");
@@ -76,7 +69,7 @@ fn the_value_network_reads_observation_distribution_time_and_a_constant() {
     assert_eq!(&f[..9], &[1.0, 2.0, 3.0, 0.1, 0.2, 1.0, 0.5, 0.0, 1.0]);
     assert_eq!(&f[9..], &[4.0, 5.0, 6.0, 0.3, 0.4, 1.0, 0.5, 3.7, 1.0]);
     // Values of the live policy agree with values of the same features.
-    let v = net.values(&obs, &[0, 37], 2);
+    let v = net.values(&obs, &[0, 37], 2).unwrap();
     assert_eq!(v.len(), 2);
     assert!(v.iter().all(|x| x.is_finite()));
 }

@@ -25,13 +25,13 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use super::a2c::{rollout_value_features, weighted_loss, ValueTarget};
+use super::a2c::rollout_value_features;
 use super::pipeline::{Pipeline, PipelineConfig};
 use super::returns::{gae, nstep_returns, TimeLimitHandling};
-use super::rollout::{Policy, Rollout};
-use super::{Algorithm, NetworkConfig, Progress, UpdateStats};
-use crate::kfac::{BiasMode, Kfac, KfacConfig, KfacEvent, KfacStep, LayerGrads, LayerKind, LayerStats};
-use crate::nets::{ActorCritic, DistParams, Group, Parts, TraceEntry};
+use super::rollout::Rollout;
+use super::{AlgoError, Algorithm, NetworkConfig, Progress, UpdateStats};
+use crate::kfac::{glue, BiasMode, Kfac, KfacConfig, KfacEvent, KfacStep, LayerGrads, LayerKind};
+use crate::nets::{ActionBatch, ActorCriticNet, GradsWanted, Group, LossQuery, Parts, ValueTarget};
 use crate::optim::{RmsProp, RmsPropConfig};
 
 /// How the critic is trained.
@@ -268,235 +268,275 @@ enum Phase {
 }
 
 impl Phase {
-    fn includes(self, g: Group) -> bool {
+    /// Which outputs the pass needs.
+    fn parts(self) -> Parts {
         match self {
-            Phase::Joint => true,
-            Phase::Policy => g == Group::Policy,
-            Phase::Value => g == Group::Value,
+            Phase::Joint => Parts::ALL,
+            Phase::Policy => Parts::POLICY,
+            Phase::Value => Parts::VALUE,
         }
     }
+
+    /// Weights of the policy and value terms.
+    fn weights(self) -> (f32, f32) {
+        match self {
+            Phase::Joint => (1.0, 1.0),
+            Phase::Policy => (1.0, 0.0),
+            Phase::Value => (0.0, 1.0),
+        }
+    }
+}
+
+/// How the networks are optimised: one joint K-FAC for a shared network, or a K-FAC for
+/// the policy and a K-FAC (or RMSProp) critic for separate networks.
+enum Optimizers {
+    Joint { kfac: Kfac, blocks: Vec<usize> },
+    Separate { policy: Kfac, policy_blocks: Vec<usize>, value: ValueOptimizer, value_blocks: Vec<usize> },
+}
+
+enum ValueOptimizer {
+    Kfac(Kfac),
+    /// The Euclidean critic (first-order).
+    RmsProp(RmsProp),
+}
+
+/// One batch's inputs to every pass.
+struct PassBatch<'a> {
+    rollout: &'a Rollout,
+    value_obs: Option<&'a [f32]>,
+    logp_weights: &'a [f32],
+    targets: &'a [f32],
+    /// Actions drawn from the current policy, for the sampled Fisher loss.
+    sampled: &'a [f32],
+    sigma: f64,
+}
+
+/// What one pass reports.
+struct PassOut {
+    step: KfacStep,
+    policy_term: f64,
+    value_term: f64,
+    entropy: f64,
 }
 
 /// ACKTR state.
 pub struct Acktr {
     cfg: AcktrConfig,
-    net: ActorCritic<64>,
+    net: Box<dyn ActorCriticNet>,
     pipeline: Pipeline,
-    kfac: Kfac,
-    value_kfac: Kfac,
-    critic_opt: Option<RmsProp>,
+    opt: Optimizers,
     discrete: bool,
     rng: ChaCha8Rng,
     bellman_variance: Option<f64>,
 }
 
-/// Mean KL(old || new) over a batch.
-pub fn mean_kl(old: &DistParams, new: &DistParams) -> f64 {
-    match (old, new) {
-        (DistParams::Categorical { logits: a, n }, DistParams::Categorical { logits: b, .. }) => {
-            let rows = a.len() / n;
-            let lsm = |x: &[f32]| {
-                let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let z = x.iter().map(|v| f64::from(v - m).exp()).sum::<f64>().ln();
-                x.iter().map(|v| f64::from(v - m) - z).collect::<Vec<f64>>()
-            };
-            let mut kl = 0.0;
-            for (ra, rb) in a.chunks(*n).zip(b.chunks(*n)) {
-                let (la, lb) = (lsm(ra), lsm(rb));
-                kl += la.iter().zip(&lb).map(|(x, y)| x.exp() * (x - y)).sum::<f64>();
-            }
-            kl / rows as f64
-        }
-        (DistParams::Gaussian { mean: ma, log_std: sa }, DistParams::Gaussian { mean: mb, log_std: sb }) => {
-            let dim = sa.len();
-            let rows = ma.len() / dim;
-            let mut kl = 0.0;
-            for (ra, rb) in ma.chunks(dim).zip(mb.chunks(dim)) {
-                for j in 0..dim {
-                    let (la, lb) = (f64::from(sa[j]), f64::from(sb[j]));
-                    let d = f64::from(ra[j]) - f64::from(rb[j]);
-                    kl += lb - la + ((2.0 * la).exp() + d * d) / (2.0 * (2.0 * lb).exp()) - 0.5;
-                }
-            }
-            kl / rows as f64
-        }
-        _ => f64::NAN,
-    }
-}
-
 impl Acktr {
     /// Wraps a freshly initialised network; `seed` seeds the Fisher sampling.
-    pub fn new(cfg: AcktrConfig, mut net: ActorCritic<64>, pipeline: Pipeline, discrete: bool, seed: u64) -> Self {
+    pub fn new(cfg: AcktrConfig, net: Box<dyn ActorCriticNet>, pipeline: Pipeline, discrete: bool, seed: u64) -> Result<Self, AlgoError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(3);
-        let critic_opt = (cfg.critic == Critic::Euclidean).then(|| {
-            let n: usize = net.kfac_params_mut().iter().filter(|p| p.group == Group::Value).map(|p| p.bias.numel() + p.weight.as_ref().map_or(0, |w| w.numel())).sum();
-            cfg.critic_rmsprop.build(n)
-        });
-        Self {
-            kfac: cfg.kfac.build(),
-            value_kfac: cfg.value_kfac.build(),
-            cfg,
-            net,
-            pipeline,
-            critic_opt,
-            discrete,
-            rng,
-            bellman_variance: None,
-        }
+        let opt = if net.is_shared() {
+            if cfg.critic == Critic::Euclidean {
+                return Err(AlgoError::Unsupported { algo: "acktr", why: "critic euclidean needs separate networks".into() });
+            }
+            Optimizers::Joint { kfac: cfg.kfac.build(), blocks: (0..net.blocks().len()).collect() }
+        } else {
+            let value_blocks = net.group_blocks(Group::Value);
+            let value = match cfg.critic {
+                Critic::Euclidean => {
+                    let n = value_blocks.iter().map(|&i| net.blocks()[i].numel()).sum();
+                    ValueOptimizer::RmsProp(cfg.critic_rmsprop.build(n))
+                }
+                _ => ValueOptimizer::Kfac(cfg.value_kfac.build()),
+            };
+            Optimizers::Separate { policy: cfg.kfac.build(), policy_blocks: net.group_blocks(Group::Policy), value, value_blocks }
+        };
+        Ok(Self { cfg, net, pipeline, opt, discrete, rng, bellman_variance: None })
     }
 
     /// The network.
-    pub fn net(&self) -> &ActorCritic<64> {
-        &self.net
+    pub fn net(&self) -> &dyn ActorCriticNet {
+        &*self.net
     }
 
-    /// Gradients of the K-FAC layers of `phase` from `grads`.
-    fn layer_grads(&mut self, phase: Phase, grads: &mut dfdx::prelude::Gradients<f32, dfdx::prelude::Cpu>) -> Vec<LayerGrads> {
-        self.net
-            .kfac_params_mut()
-            .into_iter()
-            .filter(|p| phase.includes(p.group))
-            .map(|p| LayerGrads {
-                weight: p.weight.map(|w| w.grad_f64(grads)),
-                bias: Some(p.bias.grad_f64(grads)),
-            })
-            .collect()
-    }
-
-    fn apply(&mut self, phase: Phase, deltas: &[LayerGrads]) {
-        let layers = self.net.kfac_params_mut().into_iter().filter(|p| phase.includes(p.group));
-        for (p, d) in layers.zip(deltas) {
-            if let (Some(w), Some(dw)) = (p.weight, &d.weight) {
-                w.add_f64(dw);
-            }
-            if let Some(db) = &d.bias {
-                p.bias.add_f64(db);
-            }
+    fn blocks(&self, phase: Phase) -> Vec<usize> {
+        match (&self.opt, phase) {
+            (Optimizers::Joint { blocks, .. }, _) => blocks.clone(),
+            (Optimizers::Separate { policy_blocks, .. }, Phase::Policy) => policy_blocks.clone(),
+            (Optimizers::Separate { value_blocks, .. }, _) => value_blocks.clone(),
         }
     }
 
-    /// One K-FAC (or, for a Euclidean critic, RMSProp) pass over the layers of `phase`.
-    #[allow(clippy::too_many_arguments)]
-    fn pass(
-        &mut self,
-        phase: Phase,
-        rollout: &Rollout,
-        value_obs: Option<&[f32]>,
-        logp_weights: &[f32],
-        targets: &[f32],
-        sampled: &[f32],
-        noise: &[f32],
-        sigma: f64,
-        lr: f64,
-    ) -> (KfacStep, f64, f64, f64) {
-        let rows = rollout.len();
-        let actions = rollout.action_batch(self.discrete);
-        let (pw, vw) = match phase {
-            Phase::Joint => (1.0, 1.0),
-            Phase::Policy => (1.0, 0.0),
-            Phase::Value => (0.0, 1.0),
-        };
-        let parts = match phase {
-            Phase::Joint => Parts::ALL,
-            Phase::Policy => Parts::POLICY,
-            Phase::Value => Parts::VALUE,
-        };
-        let weights: Vec<f32> = logp_weights.iter().map(|w| w * pw).collect();
-        let ec = self.cfg.entropy_coef * pw as f64;
-        let vc = self.cfg.value_coef * vw as f64;
-        let mut loss =
-            weighted_loss(&self.net, &rollout.obs, value_obs, &actions, parts, &weights, ec, vc, ValueTarget::Fixed(targets), None);
-        let mut grads = self.layer_grads(phase, &mut loss.grads);
-        if phase == Phase::Value && self.cfg.value_l2 > 0.0 {
-            // d/dW of (c/2)|W|^2 on the value network's weights (not biases).
-            let c = self.cfg.value_l2;
-            let layers = self.net.kfac_params_mut().into_iter().filter(|p| p.group == Group::Value);
-            for (p, g) in layers.zip(grads.iter_mut()) {
-                if let (Some(w), Some(gw)) = (p.weight, g.weight.as_mut()) {
-                    for (gi, wi) in gw.iter_mut().zip(w.read()) {
-                        *gi += c * f64::from(wi);
-                    }
-                }
-            }
+    /// The policy's (or joint) K-FAC.
+    fn policy_kfac(&mut self) -> &mut Kfac {
+        match &mut self.opt {
+            Optimizers::Joint { kfac, .. } | Optimizers::Separate { policy: kfac, .. } => kfac,
         }
-        if phase == Phase::Value && self.cfg.critic == Critic::Euclidean {
-            let mut flat: Vec<f32> = grads.iter().flat_map(|g| g.weight.iter().chain(g.bias.iter()).flatten().map(|&x| x as f32)).collect();
-            let mut params: Vec<f32> = Vec::with_capacity(flat.len());
-            for p in self.net.kfac_params_mut().into_iter().filter(|p| p.group == Group::Value) {
-                if let Some(w) = p.weight {
-                    params.extend(w.read());
-                }
-                params.extend(p.bias.read());
-            }
-            let opt = self.critic_opt.as_mut().expect("euclidean critic has an optimizer");
-            let before = params.clone();
-            opt.step(&mut params, &flat, self.cfg.critic_lr);
-            for (d, (a, b)) in flat.iter_mut().zip(params.iter().zip(&before)) {
-                *d = a - b;
-            }
-            let mut at = 0;
-            let deltas: Vec<LayerGrads> = grads
-                .iter()
-                .map(|g| {
-                    let mut take = |v: &Option<Vec<f64>>| {
-                        v.as_ref().map(|v| {
-                            let out = flat[at..at + v.len()].iter().map(|&x| f64::from(x)).collect();
-                            at += v.len();
-                            out
-                        })
-                    };
-                    LayerGrads { weight: take(&g.weight), bias: take(&g.bias) }
-                })
-                .collect();
-            self.apply(phase, &deltas);
-            let step = KfacStep { deltas, vfv: f64::NAN, nu: f64::NAN, lr: self.cfg.critic_lr, event: None, blocks: vec![] };
-            return (step, loss.policy_term, loss.value_term, loss.entropy);
-        }
-        // Sampled Fisher loss.
-        let fisher_w: Vec<f32> = vec![-(pw as f32) / rows as f32; rows];
-        let fc = -self.cfg.value_fisher_coef / (sigma * sigma) * vw as f64;
-        let fisher_actions = if self.discrete {
-            crate::nets::ActionBatch::Discrete(sampled)
+    }
+
+    /// Gradients of the actor-critic loss for the blocks `which`, with the pass's terms.
+    fn loss_grads(&self, phase: Phase, b: &PassBatch, which: &[usize]) -> Result<(Vec<LayerGrads>, f64, f64, f64), AlgoError> {
+        let (pw, vw) = phase.weights();
+        let weights: Vec<f32> = b.logp_weights.iter().map(|w| w * pw).collect();
+        let loss = self.net.loss(&LossQuery {
+            obs: &b.rollout.obs,
+            rows: b.rollout.len(),
+            value_obs: b.value_obs,
+            actions: b.rollout.action_batch(self.discrete),
+            parts: phase.parts(),
+            logp_weights: &weights,
+            entropy_coef: self.cfg.entropy_coef * f64::from(pw),
+            value_coef: self.cfg.value_coef * f64::from(vw),
+            target: ValueTarget::Fixed(b.targets),
+            grads: GradsWanted::Blocks(which),
+            kfac_stats: false,
+        })?;
+        Ok((loss.blocks, loss.policy_term, loss.value_term, loss.entropy))
+    }
+
+    /// K-FAC statistics of the sampled Fisher loss (module docs) for the pass's blocks.
+    fn fisher_stats(&self, phase: Phase, b: &PassBatch, noise: &[f32]) -> Result<Vec<crate::nets::LayerStats>, AlgoError> {
+        let rows = b.rollout.len();
+        let (pw, vw) = phase.weights();
+        let fisher_w: Vec<f32> = vec![-pw / rows as f32; rows];
+        let actions = if self.discrete {
+            ActionBatch::Discrete(b.sampled)
         } else {
-            crate::nets::ActionBatch::Continuous { values: sampled, dim: rollout.act_dim }
+            ActionBatch::Continuous { values: b.sampled, dim: b.rollout.act_dim }
         };
-        let mut trace: Vec<TraceEntry> = Vec::new();
-        let target = ValueTarget::Noisy { noise, sigma: sigma as f32 };
-        let mut fisher = weighted_loss(
-            &self.net,
-            &rollout.obs,
-            value_obs,
-            &fisher_actions,
-            parts,
-            &fisher_w,
-            0.0,
-            fc,
-            target,
-            Some(&mut trace),
-        );
-        // The trace holds exactly this phase's layers, in kfac_params_mut order.
-        let mut stats: Vec<LayerStats> = trace.into_iter().map(|t| t.stats(&mut fisher.grads)).collect();
+        let out = self.net.loss(&LossQuery {
+            obs: &b.rollout.obs,
+            rows,
+            value_obs: b.value_obs,
+            actions,
+            parts: phase.parts(),
+            logp_weights: &fisher_w,
+            entropy_coef: 0.0,
+            value_coef: -self.cfg.value_fisher_coef / (b.sigma * b.sigma) * f64::from(vw),
+            target: ValueTarget::Noisy { noise, sigma: b.sigma as f32 },
+            grads: GradsWanted::None,
+            kfac_stats: true,
+        })?;
+        let mut stats = out.stats;
         if self.cfg.log_std == LogStdUpdate::Unpreconditioned {
             // The Gaussian log std is the one weightless bias block.
             for s in stats.iter_mut().filter(|s| s.kind == LayerKind::Bias) {
                 s.kind = LayerKind::Unfactored;
             }
         }
-        debug_assert_eq!(stats.len(), grads.len());
-        let kfac = if phase == Phase::Value { &mut self.value_kfac } else { &mut self.kfac };
-        let step = kfac.step(&stats, &grads, lr);
-        self.apply(phase, &step.deltas);
-        (step, loss.policy_term, loss.value_term, loss.entropy)
+        Ok(stats)
     }
-}
 
-impl Policy for Acktr {
-    fn act(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> (DistParams, Vec<f32>) {
-        self.net.forward(obs, episode_steps, rows)
+    /// Adds `d/dW (c/2)|W|^2` to the gradients of the blocks' weights (not biases).
+    fn add_weight_decay(&self, which: &[usize], grads: &mut [LayerGrads], c: f64) {
+        for (&i, g) in which.iter().zip(grads.iter_mut()) {
+            if let (Some(w), Some(gw)) = (self.net.block_values(i).weight, g.weight.as_mut()) {
+                for (gi, wi) in gw.iter_mut().zip(w) {
+                    *gi += c * f64::from(wi);
+                }
+            }
+        }
     }
-    fn values(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> Vec<f32> {
-        self.net.values(obs, episode_steps, rows)
+
+    /// The Euclidean critic's RMSProp step on the value blocks.
+    fn euclidean_step(&mut self, which: &[usize], grads: &[LayerGrads]) -> Result<KfacStep, AlgoError> {
+        let mut flat: Vec<f32> = grads.iter().flat_map(|g| g.weight.iter().chain(g.bias.iter()).flatten().map(|&x| x as f32)).collect();
+        let mut params: Vec<f32> = Vec::with_capacity(flat.len());
+        for &i in which {
+            let v = self.net.block_values(i);
+            params.extend(v.weight.unwrap_or_default());
+            params.extend(v.bias);
+        }
+        let Optimizers::Separate { value: ValueOptimizer::RmsProp(opt), .. } = &mut self.opt else {
+            unreachable!("a Euclidean critic has an RMSProp optimizer");
+        };
+        let before = params.clone();
+        opt.step(&mut params, &flat, self.cfg.critic_lr);
+        for (d, (a, b)) in flat.iter_mut().zip(params.iter().zip(&before)) {
+            *d = a - b;
+        }
+        let mut at = 0;
+        let deltas: Vec<LayerGrads> = grads
+            .iter()
+            .map(|g| {
+                let mut take = |v: &Option<Vec<f64>>| {
+                    v.as_ref().map(|v| {
+                        let out = flat[at..at + v.len()].iter().map(|&x| f64::from(x)).collect();
+                        at += v.len();
+                        out
+                    })
+                };
+                LayerGrads { weight: take(&g.weight), bias: take(&g.bias) }
+            })
+            .collect();
+        glue::apply(&mut *self.net, which, &deltas)?;
+        Ok(KfacStep { deltas, vfv: f64::NAN, nu: f64::NAN, lr: self.cfg.critic_lr, event: None, blocks: vec![] })
+    }
+
+    /// One K-FAC (or, for a Euclidean critic, RMSProp) pass over the blocks of `phase`.
+    fn pass(&mut self, phase: Phase, b: &PassBatch, noise: &[f32], lr: f64) -> Result<PassOut, AlgoError> {
+        let which = self.blocks(phase);
+        let (mut grads, policy_term, value_term, entropy) = self.loss_grads(phase, b, &which)?;
+        if phase == Phase::Value && self.cfg.value_l2 > 0.0 {
+            self.add_weight_decay(&which, &mut grads, self.cfg.value_l2);
+        }
+        let euclidean = matches!(self.opt, Optimizers::Separate { value: ValueOptimizer::RmsProp(_), .. });
+        let step = if phase == Phase::Value && euclidean {
+            self.euclidean_step(&which, &grads)?
+        } else {
+            let stats = self.fisher_stats(phase, b, noise)?;
+            let kfac = match (&mut self.opt, phase) {
+                (Optimizers::Separate { value: ValueOptimizer::Kfac(k), .. }, Phase::Value) => k,
+                (Optimizers::Joint { kfac, .. } | Optimizers::Separate { policy: kfac, .. }, _) => kfac,
+            };
+            glue::step(&mut *self.net, kfac, &which, &stats, &grads, lr)?
+        };
+        Ok(PassOut { step, policy_term, value_term, entropy })
+    }
+
+    /// Advantages (standardised if configured) and value targets of a batch.
+    fn advantages_and_targets(&self, rollout: &Rollout) -> (Vec<f32>, Vec<f32>) {
+        let rows = rollout.len();
+        let (mut adv, targets) = match self.cfg.advantage {
+            Advantage::NStep => {
+                let r = nstep_returns(rollout, self.cfg.gamma, self.cfg.time_limit);
+                (r.iter().zip(&rollout.values).map(|(r, v)| r - v).collect::<Vec<f32>>(), r)
+            }
+            Advantage::Gae { lambda } => gae(rollout, self.cfg.gamma, lambda, self.cfg.time_limit),
+        };
+        let targets = match self.cfg.value_targets {
+            ValueTargets::Estimator => targets,
+            ValueTargets::DiscountedReturns => nstep_returns(rollout, self.cfg.gamma, self.cfg.time_limit),
+        };
+        if self.cfg.normalize_advantages && rows > 1 {
+            let mean = adv.iter().map(|&a| f64::from(a)).sum::<f64>() / rows as f64;
+            let var = adv.iter().map(|&a| (f64::from(a) - mean).powi(2)).sum::<f64>() / rows as f64;
+            let sd = var.sqrt() + 1e-8;
+            for a in adv.iter_mut() {
+                *a = ((f64::from(*a) - mean) / sd) as f32;
+            }
+        }
+        (adv, targets)
+    }
+
+    /// The Fisher's value-noise scale: fixed, or the adaptive Gauss-Newton critic's running
+    /// Bellman-error standard deviation (updated with this batch).
+    fn value_noise_std(&mut self, rollout: &Rollout, targets: &[f32]) -> f64 {
+        let rows = rollout.len();
+        let batch_var = targets.iter().zip(&rollout.values).map(|(t, v)| f64::from(t - v).powi(2)).sum::<f64>() / rows as f64;
+        let d = self.cfg.bellman_variance_decay;
+        let var = match self.bellman_variance {
+            None => batch_var,
+            Some(v) if batch_var.is_finite() => d * v + (1.0 - d) * batch_var,
+            Some(v) => v, // a non-finite batch must not poison the estimate
+        };
+        if var.is_finite() {
+            self.bellman_variance = Some(var);
+        }
+        match self.cfg.critic {
+            Critic::AdaptiveGaussNewton => var.sqrt().max(1e-3),
+            _ => self.cfg.value_noise_std,
+        }
     }
 }
 
@@ -510,90 +550,60 @@ fn event_code(e: Option<KfacEvent>) -> f64 {
 }
 
 impl Algorithm for Acktr {
-    fn policy(&self) -> &dyn Policy {
-        self
+    fn policy(&self) -> &dyn ActorCriticNet {
+        &*self.net
     }
 
-    fn update(&mut self, rollout: &Rollout, progress: Progress) -> UpdateStats {
+    fn update(&mut self, rollout: &Rollout, progress: Progress) -> Result<UpdateStats, AlgoError> {
         let rows = rollout.len();
-        let (mut adv, targets) = match self.cfg.advantage {
-            Advantage::NStep => {
-                let r = nstep_returns(rollout, self.cfg.gamma, self.cfg.time_limit);
-                (r.iter().zip(&rollout.values).map(|(r, v)| r - v).collect::<Vec<f32>>(), r)
-            }
-            Advantage::Gae { lambda } => gae(rollout, self.cfg.gamma, lambda, self.cfg.time_limit),
-        };
-        let targets = match self.cfg.value_targets {
-            ValueTargets::Estimator => targets,
-            ValueTargets::DiscountedReturns => nstep_returns(rollout, self.cfg.gamma, self.cfg.time_limit),
-        };
-        let value_obs = rollout_value_features(&self.net, rollout);
-        let value_obs = value_obs.as_deref();
-        if self.cfg.normalize_advantages && rows > 1 {
-            let mean = adv.iter().map(|&a| f64::from(a)).sum::<f64>() / rows as f64;
-            let var = adv.iter().map(|&a| (f64::from(a) - mean).powi(2)).sum::<f64>() / rows as f64;
-            let sd = var.sqrt() + 1e-8;
-            for a in adv.iter_mut() {
-                *a = ((f64::from(*a) - mean) / sd) as f32;
-            }
-        }
+        let (adv, targets) = self.advantages_and_targets(rollout);
+        let value_obs = rollout_value_features(&*self.net, rollout);
         let logp_weights: Vec<f32> = adv.iter().map(|a| -a / rows as f32).collect();
-        // Bellman-error variance for the adaptive Gauss-Newton critic.
-        let batch_var = targets.iter().zip(&rollout.values).map(|(t, v)| f64::from(t - v).powi(2)).sum::<f64>() / rows as f64;
-        let d = self.cfg.bellman_variance_decay;
-        let var = match self.bellman_variance {
-            None => batch_var,
-            Some(v) if batch_var.is_finite() => d * v + (1.0 - d) * batch_var,
-            Some(v) => v, // a non-finite batch must not poison the estimate
-        };
-        if var.is_finite() {
-            self.bellman_variance = Some(var);
-        }
-        let sigma = match self.cfg.critic {
-            Critic::AdaptiveGaussNewton => var.sqrt().max(1e-3),
-            _ => self.cfg.value_noise_std,
-        };
+        let sigma = self.value_noise_std(rollout, &targets);
         // Fisher samples: actions from the current policy, value noise.
         let old_dist = match &rollout.dist {
             Some(d) => d.clone(),
-            None => self.net.policy_dist(&rollout.obs, rows),
+            None => self.net.policy_dist(&rollout.obs, rows)?,
         };
         let (_, sampled) = old_dist.sample(&mut self.rng);
         let noise: Vec<f32> = (0..rows).map(|_| self.rng.sample::<f32, _>(StandardNormal)).collect();
-        let lr = self.cfg.kfac.lr_schedule.at(self.kfac.config().lr, progress);
-        let (step, policy_loss, mut value_loss, entropy, mut value_step) = if self.net.is_shared() {
-            let (s, p, v, e) = self.pass(Phase::Joint, rollout, value_obs, &logp_weights, &targets, &sampled, &noise, sigma, lr);
-            (s, p, v, e, None)
-        } else {
-            let (s, p, _, e) = self.pass(Phase::Policy, rollout, value_obs, &logp_weights, &targets, &sampled, &noise, sigma, lr);
-            (s, p, f64::NAN, e, None)
-        };
-        if !self.net.is_shared() {
-            let vlr = self.cfg.value_kfac.lr_schedule.at(self.value_kfac.config().lr, progress);
+        let batch = PassBatch { rollout, value_obs: value_obs.as_deref(), logp_weights: &logp_weights, targets: &targets, sampled: &sampled, sigma };
+        let lr = self.cfg.kfac.lr_schedule.at(self.policy_kfac().config().lr, progress);
+        let shared = matches!(self.opt, Optimizers::Joint { .. });
+        let first = self.pass(if shared { Phase::Joint } else { Phase::Policy }, &batch, &noise, lr)?;
+        let mut value_loss = if shared { first.value_term } else { f64::NAN };
+        let mut value_step = None;
+        if let Optimizers::Separate { value, .. } = &self.opt {
+            let base_lr = match value {
+                ValueOptimizer::Kfac(k) => k.config().lr,
+                ValueOptimizer::RmsProp(_) => self.cfg.value_kfac.lr,
+            };
+            let vlr = self.cfg.value_kfac.lr_schedule.at(base_lr, progress);
             for epoch in 0..self.cfg.value_epochs.max(1) {
                 let noise: Vec<f32> = (0..rows).map(|_| self.rng.sample::<f32, _>(StandardNormal)).collect();
-                let (s, _, v, _) = self.pass(Phase::Value, rollout, value_obs, &logp_weights, &targets, &sampled, &noise, sigma, vlr);
+                let out = self.pass(Phase::Value, &batch, &noise, vlr)?;
                 if epoch == 0 {
-                    value_loss = v;
+                    value_loss = out.value_term;
                 }
-                value_step = Some(s);
+                value_step = Some(out.step);
             }
         }
-        let new_dist = self.net.policy_dist(&rollout.obs, rows);
-        let kl = mean_kl(&old_dist, &new_dist);
+        let new_dist = self.net.policy_dist(&rollout.obs, rows)?;
+        let kl = old_dist.mean_kl(&new_dist);
         if let StepSize::AdaptiveKl { target } = self.cfg.step_size {
-            let lr = self.kfac.lr_mut();
+            let lr = self.policy_kfac().lr_mut();
             if kl > 2.0 * target {
                 *lr = (*lr / 1.5).max(1e-8);
             } else if kl < target / 2.0 {
                 *lr = (*lr * 1.5).min(1.0);
             }
         }
+        let step = &first.step;
         let vs = value_step.as_ref();
-        UpdateStats(vec![
-            ("policy_loss", policy_loss),
+        Ok(UpdateStats(vec![
+            ("policy_loss", first.policy_term),
             ("value_loss", value_loss),
-            ("entropy", entropy),
+            ("entropy", first.entropy),
             ("lr", step.lr),
             ("nu", step.nu),
             ("quadratic_kl", step.approx_kl()),
@@ -603,7 +613,7 @@ impl Algorithm for Acktr {
             ("value_nu", vs.map_or(f64::NAN, |s| s.nu)),
             ("value_kfac_event", vs.map_or(f64::NAN, |s| event_code(s.event))),
             ("value_noise_std", sigma),
-        ])
+        ]))
     }
 
     fn pipeline_mut(&mut self) -> &mut Pipeline {

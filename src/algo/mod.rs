@@ -12,50 +12,15 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::env::{ActionSpace, EnvError, ObservationSpace, VecEnv};
-use crate::nets::{ActorCritic, ActorCriticConfig, Activation, Init, ValueInput};
+use crate::nets::{ActorCriticNet, ActorCriticSpec, Activation, Engine, Init, Layout, NetError, ValueInput};
 
 pub use a2c::{A2c, A2cConfig};
 pub use acktr::{Acktr, AcktrConfig};
 pub use pipeline::{BatchLayout, Pipeline, PipelineConfig};
 pub use returns::TimeLimitHandling;
-pub use rollout::{Collector, EpisodeEvent, Policy, Rollout};
-
-/// Where training stands, for schedules.
-#[derive(Debug, Clone, Copy)]
-pub struct Progress {
-    /// Timesteps collected before this update.
-    pub timesteps_done: u64,
-    /// The cell's budget.
-    pub total_timesteps: u64,
-}
-
-impl Progress {
-    /// `1 - done/total`, the factor of baselines' `linear` schedule (`common/schedules.py`).
-    pub fn remaining(&self) -> f64 {
-        1.0 - self.timesteps_done as f64 / self.total_timesteps.max(1) as f64
-    }
-}
-
-/// Learning-rate schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LrSchedule {
-    /// The same rate throughout.
-    #[default]
-    Constant,
-    /// Linear decay to 0 over the budget (baselines `lrschedule='linear'`).
-    Linear,
-}
-
-impl LrSchedule {
-    /// The learning rate at `progress`.
-    pub fn at(self, lr: f64, progress: Progress) -> f64 {
-        match self {
-            LrSchedule::Constant => lr,
-            LrSchedule::Linear => lr * progress.remaining(),
-        }
-    }
-}
+pub use crate::nets::Architecture;
+pub use rollout::{Collector, EpisodeEvent, Rollout};
+pub use crate::optim::{LrSchedule, Progress};
 
 /// What one update reports: named scalars in a fixed order (columns of `updates.parquet`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -63,22 +28,15 @@ pub struct UpdateStats(pub Vec<(&'static str, f64)>);
 
 /// An on-policy algorithm: how it acts, and how it updates from a batch.
 pub trait Algorithm {
-    /// The acting policy the rollout loop uses.
-    fn policy(&self) -> &dyn Policy;
-    /// One update from a batch.
-    fn update(&mut self, rollout: &Rollout, progress: Progress) -> UpdateStats;
+    /// The actor-critic the rollout loop acts with.
+    fn policy(&self) -> &dyn ActorCriticNet;
+    /// One update from a batch. An error (an engine failure, a broken network contract)
+    /// ends the cell with that error; a non-finite batch is not an error (K-FAC skips it
+    /// and says so in the update's statistics).
+    fn update(&mut self, rollout: &Rollout, progress: Progress) -> Result<UpdateStats, AlgoError>;
     /// The data pipeline between the environment and the networks (its filter state is
     /// part of the algorithm's state).
     fn pipeline_mut(&mut self) -> &mut Pipeline;
-}
-
-/// Network architecture, by name (widths fixed in the type, see [`crate::nets`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Architecture {
-    /// Two hidden layers of 64 (baselines `mlp`, paper appendix A.2).
-    #[default]
-    Mlp64x64,
 }
 
 /// Network configuration (defaults: openai/baselines `common/models.py::mlp` with a shared
@@ -115,6 +73,24 @@ impl NetworkConfig {
     }
 }
 
+impl NetworkConfig {
+    /// How to assemble the actor-critic: the YAML's `shared` flag becomes the [`Layout`]
+    /// type, which carries only what applies to it (the spec checker refuses separate-network
+    /// settings on a shared network).
+    pub fn actor_critic_spec(&self) -> ActorCriticSpec {
+        let layout = if self.shared {
+            Layout::Shared { activation: self.policy_activation }
+        } else {
+            Layout::Separate {
+                policy_activation: self.policy_activation,
+                value_activation: self.value_activation,
+                value_input: self.value_input,
+            }
+        };
+        ActorCriticSpec { architecture: self.architecture, layout, init: self.init }
+    }
+}
+
 impl Default for NetworkConfig {
     fn default() -> Self {
         Self {
@@ -137,6 +113,8 @@ pub enum AlgoError {
     UnsupportedObservations { algo: &'static str, space: ObservationSpace },
     #[error("{algo}: {why}")]
     Unsupported { algo: &'static str, why: String },
+    #[error(transparent)]
+    Net(#[from] NetError),
 }
 
 /// Every algorithm, by the name a spec uses. Adding one is a variant here plus its module.
@@ -179,7 +157,7 @@ impl AlgorithmConfig {
             AlgorithmConfig::Acktr(c) => {
                 let net = build_network(&c.network, &c.pipeline, obs, actions, "acktr", &mut rng)?;
                 let pipeline = Pipeline::new(c.pipeline, obs, actions);
-                Ok(Box::new(Acktr::new(c.clone(), net, pipeline, matches!(actions, ActionSpace::Discrete { .. }), seed)))
+                Ok(Box::new(Acktr::new(c.clone(), net, pipeline, matches!(actions, ActionSpace::Discrete { .. }), seed)?))
             }
         }
     }
@@ -192,8 +170,8 @@ fn build_network(
     actions: &ActionSpace,
     algo: &'static str,
     rng: &mut ChaCha8Rng,
-) -> Result<ActorCritic<64>, AlgoError> {
-    if !matches!(obs, ObservationSpace::Vector { .. }) || !pipeline.supports(obs) {
+) -> Result<Box<dyn ActorCriticNet>, AlgoError> {
+    if !pipeline.supports(obs) {
         return Err(AlgoError::UnsupportedObservations { algo, space: obs.clone() });
     }
     if cfg.value_input == ValueInput::ObservationDistTime {
@@ -204,20 +182,11 @@ fn build_network(
             return Err(AlgoError::Unsupported { algo, why: "value_input observation_dist_time needs continuous actions".into() });
         }
     }
-    match cfg.architecture {
-        Architecture::Mlp64x64 => Ok(ActorCritic::<64>::new(
-            pipeline.input_dim(obs),
-            actions,
-            ActorCriticConfig {
-                shared: cfg.shared,
-                policy_activation: cfg.policy_activation,
-                value_activation: cfg.value_activation,
-                init: cfg.init,
-                value_input: cfg.value_input,
-            },
-            rng,
-        )),
-    }
+    let input = match obs {
+        ObservationSpace::Vector { .. } => vec![pipeline.input_dim(obs)],
+        ObservationSpace::Frames { channels, height, width } => vec![*channels, *height, *width],
+    };
+    Ok(cfg.actor_critic_spec().build(Engine::Cpu, &input, actions, rng)?)
 }
 
 /// One update's record: where it happened and what the algorithm reported.
@@ -254,7 +223,7 @@ pub fn train(
             BatchLayout::Steps => collector.collect(algo, steps_per_update)?,
             BatchLayout::WholeEpisodes => collector.collect_episodes(algo, steps_per_update)?,
         };
-        let stats = algo.update(&rollout, progress);
+        let stats = algo.update(&rollout, progress)?;
         observe(&UpdateEvent { update, global_step: collector.global_step(), stats }, &episodes);
         update += 1;
     }

@@ -6,23 +6,13 @@
 //! the space's `flat_dim` (stacked frames are stored scaled to [0, 1], see
 //! [`crate::env::Observation::write_f32`]).
 
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
 
-use super::Algorithm;
-use crate::env::{EnvError, VecEnv};
+use super::{AlgoError, Algorithm};
+use crate::env::{ActionSpace, VecEnv};
 use crate::nets::{ActionBatch, DistParams};
-
-/// What an algorithm exposes to the rollout loop: acting and valuing (no tape).
-///
-/// `episode_steps[r]` is the index of row `r`'s observation within its episode (0 at a
-/// reset), which a value function with time features reads (baselines
-/// `acktr/value_functions.py`).
-pub trait Policy {
-    /// Distribution parameters and value estimates for `rows` observations.
-    fn act(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> (DistParams, Vec<f32>);
-    /// Value estimates for `rows` observations.
-    fn values(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> Vec<f32>;
-}
 
 /// One batch of experience: `steps` steps of `num_envs` copies.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +47,41 @@ pub struct Rollout {
 }
 
 impl Rollout {
+    /// A batch of random data of the right shapes (for benchmarks and tests of an update):
+    /// observations uniform in [0, 1), valid random actions, rewards in [-1, 1), an episode
+    /// end every 1000 steps, and, for continuous actions, a recorded acting distribution.
+    pub fn synthetic(rng: &mut impl Rng, num_envs: usize, steps: usize, obs_dim: usize, actions: &ActionSpace) -> Self {
+        let rows = num_envs * steps;
+        let act_dim = actions.stored_dim();
+        let stored: Vec<f32> = match actions {
+            ActionSpace::Discrete { n } => (0..rows).map(|_| rng.gen_range(0..*n) as f32).collect(),
+            ActionSpace::Continuous { dim, .. } => (0..rows * dim).map(|_| rng.sample(StandardNormal)).collect(),
+        };
+        let dist = match actions {
+            ActionSpace::Discrete { .. } => None,
+            ActionSpace::Continuous { dim, .. } => Some(DistParams::Gaussian {
+                mean: (0..rows * dim).map(|_| rng.sample::<f32, _>(StandardNormal) * 0.1).collect(),
+                log_std: vec![0.0; *dim],
+            }),
+        };
+        Rollout {
+            num_envs,
+            steps,
+            obs_dim,
+            act_dim,
+            obs: (0..rows * obs_dim).map(|_| rng.gen::<f32>()).collect(),
+            actions: stored,
+            rewards: (0..rows).map(|_| rng.gen_range(-1.0..1.0)).collect(),
+            terminated: (0..rows).map(|i| (i / num_envs) % 1000 == 999).collect(),
+            truncated: vec![false; rows],
+            values: (0..rows).map(|_| rng.sample(StandardNormal)).collect(),
+            truncation_values: vec![0.0; rows],
+            episode_steps: (0..rows).map(|i| ((i / num_envs) % 1000) as u32).collect(),
+            last_values: vec![0.0; num_envs],
+            dist,
+        }
+    }
+
     /// Number of rows (`steps * num_envs`).
     pub fn len(&self) -> usize {
         self.steps * self.num_envs
@@ -119,19 +144,19 @@ impl Collector {
 
     /// Runs `steps` steps of every copy with `algo`'s policy; returns the batch and the
     /// episodes that ended meanwhile.
-    pub fn collect(&mut self, algo: &mut dyn Algorithm, steps: usize) -> Result<(Rollout, Vec<EpisodeEvent>), EnvError> {
+    pub fn collect(&mut self, algo: &mut dyn Algorithm, steps: usize) -> Result<(Rollout, Vec<EpisodeEvent>), AlgoError> {
         self.run(algo, |t, _| t >= steps)
     }
 
     /// Runs whole episodes of the one copy until the batch holds more than `min_steps`
     /// timesteps (baselines `acktr/acktr_cont.py` l. 83-92).
-    pub fn collect_episodes(&mut self, algo: &mut dyn Algorithm, min_steps: usize) -> Result<(Rollout, Vec<EpisodeEvent>), EnvError> {
+    pub fn collect_episodes(&mut self, algo: &mut dyn Algorithm, min_steps: usize) -> Result<(Rollout, Vec<EpisodeEvent>), AlgoError> {
         assert_eq!(self.venv.len(), 1, "whole-episode batches run one environment copy");
         self.run(algo, |t, episode_ended| t > min_steps && episode_ended)
     }
 
     /// Steps until `done(steps taken, the last step ended an episode of copy 0)`.
-    fn run(&mut self, algo: &mut dyn Algorithm, done: impl Fn(usize, bool) -> bool) -> Result<(Rollout, Vec<EpisodeEvent>), EnvError> {
+    fn run(&mut self, algo: &mut dyn Algorithm, done: impl Fn(usize, bool) -> bool) -> Result<(Rollout, Vec<EpisodeEvent>), AlgoError> {
         let n = self.venv.len();
         let obs_dim = algo.pipeline_mut().input_dim();
         if self.obs.is_empty() {
@@ -145,7 +170,7 @@ impl Collector {
         let mut episodes = Vec::new();
         let mut t = 0;
         loop {
-            let (dist, values) = algo.policy().act(&self.obs, &self.episode_steps, n);
+            let (dist, values) = algo.policy().act(&self.obs, &self.episode_steps, n)?;
             let (actions, stored) = dist.sample(&mut self.rng);
             match &mut r.dist {
                 None => r.dist = Some(dist),
@@ -178,7 +203,7 @@ impl Collector {
                 }
             }
             if !final_rows.is_empty() {
-                let v = algo.policy().values(&final_obs, &final_steps, final_rows.len());
+                let v = algo.policy().values(&final_obs, &final_steps, final_rows.len())?;
                 for (row, v) in final_rows.iter().zip(v) {
                     r.truncation_values[*row] = v;
                 }
@@ -205,7 +230,7 @@ impl Collector {
             }
         }
         r.steps = t;
-        r.last_values = algo.policy().values(&self.obs, &self.episode_steps, n);
+        r.last_values = algo.policy().values(&self.obs, &self.episode_steps, n)?;
         Ok((r, episodes))
     }
 }

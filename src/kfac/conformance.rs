@@ -1,6 +1,6 @@
 //! Runs K-FAC conformance cases (format `kfac-case/1`,
-//! `../shared/kfac-conformance/FORMAT.md`) through our network ([`crate::nets::seq`]) and
-//! optimizer ([`super::Kfac`]), comparing every factor, natural gradient, `vFv`, `nu` and
+//! `../shared/kfac-conformance/FORMAT.md`) through the torso type every actor-critic is
+//! built from ([`crate::nets::cpu::SeqNet`]) and the K-FAC glue ([`super::glue`]), comparing every factor, natural gradient, `vFv`, `nu` and
 //! the parameters after each step with the expected float64 values.
 
 use std::path::{Path, PathBuf};
@@ -9,12 +9,10 @@ use dfdx::prelude::*;
 use faer::Mat;
 use serde::Deserialize;
 
-use super::{BiasMode, KfacConfig, LayerGrads, LayerStats};
-use crate::algo::LrSchedule;
-use crate::nets::seq::{LayerSpec, SeqNet};
-use crate::nets::{Activation, Dev, TraceEntry};
-#[allow(unused_imports)]
-use crate::nets::ParamTensor;
+use super::{glue, BiasMode, KfacConfig, LayerGrads, LayerStats};
+use crate::nets::cpu::{Dev, SeqNet, TraceEntry};
+use crate::nets::{Activation, KfacBlocks, LayerSpec};
+use crate::optim::LrSchedule;
 
 /// A tensor as cases store it.
 #[derive(Debug, Clone, Deserialize)]
@@ -204,7 +202,8 @@ pub fn run_case(case: &KfacCase) -> Result<(), String> {
         let mut trace = Vec::new();
         let mut fgrads = weighted(&net, &step.fisher_output_grad, Some(&mut trace));
         let stats: Vec<LayerStats> = trace.into_iter().map(|e| e.stats(&mut fgrads)).collect();
-        let out = kfac.step(&stats, &layer_grads, c.lr);
+        let every: Vec<usize> = (0..net.blocks().len()).collect();
+        let out = glue::step(&mut net, &mut kfac, &every, &stats, &layer_grads, c.lr).map_err(|e| format!("step {t}: {e}"))?;
         if let Some(ev) = out.event {
             return Err(format!("step {t}: update skipped ({ev:?})"));
         }
@@ -221,13 +220,6 @@ pub fn run_case(case: &KfacCase) -> Result<(), String> {
         }
         compare(&format!("step {t} vFv"), &[out.vfv], &[e.vFv])?;
         compare(&format!("step {t} nu"), &[out.nu], &[e.nu])?;
-        for ((w, b), d) in net.layer_params_mut().into_iter().zip(&out.deltas) {
-            for (p, delta) in [(w, &d.weight), (b, &d.bias)] {
-                if let Some(delta) = delta {
-                    p.add_f64(delta);
-                }
-            }
-        }
         for (k, ((w, b), ep)) in net.layer_params_mut().into_iter().zip(&e.params_after).enumerate() {
             let to64 = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<_>>();
             compare(&format!("step {t} layer {k} weight after"), &to64(w.read()), &ep.weight.data)?;

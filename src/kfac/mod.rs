@@ -27,13 +27,15 @@
 //! paper's asynchronous variant) makes results depend on timing.
 
 pub mod conformance;
+pub mod glue;
 
 use std::sync::mpsc;
 
 use faer::{Accum, Mat, Par, Side};
 use serde::{Deserialize, Serialize};
 
-use crate::algo::LrSchedule;
+pub use crate::nets::{LayerGrads, LayerKind, LayerStats};
+use crate::optim::LrSchedule;
 
 /// How biases enter the factorisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -125,46 +127,6 @@ impl KfacConfig {
     pub fn build(&self) -> Kfac {
         Kfac::new(self.clone())
     }
-}
-
-/// What kind of layer a [`LayerStats`] describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LayerKind {
-    /// `s = a W^T + b`, one row per example.
-    Linear,
-    /// A convolution seen as a linear map on patches: `spatial` rows (output positions)
-    /// per example.
-    Conv { spatial: usize },
-    /// A bias with no weight, added to every row (e.g. a Gaussian policy's log standard
-    /// deviation, ikostrikov's `AddBias`): one block with `A = [[1]]`.
-    Bias,
-    /// A parameter vector with no Kronecker factor: its update is its gradient, inside the
-    /// trust region and momentum like every other block. This is how openai/baselines
-    /// `acktr/kfac.py` treats variables its factor search does not find (the Gaussian
-    /// policy's `logstd`: `getKfacPrecondUpdates` leaves their gradient as is, l. 627-634,
-    /// 777-797). `g` is ignored.
-    Unfactored,
-}
-
-/// A layer's statistics for one update: inputs `a` and Fisher-loss gradients `g` of the
-/// pre-activations, row-major, `rows = batch * spatial`.
-#[derive(Debug, Clone)]
-pub struct LayerStats {
-    pub kind: LayerKind,
-    pub batch: usize,
-    /// `rows x in_dim` (empty for [`LayerKind::Bias`]).
-    pub a: Vec<f32>,
-    pub in_dim: usize,
-    /// `rows x out_dim`.
-    pub g: Vec<f32>,
-    pub out_dim: usize,
-}
-
-/// A layer's gradient (or update): weight `out x in` row-major and bias `out`.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct LayerGrads {
-    pub weight: Option<Vec<f64>>,
-    pub bias: Option<Vec<f64>>,
 }
 
 /// Factors and eigendecompositions of one block.

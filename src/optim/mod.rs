@@ -2,8 +2,10 @@
 //! (K-FAC, which needs each layer's activations, lives in its own layer-aware module.)
 
 pub mod rmsprop;
+pub mod schedule;
 
 pub use rmsprop::{RmsProp, RmsPropConfig};
+pub use schedule::{LrSchedule, Progress};
 
 /// Scales `grads` so that their global L2 norm is at most `max_norm`, as TensorFlow's
 /// `tf.clip_by_global_norm` (openai/baselines `a2c/a2c.py`). Returns the norm before

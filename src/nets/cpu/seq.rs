@@ -1,24 +1,19 @@
 //! A network whose layers are chosen at run time: linear layers, 2-D convolutions
 //! (im2col through [`super::ops::gather`] + matmul) and flatten, with the activations of
-//! `../shared/kfac-conformance/FORMAT.md`. It runs the K-FAC conformance cases and the
-//! Atari network of paper appendix A.1 (conv 32 8x8/4, 64 4x4/2, 32 3x3/1, fc 512) in
-//! benchmarks; its forward pass records each layer's input and pre-activation for K-FAC.
+//! `../shared/kfac-conformance/FORMAT.md`. It is every actor-critic's torso (the MLPs of
+//! paper appendix A.2, the conv stacks of A.1) and the network the K-FAC conformance cases
+//! run through; its forward pass records each layer's input and pre-activation for K-FAC.
 
 use std::sync::Arc;
 
 use dfdx::prelude::*;
 
-use super::ops::{flatten_index, gather, im2col_index, Layout};
-use super::{Activation, Dev, ParamTensor, TraceEntry};
-use crate::kfac::LayerKind;
+use rand::Rng;
 
-/// One layer as described by a case or a builder.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LayerSpec {
-    Linear { input: usize, output: usize, activation: Option<Activation> },
-    Conv2d { in_channels: usize, out_channels: usize, kernel: usize, stride: usize, padding: usize, activation: Option<Activation> },
-    Flatten,
-}
+use super::ops::{flatten_index, gather, im2col_index, Layout};
+use super::{activate, Dev, ParamTensor, TraceEntry};
+use crate::nets::blocks::{BlockSpec, BlockValues, Group, KfacBlocks, LayerGrads, LayerKind};
+use crate::nets::{Activation, Init, LayerSpec, NetError};
 
 #[derive(Debug, Clone)]
 enum Layer {
@@ -34,25 +29,39 @@ enum Layer {
     Flatten { index: Option<Arc<Vec<u32>>>, in_stride: usize },
 }
 
-/// Errors building a [`SeqNet`].
-#[derive(Debug, thiserror::Error)]
-pub enum SeqError {
-    #[error("layer {layer}: {why}")]
-    Shape { layer: usize, why: String },
-}
-
 /// A sequential network with run-time shapes.
 #[derive(Debug, Clone)]
 pub struct SeqNet {
     layers: Vec<Layer>,
     dev: Dev,
     input_dim: usize,
+    output_dim: usize,
+    blocks: Vec<BlockSpec>,
 }
 
 impl SeqNet {
     /// Builds the layers for inputs of `input_shape` (`[D]` or `[C, H, W]`), with the given
     /// parameters per linear/conv layer as `(weight out x in(*k*k), bias)` row-major.
-    pub fn new(input_shape: &[usize], specs: &[LayerSpec], params: &[(Vec<f32>, Vec<f32>)]) -> Result<Self, SeqError> {
+    pub fn new(input_shape: &[usize], specs: &[LayerSpec], params: &[(Vec<f32>, Vec<f32>)]) -> Result<Self, NetError> {
+        Self::named(input_shape, specs, params, "layer", Group::Policy)
+    }
+
+    /// Builds the layers with weights drawn by `init` at `gain` (layer by layer, in order)
+    /// and zero biases; its K-FAC blocks are named `{name} layer k` and belong to `group`.
+    pub fn init(input_shape: &[usize], specs: &[LayerSpec], init: Init, gain: f64, name: &str, group: Group, rng: &mut impl Rng) -> Result<Self, NetError> {
+        let mut params = Vec::new();
+        for s in specs {
+            let (out, fan_in) = match s {
+                LayerSpec::Linear { input, output, .. } => (*output, *input),
+                LayerSpec::Conv2d { in_channels, out_channels, kernel, .. } => (*out_channels, in_channels * kernel * kernel),
+                LayerSpec::Flatten => continue,
+            };
+            params.push((init.weights(out, fan_in, gain, rng), vec![0.0; out]));
+        }
+        Self::named(input_shape, specs, &params, name, group)
+    }
+
+    fn named(input_shape: &[usize], specs: &[LayerSpec], params: &[(Vec<f32>, Vec<f32>)], name: &str, group: Group) -> Result<Self, NetError> {
         let dev = Dev::default();
         let mut layout = match input_shape {
             [c, h, w] => Some(Layout::Chw { c: *c, h: *h, w: *w }),
@@ -61,9 +70,10 @@ impl SeqNet {
         let input_dim: usize = input_shape.iter().product();
         let mut width = input_dim;
         let mut layers = Vec::new();
+        let mut blocks = Vec::new();
         let mut p = params.iter();
         for (i, s) in specs.iter().enumerate() {
-            let err = |why: String| SeqError::Shape { layer: i, why };
+            let err = |why: String| NetError::Shape(format!("{name} {i}: {why}"));
             match s {
                 LayerSpec::Linear { input, output, activation } => {
                     if *input != width || layout.is_some() {
@@ -73,6 +83,13 @@ impl SeqNet {
                     if w.len() != input * output || b.len() != *output {
                         return Err(err("parameter shapes do not match".into()));
                     }
+                    blocks.push(BlockSpec {
+                        name: format!("{name} {} (linear {input} -> {output})", blocks.len() + 1),
+                        group,
+                        kind: LayerKind::Linear,
+                        in_dim: *input,
+                        out_dim: *output,
+                    });
                     layers.push(Layer::Linear {
                         w: dev.tensor_from_vec(w.clone(), (*output, *input)),
                         b: dev.tensor_from_vec(b.clone(), (*output,)),
@@ -92,6 +109,13 @@ impl SeqNet {
                     if w.len() != out_channels * fan_in || b.len() != *out_channels {
                         return Err(err("parameter shapes do not match".into()));
                     }
+                    blocks.push(BlockSpec {
+                        name: format!("{name} {} (conv {in_channels}x{kernel}x{kernel} -> {out_channels}, {oh}x{ow} positions)", blocks.len() + 1),
+                        group,
+                        kind: LayerKind::Conv { spatial: oh * ow },
+                        in_dim: fan_in,
+                        out_dim: *out_channels,
+                    });
                     layers.push(Layer::Conv {
                         w: dev.tensor_from_vec(w.clone(), (*out_channels, fan_in)),
                         b: dev.tensor_from_vec(b.clone(), (*out_channels,)),
@@ -113,12 +137,23 @@ impl SeqNet {
                 }
             }
         }
-        Ok(Self { layers, dev, input_dim })
+        if p.next().is_some() {
+            return Err(NetError::Shape(format!("{name}: more parameters than layers")));
+        }
+        if layout.is_some() {
+            return Err(NetError::Shape(format!("{name}: ends on an image; flatten it first")));
+        }
+        Ok(Self { layers, dev, input_dim, output_dim: width, blocks })
     }
 
     /// Input width per example.
     pub fn input_dim(&self) -> usize {
         self.input_dim
+    }
+
+    /// Output width per example.
+    pub fn output_dim(&self) -> usize {
+        self.output_dim
     }
 
     /// The device.
@@ -139,11 +174,12 @@ impl SeqNet {
             h = match layer {
                 Layer::Linear { w, b, act } => {
                     let a = trace.as_ref().map(|_| h.as_vec());
+                    let rows = h.shape().0;
                     let s = h.matmul(w.retaped::<T>().permute::<_, Axes2<1, 0>>());
                     let shape = *s.shape();
                     let s = s + b.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
                     if let (Some(t), Some(a)) = (trace.as_deref_mut(), a) {
-                        t.push(TraceEntry::new(LayerKind::Linear, batch, a, w.shape().1, w.shape().0, &s));
+                        t.push(TraceEntry::new(LayerKind::Linear, rows, a, w.shape().1, w.shape().0, &s));
                     }
                     apply(s, *act)
                 }
@@ -186,7 +222,50 @@ impl SeqNet {
 
 fn apply<T: Tape<f32, Dev>>(s: Tensor<(usize, usize), f32, Dev, T>, act: Option<Activation>) -> Tensor<(usize, usize), f32, Dev, T> {
     match act {
-        Some(a) => a.apply(s),
+        Some(a) => activate(a, s),
         None => s,
+    }
+}
+
+impl SeqNet {
+    /// Weight and bias of the `i`-th linear/conv layer.
+    fn block(&self, i: usize) -> (&Tensor<(usize, usize), f32, Dev>, &Tensor<(usize,), f32, Dev>) {
+        self.layers
+            .iter()
+            .filter_map(|l| match l {
+                Layer::Linear { w, b, .. } | Layer::Conv { w, b, .. } => Some((w, b)),
+                Layer::Flatten { .. } => None,
+            })
+            .nth(i)
+            .expect("block index within the declared blocks")
+    }
+}
+
+impl KfacBlocks for SeqNet {
+    fn blocks(&self) -> &[BlockSpec] {
+        &self.blocks
+    }
+
+    fn block_values(&self, i: usize) -> BlockValues {
+        let (w, b) = self.block(i);
+        BlockValues { weight: Some(w.as_vec()), bias: b.as_vec() }
+    }
+
+    fn add_to_block(&mut self, i: usize, delta: &LayerGrads) -> Result<(), NetError> {
+        let name = self.blocks.get(i).map(|b| b.name.clone()).unwrap_or_default();
+        let Some((w, b)) = self.layer_params_mut().into_iter().nth(i) else {
+            return Err(NetError::Block { index: i, name, why: "no such block".into() });
+        };
+        let wrong = |t: &dyn ParamTensor, d: &Option<Vec<f64>>| d.as_ref().is_some_and(|d| d.len() != t.numel());
+        if wrong(&*w, &delta.weight) || wrong(&*b, &delta.bias) {
+            return Err(NetError::Block { index: i, name, why: "an update of the wrong size".into() });
+        }
+        if let Some(dw) = &delta.weight {
+            w.add_f64(dw);
+        }
+        if let Some(db) = &delta.bias {
+            b.add_f64(db);
+        }
+        Ok(())
     }
 }

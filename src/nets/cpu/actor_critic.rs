@@ -1,0 +1,484 @@
+//! The actor-critic on the CPU engine: torso(s) ([`SeqNet`]), a categorical or diagonal
+//! Gaussian policy head (state-independent log std, paper appendix A.2), and a linear value
+//! head; shared or separate policy and value torsos.
+
+use dfdx::prelude::*;
+use rand::Rng;
+
+use super::{Batch, Column, Dev, Linear, ParamTensor, SeqNet, TraceEntry};
+use crate::env::ActionSpace;
+use crate::nets::blocks::{BlockSpec, BlockValues, Group, KfacBlocks, LayerGrads, LayerKind};
+use crate::nets::{
+    ActionBatch, ActorCriticNet, ActorCriticSpec, DistParams, GradsWanted, Layout, LossOutput, LossQuery, NetError, Parts, ValueInput,
+    ValueTarget,
+};
+
+/// ln(2 pi).
+const LN_2PI: f32 = 1.837_877_1;
+
+/// Whether policy and value share a torso.
+#[derive(Debug, Clone)]
+enum Torsos {
+    Shared(SeqNet),
+    Separate { policy: SeqNet, value: SeqNet },
+}
+
+/// The policy's distribution head.
+#[derive(Debug, Clone)]
+enum PolicyHead {
+    /// Logits of a categorical distribution.
+    Categorical(Linear),
+    /// Mean of a diagonal Gaussian with a state-independent log standard deviation.
+    Gaussian { mean: Linear, log_std: Tensor<(usize,), f32, Dev> },
+}
+
+/// Per-row log-probability, entropy and value of a batch, with the tape that produced them
+/// carried separately so a loss can combine the three.
+struct Evaluation<T> {
+    log_prob: Column,
+    entropy: Column,
+    value: Column,
+    tape: T,
+}
+
+/// Policy and value network (paper section 3, appendix A) on the CPU engine.
+#[derive(Debug, Clone)]
+pub struct ActorCritic {
+    torsos: Torsos,
+    head: PolicyHead,
+    value: Linear,
+    layout: Layout,
+    blocks: Vec<BlockSpec>,
+    dev: Dev,
+}
+
+/// Where a declared block's tensors live.
+enum Slot<'a> {
+    Layer(&'a mut dyn ParamTensor, &'a mut dyn ParamTensor),
+    Bias(&'a mut dyn ParamTensor),
+}
+
+impl ActorCritic {
+    /// Builds the network for inputs of `input` (`[D]` or `[C, H, W]`, after the data
+    /// pipeline) and the given action space. Weights are drawn from `rng` in the order
+    /// policy (or shared) torso, value torso, policy head, value head.
+    pub fn new(spec: &ActorCriticSpec, input: &[usize], actions: &ActionSpace, rng: &mut impl Rng) -> Result<Self, NetError> {
+        let dev = Dev::default();
+        let (torso_gain, head_gain, value_gain) = spec.init.gains();
+        let torso = |input: &[usize], act, name: &str, group, rng: &mut _| {
+            let layers = spec.architecture.layers(input, act)?;
+            SeqNet::init(input, &layers, spec.init, torso_gain, name, group, rng)
+        };
+        let torsos = match spec.layout {
+            Layout::Shared { activation } => Torsos::Shared(torso(input, activation, "torso layer", Group::Policy, rng)?),
+            Layout::Separate { policy_activation, value_activation, value_input } => {
+                let value_in = match (value_input, actions, input) {
+                    (ValueInput::Observation, _, _) => input.to_vec(),
+                    (ValueInput::ObservationDistTime, ActionSpace::Continuous { dim, .. }, [d]) => vec![d + 2 * dim + 2],
+                    (ValueInput::ObservationDistTime, _, _) => {
+                        return Err(NetError::Shape("value_input observation_dist_time needs vector observations and continuous actions".into()))
+                    }
+                };
+                let policy = torso(input, policy_activation, "policy torso layer", Group::Policy, rng)?;
+                let value = torso(&value_in, value_activation, "value torso layer", Group::Value, rng)?;
+                Torsos::Separate { policy, value }
+            }
+        };
+        let hidden = match &torsos {
+            Torsos::Shared(t) | Torsos::Separate { policy: t, .. } => t.output_dim(),
+        };
+        let value_hidden = match &torsos {
+            Torsos::Shared(t) | Torsos::Separate { value: t, .. } => t.output_dim(),
+        };
+        let linear = |input: usize, output: usize, gain: f64, rng: &mut _| {
+            Linear::from_values(&dev, input, output, spec.init.weights(output, input, gain, rng), vec![0.0; output])
+        };
+        let head = match actions {
+            ActionSpace::Discrete { n } => PolicyHead::Categorical(linear(hidden, *n, head_gain, rng)),
+            ActionSpace::Continuous { dim, .. } => {
+                PolicyHead::Gaussian { mean: linear(hidden, *dim, head_gain, rng), log_std: dev.zeros_like(&(*dim,)) }
+            }
+        };
+        let value = linear(value_hidden, 1, value_gain, rng);
+        let mut net = Self { torsos, head, value, layout: spec.layout, blocks: Vec::new(), dev };
+        net.blocks = net.declare();
+        Ok(net)
+    }
+
+    /// The K-FAC blocks in the order a traced forward pass records them: torso(s) (policy,
+    /// then value), value head, policy head, then the Gaussian log std.
+    fn declare(&self) -> Vec<BlockSpec> {
+        let shared = matches!(self.torsos, Torsos::Shared(_));
+        let mut out = Vec::new();
+        match &self.torsos {
+            Torsos::Shared(t) => out.extend_from_slice(t.blocks()),
+            Torsos::Separate { policy, value } => {
+                out.extend_from_slice(policy.blocks());
+                out.extend_from_slice(value.blocks());
+            }
+        }
+        let lin = |name: &str, l: &Linear, group| BlockSpec {
+            name: format!("{name} (linear {} -> {})", l.input(), l.output()),
+            group,
+            kind: LayerKind::Linear,
+            in_dim: l.input(),
+            out_dim: l.output(),
+        };
+        out.push(lin("value head", &self.value, if shared { Group::Policy } else { Group::Value }));
+        match &self.head {
+            PolicyHead::Categorical(l) => out.push(lin("policy head", l, Group::Policy)),
+            PolicyHead::Gaussian { mean, log_std } => {
+                out.push(lin("policy mean head", mean, Group::Policy));
+                let n = log_std.shape().0;
+                out.push(BlockSpec { name: format!("policy log std (bias, {n})"), group: Group::Policy, kind: LayerKind::Bias, in_dim: 0, out_dim: n });
+            }
+        }
+        out
+    }
+
+    /// Every block's tensors, in declaration order.
+    fn slots(&mut self) -> Vec<Slot<'_>> {
+        let mut out = Vec::new();
+        match &mut self.torsos {
+            Torsos::Shared(t) => out.extend(t.layer_params_mut().into_iter().map(|(w, b)| Slot::Layer(w, b))),
+            Torsos::Separate { policy, value } => {
+                out.extend(policy.layer_params_mut().into_iter().map(|(w, b)| Slot::Layer(w, b)));
+                out.extend(value.layer_params_mut().into_iter().map(|(w, b)| Slot::Layer(w, b)));
+            }
+        }
+        out.push(Slot::Layer(&mut self.value.weight, &mut self.value.bias));
+        match &mut self.head {
+            PolicyHead::Categorical(l) => out.push(Slot::Layer(&mut l.weight, &mut l.bias)),
+            PolicyHead::Gaussian { mean, log_std } => {
+                out.push(Slot::Layer(&mut mean.weight, &mut mean.bias));
+                out.push(Slot::Bias(log_std));
+            }
+        }
+        out
+    }
+
+    /// Every parameter in the flat order: torso(s), policy head (and log std), value head.
+    fn params_mut(&mut self) -> Vec<&mut dyn ParamTensor> {
+        let mut out: Vec<&mut dyn ParamTensor> = Vec::new();
+        match &mut self.torsos {
+            Torsos::Shared(t) => {
+                for (w, b) in t.layer_params_mut() {
+                    out.push(w);
+                    out.push(b);
+                }
+            }
+            Torsos::Separate { policy, value } => {
+                for (w, b) in policy.layer_params_mut().into_iter().chain(value.layer_params_mut()) {
+                    out.push(w);
+                    out.push(b);
+                }
+            }
+        }
+        match &mut self.head {
+            PolicyHead::Categorical(l) => {
+                out.push(&mut l.weight);
+                out.push(&mut l.bias);
+            }
+            PolicyHead::Gaussian { mean, log_std } => {
+                out.push(&mut mean.weight);
+                out.push(&mut mean.bias);
+                out.push(log_std);
+            }
+        }
+        out.push(&mut self.value.weight);
+        out.push(&mut self.value.bias);
+        out
+    }
+
+    /// Turns a row-major observation buffer into a batch tensor.
+    fn obs_tensor(&self, obs: &[f32], rows: usize) -> Batch<usize> {
+        let cols = obs.len() / rows.max(1);
+        self.dev.tensor_from_vec(obs.to_vec(), (rows, cols))
+    }
+
+    fn torso_outputs<T: Tape<f32, Dev>>(
+        &self,
+        obs: Batch<usize, T>,
+        value_obs: Option<Batch<usize>>,
+        parts: Parts,
+        mut trace: Option<&mut Vec<TraceEntry>>,
+    ) -> (Option<Batch<usize>>, Option<Batch<usize>>, T) {
+        let (obs, tape) = obs.split_tape();
+        match &self.torsos {
+            Torsos::Shared(m) => {
+                let (h, tape) = m.forward(obs.put_tape(tape), trace).split_tape();
+                (parts.policy.then(|| h.clone()), parts.value.then_some(h), tape)
+            }
+            Torsos::Separate { policy, value } => {
+                let (hp, tape) = if parts.policy {
+                    let (h, t) = policy.forward(obs.clone().put_tape(tape), trace.as_deref_mut()).split_tape();
+                    (Some(h), t)
+                } else {
+                    (None, tape)
+                };
+                let (hv, tape) = if parts.value {
+                    let (h, t) = value.forward(value_obs.unwrap_or(obs).put_tape(tape), trace).split_tape();
+                    (Some(h), t)
+                } else {
+                    (None, tape)
+                };
+                (hp, hv, tape)
+            }
+        }
+    }
+
+    /// Log-probabilities of `actions`, entropies and values for the chosen `parts`,
+    /// recording every K-FAC block it runs (declaration order) when `trace` is given.
+    fn evaluate<T: Tape<f32, Dev>>(
+        &self,
+        obs: Batch<usize, T>,
+        value_obs: Option<&[f32]>,
+        actions: &ActionBatch,
+        parts: Parts,
+        mut trace: Option<&mut Vec<TraceEntry>>,
+    ) -> Result<Evaluation<T>, NetError> {
+        let rows = obs.shape().0;
+        let zeros = || -> Column { self.dev.zeros_like(&(rows,)) };
+        let value_obs = value_obs.map(|v| self.obs_tensor(v, rows));
+        let (h_pi, h_v, tape) = self.torso_outputs(obs, value_obs, parts, trace.as_deref_mut());
+        let (value, tape) = match h_v {
+            Some(h_v) => self.value.forward(h_v.put_tape(tape), trace.as_deref_mut()).sum::<(usize,), Axis<1>>().split_tape(),
+            None => (zeros(), tape),
+        };
+        let Some(h_pi) = h_pi else {
+            return Ok(Evaluation { log_prob: zeros(), entropy: zeros(), value, tape });
+        };
+        match (&self.head, actions) {
+            (PolicyHead::Categorical(logits), ActionBatch::Discrete(idx)) => {
+                let n = logits.output();
+                let (lsm, tape) = logits.forward(h_pi.put_tape(tape), trace).log_softmax::<Axis<1>>().split_tape();
+                let mut onehot = vec![0.0f32; rows * n];
+                for (r, a) in idx.iter().enumerate() {
+                    onehot[r * n + *a as usize] = 1.0;
+                }
+                let onehot = self.dev.tensor_from_vec(onehot, (rows, n));
+                let (log_prob, tape) = (lsm.clone().put_tape(tape) * onehot).sum::<(usize,), Axis<1>>().split_tape();
+                let (entropy, tape) =
+                    (lsm.clone().put_tape(tape).exp() * lsm).sum::<(usize,), Axis<1>>().negate().split_tape();
+                Ok(Evaluation { log_prob, entropy, value, tape })
+            }
+            (PolicyHead::Gaussian { mean, log_std }, ActionBatch::Continuous { values, dim }) => {
+                let mu = mean.forward(h_pi.put_tape(tape), trace.as_deref_mut());
+                let shape = *mu.shape();
+                let mut lsb = log_std.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
+                if let Some(t) = trace {
+                    // K-FAC needs each row's gradient. A broadcast tensor shares one row of
+                    // storage, so its gradient reads as the batch's summed gradient on every
+                    // row (which made G ~B^2 mean(g)^2, about 1000x too large on MuJoCo
+                    // batches, and froze a factored log std: issue 16). Adding zeros
+                    // materialises one value per row; the forward values are unchanged.
+                    lsb = lsb + self.dev.zeros_like(&shape);
+                    t.push(TraceEntry::new(LayerKind::Bias, rows, Vec::new(), 0, shape.1, &lsb));
+                }
+                let (lsb, t2) = lsb.split_tape();
+                let inv_var = (lsb.clone().put_tape(t2) * -2.0).exp();
+                let a = self.dev.tensor_from_vec(values.to_vec(), (rows, *dim));
+                let quad = (mu - a).square() * inv_var;
+                let elem = quad * -0.5 - lsb.clone() - 0.5 * LN_2PI;
+                let (log_prob, tape) = elem.sum::<(usize,), Axis<1>>().split_tape();
+                let ent = (lsb.put_tape(tape) + 0.5 * (1.0 + LN_2PI)).sum::<(usize,), Axis<1>>();
+                let (entropy, tape) = ent.split_tape();
+                Ok(Evaluation { log_prob, entropy, value, tape })
+            }
+            _ => Err(NetError::Shape("the action batch does not match the policy head".into())),
+        }
+    }
+
+    fn dist_of(&self, h_pi: Batch<usize>) -> DistParams {
+        match &self.head {
+            PolicyHead::Categorical(l) => DistParams::Categorical { logits: l.forward(h_pi, None).as_vec(), n: l.output() },
+            PolicyHead::Gaussian { mean, log_std } => {
+                DistParams::Gaussian { mean: mean.forward(h_pi, None).as_vec(), log_std: log_std.as_vec() }
+            }
+        }
+    }
+
+    /// Values under an acting distribution already computed for these rows (the rollout
+    /// loop's, so the policy torso runs once per step).
+    fn values_under(&self, obs: &[f32], dist: &DistParams, episode_steps: &[u32], rows: usize) -> Vec<f32> {
+        self.values_of_features(obs, self.value_features(obs, dist, episode_steps, rows), rows)
+    }
+
+    fn values_of_features(&self, obs: &[f32], features: Option<Vec<f32>>, rows: usize) -> Vec<f32> {
+        let value_obs = features.map(|f| self.obs_tensor(&f, rows));
+        let (_, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), value_obs, Parts::VALUE, None);
+        self.value.forward(h_v.expect("asked for"), None).as_vec()
+    }
+
+    fn check_rows(&self, what: &str, len: usize, rows: usize) -> Result<(), NetError> {
+        if rows == 0 || len % rows != 0 {
+            return Err(NetError::Shape(format!("{what}: {len} values do not split into {rows} rows")));
+        }
+        Ok(())
+    }
+}
+
+impl KfacBlocks for ActorCritic {
+    fn blocks(&self) -> &[BlockSpec] {
+        &self.blocks
+    }
+
+    fn block_values(&self, i: usize) -> BlockValues {
+        let mut me = self.clone();
+        match me.slots().swap_remove(i) {
+            Slot::Layer(w, b) => BlockValues { weight: Some(w.read()), bias: b.read() },
+            Slot::Bias(b) => BlockValues { weight: None, bias: b.read() },
+        }
+    }
+
+    fn add_to_block(&mut self, i: usize, delta: &LayerGrads) -> Result<(), NetError> {
+        let name = self.blocks.get(i).map(|b| b.name.clone()).unwrap_or_default();
+        let mut slots = self.slots();
+        if i >= slots.len() {
+            return Err(NetError::Block { index: i, name, why: "no such block".into() });
+        }
+        let check = |t: &dyn ParamTensor, d: &[f64], what: &str| {
+            if t.numel() == d.len() {
+                Ok(())
+            } else {
+                Err(NetError::Block { index: i, name: name.clone(), why: format!("{what} update has {} values, the {what} {}", d.len(), t.numel()) })
+            }
+        };
+        match slots.swap_remove(i) {
+            Slot::Layer(w, b) => {
+                if let Some(dw) = &delta.weight {
+                    check(w, dw, "weight")?;
+                    w.add_f64(dw);
+                }
+                if let Some(db) = &delta.bias {
+                    check(b, db, "bias")?;
+                    b.add_f64(db);
+                }
+            }
+            Slot::Bias(b) => {
+                if delta.weight.is_some() {
+                    return Err(NetError::Block { index: i, name, why: "a weight update for a bias-only block".into() });
+                }
+                if let Some(db) = &delta.bias {
+                    check(b, db, "bias")?;
+                    b.add_f64(db);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ActorCriticNet for ActorCritic {
+    fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    fn act(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> Result<(DistParams, Vec<f32>), NetError> {
+        self.check_rows("observations", obs.len(), rows)?;
+        if self.value_input() != ValueInput::Observation {
+            let dist = self.policy_dist(obs, rows)?;
+            let values = self.values_under(obs, &dist, episode_steps, rows);
+            return Ok((dist, values));
+        }
+        let (h_pi, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), None, Parts::ALL, None);
+        let (h_pi, h_v) = (h_pi.expect("asked for"), h_v.expect("asked for"));
+        let values = self.value.forward(h_v, None).as_vec();
+        let dist = self.dist_of(h_pi);
+        Ok((dist, values))
+    }
+
+    fn values(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> Result<Vec<f32>, NetError> {
+        self.check_rows("observations", obs.len(), rows)?;
+        Ok(match self.value_input() {
+            ValueInput::Observation => self.values_of_features(obs, None, rows),
+            ValueInput::ObservationDistTime => self.values_under(obs, &self.policy_dist(obs, rows)?, episode_steps, rows),
+        })
+    }
+
+    fn policy_dist(&self, obs: &[f32], rows: usize) -> Result<DistParams, NetError> {
+        self.check_rows("observations", obs.len(), rows)?;
+        let (h_pi, _, _) = self.torso_outputs(self.obs_tensor(obs, rows), None, Parts::POLICY, None);
+        Ok(self.dist_of(h_pi.expect("asked for")))
+    }
+
+    fn loss(&self, q: &LossQuery) -> Result<LossOutput, NetError> {
+        let rows = q.rows;
+        self.check_rows("observations", q.obs.len(), rows)?;
+        if q.logp_weights.len() != rows {
+            return Err(NetError::Shape(format!("{} log-probability weights for {rows} rows", q.logp_weights.len())));
+        }
+        let obs = self.obs_tensor(q.obs, rows).retaped::<OwnedTape<f32, Dev>>();
+        let mut trace = Vec::new();
+        let ev = self.evaluate(obs, q.value_obs, &q.actions, q.parts, q.kfac_stats.then_some(&mut trace))?;
+        let w = self.dev.tensor_from_vec(q.logp_weights.to_vec(), (rows,));
+        let y = match q.target {
+            ValueTarget::Fixed(t) => t.to_vec(),
+            ValueTarget::Noisy { noise, sigma } => ev.value.as_vec().iter().zip(noise).map(|(v, e)| v + sigma * e).collect(),
+        };
+        let y = self.dev.tensor_from_vec(y, (rows,));
+        let (pg, tape) = (ev.log_prob.put_tape(ev.tape) * w).sum().split_tape();
+        let (vf, tape) = (ev.value.put_tape(tape) - y).square().mean().split_tape();
+        let value_term = vf.array();
+        // The coefficient must scale on the tape: a product of the untaped `vf` would be a
+        // new tensor the backward pass never connects to `vf`, and the value term would give
+        // no gradient at all (it did, before this was found: issue 16, "the critic did not fit").
+        let (vf, tape) = (vf.put_tape(tape) * (q.value_coef as f32)).split_tape();
+        let (ent, tape) = ev.entropy.put_tape(tape).mean().split_tape();
+        let (policy_term, entropy) = (pg.array(), ent.array());
+        let loss = ent.put_tape(tape) * (-q.entropy_coef as f32) + vf + pg;
+        let mut grads = loss.backward();
+        let stats = trace.into_iter().map(|t| t.stats(&mut grads)).collect();
+        let mut me = self.clone();
+        let (flat, blocks) = match q.grads {
+            GradsWanted::Flat => (me.params_mut().iter().flat_map(|p| p.grad(&mut grads)).collect(), Vec::new()),
+            GradsWanted::Blocks(which) => {
+                let mut slots: Vec<Option<Slot>> = me.slots().into_iter().map(Some).collect();
+                let mut out = Vec::with_capacity(which.len());
+                for &i in which {
+                    let slot = slots.get_mut(i).and_then(Option::take).ok_or_else(|| NetError::Block {
+                        index: i,
+                        name: String::new(),
+                        why: "asked for twice or not declared".into(),
+                    })?;
+                    out.push(match slot {
+                        Slot::Layer(wt, b) => LayerGrads { weight: Some(wt.grad_f64(&mut grads)), bias: Some(b.grad_f64(&mut grads)) },
+                        Slot::Bias(b) => LayerGrads { weight: None, bias: Some(b.grad_f64(&mut grads)) },
+                    });
+                }
+                (Vec::new(), out)
+            }
+            GradsWanted::None => (Vec::new(), Vec::new()),
+        };
+        Ok(LossOutput {
+            flat,
+            blocks,
+            stats,
+            policy_term: f64::from(policy_term),
+            value_term: f64::from(value_term),
+            entropy: f64::from(entropy),
+        })
+    }
+
+    fn params(&self) -> Vec<f32> {
+        self.clone().params_mut().iter().flat_map(|p| p.read()).collect()
+    }
+
+    fn set_params(&mut self, flat: &[f32]) -> Result<(), NetError> {
+        let total: usize = self.params_mut().iter().map(|p| p.numel()).sum();
+        if total != flat.len() {
+            return Err(NetError::Shape(format!("{} parameters given, the network has {total}", flat.len())));
+        }
+        let mut at = 0;
+        for p in self.params_mut() {
+            let n = p.numel();
+            p.write(&flat[at..at + n]);
+            at += n;
+        }
+        Ok(())
+    }
+
+    fn boxed_clone(&self) -> Box<dyn ActorCriticNet> {
+        Box::new(self.clone())
+    }
+}

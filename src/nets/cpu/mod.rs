@@ -1,0 +1,138 @@
+//! The CPU engine: dfdx 0.13 tensors on one thread, bit-reproducible. Everything here stays
+//! behind [`super::ActorCriticNet`]; `algo/` never sees a tensor.
+
+pub mod actor_critic;
+pub mod ops;
+pub mod seq;
+
+use dfdx::prelude::*;
+
+use super::blocks::{LayerGrads, LayerKind, LayerStats};
+use super::Activation;
+
+pub use actor_critic::ActorCritic;
+pub use seq::SeqNet;
+
+/// The device every network of this engine runs on.
+pub type Dev = Cpu;
+/// A batch of rows with `C` columns.
+pub type Batch<C, T = NoneTape> = Tensor<(usize, C), f32, Dev, T>;
+/// A batch of scalars.
+pub type Column<T = NoneTape> = Tensor<(usize,), f32, Dev, T>;
+
+/// Applies the nonlinearity, recording it on the tape.
+pub fn activate<S: Shape, T: Tape<f32, Dev>>(a: Activation, x: Tensor<S, f32, Dev, T>) -> Tensor<S, f32, Dev, T> {
+    match a {
+        Activation::Tanh => x.tanh(),
+        Activation::Relu => x.relu(),
+        Activation::Elu => ops::elu(x),
+    }
+}
+
+/// A parameter tensor seen as a flat float32 vector.
+pub trait ParamTensor {
+    /// Number of scalars.
+    fn numel(&self) -> usize;
+    /// Its values, row-major.
+    fn read(&self) -> Vec<f32>;
+    /// Overwrites its values.
+    fn write(&mut self, values: &[f32]);
+    /// Its gradient in `grads` (zeros when the loss did not touch it).
+    fn grad(&self, grads: &mut Gradients<f32, Dev>) -> Vec<f32>;
+    /// Its gradient widened to float64 (what K-FAC works in).
+    fn grad_f64(&self, grads: &mut Gradients<f32, Dev>) -> Vec<f64> {
+        self.grad(grads).into_iter().map(f64::from).collect()
+    }
+    /// Adds a float64 change (a K-FAC step) to its values.
+    fn add_f64(&mut self, delta: &[f64]) {
+        let v: Vec<f32> = self.read().iter().zip(delta).map(|(x, d)| (f64::from(*x) + d) as f32).collect();
+        self.write(&v);
+    }
+}
+
+impl<S: Shape> ParamTensor for Tensor<S, f32, Dev> {
+    fn numel(&self) -> usize {
+        self.shape().num_elements()
+    }
+    fn read(&self) -> Vec<f32> {
+        self.as_vec()
+    }
+    fn write(&mut self, values: &[f32]) {
+        self.copy_from(values);
+    }
+    fn grad(&self, grads: &mut Gradients<f32, Dev>) -> Vec<f32> {
+        grads.try_alloc_for(self).expect("cpu allocation");
+        grads.get(self).as_vec()
+    }
+}
+
+/// One layer's record from a traced forward pass: its input rows `a` and a handle on its
+/// pre-activation `s`, whose gradient (after a backward pass) is K-FAC's `g`.
+pub struct TraceEntry {
+    pub kind: LayerKind,
+    pub batch: usize,
+    pub a: Vec<f32>,
+    pub in_dim: usize,
+    pub out_dim: usize,
+    s: Box<dyn ParamTensor>,
+}
+
+impl TraceEntry {
+    /// Records a layer; `s` is kept by id (no copy of its data).
+    pub fn new<S: Shape, T>(kind: LayerKind, batch: usize, a: Vec<f32>, in_dim: usize, out_dim: usize, s: &Tensor<S, f32, Dev, T>) -> Self {
+        Self { kind, batch, a, in_dim, out_dim, s: Box::new(s.retaped::<NoneTape>()) }
+    }
+
+    /// K-FAC statistics, taking `g = dL/ds` from `grads`.
+    pub fn stats(self, grads: &mut Gradients<f32, Dev>) -> LayerStats {
+        LayerStats { kind: self.kind, batch: self.batch, a: self.a, in_dim: self.in_dim, g: self.s.grad(grads), out_dim: self.out_dim }
+    }
+}
+
+/// A fully connected layer `s = x W^T + b` with `W: (out, in)`, run-time sizes.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    pub weight: Tensor<(usize, usize), f32, Dev>,
+    pub bias: Tensor<(usize,), f32, Dev>,
+}
+
+impl Linear {
+    /// A layer from its weight (`out x in`, row-major) and bias.
+    pub fn from_values(dev: &Dev, input: usize, output: usize, weight: Vec<f32>, bias: Vec<f32>) -> Self {
+        Self { weight: dev.tensor_from_vec(weight, (output, input)), bias: dev.tensor_from_vec(bias, (output,)) }
+    }
+
+    /// Inputs per row.
+    pub fn input(&self) -> usize {
+        self.weight.shape().1
+    }
+
+    /// Outputs per row.
+    pub fn output(&self) -> usize {
+        self.weight.shape().0
+    }
+
+    /// `x W^T + b` for a batch `x: (B, in)`, recording the input and pre-activation for
+    /// K-FAC when `trace` is given.
+    pub fn forward<T: Tape<f32, Dev>>(&self, x: Batch<usize, T>, trace: Option<&mut Vec<TraceEntry>>) -> Batch<usize, T> {
+        let a = trace.as_ref().map(|_| x.as_vec());
+        let batch = x.shape().0;
+        let y = x.matmul(self.weight.retaped::<T>().permute::<_, Axes2<1, 0>>());
+        let shape = *y.shape();
+        let s = y + self.bias.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
+        if let (Some(t), Some(a)) = (trace, a) {
+            t.push(TraceEntry::new(LayerKind::Linear, batch, a, self.input(), self.output(), &s));
+        }
+        s
+    }
+
+    /// Adds a K-FAC step.
+    pub fn add(&mut self, delta: &LayerGrads) {
+        if let Some(dw) = &delta.weight {
+            self.weight.add_f64(dw);
+        }
+        if let Some(db) = &delta.bias {
+            self.bias.add_f64(db);
+        }
+    }
+}
