@@ -144,6 +144,16 @@ impl AlgorithmConfig {
         }
     }
 
+    /// Whether this configuration's network can run on the given spaces (what
+    /// [`Self::build`] would refuse, without building anything).
+    pub fn check_spaces(&self, obs: &ObservationSpace, actions: &ActionSpace) -> Result<(), AlgoError> {
+        let (network, pipeline) = match self {
+            AlgorithmConfig::A2c(c) => (&c.network, &c.pipeline),
+            AlgorithmConfig::Acktr(c) => (&c.network, &c.pipeline),
+        };
+        network_input(network, pipeline, obs, actions, self.kind()).map(|_| ())
+    }
+
     /// Builds the algorithm for the given spaces, its network initialised from `seed`.
     pub fn build(&self, obs: &ObservationSpace, actions: &ActionSpace, seed: u64) -> Result<Box<dyn Algorithm>, AlgoError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -163,14 +173,15 @@ impl AlgorithmConfig {
     }
 }
 
-fn build_network(
+/// The network's input shape for `obs` after `pipeline`, or why this network cannot run
+/// on these spaces (checked before any weight is drawn, and by the spec checker at `plan`).
+fn network_input(
     cfg: &NetworkConfig,
     pipeline: &PipelineConfig,
     obs: &ObservationSpace,
     actions: &ActionSpace,
     algo: &'static str,
-    rng: &mut ChaCha8Rng,
-) -> Result<Box<dyn ActorCriticNet>, AlgoError> {
+) -> Result<Vec<usize>, AlgoError> {
     if !pipeline.supports(obs) {
         return Err(AlgoError::UnsupportedObservations { algo, space: obs.clone() });
     }
@@ -186,6 +197,19 @@ fn build_network(
         ObservationSpace::Vector { .. } => vec![pipeline.input_dim(obs)],
         ObservationSpace::Frames { channels, height, width } => vec![*channels, *height, *width],
     };
+    cfg.architecture.layers(&input, cfg.policy_activation)?;
+    Ok(input)
+}
+
+fn build_network(
+    cfg: &NetworkConfig,
+    pipeline: &PipelineConfig,
+    obs: &ObservationSpace,
+    actions: &ActionSpace,
+    algo: &'static str,
+    rng: &mut ChaCha8Rng,
+) -> Result<Box<dyn ActorCriticNet>, AlgoError> {
+    let input = network_input(cfg, pipeline, obs, actions, algo)?;
     Ok(cfg.actor_critic_spec().build(Engine::Cpu, &input, actions, rng)?)
 }
 

@@ -437,7 +437,16 @@ mod check {
                     "observation_dist_time needs separate policy and value networks (network: {shared: false})",
                 ));
             }
+            if net.shared && net.value_activation != crate::algo::NetworkConfig::default().value_activation {
+                return Err(self.separate_only(format!("{p}.network.value_activation")));
+            }
             Ok(())
+        }
+
+        /// A field that only a separate value network uses, set on a shared one (the
+        /// network's [`crate::nets::Layout`] has no place for it).
+        fn separate_only(&self, field: String) -> SpecError {
+            self.err(field, "applies to separate policy and value networks only, and this network is shared (network: {shared: false} to separate them)")
         }
 
         /// `preset` (if any) merged under the given fields, then typed.
@@ -543,6 +552,19 @@ mod check {
                             format!("{p}.critic"),
                             "the euclidean critic needs separate policy and value networks (network: {shared: false})",
                         ));
+                    }
+                    if c.network.shared {
+                        let d = crate::algo::AcktrConfig::default();
+                        let set = [
+                            ("value_kfac", c.value_kfac != d.value_kfac),
+                            ("value_epochs", c.value_epochs != d.value_epochs),
+                            ("value_l2", c.value_l2 != d.value_l2),
+                            ("critic_lr", c.critic_lr != d.critic_lr),
+                            ("critic_rmsprop", c.critic_rmsprop != d.critic_rmsprop),
+                        ];
+                        if let Some((field, _)) = set.iter().find(|(_, differs)| *differs) {
+                            return Err(self.separate_only(format!("{p}.{field}")));
+                        }
                     }
                 }
             }
@@ -764,6 +786,23 @@ mod check {
             steps_per_update: pick(prof.steps_per_update, "steps_per_update", raw.budget.steps_per_update, "budget.steps_per_update")?
                 as usize,
         };
+        // Every network on every environment's spaces (a conv torso needs images, ...).
+        for id in &raw.envs {
+            let e = env::make(id).map_err(|e| c.err("envs", e.to_string()))?;
+            let (obs, act) = (e.observation_space(), e.action_space());
+            for (i, alg) in algorithms.iter().enumerate() {
+                for config in std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)) {
+                    if let Err(err) = config.check_spaces(&obs, &act) {
+                        let field = match err {
+                            crate::algo::AlgoError::UnsupportedObservations { .. } => "pipeline",
+                            crate::algo::AlgoError::Net(_) => "network.architecture",
+                            _ => "network",
+                        };
+                        return Err(c.err(format!("algorithms[{i}].{}.{field}", config.kind()), format!("{err} (on {id})")));
+                    }
+                }
+            }
+        }
         for (i, alg) in algorithms.iter().enumerate() {
             let batches = std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)).map(|c| match c {
                 AlgorithmConfig::A2c(c) => c.pipeline.batch,

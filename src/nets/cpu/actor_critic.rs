@@ -482,3 +482,200 @@ impl ActorCriticNet for ActorCritic {
         Box::new(self.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nets::{Activation, Architecture, Init};
+    use rand::SeedableRng;
+    use rand_distr::StandardNormal;
+
+    fn spec(layout: Layout) -> ActorCriticSpec {
+        ActorCriticSpec { architecture: Architecture::Mlp64x64, layout, init: Init::Orthogonal }
+    }
+
+    const SEPARATE: Layout =
+        Layout::Separate { policy_activation: Activation::Tanh, value_activation: Activation::Elu, value_input: ValueInput::Observation };
+
+    fn query<'a>(obs: &'a [f32], rows: usize, actions: ActionBatch<'a>, w: &'a [f32], target: &'a [f32], grads: GradsWanted<'a>) -> LossQuery<'a> {
+        LossQuery {
+            obs,
+            rows,
+            value_obs: None,
+            actions,
+            parts: Parts::ALL,
+            logp_weights: w,
+            entropy_coef: 0.3,
+            value_coef: 0.5,
+            target: ValueTarget::Fixed(target),
+            grads,
+            kfac_stats: false,
+        }
+    }
+
+    /// `sum(w logp) - 0.3 mean(H) + 0.5 mean((V - y)^2)` without a tape.
+    fn loss_value(net: &ActorCritic, q: &LossQuery) -> f64 {
+        let out = net.loss(&LossQuery { grads: GradsWanted::None, ..q.clone() }).unwrap();
+        out.policy_term - 0.3 * out.entropy + 0.5 * out.value_term
+    }
+
+    fn check_gradients(layout: Layout, space: ActionSpace) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut net = ActorCritic::new(&spec(layout), &[3], &space, &mut rng).unwrap();
+        // Larger head weights than the 0.01 init so every path carries signal.
+        let mut p = net.params();
+        for x in p.iter_mut() {
+            *x += 0.1 * rng.sample::<f32, _>(StandardNormal);
+        }
+        net.set_params(&p).unwrap();
+        let rows = 5;
+        let obs: Vec<f32> = (0..rows * 3).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+        let stored: Vec<f32> = match &space {
+            ActionSpace::Discrete { n } => (0..rows).map(|i| (i % n) as f32).collect(),
+            ActionSpace::Continuous { dim, .. } => (0..rows * dim).map(|_| rng.sample::<f32, _>(StandardNormal)).collect(),
+        };
+        let actions = match &space {
+            ActionSpace::Discrete { .. } => ActionBatch::Discrete(&stored),
+            ActionSpace::Continuous { dim, .. } => ActionBatch::Continuous { values: &stored, dim: *dim },
+        };
+        let w = [0.7f32; 5];
+        let y = [1.0f32, -2.0, 0.5, 3.0, 0.0];
+        let q = query(&obs, rows, actions, &w, &y, GradsWanted::Flat);
+        let g = net.loss(&q).unwrap().flat;
+        let gmax = g.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        let eps = 1e-2f32;
+        for i in (0..p.len()).step_by(7) {
+            let mut q2 = p.clone();
+            q2[i] += eps;
+            net.set_params(&q2).unwrap();
+            let up = loss_value(&net, &q);
+            q2[i] -= 2.0 * eps;
+            net.set_params(&q2).unwrap();
+            let down = loss_value(&net, &q);
+            let fd = ((up - down) / (2.0 * f64::from(eps))) as f32;
+            assert!((fd - g[i]).abs() <= 2e-2 * gmax + 2e-3, "param {i}: autodiff {} vs finite difference {fd}", g[i]);
+        }
+        net.set_params(&p).unwrap();
+        // The per-block gradients are the flat ones, rearranged.
+        let every: Vec<usize> = (0..net.blocks().len()).collect();
+        let blocks = net.loss(&LossQuery { grads: GradsWanted::Blocks(&every), ..q.clone() }).unwrap().blocks;
+        let n: usize = blocks.iter().map(|b| b.weight.as_ref().map_or(0, Vec::len) + b.bias.as_ref().map_or(0, Vec::len)).sum();
+        assert_eq!(n, g.len());
+        let mut sorted_flat: Vec<f32> = g.clone();
+        let mut sorted_blocks: Vec<f32> = blocks.iter().flat_map(|b| b.weight.iter().chain(b.bias.iter()).flatten().map(|&x| x as f32)).collect();
+        sorted_flat.sort_by(f32::total_cmp);
+        sorted_blocks.sort_by(f32::total_cmp);
+        assert_eq!(sorted_flat, sorted_blocks);
+    }
+
+    #[test]
+    fn gradients_match_finite_differences_categorical_shared() {
+        check_gradients(Layout::Shared { activation: Activation::Tanh }, ActionSpace::Discrete { n: 3 });
+    }
+
+    #[test]
+    fn gradients_match_finite_differences_gaussian_separate() {
+        check_gradients(SEPARATE, ActionSpace::Continuous { dim: 2, low: vec![-1.0; 2], high: vec![1.0; 2] });
+    }
+
+    #[test]
+    fn the_value_term_back_propagates_with_its_coefficient() {
+        // d/db of c mean((V - y)^2) for the value head's bias b is 2 c mean(V - y).
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let net = ActorCritic::new(&spec(SEPARATE), &[3], &ActionSpace::Discrete { n: 2 }, &mut rng).unwrap();
+        let head = net.blocks().iter().position(|b| b.name.starts_with("value head")).unwrap();
+        let obs: Vec<f32> = (0..12).map(|i| (i as f32 * 0.37).sin()).collect();
+        let actions = [0.0, 1.0, 1.0, 0.0];
+        let y = [5.0, -3.0, 2.0, 7.0];
+        let v = net.values(&obs, &[0; 4], 4).unwrap();
+        let which = [head];
+        for c in [0.5f64, 1.0, -2.0] {
+            let q = LossQuery { value_coef: c, entropy_coef: 0.0, ..query(&obs, 4, ActionBatch::Discrete(&actions), &[0.0; 4], &y, GradsWanted::Blocks(&which)) };
+            let out = net.loss(&q).unwrap();
+            let expected = 2.0 * c * v.iter().zip(&y).map(|(v, y)| f64::from(v - y)).sum::<f64>() / 4.0;
+            let g = out.blocks[0].bias.as_ref().unwrap()[0];
+            assert!((g - expected).abs() < 1e-4 * expected.abs().max(1.0), "c {c}: grad {g} vs {expected}");
+        }
+    }
+
+    #[test]
+    fn the_log_std_trace_holds_each_rows_gradient() {
+        // For L = -mean_r log pi(a_r), dL/d(log std_j) at row r is -(z_rj^2 - 1) / B.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let space = ActionSpace::Continuous { dim: 2, low: vec![-1.0; 2], high: vec![1.0; 2] };
+        let net = ActorCritic::new(&spec(SEPARATE), &[3], &space, &mut rng).unwrap();
+        let rows = 6;
+        let obs: Vec<f32> = (0..rows * 3).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+        let acts: Vec<f32> = (0..rows * 2).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+        let w = vec![-1.0 / rows as f32; rows];
+        let q = LossQuery {
+            parts: Parts::POLICY,
+            entropy_coef: 0.0,
+            value_coef: 0.0,
+            kfac_stats: true,
+            ..query(&obs, rows, ActionBatch::Continuous { values: &acts, dim: 2 }, &w, &[0.0; 6], GradsWanted::None)
+        };
+        let mut out = net.loss(&q).unwrap();
+        // The policy pass traces exactly the policy blocks, in declaration order.
+        let policy: Vec<usize> = net.group_blocks(Group::Policy);
+        crate::kfac::glue::check_trace(net.blocks(), &policy, &out.stats).unwrap();
+        let DistParams::Gaussian { mean, log_std } = net.policy_dist(&obs, rows).unwrap() else { unreachable!() };
+        let stats = out.stats.pop().expect("the log std is traced last");
+        assert_eq!(stats.kind, LayerKind::Bias);
+        for r in 0..rows {
+            for j in 0..2 {
+                let z = (acts[r * 2 + j] - mean[r * 2 + j]) / log_std[j].exp();
+                let expected = -(z * z - 1.0) / rows as f32;
+                assert!((stats.g[r * 2 + j] - expected).abs() < 1e-5, "row {r} dim {j}: {} vs {expected}", stats.g[r * 2 + j]);
+            }
+        }
+    }
+
+    #[test]
+    fn elu_matches_its_definition() {
+        let dev = Dev::default();
+        let x = dev.tensor_from_vec(vec![-2.0f32, -0.5, 0.0, 0.5, 3.0], (5,));
+        let y = super::super::activate(Activation::Elu, x.clone()).as_vec();
+        for (xi, yi) in x.as_vec().iter().zip(y) {
+            let e = if *xi > 0.0 { *xi } else { xi.exp() - 1.0 };
+            assert!((yi - e).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn the_paper_atari_network_declares_its_blocks_and_refuses_vector_inputs() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let atari = ActorCriticSpec {
+            architecture: Architecture::AtariAcktr,
+            layout: Layout::Shared { activation: Activation::Relu },
+            init: Init::Orthogonal,
+        };
+        let net = ActorCritic::new(&atari, &[4, 84, 84], &ActionSpace::Discrete { n: 6 }, &mut rng).unwrap();
+        let kinds: Vec<(LayerKind, usize, usize)> = net.blocks().iter().map(|b| (b.kind, b.in_dim, b.out_dim)).collect();
+        // Paper appendix A.1: 32 8x8/4 (20x20), 64 4x4/2 (9x9), 32 3x3/1 (7x7), fc 512, then
+        // the value and policy outputs.
+        assert_eq!(
+            kinds,
+            vec![
+                (LayerKind::Conv { spatial: 400 }, 4 * 64, 32),
+                (LayerKind::Conv { spatial: 81 }, 32 * 16, 64),
+                (LayerKind::Conv { spatial: 49 }, 64 * 9, 32),
+                (LayerKind::Linear, 32 * 49, 512),
+                (LayerKind::Linear, 512, 1),
+                (LayerKind::Linear, 512, 6),
+            ]
+        );
+        let e = ActorCritic::new(&atari, &[17], &ActionSpace::Discrete { n: 6 }, &mut rng).unwrap_err().to_string();
+        assert!(e.contains("atari_acktr") && e.contains("image"), "{e}");
+        let nature = ActorCriticSpec { architecture: Architecture::Nature, ..atari };
+        let n = ActorCritic::new(&nature, &[4, 84, 84], &ActionSpace::Discrete { n: 6 }, &mut rng).unwrap();
+        assert_eq!(n.blocks()[2].out_dim, 64);
+        let pixels = ActorCriticSpec { architecture: Architecture::PixelMujoco, layout: SEPARATE, init: Init::Orthogonal };
+        let space = ActionSpace::Continuous { dim: 6, low: vec![-1.0; 6], high: vec![1.0; 6] };
+        let p = ActorCritic::new(&pixels, &[6, 42, 42], &space, &mut rng).unwrap();
+        // 42 -> 20 -> 9 positions per side; fc 256; separate torsos, value head, mean, log std.
+        assert_eq!(p.blocks()[1].kind, LayerKind::Conv { spatial: 81 });
+        assert_eq!(p.blocks()[2].in_dim, 32 * 81);
+        assert_eq!(p.blocks().len(), 3 + 3 + 1 + 2);
+    }
+}
