@@ -17,7 +17,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use acktr::algo::{AlgorithmConfig, Progress, Rollout};
+use acktr::algo::acktr::Preset;
+use acktr::algo::{A2cConfig, AcktrConfig, AlgorithmConfig, Architecture, NetworkConfig, Progress, Rollout};
+use acktr::nets::Activation;
 use acktr::env::{ActionSpace, ObservationSpace};
 
 fn algo(yaml: &str) -> AlgorithmConfig {
@@ -57,11 +59,14 @@ fn atari(c: &mut Criterion) {
     let progress = Progress { timesteps_done: 0, total_timesteps: 10_000_000 };
     // baselines' Atari ACKTR: 32 copies x 20 steps (`acktr/run_atari.py`, `acktr.py`).
     let rollout = Rollout::synthetic(&mut ChaCha8Rng::seed_from_u64(1), 32, 20, 4 * 84 * 84, &act);
-    let net = "network: {architecture: atari_acktr, policy_activation: relu}";
+    // Typed configurations: no image environment is registered yet for a spec to name.
+    let network = NetworkConfig { architecture: Architecture::AtariAcktr, policy_activation: Activation::Relu, ..Default::default() };
+    let a2c = AlgorithmConfig::A2c(A2cConfig { network, ..Default::default() });
+    let acktr = AlgorithmConfig::Acktr(AcktrConfig { network, ..Preset::BaselinesAtari.config() });
     let mut g = c.benchmark_group("atari_update_batch640");
     g.sample_size(10);
-    for (name, yaml) in [("first_order_rmsprop", format!("a2c: {{{net}}}")), ("kfac", format!("acktr: {{preset: baselines_atari, {net}}}"))] {
-        let mut a = algo(&yaml).build(&obs, &act, 0).unwrap();
+    for (name, cfg) in [("first_order_rmsprop", a2c), ("kfac", acktr)] {
+        let mut a = cfg.build(&obs, &act, 0).unwrap();
         g.bench_function(name, |b| b.iter(|| a.update(&rollout, progress).unwrap()));
     }
     g.finish();

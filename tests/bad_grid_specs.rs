@@ -94,7 +94,8 @@ fn every_kind_of_bad_grid_exits_2_with_a_located_message() {
 
 #[test]
 fn a_path_grid_changes_the_resolved_config_hash_and_label() {
-    let text = acktr_grid("      kfac.kl_clip: [0.01, 0.02]\n      value_kfac.damping: [0.1]\n      network.policy_activation: [tanh, relu]\n");
+    // Separate networks: `value_kfac` does not apply to a shared one (tests/bad_specs.rs).
+    let text = separate("      kfac.kl_clip: [0.01, 0.02]\n      value_kfac.damping: [0.1]\n      network.policy_activation: [tanh, relu]\n");
     let spec = acktr::spec::parse(&text, std::path::Path::new("g.yaml"), "paper").unwrap();
     let cells = spec.cells();
     // 2 x 1 x 2 points x 2 seeds, in the order of the keys, then the values.

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::pipeline::{Pipeline, PipelineConfig};
 use super::returns::{nstep_returns, TimeLimitHandling};
 use super::rollout::Rollout;
-use super::{AlgoError, Algorithm, LrSchedule, NetworkConfig, Progress, UpdateStats};
+use super::{AlgoError, Algorithm, AlgorithmConfig, AlgorithmEntry, LrSchedule, NetworkConfig, Progress, Settings, UpdateStats};
+use crate::check::{self, FieldError};
 use crate::nets::{ActorCriticNet, GradsWanted, LossQuery, Parts, ValueTarget};
 use crate::optim::{clip_by_global_norm, RmsProp, RmsPropConfig};
 
@@ -83,6 +84,44 @@ impl A2cPreset {
                 ..A2cConfig::default()
             },
         }
+    }
+}
+
+/// The registry's entry: `a2c: {preset: mujoco_pipeline, ...}`.
+pub const ENTRY: AlgorithmEntry = AlgorithmEntry {
+    key: "a2c",
+    presets: &["mujoco_pipeline"],
+    defaults: || AlgorithmConfig::A2c(A2cConfig::default()),
+    preset: |v| serde_yaml::from_value::<A2cPreset>(v).map(|p| AlgorithmConfig::A2c(p.config())),
+    typed: |v| super::typed::<A2cConfig>(v).map(AlgorithmConfig::A2c),
+};
+
+impl Settings for A2cConfig {
+    fn network(&self) -> &NetworkConfig {
+        &self.network
+    }
+
+    fn pipeline(&self) -> &PipelineConfig {
+        &self.pipeline
+    }
+
+    fn lr_mut(&mut self) -> &mut f64 {
+        &mut self.lr
+    }
+
+    fn check(&self) -> Result<(), FieldError> {
+        check::rate("lr", self.lr)?;
+        check::unit("gamma", self.gamma)?;
+        check::non_negative("entropy_coef", self.entropy_coef)?;
+        check::non_negative("value_coef", self.value_coef)?;
+        check::rate("max_grad_norm", self.max_grad_norm)?;
+        check::unit("rmsprop.alpha", self.rmsprop.alpha)?;
+        check::rate("rmsprop.epsilon", self.rmsprop.epsilon)?;
+        check::non_negative("rmsprop.initial_mean_square", self.rmsprop.initial_mean_square)
+    }
+
+    fn build(&self, net: Box<dyn ActorCriticNet>, pipeline: Pipeline, discrete: bool, _seed: u64) -> Result<Box<dyn Algorithm>, AlgoError> {
+        Ok(Box::new(A2c::new(self.clone(), net, pipeline, discrete)))
     }
 }
 

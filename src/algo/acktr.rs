@@ -29,7 +29,8 @@ use super::a2c::rollout_value_features;
 use super::pipeline::{Pipeline, PipelineConfig};
 use super::returns::{gae, nstep_returns, TimeLimitHandling};
 use super::rollout::Rollout;
-use super::{AlgoError, Algorithm, NetworkConfig, Progress, UpdateStats};
+use super::{AlgoError, Algorithm, AlgorithmConfig, AlgorithmEntry, NetworkConfig, Progress, Settings, UpdateStats};
+use crate::check::{self, FieldError};
 use crate::kfac::{glue, BiasMode, Kfac, KfacConfig, KfacEvent, KfacStep, LayerGrads, LayerKind};
 use crate::nets::{ActionBatch, ActorCriticNet, GradsWanted, Group, LossQuery, Parts, ValueTarget};
 use crate::optim::{RmsProp, RmsPropConfig};
@@ -255,6 +256,73 @@ impl Preset {
                 ..AcktrConfig::default()
             },
         }
+    }
+}
+
+/// The registry's entry: `acktr: {preset: baselines_mujoco, ...}`.
+pub const ENTRY: AlgorithmEntry = AlgorithmEntry {
+    key: "acktr",
+    presets: &["baselines_atari", "baselines_mujoco"],
+    defaults: || AlgorithmConfig::Acktr(AcktrConfig::default()),
+    preset: |v| serde_yaml::from_value::<Preset>(v).map(|p| AlgorithmConfig::Acktr(p.config())),
+    typed: |v| super::typed::<AcktrConfig>(v).map(AlgorithmConfig::Acktr),
+};
+
+impl Settings for AcktrConfig {
+    fn network(&self) -> &NetworkConfig {
+        &self.network
+    }
+
+    fn pipeline(&self) -> &PipelineConfig {
+        &self.pipeline
+    }
+
+    fn lr_mut(&mut self) -> &mut f64 {
+        &mut self.kfac.lr
+    }
+
+    fn check(&self) -> Result<(), FieldError> {
+        self.kfac.check().map_err(|e| e.under("kfac"))?;
+        self.value_kfac.check().map_err(|e| e.under("value_kfac"))?;
+        check::unit("gamma", self.gamma)?;
+        check::non_negative("entropy_coef", self.entropy_coef)?;
+        check::non_negative("value_coef", self.value_coef)?;
+        check::non_negative("value_fisher_coef", self.value_fisher_coef)?;
+        check::rate("value_noise_std", self.value_noise_std)?;
+        check::unit("bellman_variance_decay", self.bellman_variance_decay)?;
+        check::rate("critic_lr", self.critic_lr)?;
+        check::non_negative("value_l2", self.value_l2)?;
+        if self.value_epochs == 0 {
+            return Err(FieldError::new("value_epochs", "must be at least 1"));
+        }
+        if let Advantage::Gae { lambda } = self.advantage {
+            check::unit("advantage.gae.lambda", lambda)?;
+        }
+        if let StepSize::AdaptiveKl { target } = self.step_size {
+            check::rate("step_size.adaptive_kl.target", target)?;
+        }
+        if self.critic == Critic::Euclidean && self.network.shared {
+            return Err(FieldError::new("critic", "the euclidean critic needs separate policy and value networks (network: {shared: false})"));
+        }
+        if self.network.shared {
+            // What only a separate critic uses (the shared network has one joint K-FAC).
+            let d = AcktrConfig::default();
+            let set = [
+                ("value_kfac", self.value_kfac != d.value_kfac),
+                ("value_epochs", self.value_epochs != d.value_epochs),
+                ("value_l2", self.value_l2 != d.value_l2),
+                ("critic_lr", self.critic_lr != d.critic_lr),
+                ("critic_rmsprop", self.critic_rmsprop != d.critic_rmsprop),
+            ];
+            if let Some((field, _)) = set.iter().find(|(_, differs)| *differs) {
+                return Err(super::separate_only(field));
+            }
+        }
+        Ok(())
+    }
+
+    fn build(&self, net: Box<dyn ActorCriticNet>, pipeline: Pipeline, discrete: bool, seed: u64) -> Result<Box<dyn Algorithm>, AlgoError> {
+        Ok(Box::new(Acktr::new(self.clone(), net, pipeline, discrete, seed)?))
     }
 }
 

@@ -11,6 +11,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::check::{self, FieldError};
 use crate::env::{ActionSpace, EnvError, ObservationSpace, VecEnv};
 use crate::nets::{ActorCriticNet, ActorCriticSpec, Activation, Engine, Init, Layout, NetError, ValueInput};
 
@@ -127,6 +128,54 @@ pub enum AlgorithmConfig {
     Acktr(AcktrConfig),
 }
 
+/// What the harness needs of an algorithm's configuration, whatever the algorithm.
+pub trait Settings {
+    /// The network it trains.
+    fn network(&self) -> &NetworkConfig;
+    /// Its data pipeline.
+    fn pipeline(&self) -> &PipelineConfig;
+    /// The learning rate (what the grid alias `lr` and reports name).
+    fn lr_mut(&mut self) -> &mut f64;
+    /// Range checks of every field (paths under the algorithm's key).
+    fn check(&self) -> Result<(), FieldError>;
+    /// The algorithm, around a freshly initialised network and its pipeline.
+    fn build(&self, net: Box<dyn ActorCriticNet>, pipeline: Pipeline, discrete: bool, seed: u64) -> Result<Box<dyn Algorithm>, AlgoError>;
+}
+
+/// One algorithm a spec can name: `key: {preset: NAME, ...overrides}`.
+pub struct AlgorithmEntry {
+    /// The key a spec writes (`a2c`).
+    pub key: &'static str,
+    /// The names of its presets, for messages.
+    pub presets: &'static [&'static str],
+    /// The defaults.
+    pub defaults: fn() -> AlgorithmConfig,
+    /// A named preset's configuration (the name as written in the spec).
+    pub preset: fn(serde_yaml::Value) -> Result<AlgorithmConfig, serde_yaml::Error>,
+    /// Types a full configuration (defaults or preset already merged under the spec's
+    /// fields), naming the failing field ([`typed`]).
+    pub typed: fn(serde_yaml::Value) -> Result<AlgorithmConfig, FieldError>,
+}
+
+/// Every algorithm, by the key a spec uses. Adding one: its module (configuration with
+/// [`Settings`], presets and an `ENTRY`), a variant of [`AlgorithmConfig`] with its arms in
+/// `kind`/`settings`/`settings_mut`, and a line here.
+pub static ALGORITHMS: &[AlgorithmEntry] = &[a2c::ENTRY, acktr::ENTRY];
+
+/// Algorithms a spec may name that are not built yet: planned with no cells and reported as
+/// not available.
+pub const NOT_BUILT: &[&str] = &["trpo"];
+
+/// Types a configuration from YAML, naming the failing field's path.
+pub fn typed<T: serde::de::DeserializeOwned>(v: serde_yaml::Value) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(v).map_err(|e| FieldError::new(e.path().to_string(), e.into_inner().to_string()))
+}
+
+/// The entry for `key`.
+pub fn lookup(key: &str) -> Option<&'static AlgorithmEntry> {
+    ALGORITHMS.iter().find(|e| e.key == key)
+}
+
 impl AlgorithmConfig {
     /// The registry name (`a2c`, ...).
     pub fn kind(&self) -> &'static str {
@@ -136,41 +185,85 @@ impl AlgorithmConfig {
         }
     }
 
+    /// The configuration's fields as YAML (without the algorithm's key).
+    pub fn inner_yaml(&self) -> serde_yaml::Value {
+        match serde_yaml::to_value(self).expect("configurations serialise") {
+            // serde_yaml writes an enum's variant as a YAML tag (`!acktr {...}`).
+            serde_yaml::Value::Tagged(t) => t.value,
+            other => other,
+        }
+    }
+
+    /// The configuration as the harness sees it.
+    pub fn settings(&self) -> &dyn Settings {
+        match self {
+            AlgorithmConfig::A2c(c) => c,
+            AlgorithmConfig::Acktr(c) => c,
+        }
+    }
+
+    fn settings_mut(&mut self) -> &mut dyn Settings {
+        match self {
+            AlgorithmConfig::A2c(c) => c,
+            AlgorithmConfig::Acktr(c) => c,
+        }
+    }
+
     /// The learning rate (for reports and grids).
     pub fn lr_mut(&mut self) -> &mut f64 {
-        match self {
-            AlgorithmConfig::A2c(c) => &mut c.lr,
-            AlgorithmConfig::Acktr(c) => &mut c.kfac.lr,
-        }
+        self.settings_mut().lr_mut()
+    }
+
+    /// Range checks of every field, and of the network against its pipeline (paths under
+    /// the algorithm's key).
+    pub fn check(&self) -> Result<(), FieldError> {
+        let s = self.settings();
+        check_network(s.network(), s.pipeline())?;
+        s.check()
     }
 
     /// Whether this configuration's network can run on the given spaces (what
     /// [`Self::build`] would refuse, without building anything).
     pub fn check_spaces(&self, obs: &ObservationSpace, actions: &ActionSpace) -> Result<(), AlgoError> {
-        let (network, pipeline) = match self {
-            AlgorithmConfig::A2c(c) => (&c.network, &c.pipeline),
-            AlgorithmConfig::Acktr(c) => (&c.network, &c.pipeline),
-        };
-        network_input(network, pipeline, obs, actions, self.kind()).map(|_| ())
+        let s = self.settings();
+        network_input(s.network(), s.pipeline(), obs, actions, self.kind()).map(|_| ())
     }
 
     /// Builds the algorithm for the given spaces, its network initialised from `seed`.
     pub fn build(&self, obs: &ObservationSpace, actions: &ActionSpace, seed: u64) -> Result<Box<dyn Algorithm>, AlgoError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(1);
-        match self {
-            AlgorithmConfig::A2c(c) => {
-                let net = build_network(&c.network, &c.pipeline, obs, actions, "a2c", &mut rng)?;
-                let pipeline = Pipeline::new(c.pipeline, obs, actions);
-                Ok(Box::new(A2c::new(c.clone(), net, pipeline, matches!(actions, ActionSpace::Discrete { .. }))))
-            }
-            AlgorithmConfig::Acktr(c) => {
-                let net = build_network(&c.network, &c.pipeline, obs, actions, "acktr", &mut rng)?;
-                let pipeline = Pipeline::new(c.pipeline, obs, actions);
-                Ok(Box::new(Acktr::new(c.clone(), net, pipeline, matches!(actions, ActionSpace::Discrete { .. }), seed)?))
-            }
-        }
+        let s = self.settings();
+        let net = build_network(s.network(), s.pipeline(), obs, actions, self.kind(), &mut rng)?;
+        let pipeline = Pipeline::new(*s.pipeline(), obs, actions);
+        s.build(net, pipeline, matches!(actions, ActionSpace::Discrete { .. }), seed)
     }
+}
+
+/// The checks every algorithm's network and pipeline share.
+fn check_network(net: &NetworkConfig, pipe: &PipelineConfig) -> Result<(), FieldError> {
+    if let pipeline::ObservationFilter::ZFilter { clip } = pipe.observation_filter {
+        check::rate("pipeline.observation_filter.z_filter.clip", clip)?;
+    }
+    if net.value_input == ValueInput::ObservationDistTime && net.shared {
+        return Err(FieldError::new(
+            "network.value_input",
+            "observation_dist_time needs separate policy and value networks (network: {shared: false})",
+        ));
+    }
+    if net.shared && net.value_activation != NetworkConfig::default().value_activation {
+        return Err(separate_only("network.value_activation"));
+    }
+    Ok(())
+}
+
+/// A field that only a separate value network uses, set on a shared one (the network's
+/// [`Layout`] has no place for it).
+pub(crate) fn separate_only(field: &str) -> FieldError {
+    FieldError::new(
+        field,
+        "applies to separate policy and value networks only, and this network is shared (network: {shared: false} to separate them)",
+    )
 }
 
 /// The network's input shape for `obs` after `pipeline`, or why this network cannot run

@@ -34,6 +34,7 @@ use std::sync::mpsc;
 use faer::{Accum, Mat, Par, Side};
 use serde::{Deserialize, Serialize};
 
+use crate::check::{self, FieldError};
 pub use crate::nets::{LayerGrads, LayerKind, LayerStats};
 use crate::optim::LrSchedule;
 
@@ -123,6 +124,25 @@ impl Default for KfacConfig {
 }
 
 impl KfacConfig {
+    /// Range checks of every field.
+    pub fn check(&self) -> Result<(), FieldError> {
+        check::rate("lr", self.lr)?;
+        check::rate("kl_clip", self.kl_clip)?;
+        check::non_negative("damping", self.damping)?;
+        check::unit("stat_decay", self.stat_decay)?;
+        check::non_negative("eigen_floor", self.eigen_floor)?;
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(FieldError::new("momentum", format!("must lie in [0, 1), got {}", self.momentum)));
+        }
+        if self.inverse_every == 0 {
+            return Err(FieldError::new("inverse_every", "must be at least 1"));
+        }
+        if let Some(c) = &self.cold_start {
+            check::rate("cold_start.lr", c.lr)?;
+        }
+        check::non_negative("weight_decay", self.weight_decay)
+    }
+
     /// Builds the optimizer.
     pub fn build(&self) -> Kfac {
         Kfac::new(self.clone())

@@ -27,7 +27,7 @@ pub enum BenchAlgo {
 /// Errors of `bench`.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
-    #[error("unknown algorithm `{0}` (known: none, mujoco, a2c, acktr, acktr:baselines_atari, acktr:baselines_mujoco)")]
+    #[error("unknown algorithm `{0}` (known: {known})", known = known_algos())]
     UnknownAlgo(String),
     #[error(transparent)]
     Env(#[from] EnvError),
@@ -39,18 +39,34 @@ pub enum BenchError {
     Pool(#[from] rayon::ThreadPoolBuildError),
 }
 
+/// `none`, `mujoco`, then every registered algorithm and `algorithm:preset`.
+fn known_algos() -> String {
+    let mut k = vec!["none".to_string(), "mujoco".to_string()];
+    for e in crate::algo::ALGORITHMS {
+        k.push(e.key.to_string());
+        k.extend(e.presets.iter().map(|p| format!("{}:{p}", e.key)));
+    }
+    k.join(", ")
+}
+
 impl BenchAlgo {
-    /// Parses `none`, `a2c`, `acktr` or `acktr:<preset>`.
+    /// Parses `none`, `mujoco`, an algorithm's key (its defaults) or `key:preset`.
     pub fn parse(name: &str) -> Result<Self, BenchError> {
-        use crate::algo::acktr::Preset;
+        let unknown = || BenchError::UnknownAlgo(name.into());
         Ok(match name {
             "none" => BenchAlgo::None,
             "mujoco" => BenchAlgo::Mujoco,
-            "a2c" => BenchAlgo::Train(AlgorithmConfig::A2c(Default::default())),
-            "acktr" => BenchAlgo::Train(AlgorithmConfig::Acktr(Default::default())),
-            "acktr:baselines_atari" => BenchAlgo::Train(AlgorithmConfig::Acktr(Preset::BaselinesAtari.config())),
-            "acktr:baselines_mujoco" => BenchAlgo::Train(AlgorithmConfig::Acktr(Preset::BaselinesMujoco.config())),
-            other => return Err(BenchError::UnknownAlgo(other.into())),
+            _ => {
+                let (key, preset) = match name.split_once(':') {
+                    Some((k, p)) => (k, Some(p)),
+                    None => (name, None),
+                };
+                let entry = crate::algo::lookup(key).ok_or_else(unknown)?;
+                BenchAlgo::Train(match preset {
+                    None => (entry.defaults)(),
+                    Some(p) => (entry.preset)(serde_yaml::Value::String(p.into())).map_err(|_| unknown())?,
+                })
+            }
         })
     }
 }

@@ -383,192 +383,53 @@ mod check {
             Ok(out)
         }
 
-        fn rate(&self, field: String, v: f64) -> Result<(), SpecError> {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(self.err(field, format!("must be a positive number, got {v}")))
-            }
-        }
-
-        fn unit(&self, field: String, v: f64) -> Result<(), SpecError> {
-            if (0.0..=1.0).contains(&v) {
-                Ok(())
-            } else {
-                Err(self.err(field, format!("must lie in [0, 1], got {v}")))
-            }
-        }
-
-        fn non_negative(&self, field: String, v: f64) -> Result<(), SpecError> {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err(self.err(field, format!("must be a non-negative number, got {v}")))
-            }
-        }
-
-        fn kfac(&self, p: &str, k: &crate::kfac::KfacConfig) -> Result<(), SpecError> {
-            self.rate(format!("{p}.lr"), k.lr)?;
-            self.rate(format!("{p}.kl_clip"), k.kl_clip)?;
-            self.non_negative(format!("{p}.damping"), k.damping)?;
-            self.unit(format!("{p}.stat_decay"), k.stat_decay)?;
-            self.non_negative(format!("{p}.eigen_floor"), k.eigen_floor)?;
-            if !(0.0..1.0).contains(&k.momentum) {
-                return Err(self.err(format!("{p}.momentum"), format!("must lie in [0, 1), got {}", k.momentum)));
-            }
-            if k.inverse_every == 0 {
-                return Err(self.err(format!("{p}.inverse_every"), "must be at least 1"));
-            }
-            if let Some(c) = &k.cold_start {
-                self.rate(format!("{p}.cold_start.lr"), c.lr)?;
-            }
-            self.non_negative(format!("{p}.weight_decay"), k.weight_decay)?;
-            Ok(())
-        }
-
-        /// The data pipeline and the network options it constrains.
-        fn pipeline(&self, p: &str, net: &crate::algo::NetworkConfig, pipe: &crate::algo::PipelineConfig) -> Result<(), SpecError> {
-            if let crate::algo::pipeline::ObservationFilter::ZFilter { clip } = pipe.observation_filter {
-                self.rate(format!("{p}.pipeline.observation_filter.z_filter.clip"), clip)?;
-            }
-            if net.value_input == crate::nets::ValueInput::ObservationDistTime && net.shared {
-                return Err(self.err(
-                    format!("{p}.network.value_input"),
-                    "observation_dist_time needs separate policy and value networks (network: {shared: false})",
-                ));
-            }
-            if net.shared && net.value_activation != crate::algo::NetworkConfig::default().value_activation {
-                return Err(self.separate_only(format!("{p}.network.value_activation")));
-            }
-            Ok(())
-        }
-
-        /// A field that only a separate value network uses, set on a shared one (the
-        /// network's [`crate::nets::Layout`] has no place for it).
-        fn separate_only(&self, field: String) -> SpecError {
-            self.err(field, "applies to separate policy and value networks only, and this network is shared (network: {shared: false} to separate them)")
-        }
-
-        /// `preset` (if any) merged under the given fields, then typed.
-        fn acktr(&self, at: &str, v: &serde_yaml::Value) -> Result<crate::algo::AcktrConfig, SpecError> {
-            use crate::algo::acktr::Preset;
-            self.with_preset(at, v, "baselines_atari, baselines_mujoco", |p| serde_yaml::from_value::<Preset>(p).map(Preset::config))
-        }
-
-        /// `preset` (if any) merged under the given fields, then typed.
-        fn a2c(&self, at: &str, v: &serde_yaml::Value) -> Result<crate::algo::A2cConfig, SpecError> {
-            use crate::algo::a2c::A2cPreset;
-            self.with_preset(at, v, "mujoco_pipeline", |p| serde_yaml::from_value::<A2cPreset>(p).map(A2cPreset::config))
-        }
-
-        fn with_preset<T: serde::Serialize + serde::de::DeserializeOwned + Default>(
-            &self,
-            at: &str,
-            v: &serde_yaml::Value,
-            known: &str,
-            preset: impl Fn(serde_yaml::Value) -> Result<T, serde_yaml::Error>,
-        ) -> Result<T, SpecError> {
+        /// The algorithm's defaults, or its `preset`, with the given fields merged over them,
+        /// then typed.
+        fn configured(&self, at: &str, entry: &crate::algo::AlgorithmEntry, v: &serde_yaml::Value) -> Result<AlgorithmConfig, SpecError> {
             let mut v = v.clone();
             if v.is_null() {
                 v = serde_yaml::Value::Mapping(Default::default());
             }
             let base = match v.as_mapping_mut().and_then(|m| m.remove("preset")) {
-                Some(p) => preset(p).map_err(|e| self.err(format!("{at}.preset"), format!("{e} (known: {known})")))?,
-                None => T::default(),
+                Some(p) => (entry.preset)(p)
+                    .map_err(|e| self.err(format!("{at}.preset"), format!("{e} (known: {})", entry.presets.join(", "))))?,
+                None => (entry.defaults)(),
             };
-            let mut merged = serde_yaml::to_value(&base).expect("config serialises");
+            let mut merged = base.inner_yaml();
             merge(&mut merged, v);
-            serde_path_to_error::deserialize(merged).map_err(|e| {
-                let field = format!("{at}.{}", e.path());
-                let msg = strip_location(&e.into_inner().to_string());
-                self.err(field, msg)
-            })
+            (entry.typed)(merged).map_err(|e| self.err(format!("{at}.{}", e.field), strip_location(&e.message)))
         }
 
-        fn algorithm(&self, i: usize, a: &raw::RawAlgorithm) -> Result<AlgorithmSpec, SpecError> {
+        fn algorithm(&self, i: usize, a: &raw::RawAlgorithm) -> Result<Option<AlgorithmSpec>, SpecError> {
             let at = format!("algorithms[{i}]");
             if a.name.trim().is_empty() {
                 return Err(self.err(format!("{at}.name"), "the algorithm's name is empty"));
             }
-            let acktr = match &a.acktr {
-                Some(v) => Some(AlgorithmConfig::Acktr(self.acktr(&format!("{at}.acktr"), v)?)),
-                None => None,
+            let known = || {
+                let mut k: Vec<&str> = crate::algo::ALGORITHMS.iter().map(|e| e.key).collect();
+                k.extend_from_slice(crate::algo::NOT_BUILT);
+                k.join(", ")
             };
-            let a2c = match &a.a2c {
-                Some(v) => Some(AlgorithmConfig::A2c(self.a2c(&format!("{at}.a2c"), v)?)),
-                None => None,
-            };
-            let given: Vec<AlgorithmConfig> = [a2c, acktr].into_iter().flatten().collect();
-            let config = match given.as_slice() {
-                [one] => one.clone(),
-                [] => return Err(self.err(&at, "give exactly one algorithm configuration (known: a2c, acktr, trpo), e.g. `a2c: {}`")),
+            let (key, v) = match a.configs.iter().collect::<Vec<_>>().as_slice() {
+                [one] => *one,
+                [] => return Err(self.err(&at, format!("give exactly one algorithm configuration (known: {}), e.g. `a2c: {{}}`", known()))),
                 _ => return Err(self.err(&at, "give exactly one algorithm configuration, not several")),
             };
+            if crate::algo::NOT_BUILT.contains(&key.as_str()) {
+                return Ok(None);
+            }
+            let Some(entry) = crate::algo::lookup(key) else {
+                return Err(self.err(format!("{at}.{key}"), format!("unknown field `{key}`, expected `name`, `grid` or an algorithm ({})", known())));
+            };
+            let config = self.configured(&format!("{at}.{key}"), entry, v)?;
             self.config_checks(&at, &config)?;
             let grid = self.grid(&at, &config, &a.grid)?;
-            Ok(AlgorithmSpec { name: a.name.clone(), config, grid })
+            Ok(Some(AlgorithmSpec { name: a.name.clone(), config, grid }))
         }
 
         /// The range checks of every field (the base configuration and each grid point's).
         fn config_checks(&self, at: &str, config: &AlgorithmConfig) -> Result<(), SpecError> {
-            match &config {
-                AlgorithmConfig::A2c(c) => {
-                    let p = format!("{at}.a2c");
-                    self.rate(format!("{p}.lr"), c.lr)?;
-                    self.unit(format!("{p}.gamma"), c.gamma)?;
-                    self.non_negative(format!("{p}.entropy_coef"), c.entropy_coef)?;
-                    self.non_negative(format!("{p}.value_coef"), c.value_coef)?;
-                    self.rate(format!("{p}.max_grad_norm"), c.max_grad_norm)?;
-                    self.unit(format!("{p}.rmsprop.alpha"), c.rmsprop.alpha)?;
-                    self.rate(format!("{p}.rmsprop.epsilon"), c.rmsprop.epsilon)?;
-                    self.non_negative(format!("{p}.rmsprop.initial_mean_square"), c.rmsprop.initial_mean_square)?;
-                    self.pipeline(&p, &c.network, &c.pipeline)?;
-                }
-                AlgorithmConfig::Acktr(c) => {
-                    let p = format!("{at}.acktr");
-                    for (name, k) in [("kfac", &c.kfac), ("value_kfac", &c.value_kfac)] {
-                        self.kfac(&format!("{p}.{name}"), k)?;
-                    }
-                    self.unit(format!("{p}.gamma"), c.gamma)?;
-                    self.non_negative(format!("{p}.entropy_coef"), c.entropy_coef)?;
-                    self.non_negative(format!("{p}.value_coef"), c.value_coef)?;
-                    self.non_negative(format!("{p}.value_fisher_coef"), c.value_fisher_coef)?;
-                    self.rate(format!("{p}.value_noise_std"), c.value_noise_std)?;
-                    self.unit(format!("{p}.bellman_variance_decay"), c.bellman_variance_decay)?;
-                    self.rate(format!("{p}.critic_lr"), c.critic_lr)?;
-                    self.pipeline(&p, &c.network, &c.pipeline)?;
-                    self.non_negative(format!("{p}.value_l2"), c.value_l2)?;
-                    if c.value_epochs == 0 {
-                        return Err(self.err(format!("{p}.value_epochs"), "must be at least 1"));
-                    }
-                    if let crate::algo::acktr::Advantage::Gae { lambda } = c.advantage {
-                        self.unit(format!("{p}.advantage.gae.lambda"), lambda)?;
-                    }
-                    if let crate::algo::acktr::StepSize::AdaptiveKl { target } = c.step_size {
-                        self.rate(format!("{p}.step_size.adaptive_kl.target"), target)?;
-                    }
-                    if c.critic == crate::algo::acktr::Critic::Euclidean && c.network.shared {
-                        return Err(self.err(
-                            format!("{p}.critic"),
-                            "the euclidean critic needs separate policy and value networks (network: {shared: false})",
-                        ));
-                    }
-                    if c.network.shared {
-                        let d = crate::algo::AcktrConfig::default();
-                        let set = [
-                            ("value_kfac", c.value_kfac != d.value_kfac),
-                            ("value_epochs", c.value_epochs != d.value_epochs),
-                            ("value_l2", c.value_l2 != d.value_l2),
-                            ("critic_lr", c.critic_lr != d.critic_lr),
-                            ("critic_rmsprop", c.critic_rmsprop != d.critic_rmsprop),
-                        ];
-                        if let Some((field, _)) = set.iter().find(|(_, differs)| *differs) {
-                            return Err(self.separate_only(format!("{p}.{field}")));
-                        }
-                    }
-                }
-            }
-            Ok(())
+            config.check().map_err(|e| self.err(format!("{at}.{}.{}", config.kind(), e.field), e.message))
         }
 
         /// Rewrites an error found on a grid point's configuration so that it points at the
@@ -717,8 +578,49 @@ mod check {
 
     pub(super) fn check(raw: RawSpec, name: String, path: &Path, text: &str, profile: &str) -> Result<Spec, SpecError> {
         let c = Checker { path, text };
-        // Profile.
-        let prof = match raw.profiles.get(profile) {
+        let prof = profile_of(&c, &raw, profile)?;
+        if raw.title.trim().is_empty() {
+            return Err(c.err("title", "the title is empty"));
+        }
+        envs(&c, &raw.envs)?;
+        let (algorithms, unavailable) = algorithms(&c, &raw.algorithms)?;
+        let (seeds, budget, paper_budget) = seeds_and_budget(&c, &raw, &prof, profile)?;
+        spaces(&c, &raw.envs, &algorithms)?;
+        batches(&c, &algorithms, &budget)?;
+        let metrics = metrics(&c, &raw)?;
+        let curves = curves(&c, &raw)?;
+        let grid_ranking = grid_ranking(&c, &raw, &metrics)?;
+        let update_curves = update_curves(&c, &raw)?;
+        let paper = paper(&c, &raw, &algorithms, &unavailable, &metrics)?;
+        let mut profiles: Vec<String> = raw.profiles.keys().cloned().collect();
+        if !profiles.iter().any(|p| p == PAPER_PROFILE) {
+            profiles.insert(0, PAPER_PROFILE.into());
+        }
+        Ok(Spec {
+            name,
+            path: path.into(),
+            title: raw.title,
+            reproduces: raw.reproduces,
+            description: raw.description,
+            profile: profile.to_string(),
+            envs: raw.envs,
+            algorithms,
+            seeds,
+            budget,
+            metrics,
+            paper,
+            profiles,
+            unavailable,
+            paper_budget,
+            curves,
+            grid_ranking,
+            update_curves,
+        })
+    }
+
+    /// The selected profile's overrides.
+    fn profile_of(c: &Checker, raw: &RawSpec, profile: &str) -> Result<raw::RawProfile, SpecError> {
+        Ok(match raw.profiles.get(profile) {
             Some(p) => p.clone(),
             None if profile == PAPER_PROFILE => raw::RawProfile::default(),
             None => {
@@ -728,48 +630,52 @@ mod check {
                 }
                 return Err(c.err("profiles", format!("no profile `{profile}` (known: {})", known.join(", "))));
             }
-        };
-        let pf = |field: &str| format!("profiles.{profile}.{field}");
-        if raw.title.trim().is_empty() {
-            return Err(c.err("title", "the title is empty"));
-        }
-        // Environments.
-        if raw.envs.is_empty() {
+        })
+    }
+
+    /// Registered, and each once.
+    fn envs(c: &Checker, envs: &[String]) -> Result<(), SpecError> {
+        if envs.is_empty() {
             return Err(c.err("envs", "no environments; name at least one Gymnasium id"));
         }
-        for (i, id) in raw.envs.iter().enumerate() {
+        for (i, id) in envs.iter().enumerate() {
             env::lookup(id).map_err(|e| c.err(format!("envs[{i}]"), e.to_string()))?;
-            if raw.envs[..i].contains(id) {
+            if envs[..i].contains(id) {
                 return Err(c.err(format!("envs[{i}]"), format!("`{id}` appears twice")));
             }
         }
-        // Algorithms.
-        if raw.algorithms.is_empty() {
+        Ok(())
+    }
+
+    /// Each row typed and checked; rows of algorithms not built yet set aside.
+    fn algorithms(c: &Checker, rows: &[raw::RawAlgorithm]) -> Result<(Vec<AlgorithmSpec>, Vec<UnavailableAlgorithm>), SpecError> {
+        if rows.is_empty() {
             return Err(c.err("algorithms", "no algorithms; give at least one"));
         }
         let mut algorithms = Vec::new();
         let mut unavailable: Vec<UnavailableAlgorithm> = Vec::new();
-        for (i, a) in raw.algorithms.iter().enumerate() {
+        for (i, a) in rows.iter().enumerate() {
             let twice = |name: &str| {
                 algorithms.iter().any(|x: &AlgorithmSpec| x.name == name) || unavailable.iter().any(|x| x.name == name)
             };
-            if a.trpo.is_some() {
-                if a.a2c.is_some() || a.acktr.is_some() {
-                    return Err(c.err(format!("algorithms[{i}]"), "give exactly one algorithm configuration, not several"));
-                }
-                if twice(&a.name) {
-                    return Err(c.err(format!("algorithms[{i}].name"), format!("`{}` appears twice", a.name)));
-                }
-                unavailable.push(UnavailableAlgorithm { name: a.name.clone(), kind: "trpo".into() });
-                continue;
+            let parsed = c.algorithm(i, a)?;
+            if twice(&a.name) {
+                return Err(c.err(format!("algorithms[{i}].name"), format!("`{}` appears twice", a.name)));
             }
-            let alg = c.algorithm(i, a)?;
-            if twice(&alg.name) {
-                return Err(c.err(format!("algorithms[{i}].name"), format!("`{}` appears twice", alg.name)));
+            match parsed {
+                Some(alg) => algorithms.push(alg),
+                None => {
+                    let kind = a.configs.keys().next().expect("one key, checked").clone();
+                    unavailable.push(UnavailableAlgorithm { name: a.name.clone(), kind });
+                }
             }
-            algorithms.push(alg);
         }
-        // Seeds and budget, with the profile's overrides.
+        Ok((algorithms, unavailable))
+    }
+
+    /// Seeds and budget with the profile's overrides, and the paper profile's budget.
+    fn seeds_and_budget(c: &Checker, raw: &RawSpec, prof: &raw::RawProfile, profile: &str) -> Result<(Vec<u64>, Budget, Budget), SpecError> {
+        let pf = |field: &str| format!("profiles.{profile}.{field}");
         let seeds = match &prof.seeds {
             Some(s) => c.seeds(&pf("seeds"), s)?,
             None => c.seeds("seeds", &raw.seeds)?,
@@ -786,8 +692,17 @@ mod check {
             steps_per_update: pick(prof.steps_per_update, "steps_per_update", raw.budget.steps_per_update, "budget.steps_per_update")?
                 as usize,
         };
-        // Every network on every environment's spaces (a conv torso needs images, ...).
-        for id in &raw.envs {
+        let paper_budget = Budget {
+            total_timesteps: c.positive("budget.total_timesteps", raw.budget.total_timesteps)?,
+            num_envs: c.positive("budget.num_envs", raw.budget.num_envs)? as usize,
+            steps_per_update: c.positive("budget.steps_per_update", raw.budget.steps_per_update)? as usize,
+        };
+        Ok((seeds, budget, paper_budget))
+    }
+
+    /// Every network on every environment's spaces (a conv torso needs images, ...).
+    fn spaces(c: &Checker, envs: &[String], algorithms: &[AlgorithmSpec]) -> Result<(), SpecError> {
+        for id in envs {
             let e = env::make(id).map_err(|e| c.err("envs", e.to_string()))?;
             let (obs, act) = (e.observation_space(), e.action_space());
             for (i, alg) in algorithms.iter().enumerate() {
@@ -803,11 +718,13 @@ mod check {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Whole-episode batches need one environment copy.
+    fn batches(c: &Checker, algorithms: &[AlgorithmSpec], budget: &Budget) -> Result<(), SpecError> {
         for (i, alg) in algorithms.iter().enumerate() {
-            let batches = std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)).map(|c| match c {
-                AlgorithmConfig::A2c(c) => c.pipeline.batch,
-                AlgorithmConfig::Acktr(c) => c.pipeline.batch,
-            });
+            let batches = std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)).map(|c| c.settings().pipeline().batch);
             let whole = batches.into_iter().any(|b| b == crate::algo::BatchLayout::WholeEpisodes);
             if whole && budget.num_envs != 1 {
                 let kind = alg.config.kind();
@@ -817,12 +734,10 @@ mod check {
                 ));
             }
         }
-        let paper_budget = Budget {
-            total_timesteps: c.positive("budget.total_timesteps", raw.budget.total_timesteps)?,
-            num_envs: c.positive("budget.num_envs", raw.budget.num_envs)? as usize,
-            steps_per_update: c.positive("budget.steps_per_update", raw.budget.steps_per_update)? as usize,
-        };
-        // Metrics.
+        Ok(())
+    }
+
+    fn metrics(c: &Checker, raw: &RawSpec) -> Result<Vec<MetricSpec>, SpecError> {
         const KNOWN_METRICS: &str = "last_episodes_mean, best_window_mean, episodes_to_threshold, timesteps_per_second";
         let mut metrics = Vec::new();
         for (i, m) in raw.metrics.iter().enumerate() {
@@ -874,7 +789,11 @@ mod check {
             }
             metrics.push(MetricSpec { name: m.name.clone(), kind, best_seeds });
         }
-        let curves = match &raw.curves {
+        Ok(metrics)
+    }
+
+    fn curves(c: &Checker, raw: &RawSpec) -> Result<Option<CurveSpec>, SpecError> {
+        Ok(match &raw.curves {
             Some(cv) => Some(CurveSpec {
                 smoothing_episodes: c.positive("curves.smoothing_episodes", cv.smoothing_episodes)? as usize,
                 points: match cv.points {
@@ -883,8 +802,11 @@ mod check {
                 },
             }),
             None => None,
-        };
-        let grid_ranking = match &raw.grid_ranking {
+        })
+    }
+
+    fn grid_ranking(c: &Checker, raw: &RawSpec, metrics: &[MetricSpec]) -> Result<Option<String>, SpecError> {
+        Ok(match &raw.grid_ranking {
             Some(g) => {
                 if !metrics.iter().any(|m| m.name == g.metric) {
                     let known: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
@@ -896,8 +818,11 @@ mod check {
                 Some(g.metric.clone())
             }
             None => metrics.first().map(|m| m.name.clone()),
-        };
-        let update_curves = match &raw.update_curves {
+        })
+    }
+
+    fn update_curves(c: &Checker, raw: &RawSpec) -> Result<Option<UpdateCurveSpec>, SpecError> {
+        Ok(match &raw.update_curves {
             Some(u) => {
                 if u.columns.is_empty() {
                     return Err(c.err("update_curves.columns", "no columns; name at least one column of updates.parquet"));
@@ -919,8 +844,18 @@ mod check {
                 Some(UpdateCurveSpec { columns: u.columns.clone(), x, log_y: u.log_y })
             }
             None => None,
-        };
-        // Paper numbers.
+        })
+    }
+
+    /// The paper's numbers: rows of the spec's envs and algorithms (or grid rows), values of
+    /// its metrics.
+    fn paper(
+        c: &Checker,
+        raw: &RawSpec,
+        algorithms: &[AlgorithmSpec],
+        unavailable: &[UnavailableAlgorithm],
+        metrics: &[MetricSpec],
+    ) -> Result<BTreeMap<(String, String), BTreeMap<String, PaperValue>>, SpecError> {
         let mut paper = BTreeMap::new();
         for (i, row) in raw.paper.iter().enumerate() {
             let at = format!("paper[{i}]");
@@ -955,29 +890,6 @@ mod check {
                 return Err(c.err(&at, format!("a second row for ({}, {})", row.env, row.algorithm)));
             }
         }
-        let mut profiles: Vec<String> = raw.profiles.keys().cloned().collect();
-        if !profiles.iter().any(|p| p == PAPER_PROFILE) {
-            profiles.insert(0, PAPER_PROFILE.into());
-        }
-        Ok(Spec {
-            name,
-            path: path.into(),
-            title: raw.title,
-            reproduces: raw.reproduces,
-            description: raw.description,
-            profile: profile.to_string(),
-            envs: raw.envs,
-            algorithms,
-            seeds,
-            budget,
-            metrics,
-            paper,
-            profiles,
-            unavailable,
-            paper_budget,
-            curves,
-            grid_ranking,
-            update_curves,
-        })
+        Ok(paper)
     }
 }

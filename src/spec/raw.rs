@@ -78,26 +78,20 @@ pub struct RawCurves {
     pub points: Option<i64>,
 }
 
-/// One algorithm row: a label, exactly one algorithm configuration, and an optional grid.
+/// One algorithm row: a label, exactly one algorithm configuration under its registry key
+/// (`a2c`, `acktr`, ...; `crate::algo::ALGORITHMS`), and an optional grid.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawAlgorithm {
     /// Row label in reports ("ACKTR", "A2C").
     pub name: String,
     /// Hyperparameter grid over this algorithm.
     #[serde(default)]
     pub grid: RawGrid,
-    /// A2C (openai/baselines `a2c/`): an optional `preset` (see `algo::a2c::A2cPreset`)
-    /// plus overrides, merged in the checker (so kept as YAML here).
-    #[serde(default)]
-    pub a2c: Option<serde_yaml::Value>,
-    /// ACKTR: an optional `preset` (see `algo::acktr::Preset`) plus overrides, merged in
-    /// the checker (so kept as YAML here).
-    #[serde(default)]
-    pub acktr: Option<serde_yaml::Value>,
-    /// TRPO: not built yet; the row is planned with no cells and reported as not available.
-    #[serde(default)]
-    pub trpo: Option<serde_yaml::Value>,
+    /// Every other key: the algorithm's configuration (an optional `preset` plus overrides,
+    /// merged in the checker, so kept as YAML here). The checker refuses keys that name no
+    /// algorithm.
+    #[serde(flatten)]
+    pub configs: std::collections::BTreeMap<String, serde_yaml::Value>,
 }
 
 /// Values to sweep, in the order written: each key is `lr` (the learning rate: A2C `lr`,
