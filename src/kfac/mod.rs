@@ -474,76 +474,14 @@ impl Kfac {
             return self.skipped(grads, lr, KfacEvent::SkippedNonFinite);
         }
         // Running averages (committed only when the whole step succeeds).
-        let running: Vec<Block> = if self.running.is_empty() {
-            factors.clone()
-        } else {
-            let d = self.cfg.stat_decay;
-            self.running
-                .iter()
-                .zip(&factors)
-                .map(|(m, f)| Block { a: &m.a * d + &f.a * (1.0 - d), g: &m.g * d + &f.g * (1.0 - d), kind: f.kind })
-                .collect()
-        };
-        let t = self.stats_steps;
-        // Cold start: momentum SGD while the statistics accumulate.
+        let running = self.running_averages(&factors);
         if let Some(cold) = self.cfg.cold_start.filter(|c| self.cold_steps < c.iterations) {
-            let mut g = grads.to_vec();
-            if let Some(max) = cold.max_grad_norm {
-                let norm = g
-                    .iter()
-                    .flat_map(|x| x.weight.iter().chain(x.bias.iter()).flatten())
-                    .map(|v| v * v)
-                    .sum::<f64>()
-                    .sqrt();
-                if norm > max {
-                    g = Self::scaled(&g, max / norm);
-                }
-            }
-            Self::momentum_update(&mut self.cold_momentum, &g, self.cfg.momentum);
-            self.running = running;
-            self.stats_steps += 1;
-            self.cold_steps += 1;
-            // TF's MomentumOptimizer: theta -= lr * accumulation.
-            return KfacStep {
-                deltas: Self::scaled(&self.cold_momentum, -cold.lr),
-                vfv: f64::NAN,
-                nu: f64::NAN,
-                lr: cold.lr,
-                event: Some(KfacEvent::ColdStart),
-                blocks: vec![],
-            };
+            return self.cold_step(cold, grads, running);
         }
-        // Eigendecompositions.
-        let mut new_eigen = None;
-        if let Some(rx) = &self.pending {
-            match rx.try_recv() {
-                Ok(Ok(e)) => {
-                    new_eigen = Some(e);
-                    self.pending = None;
-                }
-                Ok(Err(_)) | Err(mpsc::TryRecvError::Disconnected) => self.pending = None,
-                Err(mpsc::TryRecvError::Empty) => {}
-            }
-        }
-        let due = t % self.cfg.inverse_every.max(1) == 0 || self.eigen.is_none();
-        if due {
-            if self.cfg.asynchronous_inverses && self.eigen.is_some() {
-                if self.pending.is_none() {
-                    let (tx, rx) = mpsc::channel();
-                    let snapshot = running.clone();
-                    let floor = self.cfg.eigen_floor;
-                    std::thread::spawn(move || {
-                        let _ = tx.send(eigen_all(&snapshot, floor));
-                    });
-                    self.pending = Some(rx);
-                }
-            } else {
-                match eigen_all(&running, self.cfg.eigen_floor) {
-                    Ok(e) => new_eigen = Some(e),
-                    Err(ev) => return self.skipped(grads, lr, ev),
-                }
-            }
-        }
+        let new_eigen = match self.refresh_eigen(&running) {
+            Ok(e) => e,
+            Err(ev) => return self.skipped(grads, lr, ev),
+        };
         let eigen = new_eigen.as_ref().or(self.eigen.as_ref()).expect("an eigendecomposition exists");
         let dmats = self.grad_mats(stats, grads);
         let vs: Vec<Mat<f64>> =
@@ -574,6 +512,77 @@ impl Kfac {
         self.stats_steps += 1;
         self.kfac_steps += 1;
         KfacStep { deltas, vfv, nu, lr, event: None, blocks }
+    }
+
+    /// The running factors after this step's (`stat_decay`), not yet committed.
+    fn running_averages(&self, factors: &[Block]) -> Vec<Block> {
+        if self.running.is_empty() {
+            return factors.to_vec();
+        }
+        let d = self.cfg.stat_decay;
+        self.running
+            .iter()
+            .zip(factors)
+            .map(|(m, f)| Block { a: &m.a * d + &f.a * (1.0 - d), g: &m.g * d + &f.g * (1.0 - d), kind: f.kind })
+            .collect()
+    }
+
+    /// A cold-start step: momentum SGD (clipped) while the statistics accumulate.
+    fn cold_step(&mut self, cold: ColdStart, grads: &[LayerGrads], running: Vec<Block>) -> KfacStep {
+        let mut g = grads.to_vec();
+        if let Some(max) = cold.max_grad_norm {
+            let norm = g.iter().flat_map(|x| x.weight.iter().chain(x.bias.iter()).flatten()).map(|v| v * v).sum::<f64>().sqrt();
+            if norm > max {
+                g = Self::scaled(&g, max / norm);
+            }
+        }
+        Self::momentum_update(&mut self.cold_momentum, &g, self.cfg.momentum);
+        self.running = running;
+        self.stats_steps += 1;
+        self.cold_steps += 1;
+        // TF's MomentumOptimizer: theta -= lr * accumulation.
+        KfacStep {
+            deltas: Self::scaled(&self.cold_momentum, -cold.lr),
+            vfv: f64::NAN,
+            nu: f64::NAN,
+            lr: cold.lr,
+            event: Some(KfacEvent::ColdStart),
+            blocks: vec![],
+        }
+    }
+
+    /// A new eigendecomposition of `running` when one is due (every `inverse_every` steps,
+    /// or a finished background one); `None` keeps the current one.
+    fn refresh_eigen(&mut self, running: &[Block]) -> Result<Option<Vec<Eigen>>, KfacEvent> {
+        let mut new_eigen = None;
+        if let Some(rx) = &self.pending {
+            match rx.try_recv() {
+                Ok(Ok(e)) => {
+                    new_eigen = Some(e);
+                    self.pending = None;
+                }
+                Ok(Err(_)) | Err(mpsc::TryRecvError::Disconnected) => self.pending = None,
+                Err(mpsc::TryRecvError::Empty) => {}
+            }
+        }
+        let due = self.stats_steps % self.cfg.inverse_every.max(1) == 0 || self.eigen.is_none();
+        if !due {
+            return Ok(new_eigen);
+        }
+        if self.cfg.asynchronous_inverses && self.eigen.is_some() {
+            if self.pending.is_none() {
+                let (tx, rx) = mpsc::channel();
+                let snapshot = running.to_vec();
+                let floor = self.cfg.eigen_floor;
+                std::thread::spawn(move || {
+                    let _ = tx.send(eigen_all(&snapshot, floor));
+                });
+                self.pending = Some(rx);
+            }
+            Ok(new_eigen)
+        } else {
+            eigen_all(running, self.cfg.eigen_floor).map(Some)
+        }
     }
 }
 

@@ -225,7 +225,7 @@ pub fn build(spec: &Spec, root: &Path) -> Result<Report, ReportError> {
 /// Builds the report from cells already read (`dir` names the spec's results in errors).
 fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, ReportError> {
     // Per-seed values: (env, label, metric index) -> values in seed order.
-    let mut per_seed: std::collections::BTreeMap<(String, String, usize), Vec<Option<f64>>> = Default::default();
+    let mut per_seed: PerSeed = Default::default();
     for c in cells {
         for (k, m) in spec.metrics.iter().enumerate() {
             let v = cell_value(&m.kind, c, dir)?;
@@ -284,68 +284,11 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
             }
         }
         for alg in &spec.unavailable {
-            let paper = spec.paper.get(&(env.clone(), alg.name.clone()));
-            rows.push(ReportRow {
-                env: env.clone(),
-                algorithm: alg.name.clone(),
-                available: false,
-                seeds_finished: 0,
-                seeds_total: spec.seeds.len(),
-                metrics: spec
-                    .metrics
-                    .iter()
-                    .map(|m| MetricCell {
-                        agg: metrics::aggregate(&[], None, true),
-                        paper: paper.and_then(|p| p.get(&m.name).cloned()),
-                        verdict: Verdict::NotAvailable,
-                        missing_is_na: !m.kind.higher_is_better(),
-                    })
-                    .collect(),
-            });
+            rows.push(unavailable_row(spec, env, &alg.name));
         }
     }
-    // Across tasks: per algorithm row and higher-is-better metric with paper numbers.
-    let mut across_tasks = Vec::new();
-    for (k, m) in spec.metrics.iter().enumerate() {
-        if !m.kind.higher_is_better() || metrics::reads_updates(&m.kind) {
-            continue;
-        }
-        for (label, alg_name) in &labels {
-            let mut tasks = Vec::new();
-            for env in &spec.envs {
-                let paper = spec.paper.get(&(env.clone(), label.clone())).or_else(|| spec.paper.get(&(env.clone(), alg_name.clone())));
-                let Some(PaperValue::Number(p)) = paper.and_then(|v| v.get(&m.name)) else {
-                    continue;
-                };
-                let scores: Vec<f64> = per_seed
-                    .get(&(env.clone(), label.clone(), k))
-                    .map(|v| v.iter().flatten().map(|x| metrics::paper_normalised(*x, *p)).collect())
-                    .unwrap_or_default();
-                tasks.push(scores);
-            }
-            let runs = tasks.iter().map(Vec::len).sum();
-            let n_tasks = tasks.iter().filter(|t| !t.is_empty()).count();
-            if let Some((iqm, ci)) = metrics::iqm_stratified(&tasks) {
-                across_tasks.push(AcrossTasks { algorithm: label.clone(), metric: m.name.clone(), tasks: n_tasks, runs, iqm, ci });
-            }
-        }
-    }
-    let grid_rankings = ranking_metric.filter(|_| !per_env_rankings.is_empty()).map(|k| {
-        let mut combined = Vec::new();
-        if spec.envs.len() > 1 {
-            for alg in spec.algorithms.iter().filter(|a| a.grid.len() > 1) {
-                let per: Vec<&ranking::GridRanking> = per_env_rankings.iter().filter(|g| g.algorithm == alg.name).collect();
-                let labels: Vec<String> = alg.grid.iter().map(|r| r.point.label()).collect();
-                combined.push(ranking::combine(&alg.name, &labels, &per));
-            }
-        }
-        ranking::GridRankings {
-            metric: spec.metrics[k].name.clone(),
-            higher_is_better: spec.metrics[k].kind.higher_is_better(),
-            per_env: per_env_rankings,
-            combined,
-        }
-    });
+    let across_tasks = across_tasks(spec, &labels, &per_seed);
+    let grid_rankings = ranking_metric.filter(|_| !per_env_rankings.is_empty()).map(|k| grid_rankings(spec, k, per_env_rankings));
     Ok(Report {
         spec: spec.name.clone(),
         title: spec.title.clone(),
@@ -362,6 +305,80 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
         grid_rankings,
         notes: Vec::new(),
     })
+}
+
+/// Per-seed metric values: (env, row label, metric index) -> values in seed order.
+type PerSeed = std::collections::BTreeMap<(String, String, usize), Vec<Option<f64>>>;
+
+/// The row of an algorithm that is not built yet: the paper's numbers, no runs.
+fn unavailable_row(spec: &Spec, env: &str, name: &str) -> ReportRow {
+    let paper = spec.paper.get(&(env.to_string(), name.to_string()));
+    ReportRow {
+        env: env.to_string(),
+        algorithm: name.to_string(),
+        available: false,
+        seeds_finished: 0,
+        seeds_total: spec.seeds.len(),
+        metrics: spec
+            .metrics
+            .iter()
+            .map(|m| MetricCell {
+                agg: metrics::aggregate(&[], None, true),
+                paper: paper.and_then(|p| p.get(&m.name).cloned()),
+                verdict: Verdict::NotAvailable,
+                missing_is_na: !m.kind.higher_is_better(),
+            })
+            .collect(),
+    }
+}
+
+/// Across tasks: per algorithm row and higher-is-better metric with paper numbers, the
+/// stratified IQM of paper-normalised scores.
+fn across_tasks(spec: &Spec, labels: &[(String, String)], per_seed: &PerSeed) -> Vec<AcrossTasks> {
+    let mut out = Vec::new();
+    for (k, m) in spec.metrics.iter().enumerate() {
+        if !m.kind.higher_is_better() || metrics::reads_updates(&m.kind) {
+            continue;
+        }
+        for (label, alg_name) in labels {
+            let mut tasks = Vec::new();
+            for env in &spec.envs {
+                let paper = spec.paper.get(&(env.clone(), label.clone())).or_else(|| spec.paper.get(&(env.clone(), alg_name.clone())));
+                let Some(PaperValue::Number(p)) = paper.and_then(|v| v.get(&m.name)) else {
+                    continue;
+                };
+                let scores: Vec<f64> = per_seed
+                    .get(&(env.clone(), label.clone(), k))
+                    .map(|v| v.iter().flatten().map(|x| metrics::paper_normalised(*x, *p)).collect())
+                    .unwrap_or_default();
+                tasks.push(scores);
+            }
+            let runs = tasks.iter().map(Vec::len).sum();
+            let n_tasks = tasks.iter().filter(|t| !t.is_empty()).count();
+            if let Some((iqm, ci)) = metrics::iqm_stratified(&tasks) {
+                out.push(AcrossTasks { algorithm: label.clone(), metric: m.name.clone(), tasks: n_tasks, runs, iqm, ci });
+            }
+        }
+    }
+    out
+}
+
+/// The grid rankings on metric `k`: per environment, and combined across environments.
+fn grid_rankings(spec: &Spec, k: usize, per_env: Vec<ranking::GridRanking>) -> ranking::GridRankings {
+    let mut combined = Vec::new();
+    if spec.envs.len() > 1 {
+        for alg in spec.algorithms.iter().filter(|a| a.grid.len() > 1) {
+            let per: Vec<&ranking::GridRanking> = per_env.iter().filter(|g| g.algorithm == alg.name).collect();
+            let labels: Vec<String> = alg.grid.iter().map(|r| r.point.label()).collect();
+            combined.push(ranking::combine(&alg.name, &labels, &per));
+        }
+    }
+    ranking::GridRankings {
+        metric: spec.metrics[k].name.clone(),
+        higher_is_better: spec.metrics[k].kind.higher_is_better(),
+        per_env,
+        combined,
+    }
 }
 
 /// Decimals suited to a number's size: 0 from 1000, 1 from 10, else 3.
