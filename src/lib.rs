@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod env;
 pub mod kfac;
+pub mod metric;
 pub mod nets;
 pub mod optim;
 pub mod report;

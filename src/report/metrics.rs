@@ -1,19 +1,5 @@
-//! The paper's metrics, defined once (named in specs as `metrics[].<kind>`), and the
-//! statistics around them.
-//!
-//! Per seed, each metric is a Polars expression over that seed's logs, episodes sorted by
-//! episode index ([`per_seed_expr`]):
-//! - `last_episodes_mean {episodes}`: mean return of the last `episodes` episodes (paper
-//!   Table 1 reward, 100 episodes).
-//! - `best_window_mean {window}`: the best mean return over `window` consecutive episodes
-//!   attained within the budget (paper Table 2 reward, "top 10 consecutive-episode average").
-//! - `episodes_to_threshold {window, thresholds}`: the smallest N (1-based) such that the mean
-//!   return of episodes N..N+window-1 reaches the task's threshold; none ("N/A") if never
-//!   (paper Table 2 episodes, window 10; Table 1 episodes, window 100 and the human level).
-//!   Reading "the N-th to the (N+10)-th episode" as a window of `window` episodes starting at
-//!   N is our choice, stated in the README.
-//! - `timesteps_per_second`: the last update's `global_step` over its `wall_seconds`
-//!   (paper Table 3), from `updates.parquet`.
+//! Statistics around the paper's metrics (each metric itself is defined in
+//! [`crate::metric`]).
 //!
 //! Across seeds ([`aggregate`]): the mean over all seeds, or over the `best_seeds` best
 //! (paper Table 2: "averaged over the best 3 of 8 seeds"), with the sample standard deviation
@@ -26,39 +12,21 @@ use polars::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::spec::MetricKind;
+use crate::metric::MetricKind;
 
 /// Bootstrap resamples for every interval.
 pub const BOOTSTRAP_RESAMPLES: usize = 2000;
 /// Seed of the bootstrap stream: reports are deterministic.
 pub const BOOTSTRAP_SEED: u64 = 0x5eed_ac7e;
 
-/// The metric of one seed, as a one-row Polars aggregation over its episodes (sorted by
-/// `episode`) or, for `timesteps_per_second`, its updates. `env` picks the threshold.
+/// The metric of one seed ([`MetricKind::per_seed_expr`]).
 pub fn per_seed_expr(kind: &MetricKind, env: &str) -> Expr {
-    match kind {
-        MetricKind::LastEpisodesMean { episodes } => col("return").tail(Some(*episodes)).mean(),
-        MetricKind::BestWindowMean { window } => col("return").rolling_mean(rolling(*window)).max(),
-        MetricKind::EpisodesToThreshold { window, thresholds } => {
-            let threshold = thresholds.get(env).copied().unwrap_or(f64::INFINITY);
-            let reached = col("return").rolling_mean(rolling(*window)).gt_eq(lit(threshold));
-            // The window ending at 0-based row i starts at episode i - window + 1, which is
-            // episode number i - window + 2 counting from 1.
-            (col("episode").cast(DataType::Float64).filter(reached).first() - lit(*window as f64 - 2.0)).alias("value")
-        }
-        MetricKind::TimestepsPerSecond => {
-            col("global_step").cast(DataType::Float64).last() / col("wall_seconds").last()
-        }
-    }
+    kind.per_seed_expr(env)
 }
 
 /// Whether the metric reads `updates.parquet` instead of `episodes.parquet`.
 pub fn reads_updates(kind: &MetricKind) -> bool {
-    matches!(kind, MetricKind::TimestepsPerSecond)
-}
-
-fn rolling(window: usize) -> RollingOptionsFixedWindow {
-    RollingOptionsFixedWindow { window_size: window, min_periods: window, ..Default::default() }
+    kind.reads_updates()
 }
 
 /// One metric of one (environment, algorithm) row, over its seeds.

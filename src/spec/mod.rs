@@ -53,29 +53,7 @@ pub struct Budget {
     pub steps_per_update: usize,
 }
 
-/// How a metric is computed from a cell's episodes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MetricKind {
-    /// Mean return of the last `episodes` finished episodes (paper Table 1 reward: 100).
-    LastEpisodesMean { episodes: usize },
-    /// The best mean return over `window` consecutive episodes (paper Table 2 reward: 10).
-    BestWindowMean { window: usize },
-    /// The first episode N (1-based) whose mean return over episodes N..N+window-1 reaches
-    /// the task's threshold; none when never reached (paper Table 2 episodes: window 10;
-    /// Table 1 episodes: window 100, human level).
-    EpisodesToThreshold { window: usize, thresholds: BTreeMap<String, f64> },
-    /// Timesteps per second of training: the last update's `global_step` over its
-    /// `wall_seconds` (paper Table 3).
-    TimestepsPerSecond,
-}
-
-impl MetricKind {
-    /// Whether a larger value is better (for "best seeds" and verdicts).
-    pub fn higher_is_better(&self) -> bool {
-        !matches!(self, MetricKind::EpisodesToThreshold { .. })
-    }
-}
+pub use crate::metric::MetricKind;
 
 /// A named metric.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -738,48 +716,22 @@ mod check {
     }
 
     fn metrics(c: &Checker, raw: &RawSpec) -> Result<Vec<MetricSpec>, SpecError> {
-        const KNOWN_METRICS: &str = "last_episodes_mean, best_window_mean, episodes_to_threshold, timesteps_per_second";
         let mut metrics = Vec::new();
         for (i, m) in raw.metrics.iter().enumerate() {
             let at = format!("metrics[{i}]");
-            let mut kinds = Vec::new();
-            if let Some(p) = &m.last_episodes_mean {
-                kinds.push(MetricKind::LastEpisodesMean {
-                    episodes: c.positive(&format!("{at}.last_episodes_mean.episodes"), p.episodes)? as usize,
-                });
-            }
-            if let Some(p) = &m.best_window_mean {
-                kinds.push(MetricKind::BestWindowMean { window: c.positive(&format!("{at}.best_window_mean.window"), p.window)? as usize });
-            }
-            if let Some(p) = &m.episodes_to_threshold {
-                let window = c.positive(&format!("{at}.episodes_to_threshold.window"), p.window)? as usize;
-                for env in &raw.envs {
-                    if !p.thresholds.contains_key(env) {
-                        return Err(c.err(
-                            format!("{at}.episodes_to_threshold.thresholds"),
-                            format!("no threshold for `{env}`; give one for every environment of the spec"),
-                        ));
-                    }
-                }
-                for (env, v) in &p.thresholds {
-                    let f = format!("{at}.episodes_to_threshold.thresholds.{env}");
-                    if !raw.envs.contains(env) {
-                        return Err(c.err(f, format!("`{env}` is not one of the spec's envs")));
-                    }
-                    if !v.is_finite() {
-                        return Err(c.err(f, format!("{v} is not a finite number")));
-                    }
-                }
-                kinds.push(MetricKind::EpisodesToThreshold { window, thresholds: p.thresholds.clone() });
-            }
-            if m.timesteps_per_second.is_some() {
-                kinds.push(MetricKind::TimestepsPerSecond);
-            }
-            let kind = match kinds.len() {
-                1 => kinds.pop().expect("one"),
-                0 => return Err(c.err(&at, format!("give exactly one metric definition (known: {KNOWN_METRICS})"))),
+            let (key, params) = match m.definition.iter().collect::<Vec<_>>().as_slice() {
+                [one] => *one,
+                [] => return Err(c.err(&at, format!("give exactly one metric definition (known: {})", crate::metric::known()))),
                 _ => return Err(c.err(&at, "give exactly one metric definition, not several")),
             };
+            let Some(entry) = crate::metric::lookup(key) else {
+                return Err(c.err(
+                    format!("{at}.{key}"),
+                    format!("unknown field `{key}`, expected `name`, `best_seeds` or a metric ({})", crate::metric::known()),
+                ));
+            };
+            let kind = (entry.parse)(params.clone(), &raw.envs)
+                .map_err(|e| c.err(format!("{at}.{key}.{}", e.field).trim_end_matches('.').to_string(), strip_location(&e.message)))?;
             let best_seeds = match m.best_seeds {
                 Some(k) => Some(c.positive(&format!("{at}.best_seeds"), k)? as usize),
                 None => None,

@@ -131,56 +131,20 @@ pub struct RawBudget {
     pub steps_per_update: i64,
 }
 
-/// A metric to report: a column name and exactly one definition.
+/// A metric to report: a column name and exactly one definition, under its registry key
+/// (`crate::metric::METRICS`: `last_episodes_mean: {episodes}`, `best_window_mean:
+/// {window}`, `episodes_to_threshold: {window, thresholds}`, `timesteps_per_second: {}`).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawMetric {
     /// Column name in reports and in `paper` rows.
     pub name: String,
-    /// Mean return of the last `episodes` episodes of each seed.
-    #[serde(default)]
-    pub last_episodes_mean: Option<RawLastEpisodes>,
-    /// Best mean return over `window` consecutive episodes of each seed.
-    #[serde(default)]
-    pub best_window_mean: Option<RawWindow>,
-    /// First episode N whose `window`-episode mean reaches the task's threshold.
-    #[serde(default)]
-    pub episodes_to_threshold: Option<RawThreshold>,
-    /// Timesteps per second of training (from `updates.parquet`).
-    #[serde(default)]
-    pub timesteps_per_second: Option<RawEmpty>,
     /// Aggregate over seeds: the mean over the `best_seeds` best seeds (paper Table 2: 3);
     /// all seeds when absent.
     #[serde(default)]
     pub best_seeds: Option<i64>,
-}
-
-/// Parameters of `best_window_mean`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawWindow {
-    pub window: i64,
-}
-
-/// Parameters of `episodes_to_threshold`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawThreshold {
-    pub window: i64,
-    /// Gymnasium id -> threshold.
-    pub thresholds: BTreeMap<String, f64>,
-}
-
-/// A definition without parameters (`{}`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawEmpty {}
-
-/// Parameters of `last_episodes_mean`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLastEpisodes {
-    pub episodes: i64,
+    /// Every other key: the definition, checked against the registry by the checker.
+    #[serde(flatten)]
+    pub definition: BTreeMap<String, serde_yaml::Value>,
 }
 
 /// A published number, or "N/A" where the paper prints that.

@@ -1,0 +1,169 @@
+//! The paper's metrics, each defined once: its spec form, its checks, and the Polars
+//! expression that computes it from one seed's logs. Adding a metric is a variant of
+//! [`MetricKind`] with its arms here, and one line in [`METRICS`].
+//!
+//! Per seed, each metric is a Polars expression over that seed's logs, episodes sorted by
+//! episode index ([`per_seed_expr`]):
+//! - `last_episodes_mean {episodes}`: mean return of the last `episodes` episodes (paper
+//!   Table 1 reward, 100 episodes).
+//! - `best_window_mean {window}`: the best mean return over `window` consecutive episodes
+//!   attained within the budget (paper Table 2 reward, "top 10 consecutive-episode average").
+//! - `episodes_to_threshold {window, thresholds}`: the smallest N (1-based) such that the mean
+//!   return of episodes N..N+window-1 reaches the task's threshold; none ("N/A") if never
+//!   (paper Table 2 episodes, window 10; Table 1 episodes, window 100 and the human level).
+//!   Reading "the N-th to the (N+10)-th episode" as a window of `window` episodes starting at
+//!   N is our choice, stated in the README.
+//! - `timesteps_per_second {}`: the last update's `global_step` over its `wall_seconds`
+//!   (paper Table 3), from `updates.parquet`.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::check::FieldError;
+
+/// How a metric is computed from a cell's episodes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricKind {
+    /// Mean return of the last `episodes` finished episodes (paper Table 1 reward: 100).
+    LastEpisodesMean { episodes: usize },
+    /// The best mean return over `window` consecutive episodes (paper Table 2 reward: 10).
+    BestWindowMean { window: usize },
+    /// The first episode N (1-based) whose mean return over episodes N..N+window-1 reaches
+    /// the task's threshold; none when never reached (paper Table 2 episodes: window 10;
+    /// Table 1 episodes: window 100, human level).
+    EpisodesToThreshold { window: usize, thresholds: BTreeMap<String, f64> },
+    /// Timesteps per second of training: the last update's `global_step` over its
+    /// `wall_seconds` (paper Table 3).
+    TimestepsPerSecond,
+}
+
+/// One metric a spec can name: `metrics: [{name: N, <key>: {parameters}}]`.
+pub struct MetricEntry {
+    pub key: &'static str,
+    /// Types and checks the parameters; `envs` are the spec's environments.
+    pub parse: fn(serde_yaml::Value, &[String]) -> Result<MetricKind, FieldError>,
+}
+
+/// Every metric, by the key a spec uses.
+pub static METRICS: &[MetricEntry] = &[
+    MetricEntry { key: "last_episodes_mean", parse: last_episodes_mean },
+    MetricEntry { key: "best_window_mean", parse: best_window_mean },
+    MetricEntry { key: "episodes_to_threshold", parse: episodes_to_threshold },
+    MetricEntry { key: "timesteps_per_second", parse: timesteps_per_second },
+];
+
+/// The entry for `key`.
+pub fn lookup(key: &str) -> Option<&'static MetricEntry> {
+    METRICS.iter().find(|m| m.key == key)
+}
+
+/// The registered keys, comma separated (for messages).
+pub fn known() -> String {
+    METRICS.iter().map(|m| m.key).collect::<Vec<_>>().join(", ")
+}
+
+fn typed<T: serde::de::DeserializeOwned>(v: serde_yaml::Value) -> Result<T, FieldError> {
+    let v = if v.is_null() { serde_yaml::Value::Mapping(Default::default()) } else { v };
+    serde_path_to_error::deserialize(v).map_err(|e| FieldError::new(e.path().to_string(), e.into_inner().to_string()))
+}
+
+fn positive(field: &str, v: i64) -> Result<usize, FieldError> {
+    if v > 0 {
+        Ok(v as usize)
+    } else {
+        Err(FieldError::new(field, format!("must be a positive integer, got {v}")))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Episodes {
+    episodes: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Window {
+    window: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Threshold {
+    window: i64,
+    /// Gymnasium id -> threshold.
+    thresholds: BTreeMap<String, f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+fn last_episodes_mean(v: serde_yaml::Value, _: &[String]) -> Result<MetricKind, FieldError> {
+    let p: Episodes = typed(v)?;
+    Ok(MetricKind::LastEpisodesMean { episodes: positive("episodes", p.episodes)? })
+}
+
+fn best_window_mean(v: serde_yaml::Value, _: &[String]) -> Result<MetricKind, FieldError> {
+    let p: Window = typed(v)?;
+    Ok(MetricKind::BestWindowMean { window: positive("window", p.window)? })
+}
+
+fn episodes_to_threshold(v: serde_yaml::Value, envs: &[String]) -> Result<MetricKind, FieldError> {
+    let p: Threshold = typed(v)?;
+    let window = positive("window", p.window)?;
+    if let Some(env) = envs.iter().find(|e| !p.thresholds.contains_key(*e)) {
+        return Err(FieldError::new("thresholds", format!("no threshold for `{env}`; give one for every environment of the spec")));
+    }
+    for (env, v) in &p.thresholds {
+        let f = format!("thresholds.{env}");
+        if !envs.contains(env) {
+            return Err(FieldError::new(f, format!("`{env}` is not one of the spec's envs")));
+        }
+        if !v.is_finite() {
+            return Err(FieldError::new(f, format!("{v} is not a finite number")));
+        }
+    }
+    Ok(MetricKind::EpisodesToThreshold { window, thresholds: p.thresholds })
+}
+
+fn timesteps_per_second(v: serde_yaml::Value, _: &[String]) -> Result<MetricKind, FieldError> {
+    let _: Empty = typed(v)?;
+    Ok(MetricKind::TimestepsPerSecond)
+}
+
+impl MetricKind {
+    /// Whether a larger value is better (for "best seeds" and verdicts).
+    pub fn higher_is_better(&self) -> bool {
+        !matches!(self, MetricKind::EpisodesToThreshold { .. })
+    }
+
+    /// Whether the metric reads `updates.parquet` instead of `episodes.parquet`.
+    pub fn reads_updates(&self) -> bool {
+        matches!(self, MetricKind::TimestepsPerSecond)
+    }
+
+    /// The metric of one seed, as a one-row Polars aggregation over its episodes (sorted by
+    /// `episode`) or, for `timesteps_per_second`, its updates. `env` picks the threshold.
+    pub fn per_seed_expr(&self, env: &str) -> Expr {
+        match self {
+            MetricKind::LastEpisodesMean { episodes } => col("return").tail(Some(*episodes)).mean(),
+            MetricKind::BestWindowMean { window } => col("return").rolling_mean(rolling(*window)).max(),
+            MetricKind::EpisodesToThreshold { window, thresholds } => {
+                let threshold = thresholds.get(env).copied().unwrap_or(f64::INFINITY);
+                let reached = col("return").rolling_mean(rolling(*window)).gt_eq(lit(threshold));
+                // The window ending at 0-based row i starts at episode i - window + 1, which
+                // is episode number i - window + 2 counting from 1.
+                (col("episode").cast(DataType::Float64).filter(reached).first() - lit(*window as f64 - 2.0)).alias("value")
+            }
+            MetricKind::TimestepsPerSecond => col("global_step").cast(DataType::Float64).last() / col("wall_seconds").last(),
+        }
+    }
+}
+
+fn rolling(window: usize) -> RollingOptionsFixedWindow {
+    RollingOptionsFixedWindow { window_size: window, min_periods: window, ..Default::default() }
+}
