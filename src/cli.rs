@@ -85,7 +85,10 @@ fn load(cli: &Cli, name: &str, profile: &str) -> Result<spec::Spec, spec::SpecEr
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match dispatch(&cli) {
         Ok(code) => Ok(code),
-        Err(e) if e.downcast_ref::<spec::SpecError>().is_some() => {
+        Err(e)
+            if e.downcast_ref::<spec::SpecError>().is_some()
+                || e.downcast_ref::<run::bench::BenchError>().is_some_and(run::bench::BenchError::is_bad_input) =>
+        {
             eprintln!("error: {e}");
             Ok(ExitCode::from(EXIT_BAD_INPUT))
         }
@@ -117,7 +120,11 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             println!("{:<18} {:<16} {:<24} {:>6} {:>12} {:>9}  status", "hash", "env", "algorithm", "seed", "timesteps", "batch");
             let mut total = 0u64;
             for c in &cells {
-                let status = if run::is_finished(&cli.results, c) { "finished" } else { "todo" };
+                let status = match run::cell_state(&cli.results, c) {
+                    run::CellState::Finished => "finished",
+                    run::CellState::Missing => "todo",
+                    run::CellState::Damaged(_) => "damaged",
+                };
                 println!(
                     "{:<18} {:<16} {:<24} {:>6} {:>12} {:>4}x{:<4}  {status}",
                     c.hash,

@@ -785,6 +785,8 @@ pub fn write(spec: &Spec, root: &Path) -> Result<(Report, PathBuf), ReportError>
     let cells = read_cells(spec, root)?;
     let mut report = build_from(spec, &cells, &dir)?;
     std::fs::create_dir_all(&dir).map_err(|source| ReportError::Io { path: dir.clone(), source })?;
+    // Report files half-written by a killed `report` or `reproduce`.
+    run::remove_stale_temporaries(&dir).map_err(|e| ReportError::Io { path: dir.clone(), source: std::io::Error::other(e.to_string()) })?;
     if let Some(curves) = &spec.curves {
         report.figures = figures::write_curves(spec, curves, &cells, &dir)?;
     }

@@ -33,6 +33,8 @@ pub enum BenchError {
     Env(#[from] EnvError),
     #[error(transparent)]
     Algo(#[from] AlgoError),
+    #[error("{0}")]
+    BadArgument(String),
     #[error("`--algo mujoco` needs a MuJoCo task, not `{0}`")]
     NotMujoco(String),
     #[error("cannot start a single worker thread: {0}")]
@@ -47,6 +49,13 @@ fn known_algos() -> String {
         k.extend(e.presets.iter().map(|p| format!("{}:{p}", e.key)));
     }
     k.join(", ")
+}
+
+impl BenchError {
+    /// Whether the command line was at fault (exit code 2).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, BenchError::UnknownAlgo(_) | BenchError::BadArgument(_) | BenchError::NotMujoco(_))
+    }
 }
 
 impl BenchAlgo {
@@ -85,6 +94,11 @@ pub struct BenchResult {
 
 /// Runs `steps` timesteps on one thread.
 pub fn bench(env_id: &str, algo_name: &str, steps: u64, num_envs: usize, steps_per_update: usize) -> Result<BenchResult, BenchError> {
+    for (flag, v) in [("--steps", steps as usize), ("--num-envs", num_envs), ("--steps-per-update", steps_per_update)] {
+        if v == 0 {
+            return Err(BenchError::BadArgument(format!("{flag} must be at least 1")));
+        }
+    }
     let algo = BenchAlgo::parse(algo_name)?;
     let entry = env::lookup(env_id)?;
     if algo == BenchAlgo::Mujoco {

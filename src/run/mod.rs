@@ -60,10 +60,83 @@ pub fn cell_dir(root: &Path, cell: &Cell) -> PathBuf {
     root.join(&cell.spec).join(&cell.hash)
 }
 
-/// True when every file of the cell exists.
-pub fn is_finished(root: &Path, cell: &Cell) -> bool {
+/// Where a cell stands on disk.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellState {
+    /// No directory.
+    Missing,
+    /// Its three files read back and agree with its hash and budget.
+    Finished,
+    /// A directory that is not a finished cell, and why.
+    Damaged(String),
+}
+
+/// Checks a cell's directory: `provenance.json` parses and names this cell's hash and at
+/// least its budget of timesteps, and both Parquet logs read back with the numbers of rows
+/// it records.
+pub fn cell_state(root: &Path, cell: &Cell) -> CellState {
     let dir = cell_dir(root, cell);
-    CELL_FILES.iter().all(|f| dir.join(f).is_file())
+    if !dir.exists() {
+        return CellState::Missing;
+    }
+    match verify(&dir, cell) {
+        Ok(()) => CellState::Finished,
+        Err(why) => CellState::Damaged(why),
+    }
+}
+
+fn verify(dir: &Path, cell: &Cell) -> Result<(), String> {
+    for f in CELL_FILES {
+        if !dir.join(f).is_file() {
+            return Err(format!("{f} is missing"));
+        }
+    }
+    let text = std::fs::read_to_string(dir.join("provenance.json")).map_err(|e| format!("provenance.json: {e}"))?;
+    let prov: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("provenance.json does not parse: {e}"))?;
+    if prov["cell"]["hash"].as_str() != Some(cell.hash.as_str()) {
+        return Err(format!("provenance.json names cell {}, not this one", prov["cell"]["hash"]));
+    }
+    let timesteps = prov["timesteps"].as_u64().ok_or("provenance.json has no timesteps")?;
+    if timesteps < cell.budget.total_timesteps {
+        return Err(format!("{timesteps} timesteps recorded, the budget is {}", cell.budget.total_timesteps));
+    }
+    for (file, key) in [("episodes.parquet", "episodes"), ("updates.parquet", "updates")] {
+        let df = logs::read_parquet(&dir.join(file)).map_err(|e| format!("{file} does not read back: {e}"))?;
+        let want = prov[key].as_u64().ok_or(format!("provenance.json has no {key}"))?;
+        if df.height() as u64 != want {
+            return Err(format!("{file} has {} rows, provenance.json records {want}", df.height()));
+        }
+    }
+    Ok(())
+}
+
+/// True when the cell's files read back and agree with it ([`cell_state`]).
+pub fn is_finished(root: &Path, cell: &Cell) -> bool {
+    cell_state(root, cell) == CellState::Finished
+}
+
+/// Moves a damaged cell's directory aside (`.damaged-<hash>-<unix seconds>`, kept for
+/// inspection), and says so in one line.
+fn set_aside(root: &Path, cell: &Cell, why: &str) -> Result<(), RunError> {
+    let dir = cell_dir(root, cell);
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let mut aside = root.join(&cell.spec).join(format!(".damaged-{}-{secs}", cell.hash));
+    for k in 2.. {
+        if !aside.exists() {
+            break;
+        }
+        aside = root.join(&cell.spec).join(format!(".damaged-{}-{secs}-{k}", cell.hash));
+    }
+    std::fs::rename(&dir, &aside).map_err(io(&dir))?;
+    eprintln!(
+        "cell {} ({}, {}, seed {}) is damaged ({why}); moved to {} and run again",
+        cell.hash,
+        cell.env,
+        cell.row_label(),
+        cell.seed,
+        aside.display()
+    );
+    Ok(())
 }
 
 /// What a reproduction did.
@@ -77,16 +150,32 @@ pub struct RunSummary {
     pub timesteps_run: u64,
 }
 
-/// Removes temporary cell directories left by runs that are no longer alive.
-fn remove_stale_temporaries(dir: &Path) -> Result<(), RunError> {
+/// The pid a temporary's name carries: `.tmp-<hash>-<pid>` (cells), `.<name>.tmp-<pid>.<ext>`
+/// (figures) or `<name>.tmp-<pid>` (report files); `None` for other names.
+fn temporary_pid(name: &str) -> Option<Option<u32>> {
+    if let Some(rest) = name.strip_prefix(".tmp-") {
+        return Some(rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok()));
+    }
+    let at = name.find(".tmp-")?;
+    let digits: String = name[at + 5..].chars().take_while(char::is_ascii_digit).collect();
+    Some(digits.parse::<u32>().ok())
+}
+
+/// Removes temporaries (cell directories, report files) left by runs that are no longer
+/// alive.
+pub fn remove_stale_temporaries(dir: &Path) -> Result<(), RunError> {
     let Ok(rd) = std::fs::read_dir(dir) else { return Ok(()) };
     for entry in rd.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let Some(rest) = name.strip_prefix(".tmp-") else { continue };
-        let pid = rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok());
+        let Some(pid) = temporary_pid(&name) else { continue };
         let alive = pid.is_some_and(|p| p != std::process::id() && Path::new("/proc").join(p.to_string()).exists());
         if !alive {
-            std::fs::remove_dir_all(entry.path()).map_err(io(&entry.path()))?;
+            let path = entry.path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).map_err(io(&path))?;
+            } else {
+                std::fs::remove_file(&path).map_err(io(&path))?;
+            }
         }
     }
     Ok(())
@@ -101,7 +190,7 @@ fn reuse_from_other_spec(root: &Path, cell: &Cell) -> Result<bool, RunError> {
     let mut sources: Vec<PathBuf> = rd
         .flatten()
         .map(|e| e.path().join(&cell.hash))
-        .filter(|d| !d.starts_with(root.join(&cell.spec)) && CELL_FILES.iter().all(|f| d.join(f).is_file()))
+        .filter(|d| !d.starts_with(root.join(&cell.spec)) && verify(d, cell).is_ok())
         .collect();
     sources.sort();
     let Some(source) = sources.first() else { return Ok(false) };
@@ -124,7 +213,17 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     remove_stale_temporaries(&dir)?;
     let cells = spec.cells();
-    let unfinished: Vec<&Cell> = cells.iter().filter(|c| !is_finished(&opts.results_root, c)).collect();
+    let mut unfinished: Vec<&Cell> = Vec::new();
+    for c in &cells {
+        match cell_state(&opts.results_root, c) {
+            CellState::Finished => {}
+            CellState::Missing => unfinished.push(c),
+            CellState::Damaged(why) => {
+                set_aside(&opts.results_root, c, &why)?;
+                unfinished.push(c);
+            }
+        }
+    }
     let mut todo = Vec::new();
     let mut reused = 0;
     for cell in unfinished {
@@ -264,7 +363,7 @@ pub fn run_cell(
     let json = serde_json::to_string_pretty(&prov).expect("provenance serialises");
     std::fs::write(&path, json).map_err(io(&path))?;
     if final_dir.exists() {
-        // A partial directory from an older layout, or another process finished it first.
+        // A damaged directory, or another process finished it first.
         if is_finished(root, cell) {
             std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
             return Ok(());

@@ -302,8 +302,28 @@ pub fn parse(text: &str, path: &Path, profile: &str) -> Result<Spec, SpecError> 
             message,
         }
     })?;
-    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("spec").to_string();
+    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_string();
+    if !plain_name(&name) {
+        return Err(SpecError::Invalid {
+            file: path.into(),
+            line: None,
+            column: None,
+            field: "(file name)".into(),
+            message: format!(
+                "the spec's name `{name}` (its file name without .yaml) names its results directory; use letters, digits, `-`, `_` and `.`, not leading `.`"
+            ),
+        });
+    }
     check::check(raw, name, path, text, profile)
+}
+
+/// A spec name that is a plain directory name inside `--results`: letters, digits, `-`,
+/// `_`, `.` (not leading, so never `.` or `..`).
+pub fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name.len() <= 128
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// serde_yaml appends " at line L column C"; we print the position ourselves.
@@ -348,12 +368,13 @@ mod check {
             if seeds.is_empty() {
                 return Err(self.err(field, "the seed list is empty; give at least one seed"));
             }
-            let mut out = Vec::new();
+            let mut out = Vec::with_capacity(seeds.len());
+            let mut seen = std::collections::HashSet::with_capacity(seeds.len());
             for (i, &s) in seeds.iter().enumerate() {
                 if s < 0 {
                     return Err(self.err(format!("{field}[{i}]"), format!("seeds are non-negative integers, got {s}")));
                 }
-                if out.contains(&(s as u64)) {
+                if !seen.insert(s) {
                     return Err(self.err(format!("{field}[{i}]"), format!("seed {s} appears twice")));
                 }
                 out.push(s as u64);
@@ -394,6 +415,13 @@ mod check {
                 _ => return Err(self.err(&at, "give exactly one algorithm configuration, not several")),
             };
             if crate::algo::NOT_BUILT.contains(&key.as_str()) {
+                let empty = v.is_null() || v.as_mapping().is_some_and(|m| m.is_empty());
+                if !empty || !a.grid.0.is_empty() {
+                    return Err(self.err(
+                        format!("{at}.{key}"),
+                        format!("{key} is not built yet (its row is reported as not available); give `{key}: {{}}` with no fields and no grid"),
+                    ));
+                }
                 return Ok(None);
             }
             let Some(entry) = crate::algo::lookup(key) else {
@@ -563,9 +591,25 @@ mod check {
         envs(&c, &raw.envs)?;
         let (algorithms, unavailable) = algorithms(&c, &raw.algorithms)?;
         let (seeds, budget, paper_budget) = seeds_and_budget(&c, &raw, &prof, profile)?;
-        spaces(&c, &raw.envs, &algorithms)?;
+        let spaces = spaces(&c, &raw.envs, &algorithms)?;
+        memory(&c, &spaces, &algorithms, &budget, &prof, profile)?;
+        // Every other profile too: `plan` refuses a spec whose unselected profile is broken.
+        for (name, other) in &raw.profiles {
+            if name != profile {
+                let (_, b, _) = seeds_and_budget(&c, &raw, other, name)?;
+                memory(&c, &spaces, &algorithms, &b, other, name)?;
+            }
+        }
         batches(&c, &algorithms, &budget)?;
         let metrics = metrics(&c, &raw)?;
+        for (i, m) in metrics.iter().enumerate() {
+            if let Some(k) = m.best_seeds.filter(|&k| k > raw.seeds.len()) {
+                return Err(c.err(
+                    format!("metrics[{i}].best_seeds"),
+                    format!("the best {k} seeds of {} (the spec's `seeds`): give at most {}", raw.seeds.len(), raw.seeds.len()),
+                ));
+            }
+        }
         let curves = curves(&c, &raw)?;
         let grid_ranking = grid_ranking(&c, &raw, &metrics)?;
         let update_curves = update_curves(&c, &raw)?;
@@ -678,11 +722,15 @@ mod check {
         Ok((seeds, budget, paper_budget))
     }
 
-    /// Every network on every environment's spaces (a conv torso needs images, ...).
-    fn spaces(c: &Checker, envs: &[String], algorithms: &[AlgorithmSpec]) -> Result<(), SpecError> {
+    /// Every network on every environment's spaces (a conv torso needs images, ...); the
+    /// spaces and time limit of each environment.
+    fn spaces(c: &Checker, envs: &[String], algorithms: &[AlgorithmSpec]) -> Result<Vec<EnvShape>, SpecError> {
+        let mut out = Vec::new();
         for id in envs {
             let e = env::make(id).map_err(|e| c.err("envs", e.to_string()))?;
             let (obs, act) = (e.observation_space(), e.action_space());
+            let max_steps = env::lookup(id).map(|e| e.max_episode_steps).unwrap_or(0);
+            out.push(EnvShape { id: id.clone(), obs: obs.clone(), act: act.clone(), max_steps });
             for (i, alg) in algorithms.iter().enumerate() {
                 for config in std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)) {
                     if let Err(err) = config.check_spaces(&obs, &act) {
@@ -692,6 +740,78 @@ mod check {
                             _ => "network",
                         };
                         return Err(c.err(format!("algorithms[{i}].{}.{field}", config.kind()), format!("{err} (on {id})")));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// An environment's spaces, for the memory estimate.
+    struct EnvShape {
+        id: String,
+        obs: env::ObservationSpace,
+        act: env::ActionSpace,
+        max_steps: usize,
+    }
+
+    /// Bytes this machine has (`MemTotal`), or 16 GiB when it cannot be read.
+    fn machine_memory() -> u128 {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u128>().ok()))
+            .map(|kib| kib * 1024)
+            .unwrap_or(16 << 30)
+    }
+
+    /// An estimate of the memory one cell needs, refused before anything is allocated when
+    /// it exceeds the machine's: the batch (inputs, actions, distributions, every layer's
+    /// activations, trace and gradients for each row) and 1 MiB per environment copy.
+    fn memory(c: &Checker, shapes: &[EnvShape], algorithms: &[AlgorithmSpec], budget: &Budget, prof: &raw::RawProfile, profile: &str) -> Result<(), SpecError> {
+        let limit = machine_memory();
+        for e in shapes {
+            for alg in algorithms {
+                for config in std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)) {
+                    let settings = config.settings();
+                    let pipe = settings.pipeline();
+                    let input: Vec<usize> = match &e.obs {
+                        env::ObservationSpace::Vector { .. } => vec![pipe.input_dim(&e.obs)],
+                        env::ObservationSpace::Frames { channels, height, width } => vec![*channels, *height, *width],
+                    };
+                    let net = settings.network();
+                    let layers = net.architecture.layers(&input, net.policy_activation).unwrap_or_default();
+                    let layer_floats: u128 = layers
+                        .iter()
+                        .map(|l| match l {
+                            crate::nets::LayerSpec::Linear { input, output, .. } => (input + output) as u128,
+                            crate::nets::LayerSpec::Conv2d { in_channels, out_channels, kernel, .. } => {
+                                // Patches of every output position (bounded by the input's).
+                                let positions: u128 = input.iter().skip(1).product::<usize>() as u128;
+                                positions * (in_channels * kernel * kernel + out_channels) as u128
+                            }
+                            crate::nets::LayerSpec::Flatten => 0,
+                        })
+                        .sum();
+                    let input_floats: u128 = input.iter().product::<usize>() as u128;
+                    let act = e.act.stored_dim() as u128;
+                    let row_bytes = 4 * (2 * input_floats + 6 * layer_floats + 4 * act + 16);
+                    let episode = if pipe.batch == crate::algo::BatchLayout::WholeEpisodes { e.max_steps as u128 } else { 0 };
+                    let rows = budget.num_envs as u128 * (budget.steps_per_update as u128 + episode);
+                    let need = rows.saturating_mul(row_bytes).saturating_add(budget.num_envs as u128 * (1 << 20));
+                    if need > limit {
+                        let gib = |b: u128| b as f64 / (1u128 << 30) as f64;
+                        let field = if prof.num_envs.is_some() || prof.steps_per_update.is_some() {
+                            format!("profiles.{profile}.num_envs")
+                        } else {
+                            "budget.num_envs".to_string()
+                        };
+                        return Err(c.err(
+                            field,
+                            format!(
+                                "num_envs {} x steps_per_update {} on {} would need about {:.1} GiB for one cell's batch and environments, more than this machine's {:.1} GiB",
+                                budget.num_envs, budget.steps_per_update, e.id, gib(need), gib(limit)
+                            ),
+                        ));
                     }
                 }
             }
@@ -833,7 +953,10 @@ mod check {
                 values.insert(
                     metric.clone(),
                     match v {
-                        RawPaperValue::Number(x) => PaperValue::Number(*x),
+                        RawPaperValue::Number(x) if x.is_finite() => PaperValue::Number(*x),
+                        RawPaperValue::Number(x) => {
+                            return Err(c.err(format!("{at}.values.{metric}"), format!("{x} is not a finite number")));
+                        }
                         RawPaperValue::Text(t) => PaperValue::Text(t.clone()),
                     },
                 );
