@@ -41,6 +41,10 @@ pub enum Command {
         /// Do not draw a progress bar.
         #[arg(long)]
         no_progress: bool,
+        /// Checkpoint each running cell every this many minutes of wall time (0: after every
+        /// update; a negative value: never).
+        #[arg(long, default_value_t = run::DEFAULT_CHECKPOINT_MINUTES, allow_negative_numbers = true)]
+        checkpoint_minutes: f64,
     },
     /// Print a spec's cells and total timesteps without running anything.
     Plan {
@@ -146,13 +150,15 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             println!("wrote {} ({}/{} cells finished)", path.display(), r.cells_finished, r.cells_total);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Reproduce { spec: name, profile, jobs, no_progress } => {
+        Command::Reproduce { spec: name, profile, jobs, no_progress, checkpoint_minutes } => {
             let s = load(cli, name, profile)?;
             let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
             let opts = run::RunOptions {
                 results_root: cli.results.clone(),
                 jobs,
                 progress: !no_progress && std::io::stderr().is_terminal(),
+                checkpoint_every: (*checkpoint_minutes >= 0.0 && checkpoint_minutes.is_finite())
+                    .then(|| std::time::Duration::from_secs_f64(checkpoint_minutes * 60.0)),
             };
             let summary = run::reproduce(&s, &opts)?;
             eprintln!(

@@ -6,24 +6,13 @@ mod common;
 
 use std::path::Path;
 
-use common::{acktr, tiny_spec};
+use common::{acktr, cell_dirs, tiny_spec};
 
 fn setup(spec: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("specs")).unwrap();
     std::fs::write(dir.path().join("specs/tiny.yaml"), spec).unwrap();
     dir
-}
-
-fn cell_dirs(root: &Path) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(root)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]

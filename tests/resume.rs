@@ -6,18 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{snapshot_tree, tiny_spec};
-
-fn finished_cells(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else { return vec![] };
-    let mut v: Vec<_> = rd
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .collect();
-    v.sort();
-    v
-}
+use common::{cell_dirs as finished_cells, snapshot_tree, tiny_spec};
 
 #[test]
 fn a_killed_reproduction_resumes_without_redoing_or_corrupting_cells() {

@@ -196,4 +196,24 @@ impl Algorithm for A2c {
     fn pipeline_mut(&mut self) -> &mut Pipeline {
         &mut self.pipeline
     }
+
+    fn checkpoint(&self) -> Result<Vec<u8>, AlgoError> {
+        super::encode(&A2cState { params: self.net.params(), opt: self.opt.clone(), pipeline: self.pipeline.state() })
+    }
+
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), AlgoError> {
+        let s: A2cState = super::decode(bytes)?;
+        self.net.set_params(&s.params)?;
+        self.opt = s.opt;
+        self.pipeline.restore(s.pipeline);
+        Ok(())
+    }
+}
+
+/// A2C's checkpoint: parameters, RMSProp's mean squares, the pipeline.
+#[derive(Serialize, Deserialize)]
+struct A2cState {
+    params: Vec<f32>,
+    opt: RmsProp,
+    pipeline: super::pipeline::PipelineState,
 }

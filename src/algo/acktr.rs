@@ -687,4 +687,65 @@ impl Algorithm for Acktr {
     fn pipeline_mut(&mut self) -> &mut Pipeline {
         &mut self.pipeline
     }
+
+    fn checkpoint(&self) -> Result<Vec<u8>, AlgoError> {
+        let (policy, value) = match &self.opt {
+            Optimizers::Joint { kfac, .. } => (kfac.state(), None),
+            Optimizers::Separate { policy, value, .. } => (
+                policy.state(),
+                Some(match value {
+                    ValueOptimizer::Kfac(k) => ValueState::Kfac(k.state()),
+                    ValueOptimizer::RmsProp(r) => ValueState::RmsProp(r.clone()),
+                }),
+            ),
+        };
+        super::encode(&AcktrState {
+            params: self.net.params(),
+            policy,
+            value,
+            rng: self.rng.clone(),
+            bellman_variance: self.bellman_variance,
+            pipeline: self.pipeline.state(),
+        })
+    }
+
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), AlgoError> {
+        let s: AcktrState = super::decode(bytes)?;
+        let bad = |why: String| AlgoError::Checkpoint(why);
+        match (&mut self.opt, &s.value) {
+            (Optimizers::Joint { kfac, .. }, None) => kfac.restore(&s.policy).map_err(bad)?,
+            (Optimizers::Separate { policy, value, .. }, Some(v)) => {
+                policy.restore(&s.policy).map_err(bad)?;
+                match (value, v) {
+                    (ValueOptimizer::Kfac(k), ValueState::Kfac(ks)) => k.restore(ks).map_err(bad)?,
+                    (ValueOptimizer::RmsProp(r), ValueState::RmsProp(rs)) => *r = rs.clone(),
+                    _ => return Err(bad("the critic's optimizer differs".into())),
+                }
+            }
+            _ => return Err(bad("shared and separate networks differ".into())),
+        }
+        self.net.set_params(&s.params)?;
+        self.rng = s.rng;
+        self.bellman_variance = s.bellman_variance;
+        self.pipeline.restore(s.pipeline);
+        Ok(())
+    }
+}
+
+/// ACKTR's checkpoint: parameters, every optimizer's state, the Fisher sampler's stream,
+/// the Bellman-error variance, the pipeline.
+#[derive(Serialize, Deserialize)]
+struct AcktrState {
+    params: Vec<f32>,
+    policy: crate::kfac::KfacState,
+    value: Option<ValueState>,
+    rng: ChaCha8Rng,
+    bellman_variance: Option<f64>,
+    pipeline: super::pipeline::PipelineState,
+}
+
+#[derive(Serialize, Deserialize)]
+enum ValueState {
+    Kfac(crate::kfac::KfacState),
+    RmsProp(RmsProp),
 }

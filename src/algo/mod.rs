@@ -20,7 +20,7 @@ pub use acktr::{Acktr, AcktrConfig};
 pub use pipeline::{BatchLayout, Pipeline, PipelineConfig};
 pub use returns::TimeLimitHandling;
 pub use crate::nets::Architecture;
-pub use rollout::{Collector, EpisodeEvent, Rollout};
+pub use rollout::{Collector, CollectorState, EpisodeEvent, Rollout};
 pub use crate::optim::{LrSchedule, Progress};
 
 /// What one update reports: named scalars in a fixed order (columns of `updates.parquet`).
@@ -38,6 +38,21 @@ pub trait Algorithm {
     /// The data pipeline between the environment and the networks (its filter state is
     /// part of the algorithm's state).
     fn pipeline_mut(&mut self) -> &mut Pipeline;
+    /// Everything needed to continue exactly (network, optimizers, random streams,
+    /// pipeline), as bytes for a checkpoint.
+    fn checkpoint(&self) -> Result<Vec<u8>, AlgoError>;
+    /// Continues from [`Algorithm::checkpoint`]'s bytes of the same configuration.
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), AlgoError>;
+}
+
+/// Encodes a checkpoint part.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, AlgoError> {
+    bincode::serialize(value).map_err(|e| AlgoError::Checkpoint(e.to_string()))
+}
+
+/// Decodes a checkpoint part.
+pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AlgoError> {
+    bincode::deserialize(bytes).map_err(|e| AlgoError::Checkpoint(e.to_string()))
 }
 
 /// Network configuration (defaults: openai/baselines `common/models.py::mlp` with a shared
@@ -116,6 +131,8 @@ pub enum AlgoError {
     Unsupported { algo: &'static str, why: String },
     #[error(transparent)]
     Net(#[from] NetError),
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
 }
 
 /// Every algorithm, by the name a spec uses. Adding one is a variant here plus its module.
@@ -314,10 +331,26 @@ pub struct UpdateEvent {
     pub stats: UpdateStats,
 }
 
+/// Where a training run stands between updates: the collector (environments, sampler)
+/// and the number of updates done.
+pub struct Training {
+    pub collector: Collector,
+    pub update: u64,
+}
+
+impl Training {
+    /// A fresh run on `venv`, actions sampled from a stream of `action_seed`.
+    pub fn new(venv: VecEnv, action_seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(action_seed);
+        rng.set_stream(2);
+        Self { collector: Collector::new(venv, rng), update: 0 }
+    }
+}
+
 /// Runs the shared training loop until `total_timesteps` are collected: collect a batch
 /// (`steps_per_update` steps of every copy, or whole episodes until more than
-/// `steps_per_update` timesteps, as the algorithm's pipeline says), update, report. `observe` sees every update
-/// and the episodes that ended during its rollout.
+/// `steps_per_update` timesteps, as the algorithm's pipeline says), update, report. `observe`
+/// sees every update and the episodes that ended during its rollout.
 pub fn train(
     algo: &mut dyn Algorithm,
     venv: VecEnv,
@@ -326,23 +359,37 @@ pub fn train(
     total_timesteps: u64,
     mut observe: impl FnMut(&UpdateEvent, &[EpisodeEvent]),
 ) -> Result<(), AlgoError> {
-    let mut rng = ChaCha8Rng::seed_from_u64(action_seed);
-    rng.set_stream(2);
-    let mut collector = Collector::new(venv, rng);
+    let mut training = Training::new(venv, action_seed);
+    train_from(algo, &mut training, steps_per_update, total_timesteps, |u, e, _, _| {
+        observe(u, e);
+        Ok(())
+    })
+}
+
+/// [`train`] from where `training` stands (a fresh run, or one restored from a checkpoint).
+/// `after` sees every update, the episodes that ended during its rollout, and the state
+/// after it (what a checkpoint saves).
+pub fn train_from(
+    algo: &mut dyn Algorithm,
+    training: &mut Training,
+    steps_per_update: usize,
+    total_timesteps: u64,
+    mut after: impl FnMut(&UpdateEvent, &[EpisodeEvent], &Training, &dyn Algorithm) -> Result<(), AlgoError>,
+) -> Result<(), AlgoError> {
     let layout = algo.pipeline_mut().config().batch;
-    if layout == BatchLayout::WholeEpisodes && collector.venv().len() != 1 {
+    if layout == BatchLayout::WholeEpisodes && training.collector.venv().len() != 1 {
         return Err(AlgoError::Unsupported { algo: "train", why: "whole-episode batches run one environment copy (num_envs: 1)".into() });
     }
-    let mut update = 0u64;
-    while collector.global_step() < total_timesteps {
-        let progress = Progress { timesteps_done: collector.global_step(), total_timesteps };
+    while training.collector.global_step() < total_timesteps {
+        let progress = Progress { timesteps_done: training.collector.global_step(), total_timesteps };
         let (rollout, episodes) = match layout {
-            BatchLayout::Steps => collector.collect(algo, steps_per_update)?,
-            BatchLayout::WholeEpisodes => collector.collect_episodes(algo, steps_per_update)?,
+            BatchLayout::Steps => training.collector.collect(algo, steps_per_update)?,
+            BatchLayout::WholeEpisodes => training.collector.collect_episodes(algo, steps_per_update)?,
         };
         let stats = algo.update(&rollout, progress)?;
-        observe(&UpdateEvent { update, global_step: collector.global_step(), stats }, &episodes);
-        update += 1;
+        let event = UpdateEvent { update: training.update, global_step: training.collector.global_step(), stats };
+        training.update += 1;
+        after(&event, &episodes, training, algo)?;
     }
     Ok(())
 }

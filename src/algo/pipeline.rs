@@ -148,6 +148,13 @@ impl RunningStat {
     }
 }
 
+/// What a [`Pipeline`] carries from step to step (a checkpoint's part).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineState {
+    stat: RunningStat,
+    previous: Vec<Vec<f32>>,
+}
+
 /// The pipeline's state: the filter's statistics and each copy's previous observation.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -163,6 +170,17 @@ impl Pipeline {
     pub fn new(cfg: PipelineConfig, obs: &ObservationSpace, actions: &ActionSpace) -> Self {
         let raw_dim = obs.flat_dim();
         Self { cfg, raw_dim, stat: RunningStat::new(raw_dim), previous: Vec::new(), actions: actions.clone() }
+    }
+
+    /// The filter's statistics and previous observations, to continue from.
+    pub fn state(&self) -> PipelineState {
+        PipelineState { stat: self.stat.clone(), previous: self.previous.clone() }
+    }
+
+    /// Continues from a [`Self::state`].
+    pub fn restore(&mut self, s: PipelineState) {
+        self.stat = s.stat;
+        self.previous = s.previous;
     }
 
     /// The configuration.

@@ -111,6 +111,16 @@ pub struct EpisodeEvent {
     pub length: usize,
 }
 
+/// What a [`Collector`] carries between batches (a checkpoint's part).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CollectorState {
+    venv: crate::env::vec::VecEnvSnapshot,
+    obs: Vec<f32>,
+    episode_steps: Vec<u32>,
+    rng: ChaCha8Rng,
+    global_step: u64,
+}
+
 /// Steps a [`VecEnv`] with an algorithm's policy, through its pipeline, and fills
 /// [`Rollout`]s.
 pub struct Collector {
@@ -130,6 +140,27 @@ impl Collector {
         let act_dim = venv.action_space().stored_dim();
         let n = venv.len();
         Self { obs: Vec::new(), episode_steps: vec![0; n], venv, act_dim, rng, global_step: 0 }
+    }
+
+    /// The environments' and the sampler's state, to continue from.
+    pub fn state(&self) -> CollectorState {
+        CollectorState {
+            venv: self.venv.snapshot(),
+            obs: self.obs.clone(),
+            episode_steps: self.episode_steps.clone(),
+            rng: self.rng.clone(),
+            global_step: self.global_step,
+        }
+    }
+
+    /// Continues from a [`Self::state`] of a collector over the same environments.
+    pub fn restore(&mut self, s: &CollectorState) -> Result<(), AlgoError> {
+        self.venv.restore(&s.venv)?;
+        self.obs = s.obs.clone();
+        self.episode_steps = s.episode_steps.clone();
+        self.rng = s.rng.clone();
+        self.global_step = s.global_step;
+        Ok(())
     }
 
     /// Timesteps taken so far (all copies).

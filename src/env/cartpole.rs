@@ -89,6 +89,19 @@ impl Env for CartPole {
         };
         Ok(Step { obs: self.obs(), reward, terminated, truncated: false })
     }
+    fn snapshot(&self) -> super::EnvSnapshot {
+        super::EnvSnapshot { values: self.state.to_vec(), counters: vec![self.steps_beyond_terminated.map_or(0, |n| u64::from(n) + 1)] }
+    }
+    fn restore(&mut self, s: &super::EnvSnapshot) -> Result<(), EnvError> {
+        match (s.values.as_slice(), s.counters.as_slice()) {
+            ([a, b, c, d], [beyond]) => {
+                self.state = [*a, *b, *c, *d];
+                self.steps_beyond_terminated = beyond.checked_sub(1).map(|n| n as u32);
+                Ok(())
+            }
+            _ => Err(super::bad_snapshot("CartPole-v1", "expected 4 values and 1 counter")),
+        }
+    }
     fn set_state(&mut self, state: &EnvState) -> Result<Observation, EnvError> {
         match state {
             EnvState::Classic(v) if v.len() == 4 => {

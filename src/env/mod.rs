@@ -63,7 +63,7 @@ impl ActionSpace {
 }
 
 /// One observation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Observation {
     /// Real-valued vector, float64 as Gymnasium returns it (float32 values widened
     /// exactly where Gymnasium returns float32, e.g. CartPole).
@@ -124,6 +124,14 @@ pub enum EnvState {
     Mujoco { qpos: Vec<f64>, qvel: Vec<f64> },
 }
 
+/// Everything an environment needs to continue exactly where it was (a checkpoint's part):
+/// its numbers and its counters.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct EnvSnapshot {
+    pub values: Vec<f64>,
+    pub counters: Vec<u64>,
+}
+
 /// Errors raised by environments.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
@@ -155,6 +163,10 @@ pub trait Env: Send {
     /// Sets the internal state right after a reset (Gymnasium's `set_state` for MuJoCo,
     /// `env.unwrapped.state = ...` for classic control) and returns its observation.
     fn set_state(&mut self, state: &EnvState) -> Result<Observation, EnvError>;
+    /// The environment's full state, to continue exactly from it ([`Env::restore`]).
+    fn snapshot(&self) -> EnvSnapshot;
+    /// Continues from a [`Env::snapshot`] of the same environment.
+    fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<(), EnvError>;
 }
 
 /// Gymnasium's `TimeLimit` wrapper: `truncated` once `max_episode_steps` steps have been
@@ -197,6 +209,23 @@ impl<E: Env> Env for TimeLimit<E> {
     fn set_state(&mut self, state: &EnvState) -> Result<Observation, EnvError> {
         self.inner.set_state(state)
     }
+    fn snapshot(&self) -> EnvSnapshot {
+        let mut s = self.inner.snapshot();
+        s.counters.push(self.elapsed as u64);
+        s
+    }
+    fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<(), EnvError> {
+        let mut s = snapshot.clone();
+        let elapsed = s.counters.pop().ok_or_else(|| bad_snapshot(self.id(), "no time-limit counter"))?;
+        self.inner.restore(&s)?;
+        self.elapsed = elapsed as usize;
+        Ok(())
+    }
+}
+
+/// The error for a snapshot that does not fit the environment.
+pub fn bad_snapshot(env: &str, why: &str) -> EnvError {
+    EnvError::Engine { env: env.to_string(), why: format!("cannot restore a checkpoint: {why}") }
 }
 
 /// One registry entry: a Gymnasium id and how to build it.
@@ -279,5 +308,11 @@ impl Env for Box<dyn Env> {
     }
     fn set_state(&mut self, state: &EnvState) -> Result<Observation, EnvError> {
         (**self).set_state(state)
+    }
+    fn snapshot(&self) -> EnvSnapshot {
+        (**self).snapshot()
+    }
+    fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<(), EnvError> {
+        (**self).restore(snapshot)
     }
 }

@@ -524,6 +524,31 @@ impl Env for MujocoEnv {
             }),
         }
     }
+    /// MuJoCo's integration state (`mjSTATE_INTEGRATION`: time, qpos, qvel, act, warm
+    /// start, controls, applied forces, ...) and the body positions `xpos`, which a step
+    /// reads before it simulates (Ant's forward reward) and which hold the previous step's
+    /// kinematics, not the current state's.
+    fn snapshot(&self) -> super::EnvSnapshot {
+        let spec = mujoco_rs::mujoco_c::mjtState::mjSTATE_INTEGRATION as u32;
+        let mut values = self.data.state(spec).to_vec();
+        values.extend(self.data.xpos().iter().flatten());
+        super::EnvSnapshot { values, counters: vec![] }
+    }
+    fn restore(&mut self, s: &super::EnvSnapshot) -> Result<(), EnvError> {
+        let spec = mujoco_rs::mujoco_c::mjtState::mjSTATE_INTEGRATION as u32;
+        let n = self.data.model().state_size(spec);
+        let nbody = self.data.model().ffi().nbody as usize;
+        if s.values.len() != n + 3 * nbody || !s.counters.is_empty() {
+            return Err(super::bad_snapshot(self.task.id(), &format!("expected {} values", n + 3 * nbody)));
+        }
+        self.data.set_state(&s.values[..n], spec).map_err(|e| super::bad_snapshot(self.task.id(), &e.to_string()))?;
+        // SAFETY: `xpos` is MuJoCo's nbody x 3 array of this data, written in place.
+        unsafe {
+            let d = self.data.ffi_mut();
+            std::slice::from_raw_parts_mut(d.xpos as *mut f64, 3 * nbody).copy_from_slice(&s.values[n..]);
+        }
+        Ok(())
+    }
     fn set_state(&mut self, state: &EnvState) -> Result<Observation, EnvError> {
         match state {
             EnvState::Mujoco { qpos, qvel } if qpos.len() == self.nq && qvel.len() == self.nv => {

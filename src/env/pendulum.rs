@@ -79,6 +79,18 @@ impl Env for Pendulum {
         self.state = [newth, newthdot];
         Ok(Step { obs: self.obs(), reward: -costs, terminated: false, truncated: false })
     }
+    fn snapshot(&self) -> super::EnvSnapshot {
+        super::EnvSnapshot { values: self.state.to_vec(), counters: vec![] }
+    }
+    fn restore(&mut self, s: &super::EnvSnapshot) -> Result<(), EnvError> {
+        match s.values.as_slice() {
+            [a, b] if s.counters.is_empty() => {
+                self.state = [*a, *b];
+                Ok(())
+            }
+            _ => Err(super::bad_snapshot("Pendulum-v1", "expected 2 values")),
+        }
+    }
     fn set_state(&mut self, state: &EnvState) -> Result<Observation, EnvError> {
         match state {
             EnvState::Classic(v) if v.len() == 2 => {

@@ -8,7 +8,18 @@
 
 use rand::SeedableRng;
 
-use super::{Action, ActionSpace, Env, EnvError, EnvRng, Observation, ObservationSpace};
+use super::{Action, ActionSpace, Env, EnvError, EnvRng, EnvSnapshot, Observation, ObservationSpace};
+
+/// Every copy's full state, its reset stream, current observation and running episode
+/// (a checkpoint's part).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VecEnvSnapshot {
+    envs: Vec<EnvSnapshot>,
+    rngs: Vec<EnvRng>,
+    obs: Vec<Observation>,
+    ep_return: Vec<f64>,
+    ep_length: Vec<usize>,
+}
 
 /// One finished episode (what `episodes.parquet` records).
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +100,33 @@ impl VecEnv {
     /// Current observation of every copy.
     pub fn observations(&self) -> &[Observation] {
         &self.obs
+    }
+
+    /// The state of every copy, to continue exactly from it.
+    pub fn snapshot(&self) -> VecEnvSnapshot {
+        VecEnvSnapshot {
+            envs: self.envs.iter().map(|e| e.snapshot()).collect(),
+            rngs: self.rngs.clone(),
+            obs: self.obs.clone(),
+            ep_return: self.ep_return.clone(),
+            ep_length: self.ep_length.clone(),
+        }
+    }
+
+    /// Continues from a [`Self::snapshot`] of copies of the same environment.
+    pub fn restore(&mut self, s: &VecEnvSnapshot) -> Result<(), EnvError> {
+        let n = self.envs.len();
+        if [s.envs.len(), s.rngs.len(), s.obs.len(), s.ep_return.len(), s.ep_length.len()].iter().any(|&k| k != n) {
+            return Err(super::bad_snapshot(self.envs[0].id(), &format!("a checkpoint of {} copies, not {n}", s.envs.len())));
+        }
+        for (e, snap) in self.envs.iter_mut().zip(&s.envs) {
+            e.restore(snap)?;
+        }
+        self.rngs = s.rngs.clone();
+        self.obs = s.obs.clone();
+        self.ep_return = s.ep_return.clone();
+        self.ep_length = s.ep_length.clone();
+        Ok(())
     }
 
     /// Steps every copy with its action; resets the copies whose episode ended.

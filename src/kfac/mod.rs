@@ -158,7 +158,7 @@ struct Block {
 }
 
 /// What a block preconditions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum BlockKind {
     /// A weight (or a homogeneous weight-and-bias) block: damping plus weight decay.
     Weight,
@@ -219,6 +219,43 @@ impl KfacStep {
     pub fn approx_kl(&self) -> f64 {
         self.nu * self.nu * self.vfv
     }
+}
+
+/// A matrix as a checkpoint stores it (column-major).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct MatState {
+    rows: usize,
+    cols: usize,
+    data: Vec<f64>,
+}
+
+impl MatState {
+    fn of(m: &Mat<f64>) -> Self {
+        Self { rows: m.nrows(), cols: m.ncols(), data: (0..m.ncols()).flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)])).collect() }
+    }
+
+    fn mat(&self) -> Result<Mat<f64>, String> {
+        if self.data.len() != self.rows * self.cols {
+            return Err(format!("a {}x{} matrix with {} values", self.rows, self.cols, self.data.len()));
+        }
+        Ok(Mat::from_fn(self.rows, self.cols, |i, j| self.data[j * self.rows + i]))
+    }
+}
+
+/// Everything a [`Kfac`] needs to continue exactly (a checkpoint's part): the running
+/// factors, the eigendecompositions in use, the momentum buffers, the counters and the
+/// (possibly adapted) learning rate. A background eigendecomposition in flight is dropped
+/// (asynchronous inverses are not reproducible anyway).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KfacState {
+    lr: f64,
+    running: Vec<(MatState, MatState, BlockKind)>,
+    eigen: Option<Vec<(MatState, Vec<f64>, MatState, Vec<f64>)>>,
+    stats_steps: u64,
+    kfac_steps: u64,
+    cold_steps: u64,
+    momentum: Vec<LayerGrads>,
+    cold_momentum: Vec<LayerGrads>,
 }
 
 /// K-FAC optimizer state.
@@ -293,6 +330,46 @@ impl Kfac {
     /// The configuration.
     pub fn config(&self) -> &KfacConfig {
         &self.cfg
+    }
+
+    /// The state to continue from ([`Self::restore`]).
+    pub fn state(&self) -> KfacState {
+        KfacState {
+            lr: self.cfg.lr,
+            running: self.running.iter().map(|b| (MatState::of(&b.a), MatState::of(&b.g), b.kind)).collect(),
+            eigen: self
+                .eigen
+                .as_ref()
+                .map(|es| es.iter().map(|e| (MatState::of(&e.qa), e.da.clone(), MatState::of(&e.qg), e.dg.clone())).collect()),
+            stats_steps: self.stats_steps,
+            kfac_steps: self.kfac_steps,
+            cold_steps: self.cold_steps,
+            momentum: self.momentum.clone(),
+            cold_momentum: self.cold_momentum.clone(),
+        }
+    }
+
+    /// Continues from a [`Self::state`] of an optimizer with the same configuration.
+    pub fn restore(&mut self, s: &KfacState) -> Result<(), String> {
+        let running = s.running.iter().map(|(a, g, kind)| Ok(Block { a: a.mat()?, g: g.mat()?, kind: *kind })).collect::<Result<Vec<_>, String>>()?;
+        let eigen = match &s.eigen {
+            None => None,
+            Some(es) => Some(
+                es.iter()
+                    .map(|(qa, da, qg, dg)| Ok(Eigen { qa: qa.mat()?, da: da.clone(), qg: qg.mat()?, dg: dg.clone() }))
+                    .collect::<Result<Vec<_>, String>>()?,
+            ),
+        };
+        self.cfg.lr = s.lr;
+        self.running = running;
+        self.eigen = eigen;
+        self.stats_steps = s.stats_steps;
+        self.kfac_steps = s.kfac_steps;
+        self.cold_steps = s.cold_steps;
+        self.momentum = s.momentum.clone();
+        self.cold_momentum = s.cold_momentum.clone();
+        self.pending = None;
+        Ok(())
     }
 
     /// Mutable learning rate (for adaptive step-size schemes).

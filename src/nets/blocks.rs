@@ -48,7 +48,7 @@ pub struct LayerStats {
 }
 
 /// A layer's gradient (or update): weight `out x in` row-major and bias `out`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct LayerGrads {
     pub weight: Option<Vec<f64>>,
     pub bias: Option<Vec<f64>>,

@@ -36,8 +36,8 @@ impl RmsPropConfig {
     }
 }
 
-/// RMSProp state.
-#[derive(Debug, Clone)]
+/// RMSProp state (serialisable: a checkpoint's part).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RmsProp {
     cfg: RmsPropConfig,
     mean_square: Vec<f32>,

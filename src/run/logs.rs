@@ -14,8 +14,8 @@ use crate::algo::{EpisodeEvent, UpdateEvent};
 /// of the same cell).
 pub const WALL_CLOCK_COLUMNS: &[&str] = &["wall_seconds"];
 
-/// Accumulates a cell's rows.
-#[derive(Debug, Default)]
+/// Accumulates a cell's rows (saved whole in a checkpoint).
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CellLog {
     ep_step: Vec<u64>,
     ep_index: Vec<u64>,
@@ -26,7 +26,7 @@ pub struct CellLog {
     up_index: Vec<u64>,
     up_step: Vec<u64>,
     up_wall: Vec<f64>,
-    up_stats: Vec<(&'static str, Vec<f64>)>,
+    up_stats: Vec<(String, Vec<f64>)>,
 }
 
 impl CellLog {
@@ -44,10 +44,10 @@ impl CellLog {
         self.up_step.push(update.global_step);
         self.up_wall.push(wall_seconds);
         if self.up_stats.is_empty() {
-            self.up_stats = update.stats.0.iter().map(|(k, _)| (*k, Vec::new())).collect();
+            self.up_stats = update.stats.0.iter().map(|(k, _)| (k.to_string(), Vec::new())).collect();
         }
         for ((name, col), (k, v)) in self.up_stats.iter_mut().zip(&update.stats.0) {
-            debug_assert_eq!(name, k, "an algorithm must report the same stats every update");
+            debug_assert_eq!(name.as_str(), *k, "an algorithm must report the same stats every update");
             col.push(*v);
         }
     }
@@ -82,7 +82,7 @@ impl CellLog {
             Column::new("wall_seconds".into(), &self.up_wall),
         ];
         for (name, v) in &self.up_stats {
-            cols.push(Column::new((*name).into(), v));
+            cols.push(Column::new(name.as_str().into(), v));
         }
         DataFrame::new(self.up_index.len(), cols)
     }

@@ -7,6 +7,7 @@
 //! never run twice.
 
 pub mod bench;
+pub mod checkpoint;
 pub mod logs;
 pub mod provenance;
 
@@ -48,7 +49,13 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// Write a running cell's checkpoint after the first update at least this long after
+    /// the last one (`Some(0)`: after every update; `None`: never).
+    pub checkpoint_every: Option<std::time::Duration>,
 }
+
+/// The default checkpoint interval of `reproduce` (`--checkpoint-minutes`).
+pub const DEFAULT_CHECKPOINT_MINUTES: f64 = 5.0;
 
 /// The directory of a spec's results.
 pub fn spec_dir(root: &Path, spec: &Spec) -> PathBuf {
@@ -272,7 +279,7 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(cell) = todo.get(i) else { break };
-                let r = run_cell(cell, spec, &opts.results_root, &pb, (&commit, dirty), &spec_file);
+                let r = run_cell(cell, spec, opts, &pb, (&commit, dirty), &spec_file);
                 if r.is_ok() {
                     let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                     pb.set_message(format!("{n}/{}", cells.len()));
@@ -290,15 +297,17 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
     Ok(summary)
 }
 
-/// Trains one cell and writes its files atomically.
+/// Trains one cell (from its checkpoint, if it has one), checkpoints it as it goes, and
+/// writes its files atomically.
 pub fn run_cell(
     cell: &Cell,
     spec: &Spec,
-    root: &Path,
+    opts: &RunOptions,
     pb: &ProgressBar,
     git: (&str, bool),
     spec_file: &str,
 ) -> Result<(), RunError> {
+    let root = opts.results_root.as_path();
     let started = Instant::now();
     let started_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -316,21 +325,53 @@ pub fn run_cell(
         .config
         .build(&venv.observation_space(), &venv.action_space(), cell.seed)
         .map_err(cell_err)?;
+    let mut training = algo::Training::new(venv, cell.seed);
     let mut log = CellLog::default();
-    let mut last_step = 0u64;
-    algo::train(
+    // Wall-clock seconds of the cell before this process took it up (from its checkpoint).
+    let mut offset = 0.0;
+    let ckpt_path = checkpoint::path(root, cell);
+    if let Some(ck) = checkpoint::load(&ckpt_path, cell) {
+        algorithm.restore(&ck.algorithm).map_err(cell_err)?;
+        training.collector.restore(&ck.collector).map_err(cell_err)?;
+        training.update = ck.update;
+        log = ck.log;
+        offset = ck.wall_seconds;
+        pb.inc(training.collector.global_step().min(cell.budget.total_timesteps));
+        if !opts.progress {
+            eprintln!(
+                "cell {} ({}, {}, seed {}): resuming from its checkpoint at update {} ({} timesteps)",
+                cell.hash,
+                cell.env,
+                cell.row_label(),
+                cell.seed,
+                ck.update,
+                training.collector.global_step()
+            );
+        }
+    }
+    let mut last_step = training.collector.global_step();
+    let mut last_checkpoint = Instant::now();
+    algo::train_from(
         algorithm.as_mut(),
-        venv,
-        cell.seed,
+        &mut training,
         cell.budget.steps_per_update,
         cell.budget.total_timesteps,
-        |update, episodes| {
-            log.record(update, episodes, started.elapsed().as_secs_f64());
+        |update, episodes, state, algorithm| {
+            let wall = offset + started.elapsed().as_secs_f64();
+            log.record(update, episodes, wall);
             pb.inc(update.global_step.min(cell.budget.total_timesteps) - last_step.min(cell.budget.total_timesteps));
             last_step = update.global_step;
+            let due = opts.checkpoint_every.is_some_and(|every| last_checkpoint.elapsed() >= every);
+            if due && update.global_step < cell.budget.total_timesteps {
+                let ck = checkpoint::Checkpoint::new(cell, state, algorithm, &log, wall)?;
+                checkpoint::write(&ckpt_path, &ck).map_err(|e| AlgoError::Checkpoint(e.to_string()))?;
+                last_checkpoint = Instant::now();
+            }
+            Ok(())
         },
     )
     .map_err(cell_err)?;
+    let wall_seconds = offset + started.elapsed().as_secs_f64();
 
     let final_dir = cell_dir(root, cell);
     let tmp = root.join(&cell.spec).join(format!(".tmp-{}-{}", cell.hash, std::process::id()));
@@ -354,7 +395,7 @@ pub fn run_cell(
         dependencies: provenance::dependencies(),
         machine: provenance::machine(),
         started_unix,
-        wall_seconds: started.elapsed().as_secs_f64(),
+        wall_seconds,
         timesteps: last_step,
         updates: log.updates(),
         episodes: log.episodes(),
@@ -371,5 +412,9 @@ pub fn run_cell(
         std::fs::remove_dir_all(&final_dir).map_err(io(&final_dir))?;
     }
     std::fs::rename(&tmp, &final_dir).map_err(io(&final_dir))?;
+    // The cell is in place; its checkpoint has served.
+    if ckpt_path.exists() {
+        std::fs::remove_file(&ckpt_path).map_err(io(&ckpt_path))?;
+    }
     Ok(())
 }

@@ -45,3 +45,15 @@ pub fn tiny_spec(envs: &[&str], seeds: &[u64], steps: u64) -> String {
         seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
     )
 }
+
+/// The cell directories under a spec's results (names not starting with `.`), sorted.
+pub fn cell_dirs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else { return vec![] };
+    let mut v: Vec<_> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    v.sort();
+    v
+}

@@ -1,0 +1,78 @@
+//! Checkpoints of running cells: everything needed to continue a cell exactly (the
+//! algorithm's networks, optimizers, random streams and pipeline; every environment copy's
+//! full state, reset stream and running episode; the action sampler's stream; the logs so
+//! far and the wall-clock time spent), written atomically to
+//! `results/<spec>/.ckpt-<hash>.bin` every `--checkpoint-minutes` and removed once the cell
+//! is published. A run resumed from a checkpoint writes the same `episodes.parquet` and
+//! `updates.parquet` as an uninterrupted one, apart from the wall-clock columns
+//! (`tests/checkpoint.rs`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::logs::CellLog;
+use crate::algo::{AlgoError, Algorithm, CollectorState, Training};
+use crate::spec::Cell;
+
+/// The file format's version: a checkpoint of another version is ignored.
+const VERSION: u32 = 1;
+
+/// A running cell's state.
+#[derive(Serialize, Deserialize)]
+pub struct Checkpoint {
+    version: u32,
+    hash: String,
+    total_timesteps: u64,
+    pub update: u64,
+    pub collector: CollectorState,
+    pub algorithm: Vec<u8>,
+    pub log: CellLog,
+    pub wall_seconds: f64,
+}
+
+impl Checkpoint {
+    /// The state of `cell` after `training.update` updates.
+    pub fn new(cell: &Cell, training: &Training, algorithm: &dyn Algorithm, log: &CellLog, wall_seconds: f64) -> Result<Self, AlgoError> {
+        Ok(Self {
+            version: VERSION,
+            hash: cell.hash.clone(),
+            total_timesteps: cell.budget.total_timesteps,
+            update: training.update,
+            collector: training.collector.state(),
+            algorithm: algorithm.checkpoint()?,
+            log: log.clone(),
+            wall_seconds,
+        })
+    }
+}
+
+/// Where `cell`'s checkpoint lives.
+pub fn path(root: &Path, cell: &Cell) -> PathBuf {
+    root.join(&cell.spec).join(format!(".ckpt-{}.bin", cell.hash))
+}
+
+/// Writes a checkpoint atomically (temporary file, then rename).
+pub fn write(path: &Path, ck: &Checkpoint) -> std::io::Result<()> {
+    let bytes = bincode::serialize(ck).map_err(std::io::Error::other)?;
+    let tmp = PathBuf::from(format!("{}.tmp-{}", path.display(), std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The checkpoint of `cell` at `path`, if there is a usable one. An unreadable checkpoint,
+/// or one of another cell or version, is set aside (`.bad`) with a one-line message, and the
+/// cell starts from the beginning.
+pub fn load(path: &Path, cell: &Cell) -> Option<Checkpoint> {
+    let bytes = std::fs::read(path).ok()?;
+    let why = match bincode::deserialize::<Checkpoint>(&bytes) {
+        Ok(ck) if ck.version == VERSION && ck.hash == cell.hash && ck.total_timesteps == cell.budget.total_timesteps => return Some(ck),
+        Ok(ck) if ck.version != VERSION => format!("format version {}, this build reads {VERSION}", ck.version),
+        Ok(_) => "it belongs to another cell or budget".to_string(),
+        Err(e) => format!("it does not read back: {e}"),
+    };
+    let aside = PathBuf::from(format!("{}.bad", path.display()));
+    let _ = std::fs::rename(path, &aside);
+    eprintln!("cell {}: checkpoint {} not used ({why}); moved to {} and starting the cell from the beginning", cell.hash, path.display(), aside.display());
+    None
+}
