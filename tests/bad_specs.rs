@@ -33,6 +33,9 @@ paper:
 fn cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'static str>)> {
     vec![
         ("yaml syntax", GOOD.replace("seeds: [0, 1]", "seeds: [0, 1]]"), vec![], vec!["bad.yaml:9:14:", "(YAML syntax)", "did not find expected key"]),
+        ("unclosed quote", GOOD.replace("title: T", "title: \"T"), vec![], vec!["bad.yaml:1:8:", "end of stream", "quoted scalar"]),
+        ("unclosed brace", GOOD.replace("    a2c:\n      lr: 0.0007", "    a2c: {lr: 0.0007"), vec![], vec!["bad.yaml:7:", "flow mapping"]),
+        ("tab indentation", GOOD.replace("  num_envs: 2", "\tnum_envs: 2"), vec![], vec!["bad.yaml:12:", "tab character"]),
         ("bad indentation", GOOD.replace("  num_envs: 2", " num_envs: 2"), vec![], vec!["bad.yaml:11:3:", "budget", "missing field `num_envs`"]),
         ("unknown field", GOOD.replace("  num_envs: 2", "  num_envz: 2"), vec![], vec!["bad.yaml:12:", "budget", "unknown field `num_envz`"]),
         ("unknown environment", GOOD.replace("  - CartPole-v1\nalg", "  - CartPol-v1\nalg"), vec![], vec!["bad.yaml:4", "envs[0]", "unknown environment `CartPol-v1`", "CartPole-v1"]),

@@ -285,8 +285,16 @@ pub fn parse(text: &str, path: &Path, profile: &str) -> Result<Spec, SpecError> 
     let raw: RawSpec = serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.into_inner();
-        let loc = inner.location();
-        let message = strip_location(&inner.to_string());
+        let raw_message = inner.to_string();
+        let (positions, message) = yaml_positions(&raw_message);
+        // A construct left open (an unclosed quote, brace or bracket) is reported where the
+        // scanner gave up (the end of the file, or the next line); where it began is the line
+        // to show (libyaml's context mark).
+        let unclosed = raw_message.contains("end of stream") || raw_message.contains("while parsing a flow");
+        let loc = match (positions.as_slice(), unclosed) {
+            ([_, context, ..], true) => Some(*context),
+            _ => inner.location().map(|l| (l.line(), l.column())),
+        };
         // serde_yaml prefixes the path itself; we print it once, as the field.
         let message = message.strip_prefix(&format!("{field}: ")).map(str::to_string).unwrap_or(message);
         let field = match field.as_str() {
@@ -294,13 +302,7 @@ pub fn parse(text: &str, path: &Path, profile: &str) -> Result<Spec, SpecError> 
             "?" => "(YAML syntax)".to_string(),
             _ => field,
         };
-        SpecError::Invalid {
-            file: path.into(),
-            line: loc.as_ref().map(|l| l.line()),
-            column: loc.as_ref().map(|l| l.column()),
-            field,
-            message,
-        }
+        SpecError::Invalid { file: path.into(), line: loc.map(|l| l.0), column: loc.map(|l| l.1), field, message }
     })?;
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_string();
     if !plain_name(&name) {
@@ -324,6 +326,32 @@ pub fn plain_name(name: &str) -> bool {
         && !name.starts_with('.')
         && name.len() <= 128
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The `at line L column C` marks of a libyaml message (problem, then context), and the
+/// message without them (we print the position ourselves).
+fn yaml_positions(msg: &str) -> (Vec<(usize, usize)>, String) {
+    let mut positions = Vec::new();
+    let mut out = String::new();
+    let mut rest = msg;
+    while let Some(i) = rest.find(" at line ") {
+        let after = &rest[i + " at line ".len()..];
+        let line: String = after.chars().take_while(char::is_ascii_digit).collect();
+        let tail = &after[line.len()..];
+        let Some(col_part) = tail.strip_prefix(" column ") else {
+            out.push_str(&rest[..i + 1]);
+            rest = &rest[i + 1..];
+            continue;
+        };
+        let column: String = col_part.chars().take_while(char::is_ascii_digit).collect();
+        if let (Ok(l), Ok(c)) = (line.parse(), column.parse()) {
+            positions.push((l, c));
+        }
+        out.push_str(&rest[..i]);
+        rest = &col_part[column.len()..];
+    }
+    out.push_str(rest);
+    (positions, out)
 }
 
 /// serde_yaml appends " at line L column C"; we print the position ourselves.
