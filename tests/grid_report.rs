@@ -4,6 +4,8 @@
 //! without a grid, the combined ranking across environments, and the per-update figure with
 //! a row that does not log the figure's columns.
 
+mod common;
+
 use std::path::Path;
 
 use acktr::run::{self, logs};
@@ -66,7 +68,7 @@ fn write_cell(root: &Path, cell: &acktr::spec::Cell, level: f64, columns: &[&str
     }
     let mut up = DataFrame::new(u as usize, cols).unwrap();
     logs::write_parquet(&mut up, &dir.join("updates.parquet")).unwrap();
-    std::fs::write(dir.join("provenance.json"), b"{}").unwrap();
+    common::write_provenance(&dir, cell, n, u);
 }
 
 /// The level of seed `s` at grid point `p` (index into the kl_clip list) on `env`:

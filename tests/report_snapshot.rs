@@ -2,6 +2,8 @@
 //! Markdown, CSV and LaTeX, with a grid, best-seed aggregation, a threshold metric, a row
 //! for an algorithm that is not built (TRPO) and unfinished cells (a partial report).
 
+mod common;
+
 use std::path::Path;
 
 use acktr::report::Verdict;
@@ -72,8 +74,14 @@ fn write_cell(root: &Path, cell: &acktr::spec::Cell, returns: &[f64]) {
     ])
     .unwrap();
     logs::write_parquet(&mut df, &dir.join("episodes.parquet")).unwrap();
-    std::fs::write(dir.join("updates.parquet"), b"").unwrap();
-    std::fs::write(dir.join("provenance.json"), b"{}").unwrap();
+    let mut up = DataFrame::new(0, vec![
+        Column::new("update".into(), Vec::<u64>::new()),
+        Column::new("global_step".into(), Vec::<u64>::new()),
+        Column::new("wall_seconds".into(), Vec::<f64>::new()),
+    ])
+    .unwrap();
+    logs::write_parquet(&mut up, &dir.join("updates.parquet")).unwrap();
+    common::write_provenance(&dir, cell, n, 0);
 }
 
 fn synthetic() -> (acktr::spec::Spec, tempfile::TempDir) {

@@ -57,3 +57,16 @@ pub fn cell_dirs(dir: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// Writes the `provenance.json` that makes a hand-made cell directory a finished cell: its
+/// hash, its budget of timesteps, and the row counts of its two logs (what
+/// `acktr::run::cell_state` checks).
+pub fn write_provenance(dir: &Path, cell: &acktr::spec::Cell, episodes: u64, updates: u64) {
+    let prov = serde_json::json!({
+        "cell": {"hash": cell.hash},
+        "timesteps": cell.budget.total_timesteps,
+        "episodes": episodes,
+        "updates": updates,
+    });
+    std::fs::write(dir.join("provenance.json"), prov.to_string()).unwrap();
+}
