@@ -65,10 +65,19 @@ fn orphaned_temporaries_of_every_kind_are_removed() {
     std::fs::write(root.join(".curves_timesteps.png.tmp-999999999.png"), b"half a png").unwrap();
     std::fs::write(root.join("report.tmp-999999999"), b"half a report").unwrap();
     std::fs::write(root.join("notes.txt"), b"a user's file").unwrap();
+    // Another node's: kept while it may be live, removed once untouched for hours.
+    std::fs::create_dir_all(root.join(".tmp-othernode~4242-0123456789abcdef")).unwrap();
+    std::fs::write(root.join(".ckpt-0123456789abcdef.bin.tmp-othernode~4242"), b"old").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86400);
+    std::fs::File::options().write(true).open(root.join(".ckpt-0123456789abcdef.bin.tmp-othernode~4242")).unwrap().set_modified(old).unwrap();
+    // This node's, of a process that is gone.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    std::fs::create_dir_all(root.join(format!(".tmp-{}~999999999-0123456789abcdef", host.trim()))).unwrap();
     let out = acktr(dir.path(), &["reproduce", "tiny", "--no-progress"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let names: Vec<String> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
-    assert!(!names.iter().any(|n| n.contains(".tmp-")), "{names:?}");
+    let left: Vec<&String> = names.iter().filter(|n| n.contains(".tmp-")).collect();
+    assert_eq!(left, vec![".tmp-othernode~4242-0123456789abcdef"], "only the other node's fresh temporary stays");
     assert!(names.contains(&"notes.txt".to_string()));
 }
 

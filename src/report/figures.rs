@@ -214,7 +214,7 @@ pub fn write_curves(spec: &Spec, cs: &CurveSpec, cells: &[CellLogs], dir: &Path)
         let size = (360 * cols, 280 * rows);
         for ext in ["png", "svg"] {
             let name = format!("{stem}.{ext}");
-            let tmp = dir.join(format!(".{name}.tmp-{}.{ext}", std::process::id()));
+            let tmp = dir.join(format!(".{name}.tmp-{}.{ext}", crate::run::temp_owner()));
             let result = if ext == "png" {
                 draw(BitMapBackend::new(&tmp, size).into_drawing_area(), &panels, axis)
             } else {

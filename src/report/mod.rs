@@ -773,7 +773,7 @@ pub fn render_latex(r: &Report) -> String {
 
 /// Writes `path` atomically (temporary file, then rename).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(format!("{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("report"), run::temp_owner()));
     std::fs::write(&tmp, contents).map_err(|source| ReportError::Io { path: tmp.clone(), source })?;
     std::fs::rename(&tmp, path).map_err(|source| ReportError::Io { path: path.into(), source })
 }

@@ -187,7 +187,7 @@ pub fn write_update_curves(spec: &Spec, uc: &UpdateCurveSpec, cells: &[CellLogs]
     let mut written = Vec::new();
     for ext in ["png", "svg"] {
         let name = format!("{stem}.{ext}");
-        let tmp = dir.join(format!(".{name}.tmp-{}.{ext}", std::process::id()));
+        let tmp = dir.join(format!(".{name}.tmp-{}.{ext}", crate::run::temp_owner()));
         let result = if ext == "png" {
             draw(BitMapBackend::new(&tmp, size).into_drawing_area(), &panels, uc)
         } else {

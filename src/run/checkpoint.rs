@@ -55,7 +55,7 @@ pub fn path(root: &Path, cell: &Cell) -> PathBuf {
 /// Writes a checkpoint atomically (temporary file, then rename).
 pub fn write(path: &Path, ck: &Checkpoint) -> std::io::Result<()> {
     let bytes = bincode::serialize(ck).map_err(std::io::Error::other)?;
-    let tmp = PathBuf::from(format!("{}.tmp-{}", path.display(), std::process::id()));
+    let tmp = PathBuf::from(format!("{}.tmp-{}", path.display(), super::temp_owner()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }

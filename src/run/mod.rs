@@ -1,7 +1,7 @@
 //! The executor: runs a spec's unfinished cells on `--jobs` threads and writes each cell's
 //! results under `results/<spec>/<cell hash>/` atomically.
 //!
-//! A cell is written into `results/<spec>/.tmp-<hash>-<pid>/` and renamed to
+//! A cell is written into `results/<spec>/.tmp-<host>~<pid>-<hash>/` and renamed to
 //! `results/<spec>/<hash>/` once all its files are complete, so a killed run leaves either
 //! a finished cell or a temporary directory that the next run removes; finished cells are
 //! never run twice.
@@ -157,27 +157,67 @@ pub struct RunSummary {
     pub timesteps_run: u64,
 }
 
-/// The pid a temporary's name carries: `.tmp-<hash>-<pid>` (cells), `.<name>.tmp-<pid>.<ext>`
-/// (figures) or `<name>.tmp-<pid>` (report files); `None` for other names.
-fn temporary_pid(name: &str) -> Option<Option<u32>> {
-    if let Some(rest) = name.strip_prefix(".tmp-") {
-        return Some(rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok()));
-    }
-    let at = name.find(".tmp-")?;
-    let digits: String = name[at + 5..].chars().take_while(char::is_ascii_digit).collect();
-    Some(digits.parse::<u32>().ok())
+/// Who owns a temporary: `<host>~<pid>`, written right after `.tmp-` in every temporary's
+/// name, so runs on several nodes sharing one results directory (Slurm) never take each
+/// other's in-flight work for leftovers.
+pub fn temp_owner() -> String {
+    format!("{}~{}", this_host(), std::process::id())
 }
 
-/// Removes temporaries (cell directories, report files) left by runs that are no longer
-/// alive.
+/// This machine's host name, reduced to letters, digits, `-` and `.`.
+fn this_host() -> String {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .unwrap_or_else(|_| "localhost".into());
+        let h: String = raw.trim().chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.')).collect();
+        if h.is_empty() { "localhost".into() } else { h }
+    })
+    .clone()
+}
+
+/// The owner a temporary's name carries: `(host, pid)` for `.tmp-<host>~<pid>...`, `(None,
+/// pid)` for the older `.tmp-<hash>-<pid>` and `<name>.tmp-<pid>...` forms; `None` for a
+/// name that is not a temporary.
+fn temporary_owner(name: &str) -> Option<(Option<String>, Option<u32>)> {
+    let at = name.find(".tmp-")?;
+    let rest = &name[at + 5..];
+    let digits = |s: &str| s.chars().take_while(char::is_ascii_digit).collect::<String>().parse::<u32>().ok();
+    if let Some((host, after)) = rest.split_once('~') {
+        return Some((Some(host.to_string()), digits(after)));
+    }
+    if at == 0 {
+        // `.tmp-<hash>-<pid>`
+        return Some((None, rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok())));
+    }
+    Some((None, digits(rest)))
+}
+
+/// How long another node's temporary may sit untouched before it counts as a leftover: a
+/// live run holds a temporary only while it publishes a cell, a report or a checkpoint.
+const FOREIGN_TEMPORARY_AGE: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Removes temporaries (cell directories, report and figure files, checkpoint files) left
+/// by runs that are no longer alive: on this host, when their process is gone; from
+/// another host, when untouched for [`FOREIGN_TEMPORARY_AGE`].
 pub fn remove_stale_temporaries(dir: &Path) -> Result<(), RunError> {
     let Ok(rd) = std::fs::read_dir(dir) else { return Ok(()) };
+    let host = this_host();
     for entry in rd.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let Some(pid) = temporary_pid(&name) else { continue };
-        let alive = pid.is_some_and(|p| p != std::process::id() && Path::new("/proc").join(p.to_string()).exists());
-        if !alive {
-            let path = entry.path();
+        let Some((owner_host, pid)) = temporary_owner(&name) else { continue };
+        let path = entry.path();
+        let stale = match owner_host {
+            Some(h) if h != host => entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > FOREIGN_TEMPORARY_AGE),
+            _ => !pid.is_some_and(|p| p != std::process::id() && Path::new("/proc").join(p.to_string()).exists()),
+        };
+        if stale {
             if path.is_dir() {
                 std::fs::remove_dir_all(&path).map_err(io(&path))?;
             } else {
@@ -201,7 +241,7 @@ fn reuse_from_other_spec(root: &Path, cell: &Cell) -> Result<bool, RunError> {
         .collect();
     sources.sort();
     let Some(source) = sources.first() else { return Ok(false) };
-    let tmp = root.join(&cell.spec).join(format!(".tmp-{}-{}", cell.hash, std::process::id()));
+    let tmp = root.join(&cell.spec).join(format!(".tmp-{}-{}", temp_owner(), cell.hash));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
@@ -374,7 +414,7 @@ pub fn run_cell(
     let wall_seconds = offset + started.elapsed().as_secs_f64();
 
     let final_dir = cell_dir(root, cell);
-    let tmp = root.join(&cell.spec).join(format!(".tmp-{}-{}", cell.hash, std::process::id()));
+    let tmp = root.join(&cell.spec).join(format!(".tmp-{}-{}", temp_owner(), cell.hash));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
