@@ -46,6 +46,26 @@ pub enum Command {
         #[arg(long, default_value_t = run::DEFAULT_CHECKPOINT_MINUTES, allow_negative_numbers = true)]
         checkpoint_minutes: f64,
     },
+    /// Run one cell of a spec's plan (by its index in `plan`'s order), from its checkpoint
+    /// if it has one; what a cluster array task runs.
+    RunCell {
+        spec: String,
+        #[arg(long, default_value = spec::PAPER_PROFILE)]
+        profile: String,
+        /// The cell's index in the plan (0-based).
+        #[arg(long)]
+        index: usize,
+        /// As for `reproduce`.
+        #[arg(long, default_value_t = run::DEFAULT_CHECKPOINT_MINUTES, allow_negative_numbers = true)]
+        checkpoint_minutes: f64,
+    },
+    /// Where each cell stands: finished, damaged, interrupted (with its checkpoint's
+    /// progress) or to do.
+    Status {
+        spec: String,
+        #[arg(long, default_value = spec::PAPER_PROFILE)]
+        profile: String,
+    },
     /// Print a spec's cells and total timesteps without running anything.
     Plan {
         spec: String,
@@ -85,6 +105,11 @@ fn load(cli: &Cli, name: &str, profile: &str) -> Result<spec::Spec, spec::SpecEr
     spec::load(&path, profile)
 }
 
+/// `--checkpoint-minutes`: negative (or not a number) means never.
+fn checkpoint_every(minutes: f64) -> Option<std::time::Duration> {
+    (minutes >= 0.0 && minutes.is_finite()).then(|| std::time::Duration::from_secs_f64(minutes.min(1e12) * 60.0))
+}
+
 /// Runs the command line; errors from bad input exit with code 2, others with 1.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match dispatch(&cli) {
@@ -115,6 +140,72 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                     Err(e) => println!("{name:<12} (invalid: {e})"),
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RunCell { spec: name, profile, index, checkpoint_minutes } => {
+            let s = load(cli, name, profile)?;
+            let total = s.cells().len();
+            if *index >= total {
+                return Err(spec::SpecError::Invalid {
+                    file: s.path.clone(),
+                    line: None,
+                    column: None,
+                    field: "--index".into(),
+                    message: format!("the plan has {total} cells (indices 0 to {}), got {index}", total.saturating_sub(1)),
+                }
+                .into());
+            }
+            let opts = run::RunOptions {
+                results_root: cli.results.clone(),
+                jobs: 1,
+                progress: false,
+                checkpoint_every: checkpoint_every(*checkpoint_minutes),
+            };
+            let outcome = run::run_one(&s, &opts, *index)?;
+            let cell = &s.cells()[*index];
+            let what = match outcome {
+                run::CellOutcome::AlreadyFinished => "already finished",
+                run::CellOutcome::Reused => "copied from another spec",
+                run::CellOutcome::Ran => "done",
+            };
+            println!("cell {index}/{total} {what}: {} {} seed {} ({})", cell.env, cell.row_label(), cell.seed, cell.hash);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { spec: name, profile } => {
+            let s = load(cli, name, profile)?;
+            let cells = s.cells();
+            let mut counts = [0usize; 4];
+            for (i, c) in cells.iter().enumerate() {
+                let state = match run::cell_state(&cli.results, c) {
+                    run::CellState::Finished => {
+                        counts[0] += 1;
+                        "finished".to_string()
+                    }
+                    run::CellState::Damaged(why) => {
+                        counts[1] += 1;
+                        format!("damaged ({why})")
+                    }
+                    run::CellState::Missing => match run::checkpoint::progress(&run::checkpoint::path(&cli.results, c)) {
+                        Some((updates, steps)) => {
+                            counts[2] += 1;
+                            format!("checkpoint at update {updates}, {steps}/{} timesteps", c.budget.total_timesteps)
+                        }
+                        None => {
+                            counts[3] += 1;
+                            "to do".to_string()
+                        }
+                    },
+                };
+                println!("{i:>5} {:<18} {:<16} {:<24} {:>6}  {state}", c.hash, c.env, c.row_label(), c.seed);
+            }
+            println!(
+                "{} cells: {} finished, {} damaged, {} interrupted or running (with a checkpoint), {} to do",
+                cells.len(),
+                counts[0],
+                counts[1],
+                counts[2],
+                counts[3]
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan { spec: name, profile } => {
@@ -157,8 +248,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                 results_root: cli.results.clone(),
                 jobs,
                 progress: !no_progress && std::io::stderr().is_terminal(),
-                checkpoint_every: (*checkpoint_minutes >= 0.0 && checkpoint_minutes.is_finite())
-                    .then(|| std::time::Duration::from_secs_f64(checkpoint_minutes * 60.0)),
+                checkpoint_every: checkpoint_every(*checkpoint_minutes),
             };
             let summary = run::reproduce(&s, &opts)?;
             eprintln!(

@@ -142,3 +142,22 @@ fn a_finished_cell_is_in_place_when_its_line_is_printed_and_survives_a_kill() {
     let row = plan.lines().find(|l| l.starts_with(&hash)).unwrap_or_else(|| panic!("{hash} not in {plan}"));
     assert!(row.ends_with("finished"), "{row}");
 }
+
+#[test]
+fn run_cell_runs_one_cell_and_status_tells_where_each_stands() {
+    let dir = setup(&tiny_spec(&["CartPole-v1"], &[0, 1], 200));
+    let out = acktr(dir.path(), &["run-cell", "tiny", "--index", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("cell 1/2 done: CartPole-v1 A2C seed 1"), "{}", String::from_utf8_lossy(&out.stdout));
+    let again = acktr(dir.path(), &["run-cell", "tiny", "--index", "1"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already finished"));
+    let status = String::from_utf8_lossy(&acktr(dir.path(), &["status", "tiny"]).stdout).to_string();
+    assert!(status.contains("2 cells: 1 finished, 0 damaged, 0 interrupted or running (with a checkpoint), 1 to do"), "{status}");
+    let bad = acktr(dir.path(), &["run-cell", "tiny", "--index", "2"]);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--index") && stderr.contains("indices 0 to 1"), "{stderr}");
+    // `reproduce` runs only the other cell, and the report has both.
+    let out = acktr(dir.path(), &["reproduce", "tiny", "--no-progress"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 cells, 1 already finished, 1 run"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -121,6 +121,13 @@ pub struct CollectorState {
     global_step: u64,
 }
 
+impl CollectorState {
+    /// Timesteps taken when the state was saved.
+    pub fn global_step(&self) -> u64 {
+        self.global_step
+    }
+}
+
 /// Steps a [`VecEnv`] with an algorithm's policy, through its pipeline, and fills
 /// [`Rollout`]s.
 pub struct Collector {

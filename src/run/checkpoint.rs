@@ -76,3 +76,10 @@ pub fn load(path: &Path, cell: &Cell) -> Option<Checkpoint> {
     eprintln!("cell {}: checkpoint {} not used ({why}); moved to {} and starting the cell from the beginning", cell.hash, path.display(), aside.display());
     None
 }
+
+/// How far a cell's checkpoint got: `(updates, timesteps)`, if it has a readable one.
+pub fn progress(path: &Path) -> Option<(u64, u64)> {
+    let bytes = std::fs::read(path).ok()?;
+    let ck: Checkpoint = bincode::deserialize(&bytes).ok()?;
+    Some((ck.update, ck.collector.global_step()))
+}

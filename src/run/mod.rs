@@ -337,6 +337,38 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
     Ok(summary)
 }
 
+/// What [`run_one`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellOutcome {
+    AlreadyFinished,
+    /// Copied from another spec's results.
+    Reused,
+    Ran,
+}
+
+/// Runs the cell at `index` of `spec`'s plan (what one Slurm array task does; also useful
+/// by hand): nothing if it is finished, a copy if another spec has it, else a run from its
+/// checkpoint if it has one; published atomically.
+pub fn run_one(spec: &Spec, opts: &RunOptions, index: usize) -> Result<CellOutcome, RunError> {
+    let cells = spec.cells();
+    let cell = &cells[index];
+    let dir = spec_dir(&opts.results_root, spec);
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    remove_stale_temporaries(&dir)?;
+    match cell_state(&opts.results_root, cell) {
+        CellState::Finished => return Ok(CellOutcome::AlreadyFinished),
+        CellState::Damaged(why) => set_aside(&opts.results_root, cell, &why)?,
+        CellState::Missing => {}
+    }
+    if reuse_from_other_spec(&opts.results_root, cell)? {
+        return Ok(CellOutcome::Reused);
+    }
+    let pb = ProgressBar::hidden();
+    let (commit, dirty) = provenance::git_state(spec.path.parent().unwrap_or(Path::new(".")));
+    run_cell(cell, spec, opts, &pb, (&commit, dirty), &spec.path.display().to_string())?;
+    Ok(CellOutcome::Ran)
+}
+
 /// Trains one cell (from its checkpoint, if it has one), checkpoints it as it goes, and
 /// writes its files atomically.
 pub fn run_cell(
