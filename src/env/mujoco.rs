@@ -552,7 +552,7 @@ impl Env for MujocoEnv {
         // SAFETY: `xpos` is MuJoCo's nbody x 3 array of this data, written in place.
         unsafe {
             let d = self.data.ffi_mut();
-            std::slice::from_raw_parts_mut(d.xpos as *mut f64, 3 * nbody).copy_from_slice(&s.values[n..]);
+            std::slice::from_raw_parts_mut(d.xpos, 3 * nbody).copy_from_slice(&s.values[n..]);
         }
         Ok(())
     }

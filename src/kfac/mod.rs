@@ -242,6 +242,15 @@ impl MatState {
     }
 }
 
+/// One block's eigendecompositions as a checkpoint stores them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EigenState {
+    qa: MatState,
+    da: Vec<f64>,
+    qg: MatState,
+    dg: Vec<f64>,
+}
+
 /// Everything a [`Kfac`] needs to continue exactly (a checkpoint's part): the running
 /// factors, the eigendecompositions in use, the momentum buffers, the counters and the
 /// (possibly adapted) learning rate. A background eigendecomposition in flight is dropped
@@ -250,7 +259,7 @@ impl MatState {
 pub struct KfacState {
     lr: f64,
     running: Vec<(MatState, MatState, BlockKind)>,
-    eigen: Option<Vec<(MatState, Vec<f64>, MatState, Vec<f64>)>>,
+    eigen: Option<Vec<EigenState>>,
     stats_steps: u64,
     kfac_steps: u64,
     cold_steps: u64,
@@ -340,7 +349,11 @@ impl Kfac {
             eigen: self
                 .eigen
                 .as_ref()
-                .map(|es| es.iter().map(|e| (MatState::of(&e.qa), e.da.clone(), MatState::of(&e.qg), e.dg.clone())).collect()),
+                .map(|es| {
+                    es.iter()
+                        .map(|e| EigenState { qa: MatState::of(&e.qa), da: e.da.clone(), qg: MatState::of(&e.qg), dg: e.dg.clone() })
+                        .collect()
+                }),
             stats_steps: self.stats_steps,
             kfac_steps: self.kfac_steps,
             cold_steps: self.cold_steps,
@@ -356,7 +369,7 @@ impl Kfac {
             None => None,
             Some(es) => Some(
                 es.iter()
-                    .map(|(qa, da, qg, dg)| Ok(Eigen { qa: qa.mat()?, da: da.clone(), qg: qg.mat()?, dg: dg.clone() }))
+                    .map(|e| Ok(Eigen { qa: e.qa.mat()?, da: e.da.clone(), qg: e.qg.mat()?, dg: e.dg.clone() }))
                     .collect::<Result<Vec<_>, String>>()?,
             ),
         };

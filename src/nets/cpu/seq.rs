@@ -227,9 +227,14 @@ fn apply<T: Tape<f32, Dev>>(s: Tensor<(usize, usize), f32, Dev, T>, act: Option<
     }
 }
 
+/// A layer's weight, `(out, in)`.
+type Weight = Tensor<(usize, usize), f32, Dev>;
+/// A layer's bias.
+type Bias = Tensor<(usize,), f32, Dev>;
+
 impl SeqNet {
     /// Weight and bias of the `i`-th linear/conv layer.
-    fn block(&self, i: usize) -> (&Tensor<(usize, usize), f32, Dev>, &Tensor<(usize,), f32, Dev>) {
+    fn block(&self, i: usize) -> (&Weight, &Bias) {
         self.layers
             .iter()
             .filter_map(|l| match l {
