@@ -36,6 +36,8 @@ fn cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'static str>)> 
         ("unclosed quote", GOOD.replace("title: T", "title: \"T"), vec![], vec!["bad.yaml:1:8:", "end of stream", "quoted scalar"]),
         ("unclosed brace", GOOD.replace("    a2c:\n      lr: 0.0007", "    a2c: {lr: 0.0007"), vec![], vec!["bad.yaml:7:", "flow mapping"]),
         ("tab indentation", GOOD.replace("  num_envs: 2", "\tnum_envs: 2"), vec![], vec!["bad.yaml:12:", "tab character"]),
+        ("deeply nested paper values", GOOD.replace("paper:\n", &format!("paper: {}{}\nx:\n", "[".repeat(300_000), "]".repeat(300_000))), vec![], vec!["bad.yaml:18:", "(YAML syntax)", "nested deeper than 128"]),
+        ("deeply nested grid values", GOOD.replace("      lr: 0.0007", &format!("      lr: 0.0007\n    grid: {{lr: {}{}}}", "[".repeat(200_000), "]".repeat(200_000))), vec![], vec!["bad.yaml:9:", "nested deeper than 128"]),
         ("bad indentation", GOOD.replace("  num_envs: 2", " num_envs: 2"), vec![], vec!["bad.yaml:11:3:", "budget", "missing field `num_envs`"]),
         ("unknown field", GOOD.replace("  num_envs: 2", "  num_envz: 2"), vec![], vec!["bad.yaml:12:", "budget", "unknown field `num_envz`"]),
         ("unknown environment", GOOD.replace("  - CartPole-v1\nalg", "  - CartPol-v1\nalg"), vec![], vec!["bad.yaml:4", "envs[0]", "unknown environment `CartPol-v1`", "CartPole-v1"]),

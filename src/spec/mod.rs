@@ -281,6 +281,15 @@ pub fn load(path: &Path, profile: &str) -> Result<Spec, SpecError> {
 
 /// Parses and checks spec text (`path` names it in errors and gives the spec its name).
 pub fn parse(text: &str, path: &Path, profile: &str) -> Result<Spec, SpecError> {
+    if let Some((line, column)) = too_deep(text, MAX_FLOW_DEPTH) {
+        return Err(SpecError::Invalid {
+            file: path.into(),
+            line: Some(line),
+            column: Some(column),
+            field: "(YAML syntax)".into(),
+            message: format!("brackets or braces nested deeper than {MAX_FLOW_DEPTH} levels"),
+        });
+    }
     let de = serde_yaml::Deserializer::from_str(text);
     let raw: RawSpec = serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
@@ -317,6 +326,58 @@ pub fn parse(text: &str, path: &Path, profile: &str) -> Result<Spec, SpecError> 
         });
     }
     check::check(raw, name, path, text, profile)
+}
+
+/// How deep `[` and `{` may nest. serde_yaml refuses deeper documents anyway (its recursion
+/// limit is 128), but only after libyaml's scanner has spent time quadratic in the depth on
+/// them (a 200,000-deep list took minutes), so deeper text is refused before parsing.
+const MAX_FLOW_DEPTH: usize = 128;
+
+/// The line and column (1-based) where flow collections first nest deeper than `limit`, in
+/// one linear pass that skips quoted scalars and comments.
+fn too_deep(text: &str, limit: usize) -> Option<(usize, usize)> {
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    let (mut single, mut double, mut escaped, mut comment) = (false, false, false, false);
+    let mut previous = '\n';
+    for c in text.chars() {
+        column += 1;
+        if c == '\n' {
+            (line, column, comment) = (line + 1, 0, false);
+            previous = c;
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        if double {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => double = false,
+                _ => {}
+            }
+        } else if single {
+            if c == '\'' {
+                single = false;
+            }
+        } else {
+            match c {
+                '#' if previous.is_whitespace() => comment = true,
+                '"' => double = true,
+                '\'' if !previous.is_alphanumeric() => single = true,
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > limit {
+                        return Some((line, column));
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        previous = c;
+    }
+    None
 }
 
 /// A spec name that is a plain directory name inside `--results`: letters, digits, `-`,
