@@ -58,6 +58,22 @@ enum Slot<'a> {
     Bias(&'a mut dyn ParamTensor),
 }
 
+/// [`Slot`], read-only.
+enum SlotRef<'a> {
+    Layer(&'a dyn ParamTensor, &'a dyn ParamTensor),
+    Bias(&'a dyn ParamTensor),
+}
+
+impl SlotRef<'_> {
+    /// The block's tensors, weight first.
+    fn tensors(&self) -> Vec<&dyn ParamTensor> {
+        match self {
+            SlotRef::Layer(w, b) => vec![*w, *b],
+            SlotRef::Bias(b) => vec![*b],
+        }
+    }
+}
+
 impl ActorCritic {
     /// Builds the network for inputs of `input` (`[D]` or `[C, H, W]`, after the data
     /// pipeline) and the given action space. Weights are drawn from `rng` in the order
@@ -157,37 +173,33 @@ impl ActorCritic {
         out
     }
 
-    /// Every parameter in the flat order: torso(s), policy head (and log std), value head.
-    fn params_mut(&mut self) -> Vec<&mut dyn ParamTensor> {
-        let mut out: Vec<&mut dyn ParamTensor> = Vec::new();
-        match &mut self.torsos {
-            Torsos::Shared(t) => {
-                for (w, b) in t.layer_params_mut() {
-                    out.push(w);
-                    out.push(b);
-                }
-            }
+    /// [`Self::slots`], read-only.
+    fn slots_ref(&self) -> Vec<SlotRef<'_>> {
+        let mut out = Vec::new();
+        match &self.torsos {
+            Torsos::Shared(t) => out.extend(t.layer_params().into_iter().map(|(w, b)| SlotRef::Layer(w, b))),
             Torsos::Separate { policy, value } => {
-                for (w, b) in policy.layer_params_mut().into_iter().chain(value.layer_params_mut()) {
-                    out.push(w);
-                    out.push(b);
-                }
+                out.extend(policy.layer_params().into_iter().map(|(w, b)| SlotRef::Layer(w, b)));
+                out.extend(value.layer_params().into_iter().map(|(w, b)| SlotRef::Layer(w, b)));
             }
         }
-        match &mut self.head {
-            PolicyHead::Categorical(l) => {
-                out.push(&mut l.weight);
-                out.push(&mut l.bias);
-            }
+        out.push(SlotRef::Layer(&self.value.weight, &self.value.bias));
+        match &self.head {
+            PolicyHead::Categorical(l) => out.push(SlotRef::Layer(&l.weight, &l.bias)),
             PolicyHead::Gaussian { mean, log_std } => {
-                out.push(&mut mean.weight);
-                out.push(&mut mean.bias);
-                out.push(log_std);
+                out.push(SlotRef::Layer(&mean.weight, &mean.bias));
+                out.push(SlotRef::Bias(log_std));
             }
         }
-        out.push(&mut self.value.weight);
-        out.push(&mut self.value.bias);
         out
+    }
+
+    /// Block indices in the flat parameter order ([`ActorCriticNet::params`]): torso(s),
+    /// policy head (and log std), then the value head, which the declaration puts right
+    /// after the torsos.
+    fn flat_order(&self) -> Vec<usize> {
+        let value_head = self.blocks.iter().position(|b| b.name.starts_with("value head")).expect("a value head is declared");
+        (0..self.blocks.len()).filter(|&i| i != value_head).chain(std::iter::once(value_head)).collect()
     }
 
     /// Turns a row-major observation buffer into a batch tensor.
@@ -324,10 +336,9 @@ impl KfacBlocks for ActorCritic {
     }
 
     fn block_values(&self, i: usize) -> BlockValues {
-        let mut me = self.clone();
-        match me.slots().swap_remove(i) {
-            Slot::Layer(w, b) => BlockValues { weight: Some(w.read()), bias: b.read() },
-            Slot::Bias(b) => BlockValues { weight: None, bias: b.read() },
+        match &self.slots_ref()[i] {
+            SlotRef::Layer(w, b) => BlockValues { weight: Some(w.read()), bias: b.read() },
+            SlotRef::Bias(b) => BlockValues { weight: None, bias: b.read() },
         }
     }
 
@@ -429,21 +440,21 @@ impl ActorCriticNet for ActorCritic {
         let loss = ent.put_tape(tape) * (-q.entropy_coef as f32) + vf + pg;
         let mut grads = loss.backward();
         let stats = trace.into_iter().map(|t| t.stats(&mut grads)).collect();
-        let mut me = self.clone();
+        let slots = self.slots_ref();
         let (flat, blocks) = match q.grads {
-            GradsWanted::Flat => (me.params_mut().iter().flat_map(|p| p.grad(&mut grads)).collect(), Vec::new()),
+            GradsWanted::Flat => {
+                let flat = self.flat_order().into_iter().flat_map(|i| slots[i].tensors()).flat_map(|t| t.grad(&mut grads)).collect();
+                (flat, Vec::new())
+            }
             GradsWanted::Blocks(which) => {
-                let mut slots: Vec<Option<Slot>> = me.slots().into_iter().map(Some).collect();
                 let mut out = Vec::with_capacity(which.len());
-                for &i in which {
-                    let slot = slots.get_mut(i).and_then(Option::take).ok_or_else(|| NetError::Block {
-                        index: i,
-                        name: String::new(),
-                        why: "asked for twice or not declared".into(),
-                    })?;
-                    out.push(match slot {
-                        Slot::Layer(wt, b) => LayerGrads { weight: Some(wt.grad_f64(&mut grads)), bias: Some(b.grad_f64(&mut grads)) },
-                        Slot::Bias(b) => LayerGrads { weight: None, bias: Some(b.grad_f64(&mut grads)) },
+                for (k, &i) in which.iter().enumerate() {
+                    if i >= slots.len() || which[..k].contains(&i) {
+                        return Err(NetError::Block { index: i, name: String::new(), why: "asked for twice or not declared".into() });
+                    }
+                    out.push(match &slots[i] {
+                        SlotRef::Layer(wt, b) => LayerGrads { weight: Some(wt.grad_f64(&mut grads)), bias: Some(b.grad_f64(&mut grads)) },
+                        SlotRef::Bias(b) => LayerGrads { weight: None, bias: Some(b.grad_f64(&mut grads)) },
                     });
                 }
                 (Vec::new(), out)
@@ -461,16 +472,26 @@ impl ActorCriticNet for ActorCritic {
     }
 
     fn params(&self) -> Vec<f32> {
-        self.clone().params_mut().iter().flat_map(|p| p.read()).collect()
+        let slots = self.slots_ref();
+        self.flat_order().into_iter().flat_map(|i| slots[i].tensors()).flat_map(|t| t.read()).collect()
     }
 
     fn set_params(&mut self, flat: &[f32]) -> Result<(), NetError> {
-        let total: usize = self.params_mut().iter().map(|p| p.numel()).sum();
+        let order = self.flat_order();
+        let mut slots: Vec<Option<Slot>> = self.slots().into_iter().map(Some).collect();
+        let mut tensors: Vec<&mut dyn ParamTensor> = Vec::new();
+        for i in order {
+            match slots[i].take().expect("each block once") {
+                Slot::Layer(w, b) => tensors.extend([w, b]),
+                Slot::Bias(b) => tensors.push(b),
+            }
+        }
+        let total: usize = tensors.iter().map(|p| p.numel()).sum();
         if total != flat.len() {
             return Err(NetError::Shape(format!("{} parameters given, the network has {total}", flat.len())));
         }
         let mut at = 0;
-        for p in self.params_mut() {
+        for p in tensors {
             let n = p.numel();
             p.write(&flat[at..at + n]);
             at += n;

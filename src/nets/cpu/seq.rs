@@ -208,6 +208,17 @@ impl SeqNet {
         h
     }
 
+    /// Weight and bias tensors of every linear/conv layer, in order (read-only).
+    pub fn layer_params(&self) -> Vec<(&dyn ParamTensor, &dyn ParamTensor)> {
+        self.layers
+            .iter()
+            .filter_map(|l| match l {
+                Layer::Linear { w, b, .. } | Layer::Conv { w, b, .. } => Some((w as &dyn ParamTensor, b as &dyn ParamTensor)),
+                Layer::Flatten { .. } => None,
+            })
+            .collect()
+    }
+
     /// Weight and bias tensors of every linear/conv layer, in order.
     pub fn layer_params_mut(&mut self) -> Vec<(&mut dyn ParamTensor, &mut dyn ParamTensor)> {
         self.layers
@@ -227,33 +238,14 @@ fn apply<T: Tape<f32, Dev>>(s: Tensor<(usize, usize), f32, Dev, T>, act: Option<
     }
 }
 
-/// A layer's weight, `(out, in)`.
-type Weight = Tensor<(usize, usize), f32, Dev>;
-/// A layer's bias.
-type Bias = Tensor<(usize,), f32, Dev>;
-
-impl SeqNet {
-    /// Weight and bias of the `i`-th linear/conv layer.
-    fn block(&self, i: usize) -> (&Weight, &Bias) {
-        self.layers
-            .iter()
-            .filter_map(|l| match l {
-                Layer::Linear { w, b, .. } | Layer::Conv { w, b, .. } => Some((w, b)),
-                Layer::Flatten { .. } => None,
-            })
-            .nth(i)
-            .expect("block index within the declared blocks")
-    }
-}
-
 impl KfacBlocks for SeqNet {
     fn blocks(&self) -> &[BlockSpec] {
         &self.blocks
     }
 
     fn block_values(&self, i: usize) -> BlockValues {
-        let (w, b) = self.block(i);
-        BlockValues { weight: Some(w.as_vec()), bias: b.as_vec() }
+        let (w, b) = self.layer_params()[i];
+        BlockValues { weight: Some(w.read()), bias: b.read() }
     }
 
     fn add_to_block(&mut self, i: usize, delta: &LayerGrads) -> Result<(), NetError> {
