@@ -45,6 +45,8 @@ pub enum Command {
         /// update; a negative value: never).
         #[arg(long, default_value_t = run::DEFAULT_CHECKPOINT_MINUTES, allow_negative_numbers = true)]
         checkpoint_minutes: f64,
+        #[command(flatten)]
+        slurm: SlurmArgs,
     },
     /// Run one cell of a spec's plan (by its index in `plan`'s order), from its checkpoint
     /// if it has one; what a cluster array task runs.
@@ -55,12 +57,16 @@ pub enum Command {
         /// The cell's index in the plan (0-based).
         #[arg(long)]
         index: usize,
+        /// Refuse to run unless the plan's digest (`acktr plan` prints it) is this one: an
+        /// array task names its cell by index, so an edited spec must not shift it.
+        #[arg(long)]
+        plan_digest: Option<String>,
         /// As for `reproduce`.
         #[arg(long, default_value_t = run::DEFAULT_CHECKPOINT_MINUTES, allow_negative_numbers = true)]
         checkpoint_minutes: f64,
     },
-    /// Where each cell stands: finished, damaged, interrupted (with its checkpoint's
-    /// progress) or to do.
+    /// Where each cell stands: finished, damaged, queued or running on Slurm, failed (with
+    /// its task's log), interrupted (with its checkpoint's progress) or to do.
     Status {
         spec: String,
         #[arg(long, default_value = spec::PAPER_PROFILE)]
@@ -100,6 +106,37 @@ pub enum Command {
     },
 }
 
+/// `reproduce --slurm` and its options (README "Running on a cluster").
+#[derive(Debug, clap::Args)]
+pub struct SlurmArgs {
+    /// Submit the unfinished cells as a Slurm job array (one task per cell) and a report job
+    /// after it, instead of running them here.
+    #[arg(long)]
+    slurm: bool,
+    /// Slurm partition.
+    #[arg(long, requires = "slurm")]
+    partition: Option<String>,
+    /// Time limit of each task (HH:MM:SS, D-HH:MM:SS, ...); tasks checkpoint and requeue
+    /// themselves shortly before it.
+    #[arg(long, requires = "slurm")]
+    time: Option<String>,
+    /// CPUs per task.
+    #[arg(long, requires = "slurm", default_value_t = 1)]
+    cpus_per_task: u32,
+    /// Memory per task (e.g. 4G).
+    #[arg(long, requires = "slurm")]
+    mem: Option<String>,
+    /// Tasks of the array running at once (the array's %K throttle).
+    #[arg(long, requires = "slurm")]
+    max_parallel: Option<u32>,
+    /// Another sbatch option, one per use (e.g. --sbatch-arg=--account=rl).
+    #[arg(long = "sbatch-arg", requires = "slurm", allow_hyphen_values = true)]
+    sbatch_args: Vec<String>,
+    /// Write the scripts under results/<spec>/slurm/ without submitting them.
+    #[arg(long, requires = "slurm")]
+    no_submit: bool,
+}
+
 fn load(cli: &Cli, name: &str, profile: &str) -> Result<spec::Spec, spec::SpecError> {
     let path = spec::resolve_path(name, &cli.specs_dir)?;
     spec::load(&path, profile)
@@ -107,7 +144,8 @@ fn load(cli: &Cli, name: &str, profile: &str) -> Result<spec::Spec, spec::SpecEr
 
 /// `--checkpoint-minutes`: negative (or not a number) means never.
 fn checkpoint_every(minutes: f64) -> Option<std::time::Duration> {
-    (minutes >= 0.0 && minutes.is_finite()).then(|| std::time::Duration::from_secs_f64(minutes.min(1e12) * 60.0))
+    (minutes >= 0.0 && minutes.is_finite())
+        .then(|| std::time::Duration::from_secs_f64(minutes.min(1e12) * 60.0))
 }
 
 /// Runs the command line; errors from bad input exit with code 2, others with 1.
@@ -116,10 +154,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Ok(code) => Ok(code),
         Err(e)
             if e.downcast_ref::<spec::SpecError>().is_some()
-                || e.downcast_ref::<run::bench::BenchError>().is_some_and(run::bench::BenchError::is_bad_input) =>
+                || e.downcast_ref::<run::bench::BenchError>()
+                    .is_some_and(run::bench::BenchError::is_bad_input)
+                || e.downcast_ref::<run::slurm::SlurmError>()
+                    .is_some_and(run::slurm::SlurmError::is_bad_input) =>
         {
             eprintln!("error: {e}");
             Ok(ExitCode::from(EXIT_BAD_INPUT))
+        }
+        Err(e)
+            if matches!(
+                e.downcast_ref::<run::RunError>(),
+                Some(run::RunError::Stopped { .. })
+            ) =>
+        {
+            eprintln!("{e}");
+            Ok(ExitCode::from(run::EXIT_STOPPED))
         }
         Err(e) => Err(e),
     }
@@ -127,7 +177,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Bench { env, algo, steps, num_envs, steps_per_update } => {
+        Command::Bench {
+            env,
+            algo,
+            steps,
+            num_envs,
+            steps_per_update,
+        } => {
             let r = run::bench::bench(env, algo, *steps, *num_envs, *steps_per_update)?;
             println!("{}", serde_json::to_string(&r)?);
             Ok(ExitCode::SUCCESS)
@@ -136,22 +192,49 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             for name in spec::list_specs(&cli.specs_dir) {
                 let path = cli.specs_dir.join(format!("{name}.yaml"));
                 match spec::load(&path, spec::PAPER_PROFILE) {
-                    Ok(s) => println!("{name:<12} {} [{}] profiles: {}", s.title, s.reproduces, s.profiles.join(", ")),
+                    Ok(s) => println!(
+                        "{name:<12} {} [{}] profiles: {}",
+                        s.title,
+                        s.reproduces,
+                        s.profiles.join(", ")
+                    ),
                     Err(e) => println!("{name:<12} (invalid: {e})"),
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::RunCell { spec: name, profile, index, checkpoint_minutes } => {
+        Command::RunCell {
+            spec: name,
+            profile,
+            index,
+            plan_digest,
+            checkpoint_minutes,
+        } => {
             let s = load(cli, name, profile)?;
             let total = s.cells().len();
+            if let Some(want) = plan_digest {
+                let have = run::slurm::plan_digest(&s.cells());
+                if &have != want {
+                    return Err(spec::SpecError::Invalid {
+                        file: s.path.clone(),
+                        line: None,
+                        column: None,
+                        field: "--plan-digest".into(),
+                        message: format!("the plan's digest is {have}, not {want}: the spec (or profile) changed since this cell's index was given; submit again"),
+                    }
+                    .into());
+                }
+            }
             if *index >= total {
                 return Err(spec::SpecError::Invalid {
                     file: s.path.clone(),
                     line: None,
                     column: None,
                     field: "--index".into(),
-                    message: format!("the plan has {total} cells (indices 0 to {}), got {index}", total.saturating_sub(1)),
+                    message: format!(
+                        "the plan has {total} cells (indices 0 to {}), got {index}",
+                        total.saturating_sub(1)
+                    ),
                 }
                 .into());
             }
@@ -161,6 +244,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                 progress: false,
                 checkpoint_every: checkpoint_every(*checkpoint_minutes),
             };
+            run::stop_on_signals()?;
             let outcome = run::run_one(&s, &opts, *index)?;
             let cell = &s.cells()[*index];
             let what = match outcome {
@@ -168,51 +252,34 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                 run::CellOutcome::Reused => "copied from another spec",
                 run::CellOutcome::Ran => "done",
             };
-            println!("cell {index}/{total} {what}: {} {} seed {} ({})", cell.env, cell.row_label(), cell.seed, cell.hash);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Status { spec: name, profile } => {
-            let s = load(cli, name, profile)?;
-            let cells = s.cells();
-            let mut counts = [0usize; 4];
-            for (i, c) in cells.iter().enumerate() {
-                let state = match run::cell_state(&cli.results, c) {
-                    run::CellState::Finished => {
-                        counts[0] += 1;
-                        "finished".to_string()
-                    }
-                    run::CellState::Damaged(why) => {
-                        counts[1] += 1;
-                        format!("damaged ({why})")
-                    }
-                    run::CellState::Missing => match run::checkpoint::progress(&run::checkpoint::path(&cli.results, c)) {
-                        Some((updates, steps)) => {
-                            counts[2] += 1;
-                            format!("checkpoint at update {updates}, {steps}/{} timesteps", c.budget.total_timesteps)
-                        }
-                        None => {
-                            counts[3] += 1;
-                            "to do".to_string()
-                        }
-                    },
-                };
-                println!("{i:>5} {:<18} {:<16} {:<24} {:>6}  {state}", c.hash, c.env, c.row_label(), c.seed);
-            }
             println!(
-                "{} cells: {} finished, {} damaged, {} interrupted or running (with a checkpoint), {} to do",
-                cells.len(),
-                counts[0],
-                counts[1],
-                counts[2],
-                counts[3]
+                "cell {index}/{total} {what}: {} {} seed {} ({})",
+                cell.env,
+                cell.row_label(),
+                cell.seed,
+                cell.hash
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plan { spec: name, profile } => {
+        Command::Status {
+            spec: name,
+            profile,
+        } => {
+            let s = load(cli, name, profile)?;
+            print_status(&s, &cli.results);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan {
+            spec: name,
+            profile,
+        } => {
             let s = load(cli, name, profile)?;
             let cells = s.cells();
             println!("# {} — profile `{}`", s.title, s.profile);
-            println!("{:<18} {:<16} {:<24} {:>6} {:>12} {:>9}  status", "hash", "env", "algorithm", "seed", "timesteps", "batch");
+            println!(
+                "{:<18} {:<16} {:<24} {:>6} {:>12} {:>9}  status",
+                "hash", "env", "algorithm", "seed", "timesteps", "batch"
+            );
             let mut total = 0u64;
             for c in &cells {
                 let status = match run::cell_state(&cli.results, c) {
@@ -232,18 +299,46 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                 );
                 total += c.budget.total_timesteps;
             }
-            println!("{} cells, {} timesteps in total", cells.len(), total);
+            println!(
+                "{} cells, {} timesteps in total; plan digest {}",
+                cells.len(),
+                total,
+                run::slurm::plan_digest(&cells)
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Report { spec: name, profile } => {
+        Command::Report {
+            spec: name,
+            profile,
+        } => {
             let s = load(cli, name, profile)?;
             let (r, path) = report::write(&s, &cli.results)?;
-            println!("wrote {} ({}/{} cells finished)", path.display(), r.cells_finished, r.cells_total);
+            println!(
+                "wrote {} ({}/{} cells finished)",
+                path.display(),
+                r.cells_finished,
+                r.cells_total
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Reproduce { spec: name, profile, jobs, no_progress, checkpoint_minutes } => {
+        Command::Reproduce {
+            spec: name,
+            profile,
+            jobs,
+            no_progress,
+            checkpoint_minutes,
+            slurm,
+        } => {
             let s = load(cli, name, profile)?;
-            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            if slurm.slurm {
+                return submit_slurm(&s, &cli.results, slurm, *checkpoint_minutes);
+            }
+            run::stop_on_signals()?;
+            let jobs = jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            });
             let opts = run::RunOptions {
                 results_root: cli.results.clone(),
                 jobs,
@@ -261,8 +356,150 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                 summary.cells_reused
             );
             let (r, path) = report::write(&s, &cli.results)?;
-            println!("wrote {} ({}/{} cells finished)", path.display(), r.cells_finished, r.cells_total);
+            println!(
+                "wrote {} ({}/{} cells finished)",
+                path.display(),
+                r.cells_finished,
+                r.cells_total
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn submit_slurm(
+    s: &spec::Spec,
+    results: &std::path::Path,
+    a: &SlurmArgs,
+    checkpoint_minutes: f64,
+) -> anyhow::Result<ExitCode> {
+    let opts = run::slurm::SlurmOptions {
+        partition: a.partition.clone(),
+        time: a.time.clone(),
+        cpus_per_task: a.cpus_per_task,
+        mem: a.mem.clone(),
+        max_parallel: a.max_parallel,
+        sbatch_args: a.sbatch_args.clone(),
+        checkpoint_minutes,
+        no_submit: a.no_submit,
+    };
+    let sub = run::slurm::submit(s, results, &opts)?;
+    let total = s.cells().len();
+    for (cell, task) in &sub.already_queued {
+        eprintln!("cell {cell}: already queued or running as task {task}; not submitted again");
+    }
+    for p in &sub.written {
+        println!("wrote {}", p.display());
+    }
+    for (id, script, n) in &sub.arrays {
+        println!("submitted job {id}: {n} cells ({})", script.display());
+    }
+    if let Some((id, script)) = &sub.report {
+        println!(
+            "submitted job {id}: the report, after the arrays ({})",
+            script.display()
+        );
+    }
+    let submitted: usize = sub.arrays.iter().map(|a| a.2).sum();
+    if a.no_submit {
+        eprintln!("{}: {total} cells, {} finished; scripts written, not submitted (`sbatch --parsable SCRIPT`)", s.name, sub.finished);
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "{}: {total} cells, {} finished, {} already queued, {submitted} submitted; `acktr status {}{}` follows them",
+        s.name,
+        sub.finished,
+        sub.already_queued.len(),
+        s.name,
+        if s.profile == spec::PAPER_PROFILE { String::new() } else { format!(" --profile {}", s.profile) }
+    );
+    if sub.finished == total {
+        let (r, path) = report::write(s, results)?;
+        println!(
+            "every cell is finished; wrote {} ({}/{} cells finished)",
+            path.display(),
+            r.cells_finished,
+            r.cells_total
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `acktr status`: one line per cell, then the counts.
+fn print_status(s: &spec::Spec, results: &std::path::Path) {
+    use run::slurm::CellStatus;
+    let cells = s.cells();
+    let (states, note) = run::slurm::status(s, results);
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (i, (c, (st, progress))) in cells.iter().zip(&states).enumerate() {
+        let ck = progress
+            .map(|(u, t)| {
+                format!(
+                    "checkpoint at update {u}, {t}/{} timesteps",
+                    c.budget.total_timesteps
+                )
+            })
+            .unwrap_or_default();
+        let with_ck = |text: String| {
+            if ck.is_empty() {
+                text
+            } else {
+                format!("{text}; {ck}")
+            }
+        };
+        let (key, text) = match st {
+            CellStatus::Finished => ("finished", "finished".to_string()),
+            CellStatus::Damaged(why) => ("damaged", format!("damaged ({why})")),
+            CellStatus::Queued {
+                task,
+                state,
+                detail,
+            } if state == "RUNNING" || state == "COMPLETING" => (
+                "running",
+                with_ck(format!("running (task {task} on {detail})")),
+            ),
+            CellStatus::Queued {
+                task,
+                state,
+                detail,
+            } => (
+                "pending",
+                with_ck(format!("{} (task {task}: {detail})", state.to_lowercase())),
+            ),
+            CellStatus::Failed { task, how, log } => (
+                "failed",
+                with_ck(format!(
+                    "failed (task {task}: {how}; log {})",
+                    log.display()
+                )),
+            ),
+            CellStatus::Interrupted => ("interrupted", ck.clone()),
+            CellStatus::ToDo => ("to do", "to do".to_string()),
+        };
+        *counts.entry(key).or_default() += 1;
+        println!(
+            "{i:>5} {:<18} {:<16} {:<24} {:>6}  {text}",
+            c.hash,
+            c.env,
+            c.row_label(),
+            c.seed
+        );
+    }
+    if let Some(n) = note {
+        println!("note: {n}");
+    }
+    let order = [
+        "finished",
+        "running",
+        "pending",
+        "failed",
+        "interrupted",
+        "damaged",
+        "to do",
+    ];
+    let parts: Vec<String> = order
+        .iter()
+        .map(|k| format!("{} {k}", counts.get(k).copied().unwrap_or(0)))
+        .collect();
+    println!("{} cells: {}", cells.len(), parts.join(", "));
 }
