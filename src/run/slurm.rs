@@ -567,7 +567,7 @@ pub struct QueuedTask {
 }
 
 /// The tasks of `job_ids` that `squeue` still lists (pending, running, requeued, ...), one
-/// per array element.
+/// per array element (`-r`; `%F` the array's job id, `%K` the task id).
 pub fn queued_tasks(job_ids: &[String]) -> Result<Vec<QueuedTask>, SlurmError> {
     if job_ids.is_empty() {
         return Ok(Vec::new());
@@ -575,7 +575,7 @@ pub fn queued_tasks(job_ids: &[String]) -> Result<Vec<QueuedTask>, SlurmError> {
     let mut out = Vec::new();
     for id in job_ids {
         // One job at a time: squeue fails as a whole when a listed job has aged out.
-        let text = match run_command("squeue", &["-h", "-r", "-j", id, "-o", "%A|%a|%T|%R"]) {
+        let text = match run_command("squeue", &["-h", "-r", "-j", id, "-o", "%F|%K|%T|%R"]) {
             Ok(t) => t,
             Err(SlurmError::Failed { stderr, .. }) if stderr.contains("Invalid job id") => continue,
             Err(e) => return Err(e),
@@ -734,7 +734,11 @@ pub fn submit(
     } else {
         max_array_size()
     };
-    let stamp = unix_now();
+    // Scripts of one submission share a stamp no earlier submission used.
+    let mut stamp = unix_now();
+    while sdir.join(format!("{}-{}-{stamp}-report.sbatch", spec.name, spec.profile)).exists() {
+        stamp += 1;
+    }
     for (k, (offset, indices)) in split_arrays(&todo, max).into_iter().enumerate() {
         let script = sdir.join(format!("{}-{}-{stamp}-{k}.sbatch", spec.name, spec.profile));
         write_atomic(
