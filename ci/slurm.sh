@@ -3,8 +3,9 @@
 # (ci/slurm/start.sh, MaxArraySize 5 so the 8-cell smoke plan is split into two arrays), the
 # smoke spec (profile `long`: cells of a few seconds) submitted as arrays into a results
 # directory whose name is full of shell and Slurm metacharacters, a second submission that
-# must queue nothing, one running task requeued mid-cell (`scontrol requeue`), and at the end:
-# every cell finished exactly once, the requeued one resumed from its checkpoint, the report
+# must queue nothing, one running task requeued mid-cell (`scontrol requeue`), another sent
+# the time-limit signal mid-cell (`scancel --batch --signal=USR1`, which requeues itself), and
+# at the end: every cell finished exactly once, both resumed from their checkpoints, the report
 # written by the dependent job byte-identical to a local `reproduce`, nothing executed from
 # the hostile values. Skipped (with a line saying why) only where Slurm cannot be installed.
 set -euo pipefail
@@ -69,22 +70,37 @@ submit >"$work/again.out" 2>"$work/again.err" || { cat "$work/again.err" >&2; fa
 grep -q ', 0 submitted;' "$work/again.err" || { cat "$work/again.out" "$work/again.err"; fail "the second submission queued cells again"; }
 echo "== second submission: $(tail -1 "$work/again.err")"
 
-# Requeue one task that is running with a checkpoint (mid-cell).
-task="" cell=""
-deadline=$((SECONDS + 300))
-while [ -z "$task" ]; do
-  [ "$SECONDS" -lt "$deadline" ] || { status; fail "no task was seen running mid-cell"; }
-  now_status="$(status)"
-  line="$(grep -m1 -E 'running \(task [0-9]+_[0-9]+ .*checkpoint at update' <<<"$now_status" || true)"
-  if [ -n "$line" ]; then
-    task="$(sed -E 's/.*running \(task ([0-9]+_[0-9]+) .*/\1/' <<<"$line")"
-    cell="$(awk '{ print $1 }' <<<"$line")"
-  else
-    sleep 0.2
-  fi
-done
+# A task running with a checkpoint (mid-cell), other than cell $1: sets $task, $cell, $line.
+mid_cell_task() {
+  task="" cell="" line=""
+  local deadline=$((SECONDS + 300)) now_status candidate
+  while [ -z "$task" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || { status; fail "no task was seen running mid-cell"; }
+    now_status="$(status)"
+    candidate="$(grep -E 'running \(task [0-9]+_[0-9]+ .*checkpoint at update' <<<"$now_status" | awk -v skip="$1" '$1 != skip' | head -1 || true)"
+    if [ -n "$candidate" ]; then
+      line="$candidate"
+      task="$(sed -E 's/.*running \(task ([0-9]+_[0-9]+) .*/\1/' <<<"$line")"
+      cell="$(awk '{ print $1 }' <<<"$line")"
+    else
+      sleep 0.2
+    fi
+  done
+}
+
+# `scontrol requeue` of a task mid-cell: SIGTERM, the cell checkpoints, Slurm requeues it.
+mid_cell_task none
+requeued_task="$task" requeued_cell="$cell"
 echo "== requeueing task $task (cell $cell) mid-cell: $line"
 scontrol requeue "$task"
+# The time-limit path: the batch shell gets USR1 as `--signal=B:USR1@120` sends it, the cell
+# checkpoints, and the script requeues its own task.
+mid_cell_task "$requeued_cell"
+signalled_task="$task" signalled_cell="$cell"
+echo "== USR1 to the batch shell of task $task (cell $cell) mid-cell, as before a time limit: $line"
+# (scancel may report ESLURM_ALREADY_DONE, exit code 229, when the task has already checkpointed
+# and requeued itself by the time it checks; the logs below show what happened.)
+scancel --batch --signal=USR1 "$task" || echo "(scancel exit code $?)"
 
 # Wait for every job (the arrays, the requeued task, the report) to leave the queue.
 deadline=$((SECONDS + 600))
@@ -104,12 +120,19 @@ for i in $(seq 0 7); do
   n="$(cat "$logs"/[0-9]*_*.out | grep -c "^cell $i/8 done:" || true)"
   [ "$n" = 1 ] || { tail -n +1 "$logs"/*.out; fail "cell $i ran to completion $n times, not once"; }
 done
-requeued_log="$(grep -l "(cell $cell) on" "$logs"/[0-9]*_*.out | head -1)"
-grep -q 'stop signal; checkpoint written at update' "$requeued_log" || { cat "$requeued_log"; fail "the requeued task did not checkpoint on SIGTERM"; }
-grep -q 'resuming from its checkpoint' "$requeued_log" || { cat "$requeued_log"; fail "the requeued task did not resume from its checkpoint"; }
-grep -q 'attempt 2' "$requeued_log" || { cat "$requeued_log"; fail "the requeued task ran only once"; }
-echo "== $requeued_log:"
-cat "$requeued_log"
+log_of() { grep -l "(cell $1) on" "$logs"/[0-9]*_*.out | head -1; }
+requeued_log="$(log_of "$requeued_cell")"
+signalled_log="$(log_of "$signalled_cell")"
+for f in "$requeued_log" "$signalled_log"; do
+  grep -q 'stop signal; checkpoint written at update' "$f" || { cat "$f"; fail "$f: the task did not checkpoint on the signal"; }
+  grep -q 'resuming from its checkpoint' "$f" || { cat "$f"; fail "$f: the task did not resume from its checkpoint"; }
+  grep -q 'attempt 2' "$f" || { cat "$f"; fail "$f: the task ran only once"; }
+done
+grep -q "checkpointed before the time limit; requeueing $signalled_task" "$signalled_log" || { cat "$signalled_log"; fail "the USR1 task did not requeue itself"; }
+for f in "$requeued_log" "$signalled_log"; do
+  echo "== $f:"
+  cat "$f"
+done
 ls "$logs"/report-*.out >/dev/null 2>&1 || fail "the report job left no log"
 cat "$logs"/report-*.out
 
@@ -124,4 +147,4 @@ echo "== reports byte-identical to a local reproduce (report.md, report.csv, rep
 
 pwned="$(find "$work" "$repo" -name PWNED 2>/dev/null | head -1)"
 [ -z "$pwned" ] || fail "a hostile value was executed: $pwned exists"
-echo "ci/slurm.sh: ok (Slurm installed and started in ${start_s} s; submission to empty queue ${slurm_s} s, with one requeue; the same cells by a local reproduce --jobs 2: ${local_s} s)"
+echo "ci/slurm.sh: ok (Slurm installed and started in ${start_s} s; submission to empty queue ${slurm_s} s, with two requeues; the same cells by a local reproduce --jobs 2: ${local_s} s)"

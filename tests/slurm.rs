@@ -200,8 +200,8 @@ fn hostile_values_reach_slurm_and_bash_as_data() {
 }
 
 /// Stand-ins for `sbatch` (records its arguments, prints ids 101, 102, ...), `squeue` (prints
-/// `$FAKE_SLURM/squeue.out`) and `scontrol` (`show config`: MaxArraySize 3; `show job ID`:
-/// `$FAKE_SLURM/job-ID.out`).
+/// `$FAKE_SLURM/squeue.out`) and `scontrol` (records its arguments; `show config`:
+/// MaxArraySize 3; `show job ID`: `$FAKE_SLURM/job-ID.out`).
 fn fake_slurm(dir: &Path) -> PathBuf {
     let f = dir.join("fake-slurm");
     std::fs::create_dir_all(&f).unwrap();
@@ -210,7 +210,7 @@ fn fake_slurm(dir: &Path) -> PathBuf {
         ("squeue", "#!/bin/bash\ncat \"$FAKE_SLURM/squeue.out\" 2>/dev/null\nexit 0\n"),
         (
             "scontrol",
-            "#!/bin/bash\nif [ \"$1 $2\" = \"show config\" ]; then echo 'MaxArraySize            = 3'; exit 0; fi\nif [ \"$1 $2 $3\" = \"-o show job\" ]; then cat \"$FAKE_SLURM/job-$4.out\" 2>/dev/null; exit 0; fi\nexit 1\n",
+            "#!/bin/bash\necho \"$*\" >> \"$FAKE_SLURM/scontrol.log\"\nif [ \"$1 $2\" = \"show config\" ]; then echo 'MaxArraySize            = 3'; exit 0; fi\nif [ \"$1 $2 $3\" = \"-o show job\" ]; then cat \"$FAKE_SLURM/job-$4.out\" 2>/dev/null; exit 0; fi\nexit 1\n",
         ),
     ];
     for (name, body) in scripts {
@@ -440,24 +440,7 @@ fn sigterm_checkpoints_a_running_cell_which_resumes_to_the_same_logs() {
         .unwrap();
     // Training is under way (and the handler installed) once the first checkpoint exists.
     let spec_dir = stopped.path().join("results/tiny");
-    let started = Instant::now();
-    let has_checkpoint = || {
-        std::fs::read_dir(&spec_dir)
-            .map(|rd| {
-                rd.flatten().any(|e| {
-                    e.file_name().to_string_lossy().ends_with(".bin")
-                        && e.file_name().to_string_lossy().starts_with(".ckpt-")
-                })
-            })
-            .unwrap_or(false)
-    };
-    while !has_checkpoint() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no checkpoint appeared"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_checkpoint(&spec_dir);
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -494,4 +477,113 @@ fn sigterm_checkpoints_a_running_cell_which_resumes_to_the_same_logs() {
         })
     };
     assert_eq!(frames(stopped.path()), frames(reference.path()));
+}
+
+/// Waits until `spec_dir` holds a checkpoint (training under way, signal handler installed).
+fn wait_for_checkpoint(spec_dir: &Path) {
+    let started = Instant::now();
+    loop {
+        let found = std::fs::read_dir(spec_dir)
+            .map(|rd| {
+                rd.flatten().any(|e| {
+                    let name = e.file_name().to_string_lossy().to_string();
+                    name.starts_with(".ckpt-") && name.ends_with(".bin")
+                })
+            })
+            .unwrap_or(false);
+        if found {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no checkpoint appeared"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn the_time_limit_signal_checkpoints_the_cell_and_the_script_requeues_its_task() {
+    let dir = setup(&tiny_spec(&["CartPole-v1"], &[0], 150_000));
+    let fake = fake_slurm(dir.path());
+    let out = acktr_with(
+        dir.path(),
+        None,
+        &[
+            "reproduce",
+            "tiny",
+            "--slurm",
+            "--no-submit",
+            "--checkpoint-minutes",
+            "0",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let script = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("wrote "))
+        .unwrap()
+        .to_string();
+    let task = |restarts: &str| {
+        let mut cmd = Command::new("bash");
+        cmd.arg(&script)
+            .current_dir(dir.path())
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    fake.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("FAKE_SLURM", &fake)
+            .env("SLURM_ARRAY_JOB_ID", "9")
+            .env("SLURM_ARRAY_TASK_ID", "0")
+            .env("SLURM_RESTART_COUNT", restarts)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    };
+    // Slurm's `--signal=B:USR1@120` signals the batch shell only; the script forwards it.
+    let shell = task("0").spawn().unwrap();
+    wait_for_checkpoint(&dir.path().join("results/tiny"));
+    Command::new("kill")
+        .args(["-USR1", &shell.id().to_string()])
+        .status()
+        .unwrap();
+    let out = shell.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("attempt 1") && stdout.contains("requeueing 9_0"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("stop signal; checkpoint written"),
+        "{}",
+        text(&out)
+    );
+    assert!(std::fs::read_to_string(fake.join("scontrol.log"))
+        .unwrap()
+        .lines()
+        .any(|l| l == "requeue 9_0"));
+    // The requeued task resumes from the checkpoint and finishes.
+    let out = task("1").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("attempt 2"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("resuming from its checkpoint"),
+        "{}",
+        text(&out)
+    );
+    let cells = cell_dirs(&dir.path().join("results/tiny"))
+        .into_iter()
+        .filter(|d| !d.ends_with("slurm"))
+        .count();
+    assert_eq!(cells, 1);
 }

@@ -736,7 +736,13 @@ pub fn submit(
     };
     // Scripts of one submission share a stamp no earlier submission used.
     let mut stamp = unix_now();
-    while sdir.join(format!("{}-{}-{stamp}-report.sbatch", spec.name, spec.profile)).exists() {
+    while sdir
+        .join(format!(
+            "{}-{}-{stamp}-report.sbatch",
+            spec.name, spec.profile
+        ))
+        .exists()
+    {
         stamp += 1;
     }
     for (k, (offset, indices)) in split_arrays(&todo, max).into_iter().enumerate() {

@@ -556,13 +556,15 @@ mod check {
             };
             let (key, v) = match a.configs.iter().collect::<Vec<_>>().as_slice() {
                 [one] => *one,
-                [] => return Err(self.err(
-                    &at,
-                    format!(
+                [] => {
+                    return Err(self.err(
+                        &at,
+                        format!(
                         "give exactly one algorithm configuration (known: {}), e.g. `a2c: {{}}`",
                         known()
                     ),
-                )),
+                    ))
+                }
                 _ => {
                     return Err(
                         self.err(&at, "give exactly one algorithm configuration, not several")
