@@ -17,16 +17,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TRACKED: &[&str] = &[
-    "dfdx",
-    "faer",
-    "polars",
-    "rand",
-    "rand_chacha",
-    "gemm",
-    "serde_yaml",
-    "mujoco-rs",
-];
+const TRACKED: &[&str] =
+    &["dfdx", "faer", "polars", "rand", "rand_chacha", "gemm", "serde_yaml", "mujoco-rs"];
 
 const MUJOCO_VERSION: &str = "3.17.0";
 const GYMNASIUM_VERSION: &str = "1.4.0";
@@ -95,9 +87,7 @@ fn provision_mujoco() -> Result<(), String> {
     println!("cargo:rerun-if-env-changed=ACKTR_GYMNASIUM_ASSETS");
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
     // Must agree with build-support/pkgconfig/mujoco.pc.
-    let cache = manifest
-        .join("target")
-        .join(format!("mujoco-{MUJOCO_VERSION}"));
+    let cache = manifest.join("target").join(format!("mujoco-{MUJOCO_VERSION}"));
 
     let lib_dir = match std::env::var("MUJOCO_DYNAMIC_LINK_DIR") {
         Ok(dir) if !dir.is_empty() => {
@@ -116,19 +106,10 @@ fn provision_mujoco() -> Result<(), String> {
             let lib = lib_dir.join(format!("libmujoco.so.{MUJOCO_VERSION}"));
             if !lib.is_file() {
                 let wheel = fetch_wheel(&cache, "mujoco", MUJOCO_VERSION)?;
-                extract(
-                    &wheel,
-                    &[format!("mujoco/libmujoco.so.{MUJOCO_VERSION}")],
-                    &lib_dir,
-                    &cache,
-                )?;
+                extract(&wheel, &[format!("mujoco/libmujoco.so.{MUJOCO_VERSION}")], &lib_dir, &cache)?;
             }
             if !lib.is_file() {
-                return Err(format!(
-                    "{} is missing after extraction.\n{}",
-                    lib.display(),
-                    how_to_fix(&cache)
-                ));
+                return Err(format!("{} is missing after extraction.\n{}", lib.display(), how_to_fix(&cache)));
             }
             // The linker looks for the unversioned name; the loader for the SONAME
             // (libmujoco.so.3.17.0), found through the rpath below.
@@ -149,10 +130,8 @@ fn provision_mujoco() -> Result<(), String> {
             let dir = cache.join(format!("gymnasium-{GYMNASIUM_VERSION}-assets"));
             if !ASSETS.iter().all(|a| dir.join(a).is_file()) {
                 let wheel = fetch_wheel(&cache, "gymnasium", GYMNASIUM_VERSION)?;
-                let members: Vec<String> = ASSETS
-                    .iter()
-                    .map(|a| format!("gymnasium/envs/mujoco/assets/{a}"))
-                    .collect();
+                let members: Vec<String> =
+                    ASSETS.iter().map(|a| format!("gymnasium/envs/mujoco/assets/{a}")).collect();
                 extract(&wheel, &members, &dir, &cache)?;
             }
             dir
@@ -161,26 +140,18 @@ fn provision_mujoco() -> Result<(), String> {
     for a in ASSETS {
         let path = assets.join(a);
         if !path.is_file() {
-            return Err(format!(
-                "task model {} is missing.\n{}",
-                path.display(),
-                how_to_fix(&cache)
-            ));
+            return Err(format!("task model {} is missing.\n{}", path.display(), how_to_fix(&cache)));
         }
         println!("cargo:rerun-if-changed={}", path.display());
     }
-    println!(
-        "cargo:rustc-env=ACKTR_GYMNASIUM_ASSETS={}",
-        assets.display()
-    );
+    println!("cargo:rustc-env=ACKTR_GYMNASIUM_ASSETS={}", assets.display());
     Ok(())
 }
 
 /// The wheel `name==version` in `cache/wheels`, downloaded with pip if it is not there.
 fn fetch_wheel(cache: &Path, name: &str, version: &str) -> Result<PathBuf, String> {
     let wheels = cache.join("wheels");
-    std::fs::create_dir_all(&wheels)
-        .map_err(|e| format!("cannot create {}: {e}", wheels.display()))?;
+    std::fs::create_dir_all(&wheels).map_err(|e| format!("cannot create {}: {e}", wheels.display()))?;
     let find = || -> Option<PathBuf> {
         let prefix = format!("{name}-{version}-");
         let mut found: Vec<PathBuf> = std::fs::read_dir(&wheels)
@@ -199,29 +170,14 @@ fn fetch_wheel(cache: &Path, name: &str, version: &str) -> Result<PathBuf, Strin
         return Ok(w);
     }
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    println!(
-        "cargo:warning=acktr: downloading {name}=={version} from PyPI into {}",
-        wheels.display()
-    );
+    println!("cargo:warning=acktr: downloading {name}=={version} from PyPI into {}", wheels.display());
     let out = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--disable-pip-version-check",
-        ])
+        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check"])
         .arg(format!("{name}=={version}"))
         .arg("-d")
         .arg(&wheels)
         .output()
-        .map_err(|e| {
-            format!(
-                "cannot run `{python} -m pip` ({e}): Python 3 with pip is needed.\n{}",
-                how_to_fix(cache)
-            )
-        })?;
+        .map_err(|e| format!("cannot run `{python} -m pip` ({e}): Python 3 with pip is needed.\n{}", how_to_fix(cache)))?;
     if !out.status.success() {
         return Err(format!(
             "`{python} -m pip download {name}=={version}` failed:\n{}{}\n{}",
@@ -231,11 +187,7 @@ fn fetch_wheel(cache: &Path, name: &str, version: &str) -> Result<PathBuf, Strin
         ));
     }
     find().ok_or_else(|| {
-        format!(
-            "pip reported success but no {name}-{version}-*.whl is in {}.\n{}",
-            wheels.display(),
-            how_to_fix(cache)
-        )
+        format!("pip reported success but no {name}-{version}-*.whl is in {}.\n{}", wheels.display(), how_to_fix(cache))
     })
 }
 
@@ -269,20 +221,15 @@ fn extract(wheel: &Path, members: &[String], dest: &Path, cache: &Path) -> Resul
         ));
     }
     let _ = std::fs::remove_dir_all(dest);
-    std::fs::rename(&tmp, dest)
-        .map_err(|e| format!("cannot move {} to {}: {e}", tmp.display(), dest.display()))
+    std::fs::rename(&tmp, dest).map_err(|e| format!("cannot move {} to {}: {e}", tmp.display(), dest.display()))
 }
 
 #[cfg(unix)]
 fn symlink(target: &str, link: &Path) -> Result<(), String> {
-    std::os::unix::fs::symlink(target, link)
-        .map_err(|e| format!("cannot link {}: {e}", link.display()))
+    std::os::unix::fs::symlink(target, link).map_err(|e| format!("cannot link {}: {e}", link.display()))
 }
 
 #[cfg(not(unix))]
 fn symlink(_target: &str, link: &Path) -> Result<(), String> {
-    Err(format!(
-        "cannot create {}: only Linux is supported",
-        link.display()
-    ))
+    Err(format!("cannot create {}: only Linux is supported", link.display()))
 }

@@ -18,48 +18,26 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use acktr::algo::acktr::Preset;
-use acktr::algo::{
-    A2cConfig, AcktrConfig, AlgorithmConfig, Architecture, NetworkConfig, Progress, Rollout,
-};
-use acktr::env::{ActionSpace, ObservationSpace};
+use acktr::algo::{A2cConfig, AcktrConfig, AlgorithmConfig, Architecture, NetworkConfig, Progress, Rollout};
 use acktr::nets::Activation;
+use acktr::env::{ActionSpace, ObservationSpace};
 
 fn algo(yaml: &str) -> AlgorithmConfig {
     let text = format!(
         "title: b\nreproduces: none\nenvs: [Pendulum-v1]\nalgorithms:\n  - name: X\n    {yaml}\nseeds: [0]\nbudget: {{total_timesteps: 1, num_envs: 1, steps_per_update: 1}}\n"
     );
-    acktr::spec::parse(&text, std::path::Path::new("b.yaml"), "paper")
-        .unwrap()
-        .algorithms[0]
-        .config
-        .clone()
+    acktr::spec::parse(&text, std::path::Path::new("b.yaml"), "paper").unwrap().algorithms[0].config.clone()
 }
 
 fn mujoco(c: &mut Criterion) {
     let obs = ObservationSpace::Vector { dim: 17 };
-    let act = ActionSpace::Continuous {
-        dim: 6,
-        low: vec![-1.0; 6],
-        high: vec![1.0; 6],
-    };
-    let progress = Progress {
-        timesteps_done: 0,
-        total_timesteps: 1_000_000,
-    };
+    let act = ActionSpace::Continuous { dim: 6, low: vec![-1.0; 6], high: vec![1.0; 6] };
+    let progress = Progress { timesteps_done: 0, total_timesteps: 1_000_000 };
     let mut g = c.benchmark_group("mujoco_update_batch2500");
     for (name, yaml) in [
-        (
-            "a2c_rmsprop",
-            "a2c: {network: {shared: false, value_activation: elu}}",
-        ),
-        (
-            "acktr_1_value_step",
-            "acktr: {preset: baselines_mujoco, value_epochs: 1}",
-        ),
-        (
-            "acktr_baselines_mujoco_25_value_steps",
-            "acktr: {preset: baselines_mujoco}",
-        ),
+        ("a2c_rmsprop", "a2c: {network: {shared: false, value_activation: elu}}"),
+        ("acktr_1_value_step", "acktr: {preset: baselines_mujoco, value_epochs: 1}"),
+        ("acktr_baselines_mujoco_25_value_steps", "acktr: {preset: baselines_mujoco}"),
     ] {
         let cfg = algo(yaml);
         let mut a = cfg.build(&obs, &act, 0).unwrap();
@@ -76,32 +54,15 @@ fn mujoco(c: &mut Criterion) {
 }
 
 fn atari(c: &mut Criterion) {
-    let obs = ObservationSpace::Frames {
-        channels: 4,
-        height: 84,
-        width: 84,
-    };
+    let obs = ObservationSpace::Frames { channels: 4, height: 84, width: 84 };
     let act = ActionSpace::Discrete { n: 6 };
-    let progress = Progress {
-        timesteps_done: 0,
-        total_timesteps: 10_000_000,
-    };
+    let progress = Progress { timesteps_done: 0, total_timesteps: 10_000_000 };
     // baselines' Atari ACKTR: 32 copies x 20 steps (`acktr/run_atari.py`, `acktr.py`).
     let rollout = Rollout::synthetic(&mut ChaCha8Rng::seed_from_u64(1), 32, 20, 4 * 84 * 84, &act);
     // Typed configurations: no image environment is registered yet for a spec to name.
-    let network = NetworkConfig {
-        architecture: Architecture::AtariAcktr,
-        policy_activation: Activation::Relu,
-        ..Default::default()
-    };
-    let a2c = AlgorithmConfig::A2c(A2cConfig {
-        network,
-        ..Default::default()
-    });
-    let acktr = AlgorithmConfig::Acktr(AcktrConfig {
-        network,
-        ..Preset::BaselinesAtari.config()
-    });
+    let network = NetworkConfig { architecture: Architecture::AtariAcktr, policy_activation: Activation::Relu, ..Default::default() };
+    let a2c = AlgorithmConfig::A2c(A2cConfig { network, ..Default::default() });
+    let acktr = AlgorithmConfig::Acktr(AcktrConfig { network, ..Preset::BaselinesAtari.config() });
     let mut g = c.benchmark_group("atari_update_batch640");
     g.sample_size(10);
     for (name, cfg) in [("first_order_rmsprop", a2c), ("kfac", acktr)] {
@@ -114,9 +75,7 @@ fn atari(c: &mut Criterion) {
 fn config() -> Criterion {
     let c = Criterion::default().configure_from_args();
     if std::env::var_os("ACKTR_BENCH_QUICK").is_some() {
-        c.sample_size(10)
-            .warm_up_time(std::time::Duration::from_millis(200))
-            .measurement_time(std::time::Duration::from_secs(2))
+        c.sample_size(10).warm_up_time(std::time::Duration::from_millis(200)).measurement_time(std::time::Duration::from_secs(2))
     } else {
         c
     }

@@ -13,18 +13,12 @@ pub struct FieldError {
 impl FieldError {
     /// A problem with `field`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 
     /// The same problem one level down (`kfac` + `lr` -> `kfac.lr`).
     pub fn under(self, prefix: &str) -> Self {
-        Self {
-            field: format!("{prefix}.{}", self.field),
-            message: self.message,
-        }
+        Self { field: format!("{prefix}.{}", self.field), message: self.message }
     }
 }
 
@@ -33,10 +27,7 @@ pub fn rate(field: &str, v: f64) -> Result<(), FieldError> {
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
-        Err(FieldError::new(
-            field,
-            format!("must be a positive number, got {v}"),
-        ))
+        Err(FieldError::new(field, format!("must be a positive number, got {v}")))
     }
 }
 
@@ -45,10 +36,7 @@ pub fn unit(field: &str, v: f64) -> Result<(), FieldError> {
     if (0.0..=1.0).contains(&v) {
         Ok(())
     } else {
-        Err(FieldError::new(
-            field,
-            format!("must lie in [0, 1], got {v}"),
-        ))
+        Err(FieldError::new(field, format!("must lie in [0, 1], got {v}")))
     }
 }
 
@@ -57,9 +45,6 @@ pub fn non_negative(field: &str, v: f64) -> Result<(), FieldError> {
     if v.is_finite() && v >= 0.0 {
         Ok(())
     } else {
-        Err(FieldError::new(
-            field,
-            format!("must be a non-negative number, got {v}"),
-        ))
+        Err(FieldError::new(field, format!("must be a non-negative number, got {v}")))
     }
 }

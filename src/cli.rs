@@ -144,8 +144,7 @@ fn load(cli: &Cli, name: &str, profile: &str) -> Result<spec::Spec, spec::SpecEr
 
 /// `--checkpoint-minutes`: negative (or not a number) means never.
 fn checkpoint_every(minutes: f64) -> Option<std::time::Duration> {
-    (minutes >= 0.0 && minutes.is_finite())
-        .then(|| std::time::Duration::from_secs_f64(minutes.min(1e12) * 60.0))
+    (minutes >= 0.0 && minutes.is_finite()).then(|| std::time::Duration::from_secs_f64(minutes.min(1e12) * 60.0))
 }
 
 /// Runs the command line; errors from bad input exit with code 2, others with 1.
@@ -154,20 +153,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Ok(code) => Ok(code),
         Err(e)
             if e.downcast_ref::<spec::SpecError>().is_some()
-                || e.downcast_ref::<run::bench::BenchError>()
-                    .is_some_and(run::bench::BenchError::is_bad_input)
-                || e.downcast_ref::<run::slurm::SlurmError>()
-                    .is_some_and(run::slurm::SlurmError::is_bad_input) =>
+                || e.downcast_ref::<run::bench::BenchError>().is_some_and(run::bench::BenchError::is_bad_input)
+                || e.downcast_ref::<run::slurm::SlurmError>().is_some_and(run::slurm::SlurmError::is_bad_input) =>
         {
             eprintln!("error: {e}");
             Ok(ExitCode::from(EXIT_BAD_INPUT))
         }
-        Err(e)
-            if matches!(
-                e.downcast_ref::<run::RunError>(),
-                Some(run::RunError::Stopped { .. })
-            ) =>
-        {
+        Err(e) if matches!(e.downcast_ref::<run::RunError>(), Some(run::RunError::Stopped { .. })) => {
             eprintln!("{e}");
             Ok(ExitCode::from(run::EXIT_STOPPED))
         }
@@ -177,13 +169,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Bench {
-            env,
-            algo,
-            steps,
-            num_envs,
-            steps_per_update,
-        } => {
+        Command::Bench { env, algo, steps, num_envs, steps_per_update } => {
             let r = run::bench::bench(env, algo, *steps, *num_envs, *steps_per_update)?;
             println!("{}", serde_json::to_string(&r)?);
             Ok(ExitCode::SUCCESS)
@@ -192,24 +178,13 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             for name in spec::list_specs(&cli.specs_dir) {
                 let path = cli.specs_dir.join(format!("{name}.yaml"));
                 match spec::load(&path, spec::PAPER_PROFILE) {
-                    Ok(s) => println!(
-                        "{name:<12} {} [{}] profiles: {}",
-                        s.title,
-                        s.reproduces,
-                        s.profiles.join(", ")
-                    ),
+                    Ok(s) => println!("{name:<12} {} [{}] profiles: {}", s.title, s.reproduces, s.profiles.join(", ")),
                     Err(e) => println!("{name:<12} (invalid: {e})"),
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::RunCell {
-            spec: name,
-            profile,
-            index,
-            plan_digest,
-            checkpoint_minutes,
-        } => {
+        Command::RunCell { spec: name, profile, index, plan_digest, checkpoint_minutes } => {
             let s = load(cli, name, profile)?;
             let total = s.cells().len();
             if let Some(want) = plan_digest {
@@ -231,10 +206,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                     line: None,
                     column: None,
                     field: "--index".into(),
-                    message: format!(
-                        "the plan has {total} cells (indices 0 to {}), got {index}",
-                        total.saturating_sub(1)
-                    ),
+                    message: format!("the plan has {total} cells (indices 0 to {}), got {index}", total.saturating_sub(1)),
                 }
                 .into());
             }
@@ -252,34 +224,19 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                 run::CellOutcome::Reused => "copied from another spec",
                 run::CellOutcome::Ran => "done",
             };
-            println!(
-                "cell {index}/{total} {what}: {} {} seed {} ({})",
-                cell.env,
-                cell.row_label(),
-                cell.seed,
-                cell.hash
-            );
+            println!("cell {index}/{total} {what}: {} {} seed {} ({})", cell.env, cell.row_label(), cell.seed, cell.hash);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status {
-            spec: name,
-            profile,
-        } => {
+        Command::Status { spec: name, profile } => {
             let s = load(cli, name, profile)?;
             print_status(&s, &cli.results);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plan {
-            spec: name,
-            profile,
-        } => {
+        Command::Plan { spec: name, profile } => {
             let s = load(cli, name, profile)?;
             let cells = s.cells();
             println!("# {} — profile `{}`", s.title, s.profile);
-            println!(
-                "{:<18} {:<16} {:<24} {:>6} {:>12} {:>9}  status",
-                "hash", "env", "algorithm", "seed", "timesteps", "batch"
-            );
+            println!("{:<18} {:<16} {:<24} {:>6} {:>12} {:>9}  status", "hash", "env", "algorithm", "seed", "timesteps", "batch");
             let mut total = 0u64;
             for c in &cells {
                 let status = match run::cell_state(&cli.results, c) {
@@ -299,46 +256,22 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                 );
                 total += c.budget.total_timesteps;
             }
-            println!(
-                "{} cells, {} timesteps in total; plan digest {}",
-                cells.len(),
-                total,
-                run::slurm::plan_digest(&cells)
-            );
+            println!("{} cells, {} timesteps in total; plan digest {}", cells.len(), total, run::slurm::plan_digest(&cells));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Report {
-            spec: name,
-            profile,
-        } => {
+        Command::Report { spec: name, profile } => {
             let s = load(cli, name, profile)?;
             let (r, path) = report::write(&s, &cli.results)?;
-            println!(
-                "wrote {} ({}/{} cells finished)",
-                path.display(),
-                r.cells_finished,
-                r.cells_total
-            );
+            println!("wrote {} ({}/{} cells finished)", path.display(), r.cells_finished, r.cells_total);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Reproduce {
-            spec: name,
-            profile,
-            jobs,
-            no_progress,
-            checkpoint_minutes,
-            slurm,
-        } => {
+        Command::Reproduce { spec: name, profile, jobs, no_progress, checkpoint_minutes, slurm } => {
             let s = load(cli, name, profile)?;
             if slurm.slurm {
                 return submit_slurm(&s, &cli.results, slurm, *checkpoint_minutes);
             }
             run::stop_on_signals()?;
-            let jobs = jobs.unwrap_or_else(|| {
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1)
-            });
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
             let opts = run::RunOptions {
                 results_root: cli.results.clone(),
                 jobs,
@@ -356,12 +289,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                 summary.cells_reused
             );
             let (r, path) = report::write(&s, &cli.results)?;
-            println!(
-                "wrote {} ({}/{} cells finished)",
-                path.display(),
-                r.cells_finished,
-                r.cells_total
-            );
+            println!("wrote {} ({}/{} cells finished)", path.display(), r.cells_finished, r.cells_total);
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -34,10 +34,7 @@ pub enum MetricKind {
     /// The first episode N (1-based) whose mean return over episodes N..N+window-1 reaches
     /// the task's threshold; none when never reached (paper Table 2 episodes: window 10;
     /// Table 1 episodes: window 100, human level).
-    EpisodesToThreshold {
-        window: usize,
-        thresholds: BTreeMap<String, f64>,
-    },
+    EpisodesToThreshold { window: usize, thresholds: BTreeMap<String, f64> },
     /// Timesteps per second of training: the last update's `global_step` over its
     /// `wall_seconds` (paper Table 3).
     TimestepsPerSecond,
@@ -52,22 +49,10 @@ pub struct MetricEntry {
 
 /// Every metric, by the key a spec uses.
 pub static METRICS: &[MetricEntry] = &[
-    MetricEntry {
-        key: "last_episodes_mean",
-        parse: last_episodes_mean,
-    },
-    MetricEntry {
-        key: "best_window_mean",
-        parse: best_window_mean,
-    },
-    MetricEntry {
-        key: "episodes_to_threshold",
-        parse: episodes_to_threshold,
-    },
-    MetricEntry {
-        key: "timesteps_per_second",
-        parse: timesteps_per_second,
-    },
+    MetricEntry { key: "last_episodes_mean", parse: last_episodes_mean },
+    MetricEntry { key: "best_window_mean", parse: best_window_mean },
+    MetricEntry { key: "episodes_to_threshold", parse: episodes_to_threshold },
+    MetricEntry { key: "timesteps_per_second", parse: timesteps_per_second },
 ];
 
 /// The entry for `key`.
@@ -81,23 +66,15 @@ pub fn known() -> String {
 }
 
 fn typed<T: serde::de::DeserializeOwned>(v: serde_yaml::Value) -> Result<T, FieldError> {
-    let v = if v.is_null() {
-        serde_yaml::Value::Mapping(Default::default())
-    } else {
-        v
-    };
-    serde_path_to_error::deserialize(v)
-        .map_err(|e| FieldError::new(e.path().to_string(), e.into_inner().to_string()))
+    let v = if v.is_null() { serde_yaml::Value::Mapping(Default::default()) } else { v };
+    serde_path_to_error::deserialize(v).map_err(|e| FieldError::new(e.path().to_string(), e.into_inner().to_string()))
 }
 
 fn positive(field: &str, v: i64) -> Result<usize, FieldError> {
     if v > 0 {
         Ok(v as usize)
     } else {
-        Err(FieldError::new(
-            field,
-            format!("must be a positive integer, got {v}"),
-        ))
+        Err(FieldError::new(field, format!("must be a positive integer, got {v}")))
     }
 }
 
@@ -127,43 +104,30 @@ struct Empty {}
 
 fn last_episodes_mean(v: serde_yaml::Value, _: &[String]) -> Result<MetricKind, FieldError> {
     let p: Episodes = typed(v)?;
-    Ok(MetricKind::LastEpisodesMean {
-        episodes: positive("episodes", p.episodes)?,
-    })
+    Ok(MetricKind::LastEpisodesMean { episodes: positive("episodes", p.episodes)? })
 }
 
 fn best_window_mean(v: serde_yaml::Value, _: &[String]) -> Result<MetricKind, FieldError> {
     let p: Window = typed(v)?;
-    Ok(MetricKind::BestWindowMean {
-        window: positive("window", p.window)?,
-    })
+    Ok(MetricKind::BestWindowMean { window: positive("window", p.window)? })
 }
 
 fn episodes_to_threshold(v: serde_yaml::Value, envs: &[String]) -> Result<MetricKind, FieldError> {
     let p: Threshold = typed(v)?;
     let window = positive("window", p.window)?;
     if let Some(env) = envs.iter().find(|e| !p.thresholds.contains_key(*e)) {
-        return Err(FieldError::new(
-            "thresholds",
-            format!("no threshold for `{env}`; give one for every environment of the spec"),
-        ));
+        return Err(FieldError::new("thresholds", format!("no threshold for `{env}`; give one for every environment of the spec")));
     }
     for (env, v) in &p.thresholds {
         let f = format!("thresholds.{env}");
         if !envs.contains(env) {
-            return Err(FieldError::new(
-                f,
-                format!("`{env}` is not one of the spec's envs"),
-            ));
+            return Err(FieldError::new(f, format!("`{env}` is not one of the spec's envs")));
         }
         if !v.is_finite() {
             return Err(FieldError::new(f, format!("{v} is not a finite number")));
         }
     }
-    Ok(MetricKind::EpisodesToThreshold {
-        window,
-        thresholds: p.thresholds,
-    })
+    Ok(MetricKind::EpisodesToThreshold { window, thresholds: p.thresholds })
 }
 
 fn timesteps_per_second(v: serde_yaml::Value, _: &[String]) -> Result<MetricKind, FieldError> {
@@ -187,34 +151,19 @@ impl MetricKind {
     pub fn per_seed_expr(&self, env: &str) -> Expr {
         match self {
             MetricKind::LastEpisodesMean { episodes } => col("return").tail(Some(*episodes)).mean(),
-            MetricKind::BestWindowMean { window } => {
-                col("return").rolling_mean(rolling(*window)).max()
-            }
+            MetricKind::BestWindowMean { window } => col("return").rolling_mean(rolling(*window)).max(),
             MetricKind::EpisodesToThreshold { window, thresholds } => {
                 let threshold = thresholds.get(env).copied().unwrap_or(f64::INFINITY);
-                let reached = col("return")
-                    .rolling_mean(rolling(*window))
-                    .gt_eq(lit(threshold));
+                let reached = col("return").rolling_mean(rolling(*window)).gt_eq(lit(threshold));
                 // The window ending at 0-based row i starts at episode i - window + 1, which
                 // is episode number i - window + 2 counting from 1.
-                (col("episode")
-                    .cast(DataType::Float64)
-                    .filter(reached)
-                    .first()
-                    - lit(*window as f64 - 2.0))
-                .alias("value")
+                (col("episode").cast(DataType::Float64).filter(reached).first() - lit(*window as f64 - 2.0)).alias("value")
             }
-            MetricKind::TimestepsPerSecond => {
-                col("global_step").cast(DataType::Float64).last() / col("wall_seconds").last()
-            }
+            MetricKind::TimestepsPerSecond => col("global_step").cast(DataType::Float64).last() / col("wall_seconds").last(),
         }
     }
 }
 
 fn rolling(window: usize) -> RollingOptionsFixedWindow {
-    RollingOptionsFixedWindow {
-        window_size: window,
-        min_periods: window,
-        ..Default::default()
-    }
+    RollingOptionsFixedWindow { window_size: window, min_periods: window, ..Default::default() }
 }

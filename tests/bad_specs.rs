@@ -96,11 +96,7 @@ fn every_kind_of_bad_spec_exits_2_with_a_located_message_and_touches_no_results(
         // Existing results that must survive untouched.
         let results = dir.path().join("results");
         std::fs::create_dir_all(results.join("bad/0123456789abcdef")).unwrap();
-        std::fs::write(
-            results.join("bad/0123456789abcdef/episodes.parquet"),
-            b"earlier results",
-        )
-        .unwrap();
+        std::fs::write(results.join("bad/0123456789abcdef/episodes.parquet"), b"earlier results").unwrap();
         std::fs::write(results.join("bad/report.md"), b"earlier report").unwrap();
         let before = snapshot_tree(&results);
         for cmd in ["reproduce", "plan", "report"] {
@@ -108,28 +104,12 @@ fn every_kind_of_bad_spec_exits_2_with_a_located_message_and_touches_no_results(
             args.extend(&extra);
             let out = acktr(dir.path(), &args);
             let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(
-                out.status.code(),
-                Some(2),
-                "{what} ({cmd}): exit {:?}, stderr: {stderr}",
-                out.status.code()
-            );
-            assert_eq!(
-                stderr.lines().count(),
-                1,
-                "{what} ({cmd}): one line expected, got: {stderr}"
-            );
+            assert_eq!(out.status.code(), Some(2), "{what} ({cmd}): exit {:?}, stderr: {stderr}", out.status.code());
+            assert_eq!(stderr.lines().count(), 1, "{what} ({cmd}): one line expected, got: {stderr}");
             for piece in &expected {
-                assert!(
-                    stderr.contains(piece),
-                    "{what} ({cmd}): `{piece}` missing from: {stderr}"
-                );
+                assert!(stderr.contains(piece), "{what} ({cmd}): `{piece}` missing from: {stderr}");
             }
-            assert_eq!(
-                snapshot_tree(&results),
-                before,
-                "{what} ({cmd}): results changed"
-            );
+            assert_eq!(snapshot_tree(&results), before, "{what} ({cmd}): results changed");
         }
     }
 }
@@ -139,8 +119,5 @@ fn an_unknown_spec_name_lists_the_known_ones() {
     let out = acktr(&common::repo(), &["plan", "no-such-spec"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("no-such-spec") && stderr.contains("smoke"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("no-such-spec") && stderr.contains("smoke"), "{stderr}");
 }

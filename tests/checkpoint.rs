@@ -44,38 +44,15 @@ fn killed_cells_resume_from_checkpoints_to_identical_logs() {
         std::fs::create_dir_all(d.path().join("specs")).unwrap();
         std::fs::write(d.path().join("specs/ck.yaml"), SPEC).unwrap();
     }
-    let out = acktr(
-        reference.path(),
-        &[
-            "reproduce",
-            "ck",
-            "--jobs",
-            "1",
-            "--no-progress",
-            "--checkpoint-minutes",
-            "-1",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = acktr(reference.path(), &["reproduce", "ck", "--jobs", "1", "--no-progress", "--checkpoint-minutes", "-1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     // Kill -9 at growing moments, resume each time, until the run ends by itself.
     let mut resumes = 0;
     let mut kills = 0;
     for attempt in 0..60 {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_acktr"))
-            .args([
-                "reproduce",
-                "ck",
-                "--jobs",
-                "1",
-                "--no-progress",
-                "--checkpoint-minutes",
-                "0",
-            ])
+            .args(["reproduce", "ck", "--jobs", "1", "--no-progress", "--checkpoint-minutes", "0"])
             .current_dir(killed.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -98,34 +75,21 @@ fn killed_cells_resume_from_checkpoints_to_identical_logs() {
         let mut stderr = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
         resumes += stderr.matches("resuming from its checkpoint").count();
-        assert!(
-            !stderr.contains("not used"),
-            "a checkpoint was unusable: {stderr}"
-        );
+        assert!(!stderr.contains("not used"), "a checkpoint was unusable: {stderr}");
         if let Some(status) = finished {
             assert!(status.success(), "{stderr}");
             break;
         }
     }
-    assert!(
-        kills >= 3 && resumes >= 3,
-        "the test must interrupt cells: {kills} kills, {resumes} resumes"
-    );
+    assert!(kills >= 3 && resumes >= 3, "the test must interrupt cells: {kills} kills, {resumes} resumes");
 
     let a = cell_dirs(&reference.path().join("results/ck"));
     let b = cell_dirs(&killed.path().join("results/ck"));
     assert_eq!(a.len(), 4);
-    assert_eq!(
-        a.iter().map(|p| p.file_name()).collect::<Vec<_>>(),
-        b.iter().map(|p| p.file_name()).collect::<Vec<_>>()
-    );
+    assert_eq!(a.iter().map(|p| p.file_name()).collect::<Vec<_>>(), b.iter().map(|p| p.file_name()).collect::<Vec<_>>());
     for (x, y) in a.iter().zip(&b) {
         for (fx, fy) in frames(x).iter().zip(frames(y)) {
-            assert!(
-                fx.equals_missing(&fy),
-                "{}: logs differ after resuming:\n{fx}\n{fy}",
-                x.display()
-            );
+            assert!(fx.equals_missing(&fy), "{}: logs differ after resuming:\n{fx}\n{fy}", x.display());
         }
     }
     // No checkpoint outlives its published cell.

@@ -7,27 +7,8 @@ use common::{acktr, repo};
 #[test]
 fn bench_prints_one_json_line_with_the_documented_fields() {
     for algo in ["none", "a2c", "acktr"] {
-        let out = acktr(
-            &repo(),
-            &[
-                "bench",
-                "--env",
-                "CartPole-v1",
-                "--algo",
-                algo,
-                "--steps",
-                "2000",
-                "--num-envs",
-                "4",
-                "--steps-per-update",
-                "20",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = acktr(&repo(), &["bench", "--env", "CartPole-v1", "--algo", algo, "--steps", "2000", "--num-envs", "4", "--steps-per-update", "20"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let stdout = String::from_utf8(out.stdout).unwrap();
         assert_eq!(stdout.lines().count(), 1, "{stdout}");
         let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -45,22 +26,13 @@ fn bench_prints_one_json_line_with_the_documented_fields() {
 fn plan_and_list_describe_the_smoke_spec() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().to_str().unwrap();
-    let out = acktr(
-        &repo(),
-        &["--results", results, "plan", "smoke", "--profile", "smoke"],
-    );
+    let out = acktr(&repo(), &["--results", results, "plan", "smoke", "--profile", "smoke"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("8 cells, 25600 timesteps in total"),
-        "{stdout}"
-    );
+    assert!(out.status.success() && stdout.contains("8 cells, 25600 timesteps in total"), "{stdout}");
     assert_eq!(stdout.matches(" todo").count(), 8, "{stdout}");
     let out = acktr(&repo(), &["list"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("smoke") && stdout.contains("profiles: paper, smoke"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("smoke") && stdout.contains("profiles: paper, smoke"), "{stdout}");
 }
 
 /// MuJoCo tasks from the command line; MuJoCo's messages (HalfCheetah's model triggers a
@@ -69,39 +41,15 @@ fn plan_and_list_describe_the_smoke_spec() {
 fn bench_steps_mujoco_without_littering_the_working_directory() {
     let cwd = tempfile::tempdir().unwrap();
     for algo in ["none", "mujoco"] {
-        let out = acktr(
-            cwd.path(),
-            &[
-                "bench",
-                "--env",
-                "HalfCheetah-v5",
-                "--algo",
-                algo,
-                "--steps",
-                "300",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = acktr(cwd.path(), &["bench", "--env", "HalfCheetah-v5", "--algo", algo, "--steps", "300"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["steps"].as_u64().unwrap(), 300);
         assert!(String::from_utf8_lossy(&out.stderr).contains("settotalmass"));
     }
-    let left: Vec<_> = std::fs::read_dir(cwd.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert!(
-        left.is_empty(),
-        "files left in the working directory: {left:?}"
-    );
-    let out = acktr(
-        cwd.path(),
-        &["bench", "--env", "CartPole-v1", "--algo", "mujoco"],
-    );
+    let left: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "files left in the working directory: {left:?}");
+    let out = acktr(cwd.path(), &["bench", "--env", "CartPole-v1", "--algo", "mujoco"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a MuJoCo task"));
 }

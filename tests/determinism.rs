@@ -22,16 +22,7 @@ fn identical_logs(spec_file: &str) {
     let b = tempfile::tempdir().unwrap();
     // Different parallelism must not change results either.
     for (root, jobs) in [(a.path(), 1), (b.path(), 2)] {
-        run::reproduce(
-            &spec,
-            &run::RunOptions {
-                results_root: root.into(),
-                jobs,
-                progress: false,
-                checkpoint_every: None,
-            },
-        )
-        .unwrap();
+        run::reproduce(&spec, &run::RunOptions { results_root: root.into(), jobs, progress: false, checkpoint_every: None }).unwrap();
     }
     for cell in spec.cells() {
         for file in ["episodes.parquet", "updates.parquet"] {
@@ -41,18 +32,12 @@ fn identical_logs(spec_file: &str) {
             };
             let (x, y) = (read(a.path()), read(b.path()));
             assert!(x.height() > 0, "{file} of {} is empty", cell.hash);
-            assert!(
-                x.equals_missing(&y),
-                "{file} of cell {} differs:\n{x}\n{y}",
-                cell.hash
-            );
+            assert!(x.equals_missing(&y), "{file} of cell {} differs:\n{x}\n{y}", cell.hash);
             // Bit-level check of every float column.
             for (cx, cy) in x.columns().iter().zip(y.columns()) {
                 if let (Ok(fx), Ok(fy)) = (cx.f64(), cy.f64()) {
-                    let bx: Vec<Option<u64>> =
-                        (0..fx.len()).map(|i| fx.get(i).map(f64::to_bits)).collect();
-                    let by: Vec<Option<u64>> =
-                        (0..fy.len()).map(|i| fy.get(i).map(f64::to_bits)).collect();
+                    let bx: Vec<Option<u64>> = (0..fx.len()).map(|i| fx.get(i).map(f64::to_bits)).collect();
+                    let by: Vec<Option<u64>> = (0..fy.len()).map(|i| fy.get(i).map(f64::to_bits)).collect();
                     assert_eq!(bx, by, "column {} of {file}", cx.name());
                 }
             }

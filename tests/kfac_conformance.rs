@@ -29,11 +29,7 @@ fn main() -> ExitCode {
             }
         };
         for file in files {
-            match load_case(&file).and_then(|case| {
-                run_case(&case)
-                    .map(|()| case.name.clone())
-                    .map_err(|e| format!("{}: {e}", case.name))
-            }) {
+            match load_case(&file).and_then(|case| run_case(&case).map(|()| case.name.clone()).map_err(|e| format!("{}: {e}", case.name))) {
                 Ok(name) => {
                     println!("kfac case {name}: ok");
                     ok += 1;

@@ -8,28 +8,17 @@
 use dfdx::prelude::*;
 
 use acktr::kfac::{KfacConfig, LayerGrads};
-use acktr::nets::cpu::Dev;
 use acktr::nets::cpu::SeqNet;
 use acktr::nets::LayerSpec;
+use acktr::nets::cpu::Dev;
 
 #[test]
 fn kfac_block_equals_the_exact_fisher_of_a_gaussian_linear_layer() {
     let (inp, out, batch) = (3usize, 2usize, 5usize);
     let w: Vec<f32> = vec![0.3, -0.7, 0.2, 0.5, 0.1, -0.4];
     let b: Vec<f32> = vec![0.05, -0.1];
-    let x: Vec<f32> = vec![
-        0.9, -1.2, 0.4, 0.1, 0.8, -0.3, -0.5, 0.2, 1.1, 1.4, -0.6, 0.0, -0.2, -0.9, 0.7,
-    ];
-    let mut net = SeqNet::new(
-        &[inp],
-        &[LayerSpec::Linear {
-            input: inp,
-            output: out,
-            activation: None,
-        }],
-        &[(w, b)],
-    )
-    .unwrap();
+    let x: Vec<f32> = vec![0.9, -1.2, 0.4, 0.1, 0.8, -0.3, -0.5, 0.2, 1.1, 1.4, -0.6, 0.0, -0.2, -0.9, 0.7];
+    let mut net = SeqNet::new(&[inp], &[LayerSpec::Linear { input: inp, output: out, activation: None }], &[(w, b)]).unwrap();
     let dev: Dev = Default::default();
     let q = 2 * out; // quadrature points per example
     let deltas: Vec<Vec<f32>> = (0..out)
@@ -54,17 +43,10 @@ fn kfac_block_equals_the_exact_fisher_of_a_gaussian_linear_layer() {
         }
     }
     let mut trace = Vec::new();
-    let y = net.forward(
-        dev.tensor_from_vec(xr, (n, inp))
-            .retaped::<OwnedTape<f32, Dev>>(),
-        Some(&mut trace),
-    );
+    let y = net.forward(dev.tensor_from_vec(xr, (n, inp)).retaped::<OwnedTape<f32, Dev>>(), Some(&mut trace));
     let mut grads = (y * dev.tensor_from_vec(gr, (n, out))).sum().backward();
     let stats: Vec<_> = trace.into_iter().map(|t| t.stats(&mut grads)).collect();
-    let zero = LayerGrads {
-        weight: Some(vec![0.0; out * inp]),
-        bias: Some(vec![0.0; out]),
-    };
+    let zero = LayerGrads { weight: Some(vec![0.0; out * inp]), bias: Some(vec![0.0; out]) };
     let step = KfacConfig::default().build().step(&stats, &[zero], 0.1);
     let (a, g) = (&step.blocks[0].a, &step.blocks[0].g);
 
@@ -76,9 +58,7 @@ fn kfac_block_equals_the_exact_fisher_of_a_gaussian_linear_layer() {
             let xe = dev.tensor_from_vec(x[e * inp..(e + 1) * inp].to_vec(), (1, inp));
             let s = net.forward(xe.retaped::<OwnedTape<f32, Dev>>(), None);
             // -log N(y; s, I) = 0.5 |s - y|^2 + c with y = s - delta: gradient delta.
-            let mut gw = (s * dev.tensor_from_vec(d.clone(), (1, out)))
-                .sum()
-                .backward();
+            let mut gw = (s * dev.tensor_from_vec(d.clone(), (1, out))).sum().backward();
             let (wt, _) = net.layer_params_mut().into_iter().next().unwrap();
             let v: Vec<f64> = wt.grad_f64(&mut gw);
             for i in 0..dim {
@@ -102,10 +82,7 @@ fn kfac_block_equals_the_exact_fisher_of_a_gaussian_linear_layer() {
         }
     }
     let scale = fisher.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    assert!(
-        worst <= 1e-5 * scale,
-        "K-FAC block differs from the exact Fisher by {worst:e} (scale {scale:e})"
-    );
+    assert!(worst <= 1e-5 * scale, "K-FAC block differs from the exact Fisher by {worst:e} (scale {scale:e})");
     // And G is the identity, as theory says.
     for o in 0..out {
         for p in 0..out {

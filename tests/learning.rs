@@ -13,10 +13,7 @@ mod common;
 use acktr::run::{self, logs};
 
 fn best_window_mean(returns: &[f64], window: usize) -> f64 {
-    returns
-        .windows(window)
-        .map(|w| w.iter().sum::<f64>() / window as f64)
-        .fold(f64::NEG_INFINITY, f64::max)
+    returns.windows(window).map(|w| w.iter().sum::<f64>() / window as f64).fold(f64::NEG_INFINITY, f64::max)
 }
 
 fn solves(algorithm: &str, steps: u64) {
@@ -25,31 +22,12 @@ fn solves(algorithm: &str, steps: u64) {
     );
     let spec = acktr::spec::parse(&text, std::path::Path::new("learn.yaml"), "paper").unwrap();
     let root = tempfile::tempdir().unwrap();
-    run::reproduce(
-        &spec,
-        &run::RunOptions {
-            results_root: root.path().into(),
-            jobs: 1,
-            progress: false,
-            checkpoint_every: None,
-        },
-    )
-    .unwrap();
+    run::reproduce(&spec, &run::RunOptions { results_root: root.path().into(), jobs: 1, progress: false, checkpoint_every: None }).unwrap();
     let cell = &spec.cells()[0];
-    let df =
-        logs::read_parquet(&run::cell_dir(root.path(), cell).join("episodes.parquet")).unwrap();
-    let returns: Vec<f64> = df
-        .column("return")
-        .unwrap()
-        .f64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
+    let df = logs::read_parquet(&run::cell_dir(root.path(), cell).join("episodes.parquet")).unwrap();
+    let returns: Vec<f64> = df.column("return").unwrap().f64().unwrap().into_no_null_iter().collect();
     let best = best_window_mean(&returns, 20);
-    println!(
-        "{algorithm}: {} episodes, best 20-episode mean {best:.1}",
-        returns.len()
-    );
+    println!("{algorithm}: {} episodes, best 20-episode mean {best:.1}", returns.len());
     assert!(best >= 195.0, "{algorithm} did not solve CartPole-v1 in {steps} timesteps: best 20-episode mean {best:.1}");
 }
 
@@ -60,8 +38,5 @@ fn acktr_solves_cartpole() {
 
 #[test]
 fn a2c_solves_cartpole() {
-    solves(
-        "a2c: {lr: 0.004, max_grad_norm: 10.0, network: {shared: false}}",
-        150_000,
-    );
+    solves("a2c: {lr: 0.004, max_grad_norm: 10.0, network: {shared: false}}", 150_000);
 }

@@ -5,17 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use acktr::algo::{AlgorithmConfig, Architecture, NetworkConfig, Progress, Rollout};
-use acktr::env::{ActionSpace, ObservationSpace};
 use acktr::nets::Activation;
+use acktr::env::{ActionSpace, ObservationSpace};
 use rand::SeedableRng;
 
 /// A shared ReLU network on a conv torso (paper appendix A.1).
 fn atari_network(architecture: Architecture) -> NetworkConfig {
-    NetworkConfig {
-        architecture,
-        policy_activation: Activation::Relu,
-        ..Default::default()
-    }
+    NetworkConfig { architecture, policy_activation: Activation::Relu, ..Default::default() }
 }
 
 fn stat(stats: &acktr::algo::UpdateStats, key: &str) -> f64 {
@@ -24,11 +20,7 @@ fn stat(stats: &acktr::algo::UpdateStats, key: &str) -> f64 {
 
 #[test]
 fn acktr_updates_the_paper_atari_network_on_a_synthetic_batch() {
-    let obs = ObservationSpace::Frames {
-        channels: 4,
-        height: 84,
-        width: 84,
-    };
+    let obs = ObservationSpace::Frames { channels: 4, height: 84, width: 84 };
     let act = ActionSpace::Discrete { n: 6 };
     // baselines' Atari ACKTR, K-FAC from the first update (no cold start), on the paper's
     // conv torso (appendix A.1).
@@ -36,118 +28,50 @@ fn acktr_updates_the_paper_atari_network_on_a_synthetic_batch() {
     // registered yet, and the spec checker refuses a conv torso on CartPole.)
     let base = acktr::algo::acktr::Preset::BaselinesAtari.config();
     let cfg = AlgorithmConfig::Acktr(acktr::algo::AcktrConfig {
-        kfac: acktr::kfac::KfacConfig {
-            cold_start: None,
-            ..base.kfac.clone()
-        },
+        kfac: acktr::kfac::KfacConfig { cold_start: None, ..base.kfac.clone() },
         network: atari_network(Architecture::AtariAcktr),
         ..base
     });
     let mut algo = cfg.build(&obs, &act, 0).unwrap();
     let blocks = algo.policy().blocks().to_vec();
     assert_eq!(blocks.len(), 6, "{blocks:?}");
-    assert!(
-        blocks[0].name.contains("conv 4x8x8 -> 32"),
-        "{}",
-        blocks[0].name
-    );
-    let rollout = Rollout::synthetic(
-        &mut rand_chacha::ChaCha8Rng::seed_from_u64(0),
-        2,
-        3,
-        4 * 84 * 84,
-        &act,
-    );
+    assert!(blocks[0].name.contains("conv 4x8x8 -> 32"), "{}", blocks[0].name);
+    let rollout = Rollout::synthetic(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0), 2, 3, 4 * 84 * 84, &act);
     let before = algo.policy().params();
-    let progress = Progress {
-        timesteps_done: 0,
-        total_timesteps: 1000,
-    };
+    let progress = Progress { timesteps_done: 0, total_timesteps: 1000 };
     let stats = algo.update(&rollout, progress).unwrap();
-    assert_eq!(
-        stat(&stats, "kfac_event"),
-        0.0,
-        "a K-FAC step, not a skip or a cold start: {stats:?}"
-    );
-    assert!(
-        stat(&stats, "nu") > 0.0 && stat(&stats, "exact_kl").is_finite(),
-        "{stats:?}"
-    );
+    assert_eq!(stat(&stats, "kfac_event"), 0.0, "a K-FAC step, not a skip or a cold start: {stats:?}");
+    assert!(stat(&stats, "nu") > 0.0 && stat(&stats, "exact_kl").is_finite(), "{stats:?}");
     let after = algo.policy().params();
     assert_eq!(after.len(), before.len());
     assert!(after.iter().all(|x| x.is_finite()));
     // The step moved most parameters, the convolutions' included (they come first).
     let changed = before.iter().zip(&after).filter(|(a, b)| a != b).count();
-    assert!(
-        changed > before.len() / 2,
-        "{changed} of {} parameters changed",
-        before.len()
-    );
-    assert_ne!(
-        before[..blocks[0].numel()],
-        after[..blocks[0].numel()],
-        "the first convolution did not move"
-    );
+    assert!(changed > before.len() / 2, "{changed} of {} parameters changed", before.len());
+    assert_ne!(before[..blocks[0].numel()], after[..blocks[0].numel()], "the first convolution did not move");
     // The same batch acts: distributions over 6 actions for 6 rows.
-    let (dist, values) = algo
-        .policy()
-        .act(&rollout.obs, &rollout.episode_steps, rollout.len())
-        .unwrap();
-    assert!(matches!(
-        dist,
-        acktr::nets::DistParams::Categorical { n: 6, .. }
-    ));
+    let (dist, values) = algo.policy().act(&rollout.obs, &rollout.episode_steps, rollout.len()).unwrap();
+    assert!(matches!(dist, acktr::nets::DistParams::Categorical { n: 6, .. }));
     assert_eq!(values.len(), 6);
 }
 
 #[test]
 fn a2c_trains_the_same_network_through_the_same_interface() {
-    let obs = ObservationSpace::Frames {
-        channels: 4,
-        height: 84,
-        width: 84,
-    };
+    let obs = ObservationSpace::Frames { channels: 4, height: 84, width: 84 };
     let act = ActionSpace::Discrete { n: 4 };
-    let cfg = AlgorithmConfig::A2c(acktr::algo::A2cConfig {
-        network: atari_network(Architecture::Nature),
-        ..Default::default()
-    });
+    let cfg = AlgorithmConfig::A2c(acktr::algo::A2cConfig { network: atari_network(Architecture::Nature), ..Default::default() });
     let mut algo = cfg.build(&obs, &act, 0).unwrap();
-    let rollout = Rollout::synthetic(
-        &mut rand_chacha::ChaCha8Rng::seed_from_u64(1),
-        2,
-        2,
-        4 * 84 * 84,
-        &act,
-    );
+    let rollout = Rollout::synthetic(&mut rand_chacha::ChaCha8Rng::seed_from_u64(1), 2, 2, 4 * 84 * 84, &act);
     let before = algo.policy().params();
-    let stats = algo
-        .update(
-            &rollout,
-            Progress {
-                timesteps_done: 0,
-                total_timesteps: 100,
-            },
-        )
-        .unwrap();
+    let stats = algo.update(&rollout, Progress { timesteps_done: 0, total_timesteps: 100 }).unwrap();
     assert!(stat(&stats, "grad_norm") > 0.0);
     assert_ne!(algo.policy().params(), before);
 }
 
 #[test]
 fn a_conv_torso_on_vector_observations_is_an_error_not_a_panic() {
-    let cfg = AlgorithmConfig::Acktr(acktr::algo::AcktrConfig {
-        network: atari_network(Architecture::AtariAcktr),
-        ..Default::default()
-    });
-    let err = cfg
-        .build(
-            &ObservationSpace::Vector { dim: 4 },
-            &ActionSpace::Discrete { n: 2 },
-            0,
-        )
-        .err()
-        .expect("refused");
+    let cfg = AlgorithmConfig::Acktr(acktr::algo::AcktrConfig { network: atari_network(Architecture::AtariAcktr), ..Default::default() });
+    let err = cfg.build(&ObservationSpace::Vector { dim: 4 }, &ActionSpace::Discrete { n: 2 }, 0).err().expect("refused");
     assert!(err.to_string().contains("image observations"), "{err}");
 }
 
@@ -161,14 +85,10 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
         .filter_map(|e| {
             let p = e.path();
             let name = p.file_stem()?.to_str()?.to_string();
-            (p.is_dir() || (p.extension()? == "rs" && name != "lib" && name != "main"))
-                .then_some(name)
+            (p.is_dir() || (p.extension()? == "rs" && name != "lib" && name != "main")).then_some(name)
         })
         .collect();
-    let mut graph: BTreeMap<String, BTreeSet<String>> = modules
-        .iter()
-        .map(|m| (m.clone(), BTreeSet::new()))
-        .collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = modules.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
     let mut stack = vec![root.clone()];
     while let Some(dir) = stack.pop() {
         for e in std::fs::read_dir(&dir).unwrap().flatten() {
@@ -178,25 +98,14 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
                 continue;
             }
             let rel = p.strip_prefix(&root).unwrap();
-            let Some(own) = rel
-                .iter()
-                .next()
-                .and_then(|c| c.to_str())
-                .map(|c| c.trim_end_matches(".rs").to_string())
-            else {
-                continue;
-            };
+            let Some(own) = rel.iter().next().and_then(|c| c.to_str()).map(|c| c.trim_end_matches(".rs").to_string()) else { continue };
             if !modules.contains(&own) {
                 continue;
             }
             let text = std::fs::read_to_string(&p).unwrap();
             // Test modules may reach anywhere; the graph is about the library.
             let text = text.split("#[cfg(test)]").next().unwrap();
-            let text: String = text
-                .lines()
-                .filter(|l| !l.trim_start().starts_with("//"))
-                .collect::<Vec<_>>()
-                .join("\n");
+            let text: String = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
             for m in &modules {
                 if m != &own && text.contains(&format!("crate::{m}")) {
                     graph.get_mut(&own).unwrap().insert(m.clone());
@@ -211,12 +120,7 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
 fn the_module_graph_has_no_cycles() {
     let graph = module_graph();
     // Depth-first search for a back edge, reporting the cycle.
-    fn visit(
-        n: &str,
-        g: &BTreeMap<String, BTreeSet<String>>,
-        path: &mut Vec<String>,
-        done: &mut BTreeSet<String>,
-    ) {
+    fn visit(n: &str, g: &BTreeMap<String, BTreeSet<String>>, path: &mut Vec<String>, done: &mut BTreeSet<String>) {
         if let Some(i) = path.iter().position(|p| p == n) {
             panic!("module cycle: {} -> {n}", path[i..].join(" -> "));
         }
@@ -235,15 +139,10 @@ fn the_module_graph_has_no_cycles() {
         visit(n, &graph, &mut Vec::new(), &mut done);
     }
     // The layering README "Architecture" describes.
-    let order = [
-        "check", "env", "optim", "nets", "kfac", "algo", "metric", "spec", "run", "report", "cli",
-    ];
+    let order = ["check", "env", "optim", "nets", "kfac", "algo", "metric", "spec", "run", "report", "cli"];
     for (i, m) in order.iter().enumerate() {
         for dep in &graph[*m] {
-            let j = order
-                .iter()
-                .position(|o| o == dep)
-                .unwrap_or_else(|| panic!("{dep} is not in the documented layering"));
+            let j = order.iter().position(|o| o == dep).unwrap_or_else(|| panic!("{dep} is not in the documented layering"));
             assert!(j < i, "{m} imports {dep}, which README puts above it");
         }
     }

@@ -13,25 +13,15 @@ fn config(yaml: &str, env_id: &str, num_envs: usize) -> AlgorithmConfig {
     let spec = format!(
         "title: t\nreproduces: none\nenvs: [{env_id}]\nalgorithms:\n  - name: X\n    {yaml}\nseeds: [0]\nbudget: {{total_timesteps: 1, num_envs: {num_envs}, steps_per_update: 1}}\n"
     );
-    acktr::spec::parse(&spec, std::path::Path::new("t.yaml"), "paper")
-        .unwrap()
-        .algorithms[0]
-        .config
-        .clone()
+    acktr::spec::parse(&spec, std::path::Path::new("t.yaml"), "paper").unwrap().algorithms[0].config.clone()
 }
 
 #[test]
 fn whole_episode_batches_end_at_an_episode_end_past_the_minimum() {
     // InvertedPendulum episodes end at random lengths; batches must still close on one.
-    let cfg = config(
-        "acktr: {preset: baselines_mujoco}",
-        "InvertedPendulum-v5",
-        1,
-    );
+    let cfg = config("acktr: {preset: baselines_mujoco}", "InvertedPendulum-v5", 1);
     let venv = VecEnv::new(1, 4, || env::make("InvertedPendulum-v5")).unwrap();
-    let mut algo = cfg
-        .build(&venv.observation_space(), &venv.action_space(), 4)
-        .unwrap();
+    let mut algo = cfg.build(&venv.observation_space(), &venv.action_space(), 4).unwrap();
     let mut collector = Collector::new(venv, rand_chacha::ChaCha8Rng::seed_from_u64(9));
     let mut total = 0;
     for _ in 0..3 {
@@ -39,10 +29,7 @@ fn whole_episode_batches_end_at_an_episode_end_past_the_minimum() {
         assert!(r.steps > 40, "{} steps", r.steps);
         assert_eq!(r.len(), r.steps);
         let last = r.steps - 1;
-        assert!(
-            r.terminated[last] || r.truncated[last],
-            "the batch ends mid-episode"
-        );
+        assert!(r.terminated[last] || r.truncated[last], "the batch ends mid-episode");
         // Steps within the episode count from 0 after every episode end.
         assert_eq!(r.episode_steps[0], 0, "a batch starts with a new episode");
         for t in 1..r.steps {
@@ -54,10 +41,7 @@ fn whole_episode_batches_end_at_an_episode_end_past_the_minimum() {
         assert_eq!(lengths, r.steps, "the batch is exactly its episodes");
         // The policy sees [filtered observation, previous filtered observation]: 4 + 4.
         assert_eq!(r.obs_dim, 8);
-        assert!(
-            r.obs.iter().all(|x| x.abs() <= 10.0),
-            "the filter clips at 10"
-        );
+        assert!(r.obs.iter().all(|x| x.abs() <= 10.0), "the filter clips at 10");
         // Episode starts see a zero previous observation.
         for t in (0..r.steps).filter(|&t| r.episode_steps[t] == 0) {
             assert!(r.obs[t * 8 + 4..t * 8 + 8].iter().all(|&x| x == 0.0));
@@ -70,32 +54,16 @@ fn whole_episode_batches_end_at_an_episode_end_past_the_minimum() {
 #[test]
 fn the_value_network_reads_observation_distribution_time_and_a_constant() {
     let cfg = config("acktr: {preset: baselines_mujoco}", "Reacher-v5", 1);
-    let AlgorithmConfig::Acktr(c) = cfg else {
-        unreachable!()
-    };
-    let act = acktr::env::ActionSpace::Continuous {
-        dim: 2,
-        low: vec![-1.0; 2],
-        high: vec![1.0; 2],
-    };
+    let AlgorithmConfig::Acktr(c) = cfg else { unreachable!() };
+    let act = acktr::env::ActionSpace::Continuous { dim: 2, low: vec![-1.0; 2], high: vec![1.0; 2] };
     let net = c
         .network
         .actor_critic_spec()
-        .build(
-            acktr::nets::Engine::Cpu,
-            &[3],
-            &act,
-            &mut rand_chacha::ChaCha8Rng::seed_from_u64(0),
-        )
+        .build(acktr::nets::Engine::Cpu, &[3], &act, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0))
         .unwrap();
     let obs = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-    let dist = DistParams::Gaussian {
-        mean: vec![0.1, 0.2, 0.3, 0.4],
-        log_std: vec![0.0, (0.5f32).ln()],
-    };
-    let f = net
-        .value_features(&obs, &dist, &[0, 37], 2)
-        .expect("features");
+    let dist = DistParams::Gaussian { mean: vec![0.1, 0.2, 0.3, 0.4], log_std: vec![0.0, (0.5f32).ln()] };
+    let f = net.value_features(&obs, &dist, &[0, 37], 2).expect("features");
     // [obs (3), mean (2), std (2), t / 10, 1] per row (baselines value_functions.py _preproc).
     assert_eq!(f.len(), 2 * 9);
     assert_eq!(&f[..9], &[1.0, 2.0, 3.0, 0.1, 0.2, 1.0, 0.5, 0.0, 1.0]);
@@ -110,62 +78,21 @@ fn the_value_network_reads_observation_distribution_time_and_a_constant() {
 fn specs_that_cannot_use_the_pipeline_are_refused_with_located_errors() {
     let base = "title: T\nreproduces: none\nenvs: [Pendulum-v1]\nalgorithms:\n  - name: X\n    ALGO\nseeds: [0]\nbudget:\n  total_timesteps: 1000\n  num_envs: ENVS\n  steps_per_update: 5\n";
     let cases = [
-        (
-            "acktr: {preset: baselines_mujoco}",
-            "2",
-            vec![
-                "bad.yaml",
-                "algorithms[0].acktr.pipeline.batch",
-                "whole_episodes",
-                "num_envs is 2",
-            ],
-        ),
-        (
-            "a2c: {preset: mujoco_pipeline}",
-            "4",
-            vec![
-                "bad.yaml",
-                "algorithms[0].a2c.pipeline.batch",
-                "num_envs is 4",
-            ],
-        ),
-        (
-            "a2c: {preset: mujoco_pipelin}",
-            "1",
-            vec!["bad.yaml:6", "algorithms[0].a2c.preset", "mujoco_pipeline"],
-        ),
+        ("acktr: {preset: baselines_mujoco}", "2", vec!["bad.yaml", "algorithms[0].acktr.pipeline.batch", "whole_episodes", "num_envs is 2"]),
+        ("a2c: {preset: mujoco_pipeline}", "4", vec!["bad.yaml", "algorithms[0].a2c.pipeline.batch", "num_envs is 4"]),
+        ("a2c: {preset: mujoco_pipelin}", "1", vec!["bad.yaml:6", "algorithms[0].a2c.preset", "mujoco_pipeline"]),
         (
             "acktr: {preset: baselines_mujoco, network: {shared: true}}",
             "1",
-            vec![
-                "bad.yaml",
-                "algorithms[0].acktr.network.value_input",
-                "separate",
-            ],
+            vec!["bad.yaml", "algorithms[0].acktr.network.value_input", "separate"],
         ),
         (
             "acktr: {pipeline: {observation_filter: {z_filter: {clip: -1}}}}",
             "1",
-            vec![
-                "bad.yaml",
-                "algorithms[0].acktr.pipeline.observation_filter.z_filter.clip",
-                "positive",
-            ],
+            vec!["bad.yaml", "algorithms[0].acktr.pipeline.observation_filter.z_filter.clip", "positive"],
         ),
-        (
-            "acktr: {kfac: {weight_decay: -0.1}}",
-            "1",
-            vec!["bad.yaml", "algorithms[0].acktr.kfac.weight_decay", "-0.1"],
-        ),
-        (
-            "acktr: {log_std: natural}",
-            "1",
-            vec![
-                "bad.yaml",
-                "algorithms[0].acktr.log_std",
-                "unpreconditioned",
-            ],
-        ),
+        ("acktr: {kfac: {weight_decay: -0.1}}", "1", vec!["bad.yaml", "algorithms[0].acktr.kfac.weight_decay", "-0.1"]),
+        ("acktr: {log_std: natural}", "1", vec!["bad.yaml", "algorithms[0].acktr.log_std", "unpreconditioned"]),
     ];
     for (algo, envs, expected) in cases {
         let text = base.replace("ALGO", algo).replace("ENVS", envs);
@@ -177,14 +104,8 @@ fn specs_that_cannot_use_the_pipeline_are_refused_with_located_errors() {
         assert_eq!(out.status.code(), Some(2), "{algo}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{algo}: {stderr}");
         for piece in expected {
-            assert!(
-                stderr.contains(piece),
-                "{algo}: `{piece}` missing from: {stderr}"
-            );
+            assert!(stderr.contains(piece), "{algo}: `{piece}` missing from: {stderr}");
         }
-        assert!(
-            !dir.path().join("results").exists(),
-            "{algo}: results written"
-        );
+        assert!(!dir.path().join("results").exists(), "{algo}: results written");
     }
 }

@@ -64,33 +64,21 @@ fn write_cell(root: &Path, cell: &acktr::spec::Cell, returns: &[f64]) {
     let dir = run::cell_dir(root, cell);
     std::fs::create_dir_all(&dir).unwrap();
     let n = returns.len() as u64;
-    let mut df = DataFrame::new(
-        returns.len(),
-        vec![
-            Column::new(
-                "global_step".into(),
-                (1..=n).map(|i| i * 100).collect::<Vec<u64>>(),
-            ),
-            Column::new("episode".into(), (0..n).collect::<Vec<u64>>()),
-            Column::new("env_index".into(), vec![0u32; returns.len()]),
-            Column::new("return".into(), returns),
-            Column::new("length".into(), vec![100u64; returns.len()]),
-            Column::new(
-                "wall_seconds".into(),
-                (1..=n).map(|i| i as f64 * 0.5).collect::<Vec<f64>>(),
-            ),
-        ],
-    )
+    let mut df = DataFrame::new(returns.len(), vec![
+        Column::new("global_step".into(), (1..=n).map(|i| i * 100).collect::<Vec<u64>>()),
+        Column::new("episode".into(), (0..n).collect::<Vec<u64>>()),
+        Column::new("env_index".into(), vec![0u32; returns.len()]),
+        Column::new("return".into(), returns),
+        Column::new("length".into(), vec![100u64; returns.len()]),
+        Column::new("wall_seconds".into(), (1..=n).map(|i| i as f64 * 0.5).collect::<Vec<f64>>()),
+    ])
     .unwrap();
     logs::write_parquet(&mut df, &dir.join("episodes.parquet")).unwrap();
-    let mut up = DataFrame::new(
-        0,
-        vec![
-            Column::new("update".into(), Vec::<u64>::new()),
-            Column::new("global_step".into(), Vec::<u64>::new()),
-            Column::new("wall_seconds".into(), Vec::<f64>::new()),
-        ],
-    )
+    let mut up = DataFrame::new(0, vec![
+        Column::new("update".into(), Vec::<u64>::new()),
+        Column::new("global_step".into(), Vec::<u64>::new()),
+        Column::new("wall_seconds".into(), Vec::<f64>::new()),
+    ])
     .unwrap();
     logs::write_parquet(&mut up, &dir.join("updates.parquet")).unwrap();
     common::write_provenance(&dir, cell, n, 0);
@@ -105,16 +93,7 @@ fn synthetic() -> (acktr::spec::Spec, tempfile::TempDir) {
     // [-100, 10 + s + 10 r, 20 + 2 s + 10 r, 30 + 3 s + 10 r].
     for (k, cell) in cells.iter().enumerate().take(cells.len() - 3) {
         let (s, r) = (cell.seed as f64, (k / 3) as f64);
-        write_cell(
-            root.path(),
-            cell,
-            &[
-                -100.0,
-                10.0 + s + 10.0 * r,
-                20.0 + 2.0 * s + 10.0 * r,
-                30.0 + 3.0 * s + 10.0 * r,
-            ],
-        );
+        write_cell(root.path(), cell, &[-100.0, 10.0 + s + 10.0 * r, 20.0 + 2.0 * s + 10.0 * r, 30.0 + 3.0 * s + 10.0 * r]);
     }
     (spec, root)
 }
@@ -125,10 +104,7 @@ fn report_metrics_are_worked_out_by_hand() {
     let report = acktr::report::build(&spec, root.path()).unwrap();
     // CartPole A2C (row 0), seed s: returns [-100, 10+s, 20+2s, 30+3s].
     let row = &report.rows[0];
-    assert_eq!(
-        (row.env.as_str(), row.algorithm.as_str(), row.available),
-        ("CartPole-v1", "A2C", true)
-    );
+    assert_eq!((row.env.as_str(), row.algorithm.as_str(), row.available), ("CartPole-v1", "A2C", true));
     // last3 = mean(10+s, 20+2s, 30+3s) = 20 + 2s -> 20, 22, 24: mean 22, sample std 2.
     let m = &row.metrics[0].agg;
     assert!((m.value.unwrap() - 22.0).abs() < 1e-12 && (m.std.unwrap() - 2.0).abs() < 1e-12);
@@ -142,28 +118,16 @@ fn report_metrics_are_worked_out_by_hand() {
     assert_eq!(row.metrics[2].agg.value, Some(3.0));
     assert_eq!(row.metrics[2].agg.std, Some(0.0));
     // TRPO rows: not available, with the paper's number kept.
-    let trpo = report
-        .rows
-        .iter()
-        .find(|r| r.algorithm == "TRPO" && r.env == "CartPole-v1")
-        .unwrap();
+    let trpo = report.rows.iter().find(|r| r.algorithm == "TRPO" && r.env == "CartPole-v1").unwrap();
     assert!(!trpo.available);
     assert_eq!(trpo.metrics[0].verdict, Verdict::NotAvailable);
     // Pendulum A2C: threshold 1000 never reached, paper N/A -> agrees.
-    let pend = report
-        .rows
-        .iter()
-        .find(|r| r.algorithm == "A2C" && r.env == "Pendulum-v1")
-        .unwrap();
+    let pend = report.rows.iter().find(|r| r.algorithm == "A2C" && r.env == "Pendulum-v1").unwrap();
     assert_eq!(pend.metrics[2].agg.value, None);
     assert_eq!(pend.metrics[2].verdict, Verdict::Within);
     assert!(report.partial());
     // Across tasks: A2C on last3 has paper numbers for both tasks.
-    let a2c = report
-        .across_tasks
-        .iter()
-        .find(|a| a.algorithm == "A2C" && a.metric == "last3")
-        .unwrap();
+    let a2c = report.across_tasks.iter().find(|a| a.algorithm == "A2C" && a.metric == "last3").unwrap();
     assert_eq!((a2c.tasks, a2c.runs), (2, 6));
 }
 
@@ -201,30 +165,19 @@ fn figures_are_written_as_png_and_svg() {
     }
     let (report, md) = acktr::report::write(&spec, root.path()).unwrap();
     let dir = md.parent().unwrap();
-    for f in [
-        "curves_timesteps.png",
-        "curves_timesteps.svg",
-        "curves_wallclock.png",
-        "curves_wallclock.svg",
-    ] {
+    for f in ["curves_timesteps.png", "curves_timesteps.svg", "curves_wallclock.png", "curves_wallclock.svg"] {
         let bytes = std::fs::read(dir.join(f)).unwrap();
         assert!(bytes.len() > 1000, "{f} is {} bytes", bytes.len());
         assert!(report.figures.contains(&f.to_string()));
     }
-    assert!(std::fs::read(dir.join("curves_timesteps.png"))
-        .unwrap()
-        .starts_with(b"\x89PNG"));
+    assert!(std::fs::read(dir.join("curves_timesteps.png")).unwrap().starts_with(b"\x89PNG"));
     let svg = std::fs::read_to_string(dir.join("curves_timesteps.svg")).unwrap();
     assert!(svg.contains("<svg") && svg.contains("CartPole-v1") && svg.contains("A2C"));
     let md_text = std::fs::read_to_string(&md).unwrap();
     assert!(md_text.contains("](curves_timesteps.png)"));
     assert!(dir.join("report.tex").exists() && dir.join("report.csv").exists());
     // Nothing temporary left behind.
-    assert!(std::fs::read_dir(dir).unwrap().all(|e| !e
-        .unwrap()
-        .file_name()
-        .to_string_lossy()
-        .contains(".tmp-")));
+    assert!(std::fs::read_dir(dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains(".tmp-")));
 }
 
 #[test]
@@ -241,29 +194,13 @@ fn a_grid_row_takes_its_own_paper_number_before_its_algorithms() {
     }
     let report = acktr::report::build(&spec, root.path()).unwrap();
     let paper = |label: &str| {
-        let row = report
-            .rows
-            .iter()
-            .find(|r| r.env == "CartPole-v1" && r.algorithm == label)
-            .unwrap();
+        let row = report.rows.iter().find(|r| r.env == "CartPole-v1" && r.algorithm == label).unwrap();
         row.metrics[0].paper.clone()
     };
-    assert_eq!(
-        paper("Tuned [lr=0.1]"),
-        Some(acktr::spec::PaperValue::Number(7.0))
-    );
-    assert_eq!(
-        paper("Tuned [lr=0.01]"),
-        Some(acktr::spec::PaperValue::Number(9.0)),
-        "falls back to the algorithm's"
-    );
+    assert_eq!(paper("Tuned [lr=0.1]"), Some(acktr::spec::PaperValue::Number(7.0)));
+    assert_eq!(paper("Tuned [lr=0.01]"), Some(acktr::spec::PaperValue::Number(9.0)), "falls back to the algorithm's");
     // A label that is no row is refused.
     let bad = text.replace("\"Tuned [lr=0.1]\"", "\"Tuned [lr=0.3]\"");
-    let err = acktr::spec::parse(&bad, Path::new("specs/synthetic.yaml"), "paper")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("paper[2].algorithm") && err.contains("grid rows"),
-        "{err}"
-    );
+    let err = acktr::spec::parse(&bad, Path::new("specs/synthetic.yaml"), "paper").unwrap_err().to_string();
+    assert!(err.contains("paper[2].algorithm") && err.contains("grid rows"), "{err}");
 }

@@ -14,11 +14,7 @@ fn a_killed_reproduction_resumes_without_redoing_or_corrupting_cells() {
     let specs = dir.path().join("specs");
     std::fs::create_dir_all(&specs).unwrap();
     // 6 cells, run one at a time so the kill lands between and inside cells.
-    std::fs::write(
-        specs.join("tiny.yaml"),
-        tiny_spec(&["CartPole-v1", "Pendulum-v1"], &[0, 1, 2], 6000),
-    )
-    .unwrap();
+    std::fs::write(specs.join("tiny.yaml"), tiny_spec(&["CartPole-v1", "Pendulum-v1"], &[0, 1, 2], 6000)).unwrap();
     let results = dir.path().join("results");
     let cell_root = results.join("tiny");
 
@@ -31,10 +27,7 @@ fn a_killed_reproduction_resumes_without_redoing_or_corrupting_cells() {
         .unwrap();
     let start = Instant::now();
     while finished_cells(&cell_root).len() < 2 {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "no cell finished in time"
-        );
+        assert!(start.elapsed() < Duration::from_secs(120), "no cell finished in time");
         if let Some(status) = child.try_wait().unwrap() {
             panic!("reproduce ended before it could be killed: {status}");
         }
@@ -43,23 +36,13 @@ fn a_killed_reproduction_resumes_without_redoing_or_corrupting_cells() {
     child.kill().unwrap();
     child.wait().unwrap();
     let done_before = finished_cells(&cell_root);
-    assert!(
-        done_before.len() >= 2 && done_before.len() < 6,
-        "{} cells finished before the kill",
-        done_before.len()
-    );
+    assert!(done_before.len() >= 2 && done_before.len() < 6, "{} cells finished before the kill", done_before.len());
     let files_before: Vec<_> = done_before.iter().map(|d| snapshot_tree(d)).collect();
 
-    let out = common::acktr(
-        dir.path(),
-        &["reproduce", "tiny", "--jobs", "2", "--no-progress"],
-    );
+    let out = common::acktr(dir.path(), &["reproduce", "tiny", "--jobs", "2", "--no-progress"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains(&format!("{} already finished", done_before.len())),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("{} already finished", done_before.len())), "{stderr}");
     let done_after = finished_cells(&cell_root);
     assert_eq!(done_after.len(), 6);
     // No temporary directories are left, and the cells finished before the kill are the
@@ -69,10 +52,7 @@ fn a_killed_reproduction_resumes_without_redoing_or_corrupting_cells() {
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
         .collect();
-    assert!(
-        leftovers.is_empty(),
-        "temporary directories left: {leftovers:?}"
-    );
+    assert!(leftovers.is_empty(), "temporary directories left: {leftovers:?}");
     for (d, before) in done_before.iter().zip(&files_before) {
         assert_eq!(&snapshot_tree(d), before, "{} changed", d.display());
     }
@@ -80,8 +60,7 @@ fn a_killed_reproduction_resumes_without_redoing_or_corrupting_cells() {
         for f in acktr::run::CELL_FILES {
             assert!(d.join(f).is_file(), "{} lacks {f}", d.display());
         }
-        let df =
-            acktr::run::logs::read_parquet(&d.join("episodes.parquet")).expect("readable parquet");
+        let df = acktr::run::logs::read_parquet(&d.join("episodes.parquet")).expect("readable parquet");
         assert!(df.height() > 0);
     }
 
@@ -89,12 +68,7 @@ fn a_killed_reproduction_resumes_without_redoing_or_corrupting_cells() {
     let report = std::fs::read(cell_root.join("report.md")).unwrap();
     let out = common::acktr(dir.path(), &["reproduce", "tiny", "--no-progress"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stderr.contains("6 already finished, 0 run"),
-        "{stderr}"
-    );
+    assert!(out.status.success() && stderr.contains("6 already finished, 0 run"), "{stderr}");
     assert_eq!(std::fs::read(cell_root.join("report.md")).unwrap(), report);
-    assert!(String::from_utf8(report)
-        .unwrap()
-        .contains("6/6 cells finished"));
+    assert!(String::from_utf8(report).unwrap().contains("6/6 cells finished"));
 }

@@ -24,48 +24,25 @@ fn every_spec_loads_under_every_profile() {
 fn every_specs_smoke_profile_runs_to_a_complete_report() {
     let dir = common::repo().join("specs");
     for name in spec::list_specs(&dir) {
-        let s = spec::load(&dir.join(format!("{name}.yaml")), "smoke")
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let s = spec::load(&dir.join(format!("{name}.yaml")), "smoke").unwrap_or_else(|e| panic!("{name}: {e}"));
         let root = tempfile::tempdir().unwrap();
-        acktr::run::reproduce(
-            &s,
-            &acktr::run::RunOptions {
-                results_root: root.path().into(),
-                jobs: 2,
-                progress: false,
-                checkpoint_every: None,
-            },
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        acktr::run::reproduce(&s, &acktr::run::RunOptions { results_root: root.path().into(), jobs: 2, progress: false, checkpoint_every: None })
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let (report, path) = acktr::report::write(&s, root.path()).unwrap();
         assert_eq!(report.cells_finished, report.cells_total, "{name}");
         assert!(path.exists());
         for row in report.rows.iter().filter(|r| r.available) {
             assert_eq!(row.seeds_finished, row.seeds_total, "{name}: {row:?}");
             for (m, spec_m) in row.metrics.iter().zip(&s.metrics) {
-                assert_eq!(
-                    m.agg.n_seeds, row.seeds_total,
-                    "{name}: {} {}",
-                    row.env, row.algorithm
-                );
+                assert_eq!(m.agg.n_seeds, row.seeds_total, "{name}: {} {}", row.env, row.algorithm);
                 // A threshold may legitimately not be reached at a smoke budget (N/A).
                 if !matches!(spec_m.kind, spec::MetricKind::EpisodesToThreshold { .. }) {
-                    assert!(
-                        m.agg.value.is_some_and(f64::is_finite),
-                        "{name}: {} {} has no value",
-                        row.env,
-                        row.algorithm
-                    );
+                    assert!(m.agg.value.is_some_and(f64::is_finite), "{name}: {} {} has no value", row.env, row.algorithm);
                 }
             }
         }
         for row in report.rows.iter().filter(|r| !r.available) {
-            assert!(
-                row.metrics
-                    .iter()
-                    .all(|m| m.verdict == acktr::report::Verdict::NotAvailable),
-                "{name}: {row:?}"
-            );
+            assert!(row.metrics.iter().all(|m| m.verdict == acktr::report::Verdict::NotAvailable), "{name}: {row:?}");
         }
     }
 }
@@ -80,9 +57,5 @@ fn cell_hashes_are_stable_and_distinct() {
     assert_eq!(hashes.len(), cells.len());
     assert_eq!(s.cells(), cells, "expansion is deterministic");
     let paper = spec::load(&common::repo().join("specs/smoke.yaml"), "paper").unwrap();
-    assert_ne!(
-        paper.cells()[0].hash,
-        cells[0].hash,
-        "a different budget is a different cell"
-    );
+    assert_ne!(paper.cells()[0].hash, cells[0].hash, "a different budget is a different cell");
 }

@@ -10,10 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::pipeline::{Pipeline, PipelineConfig};
 use super::returns::{nstep_returns, TimeLimitHandling};
 use super::rollout::Rollout;
-use super::{
-    AlgoError, Algorithm, AlgorithmConfig, AlgorithmEntry, LrSchedule, NetworkConfig, Progress,
-    Settings, UpdateStats,
-};
+use super::{AlgoError, Algorithm, AlgorithmConfig, AlgorithmEntry, LrSchedule, NetworkConfig, Progress, Settings, UpdateStats};
 use crate::check::{self, FieldError};
 use crate::nets::{ActorCriticNet, GradsWanted, LossQuery, Parts, ValueTarget};
 use crate::optim::{clip_by_global_norm, RmsProp, RmsPropConfig};
@@ -120,19 +117,10 @@ impl Settings for A2cConfig {
         check::rate("max_grad_norm", self.max_grad_norm)?;
         check::unit("rmsprop.alpha", self.rmsprop.alpha)?;
         check::rate("rmsprop.epsilon", self.rmsprop.epsilon)?;
-        check::non_negative(
-            "rmsprop.initial_mean_square",
-            self.rmsprop.initial_mean_square,
-        )
+        check::non_negative("rmsprop.initial_mean_square", self.rmsprop.initial_mean_square)
     }
 
-    fn build(
-        &self,
-        net: Box<dyn ActorCriticNet>,
-        pipeline: Pipeline,
-        discrete: bool,
-        _seed: u64,
-    ) -> Result<Box<dyn Algorithm>, AlgoError> {
+    fn build(&self, net: Box<dyn ActorCriticNet>, pipeline: Pipeline, discrete: bool, _seed: u64) -> Result<Box<dyn Algorithm>, AlgoError> {
         Ok(Box::new(A2c::new(self.clone(), net, pipeline, discrete)))
     }
 }
@@ -148,21 +136,10 @@ pub struct A2c {
 
 impl A2c {
     /// Wraps a freshly initialised network and its data pipeline.
-    pub fn new(
-        cfg: A2cConfig,
-        net: Box<dyn ActorCriticNet>,
-        pipeline: Pipeline,
-        discrete: bool,
-    ) -> Self {
+    pub fn new(cfg: A2cConfig, net: Box<dyn ActorCriticNet>, pipeline: Pipeline, discrete: bool) -> Self {
         let n = net.params().len();
         let opt = cfg.rmsprop.build(n);
-        Self {
-            cfg,
-            net,
-            pipeline,
-            opt,
-            discrete,
-        }
+        Self { cfg, net, pipeline, opt, discrete }
     }
 
     /// The network.
@@ -173,10 +150,7 @@ impl A2c {
 
 /// The value network's input for a rollout (baselines' value features under the acting
 /// distribution the rollout recorded), or `None` when it reads the policy's input.
-pub(crate) fn rollout_value_features(
-    net: &dyn ActorCriticNet,
-    rollout: &Rollout,
-) -> Option<Vec<f32>> {
+pub(crate) fn rollout_value_features(net: &dyn ActorCriticNet, rollout: &Rollout) -> Option<Vec<f32>> {
     let dist = rollout.dist.as_ref()?;
     net.value_features(&rollout.obs, dist, &rollout.episode_steps, rollout.len())
 }
@@ -189,11 +163,7 @@ impl Algorithm for A2c {
     fn update(&mut self, rollout: &Rollout, progress: Progress) -> Result<UpdateStats, AlgoError> {
         let returns = nstep_returns(rollout, self.cfg.gamma, self.cfg.time_limit);
         let rows = rollout.len() as f32;
-        let weights: Vec<f32> = returns
-            .iter()
-            .zip(&rollout.values)
-            .map(|(r, v)| -(r - v) / rows)
-            .collect();
+        let weights: Vec<f32> = returns.iter().zip(&rollout.values).map(|(r, v)| -(r - v) / rows).collect();
         let value_obs = rollout_value_features(&*self.net, rollout);
         let loss = self.net.loss(&LossQuery {
             obs: &rollout.obs,
@@ -228,11 +198,7 @@ impl Algorithm for A2c {
     }
 
     fn checkpoint(&self) -> Result<Vec<u8>, AlgoError> {
-        super::encode(&A2cState {
-            params: self.net.params(),
-            opt: self.opt.clone(),
-            pipeline: self.pipeline.state(),
-        })
+        super::encode(&A2cState { params: self.net.params(), opt: self.opt.clone(), pipeline: self.pipeline.state() })
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), AlgoError> {

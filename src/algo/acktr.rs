@@ -29,10 +29,7 @@ use super::a2c::rollout_value_features;
 use super::pipeline::{Pipeline, PipelineConfig};
 use super::returns::{gae, nstep_returns, TimeLimitHandling};
 use super::rollout::Rollout;
-use super::{
-    AlgoError, Algorithm, AlgorithmConfig, AlgorithmEntry, NetworkConfig, Progress, Settings,
-    UpdateStats,
-};
+use super::{AlgoError, Algorithm, AlgorithmConfig, AlgorithmEntry, NetworkConfig, Progress, Settings, UpdateStats};
 use crate::check::{self, FieldError};
 use crate::kfac::{glue, BiasMode, Kfac, KfacConfig, KfacEvent, KfacStep, LayerGrads, LayerKind};
 use crate::nets::{ActionBatch, ActorCriticNet, GradsWanted, Group, LossQuery, Parts, ValueTarget};
@@ -215,11 +212,7 @@ impl Preset {
             Preset::BaselinesAtari => AcktrConfig {
                 kfac: KfacConfig {
                     inverse_every: 1,
-                    cold_start: Some(ColdStart {
-                        iterations: 10,
-                        lr: 0.01,
-                        max_grad_norm: Some(0.5),
-                    }),
+                    cold_start: Some(ColdStart { iterations: 10, lr: 0.01, max_grad_norm: Some(0.5) }),
                     ..KfacConfig::default()
                 },
                 ..AcktrConfig::default()
@@ -232,11 +225,7 @@ impl Preset {
                     damping: 0.01,
                     stat_decay: 0.99,
                     inverse_every: 2,
-                    cold_start: Some(ColdStart {
-                        iterations: 2,
-                        lr: 0.03 * (1.0 - 0.9),
-                        max_grad_norm: None,
-                    }),
+                    cold_start: Some(ColdStart { iterations: 2, lr: 0.03 * (1.0 - 0.9), max_grad_norm: None }),
                     bias: BiasMode::Homogeneous,
                     weight_decay: 3e-4,
                     ..KfacConfig::default()
@@ -248,11 +237,7 @@ impl Preset {
                     damping: 0.1,
                     stat_decay: 0.95,
                     inverse_every: 2,
-                    cold_start: Some(ColdStart {
-                        iterations: 51,
-                        lr: 0.001 * (1.0 - 0.9),
-                        max_grad_norm: None,
-                    }),
+                    cold_start: Some(ColdStart { iterations: 51, lr: 0.001 * (1.0 - 0.9), max_grad_norm: None }),
                     bias: BiasMode::Homogeneous,
                     weight_decay: 3e-4,
                     ..KfacConfig::default()
@@ -336,20 +321,8 @@ impl Settings for AcktrConfig {
         Ok(())
     }
 
-    fn build(
-        &self,
-        net: Box<dyn ActorCriticNet>,
-        pipeline: Pipeline,
-        discrete: bool,
-        seed: u64,
-    ) -> Result<Box<dyn Algorithm>, AlgoError> {
-        Ok(Box::new(Acktr::new(
-            self.clone(),
-            net,
-            pipeline,
-            discrete,
-            seed,
-        )?))
+    fn build(&self, net: Box<dyn ActorCriticNet>, pipeline: Pipeline, discrete: bool, seed: u64) -> Result<Box<dyn Algorithm>, AlgoError> {
+        Ok(Box::new(Acktr::new(self.clone(), net, pipeline, discrete, seed)?))
     }
 }
 
@@ -385,16 +358,8 @@ impl Phase {
 /// How the networks are optimised: one joint K-FAC for a shared network, or a K-FAC for
 /// the policy and a K-FAC (or RMSProp) critic for separate networks.
 enum Optimizers {
-    Joint {
-        kfac: Kfac,
-        blocks: Vec<usize>,
-    },
-    Separate {
-        policy: Kfac,
-        policy_blocks: Vec<usize>,
-        value: ValueOptimizer,
-        value_blocks: Vec<usize>,
-    },
+    Joint { kfac: Kfac, blocks: Vec<usize> },
+    Separate { policy: Kfac, policy_blocks: Vec<usize>, value: ValueOptimizer, value_blocks: Vec<usize> },
 }
 
 enum ValueOptimizer {
@@ -435,26 +400,14 @@ pub struct Acktr {
 
 impl Acktr {
     /// Wraps a freshly initialised network; `seed` seeds the Fisher sampling.
-    pub fn new(
-        cfg: AcktrConfig,
-        net: Box<dyn ActorCriticNet>,
-        pipeline: Pipeline,
-        discrete: bool,
-        seed: u64,
-    ) -> Result<Self, AlgoError> {
+    pub fn new(cfg: AcktrConfig, net: Box<dyn ActorCriticNet>, pipeline: Pipeline, discrete: bool, seed: u64) -> Result<Self, AlgoError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(3);
         let opt = if net.is_shared() {
             if cfg.critic == Critic::Euclidean {
-                return Err(AlgoError::Unsupported {
-                    algo: "acktr",
-                    why: "critic euclidean needs separate networks".into(),
-                });
+                return Err(AlgoError::Unsupported { algo: "acktr", why: "critic euclidean needs separate networks".into() });
             }
-            Optimizers::Joint {
-                kfac: cfg.kfac.build(),
-                blocks: (0..net.blocks().len()).collect(),
-            }
+            Optimizers::Joint { kfac: cfg.kfac.build(), blocks: (0..net.blocks().len()).collect() }
         } else {
             let value_blocks = net.group_blocks(Group::Value);
             let value = match cfg.critic {
@@ -464,22 +417,9 @@ impl Acktr {
                 }
                 _ => ValueOptimizer::Kfac(cfg.value_kfac.build()),
             };
-            Optimizers::Separate {
-                policy: cfg.kfac.build(),
-                policy_blocks: net.group_blocks(Group::Policy),
-                value,
-                value_blocks,
-            }
+            Optimizers::Separate { policy: cfg.kfac.build(), policy_blocks: net.group_blocks(Group::Policy), value, value_blocks }
         };
-        Ok(Self {
-            cfg,
-            net,
-            pipeline,
-            opt,
-            discrete,
-            rng,
-            bellman_variance: None,
-        })
+        Ok(Self { cfg, net, pipeline, opt, discrete, rng, bellman_variance: None })
     }
 
     /// The network.
@@ -503,12 +443,7 @@ impl Acktr {
     }
 
     /// Gradients of the actor-critic loss for the blocks `which`, with the pass's terms.
-    fn loss_grads(
-        &self,
-        phase: Phase,
-        b: &PassBatch,
-        which: &[usize],
-    ) -> Result<(Vec<LayerGrads>, f64, f64, f64), AlgoError> {
+    fn loss_grads(&self, phase: Phase, b: &PassBatch, which: &[usize]) -> Result<(Vec<LayerGrads>, f64, f64, f64), AlgoError> {
         let (pw, vw) = phase.weights();
         let weights: Vec<f32> = b.logp_weights.iter().map(|w| w * pw).collect();
         let loss = self.net.loss(&LossQuery {
@@ -528,22 +463,14 @@ impl Acktr {
     }
 
     /// K-FAC statistics of the sampled Fisher loss (module docs) for the pass's blocks.
-    fn fisher_stats(
-        &self,
-        phase: Phase,
-        b: &PassBatch,
-        noise: &[f32],
-    ) -> Result<Vec<crate::nets::LayerStats>, AlgoError> {
+    fn fisher_stats(&self, phase: Phase, b: &PassBatch, noise: &[f32]) -> Result<Vec<crate::nets::LayerStats>, AlgoError> {
         let rows = b.rollout.len();
         let (pw, vw) = phase.weights();
         let fisher_w: Vec<f32> = vec![-pw / rows as f32; rows];
         let actions = if self.discrete {
             ActionBatch::Discrete(b.sampled)
         } else {
-            ActionBatch::Continuous {
-                values: b.sampled,
-                dim: b.rollout.act_dim,
-            }
+            ActionBatch::Continuous { values: b.sampled, dim: b.rollout.act_dim }
         };
         let out = self.net.loss(&LossQuery {
             obs: &b.rollout.obs,
@@ -554,10 +481,7 @@ impl Acktr {
             logp_weights: &fisher_w,
             entropy_coef: 0.0,
             value_coef: -self.cfg.value_fisher_coef / (b.sigma * b.sigma) * f64::from(vw),
-            target: ValueTarget::Noisy {
-                noise,
-                sigma: b.sigma as f32,
-            },
+            target: ValueTarget::Noisy { noise, sigma: b.sigma as f32 },
             grads: GradsWanted::None,
             kfac_stats: true,
         })?;
@@ -583,32 +507,15 @@ impl Acktr {
     }
 
     /// The Euclidean critic's RMSProp step on the value blocks.
-    fn euclidean_step(
-        &mut self,
-        which: &[usize],
-        grads: &[LayerGrads],
-    ) -> Result<KfacStep, AlgoError> {
-        let mut flat: Vec<f32> = grads
-            .iter()
-            .flat_map(|g| {
-                g.weight
-                    .iter()
-                    .chain(g.bias.iter())
-                    .flatten()
-                    .map(|&x| x as f32)
-            })
-            .collect();
+    fn euclidean_step(&mut self, which: &[usize], grads: &[LayerGrads]) -> Result<KfacStep, AlgoError> {
+        let mut flat: Vec<f32> = grads.iter().flat_map(|g| g.weight.iter().chain(g.bias.iter()).flatten().map(|&x| x as f32)).collect();
         let mut params: Vec<f32> = Vec::with_capacity(flat.len());
         for &i in which {
             let v = self.net.block_values(i);
             params.extend(v.weight.unwrap_or_default());
             params.extend(v.bias);
         }
-        let Optimizers::Separate {
-            value: ValueOptimizer::RmsProp(opt),
-            ..
-        } = &mut self.opt
-        else {
+        let Optimizers::Separate { value: ValueOptimizer::RmsProp(opt), .. } = &mut self.opt else {
             unreachable!("a Euclidean critic has an RMSProp optimizer");
         };
         let before = params.clone();
@@ -622,75 +529,37 @@ impl Acktr {
             .map(|g| {
                 let mut take = |v: &Option<Vec<f64>>| {
                     v.as_ref().map(|v| {
-                        let out = flat[at..at + v.len()]
-                            .iter()
-                            .map(|&x| f64::from(x))
-                            .collect();
+                        let out = flat[at..at + v.len()].iter().map(|&x| f64::from(x)).collect();
                         at += v.len();
                         out
                     })
                 };
-                LayerGrads {
-                    weight: take(&g.weight),
-                    bias: take(&g.bias),
-                }
+                LayerGrads { weight: take(&g.weight), bias: take(&g.bias) }
             })
             .collect();
         glue::apply(&mut *self.net, which, &deltas)?;
-        Ok(KfacStep {
-            deltas,
-            vfv: f64::NAN,
-            nu: f64::NAN,
-            lr: self.cfg.critic_lr,
-            event: None,
-            blocks: vec![],
-        })
+        Ok(KfacStep { deltas, vfv: f64::NAN, nu: f64::NAN, lr: self.cfg.critic_lr, event: None, blocks: vec![] })
     }
 
     /// One K-FAC (or, for a Euclidean critic, RMSProp) pass over the blocks of `phase`.
-    fn pass(
-        &mut self,
-        phase: Phase,
-        b: &PassBatch,
-        noise: &[f32],
-        lr: f64,
-    ) -> Result<PassOut, AlgoError> {
+    fn pass(&mut self, phase: Phase, b: &PassBatch, noise: &[f32], lr: f64) -> Result<PassOut, AlgoError> {
         let which = self.blocks(phase);
         let (mut grads, policy_term, value_term, entropy) = self.loss_grads(phase, b, &which)?;
         if phase == Phase::Value && self.cfg.value_l2 > 0.0 {
             self.add_weight_decay(&which, &mut grads, self.cfg.value_l2);
         }
-        let euclidean = matches!(
-            self.opt,
-            Optimizers::Separate {
-                value: ValueOptimizer::RmsProp(_),
-                ..
-            }
-        );
+        let euclidean = matches!(self.opt, Optimizers::Separate { value: ValueOptimizer::RmsProp(_), .. });
         let step = if phase == Phase::Value && euclidean {
             self.euclidean_step(&which, &grads)?
         } else {
             let stats = self.fisher_stats(phase, b, noise)?;
             let kfac = match (&mut self.opt, phase) {
-                (
-                    Optimizers::Separate {
-                        value: ValueOptimizer::Kfac(k),
-                        ..
-                    },
-                    Phase::Value,
-                ) => k,
-                (Optimizers::Joint { kfac, .. } | Optimizers::Separate { policy: kfac, .. }, _) => {
-                    kfac
-                }
+                (Optimizers::Separate { value: ValueOptimizer::Kfac(k), .. }, Phase::Value) => k,
+                (Optimizers::Joint { kfac, .. } | Optimizers::Separate { policy: kfac, .. }, _) => kfac,
             };
             glue::step(&mut *self.net, kfac, &which, &stats, &grads, lr)?
         };
-        Ok(PassOut {
-            step,
-            policy_term,
-            value_term,
-            entropy,
-        })
+        Ok(PassOut { step, policy_term, value_term, entropy })
     }
 
     /// Advantages (standardised if configured) and value targets of a batch.
@@ -699,29 +568,17 @@ impl Acktr {
         let (mut adv, targets) = match self.cfg.advantage {
             Advantage::NStep => {
                 let r = nstep_returns(rollout, self.cfg.gamma, self.cfg.time_limit);
-                (
-                    r.iter()
-                        .zip(&rollout.values)
-                        .map(|(r, v)| r - v)
-                        .collect::<Vec<f32>>(),
-                    r,
-                )
+                (r.iter().zip(&rollout.values).map(|(r, v)| r - v).collect::<Vec<f32>>(), r)
             }
             Advantage::Gae { lambda } => gae(rollout, self.cfg.gamma, lambda, self.cfg.time_limit),
         };
         let targets = match self.cfg.value_targets {
             ValueTargets::Estimator => targets,
-            ValueTargets::DiscountedReturns => {
-                nstep_returns(rollout, self.cfg.gamma, self.cfg.time_limit)
-            }
+            ValueTargets::DiscountedReturns => nstep_returns(rollout, self.cfg.gamma, self.cfg.time_limit),
         };
         if self.cfg.normalize_advantages && rows > 1 {
             let mean = adv.iter().map(|&a| f64::from(a)).sum::<f64>() / rows as f64;
-            let var = adv
-                .iter()
-                .map(|&a| (f64::from(a) - mean).powi(2))
-                .sum::<f64>()
-                / rows as f64;
+            let var = adv.iter().map(|&a| (f64::from(a) - mean).powi(2)).sum::<f64>() / rows as f64;
             let sd = var.sqrt() + 1e-8;
             for a in adv.iter_mut() {
                 *a = ((f64::from(*a) - mean) / sd) as f32;
@@ -734,12 +591,7 @@ impl Acktr {
     /// Bellman-error standard deviation (updated with this batch).
     fn value_noise_std(&mut self, rollout: &Rollout, targets: &[f32]) -> f64 {
         let rows = rollout.len();
-        let batch_var = targets
-            .iter()
-            .zip(&rollout.values)
-            .map(|(t, v)| f64::from(t - v).powi(2))
-            .sum::<f64>()
-            / rows as f64;
+        let batch_var = targets.iter().zip(&rollout.values).map(|(t, v)| f64::from(t - v).powi(2)).sum::<f64>() / rows as f64;
         let d = self.cfg.bellman_variance_decay;
         let var = match self.bellman_variance {
             None => batch_var,
@@ -782,29 +634,11 @@ impl Algorithm for Acktr {
             None => self.net.policy_dist(&rollout.obs, rows)?,
         };
         let (_, sampled) = old_dist.sample(&mut self.rng);
-        let noise: Vec<f32> = (0..rows)
-            .map(|_| self.rng.sample::<f32, _>(StandardNormal))
-            .collect();
-        let batch = PassBatch {
-            rollout,
-            value_obs: value_obs.as_deref(),
-            logp_weights: &logp_weights,
-            targets: &targets,
-            sampled: &sampled,
-            sigma,
-        };
-        let lr = self
-            .cfg
-            .kfac
-            .lr_schedule
-            .at(self.policy_kfac().config().lr, progress);
+        let noise: Vec<f32> = (0..rows).map(|_| self.rng.sample::<f32, _>(StandardNormal)).collect();
+        let batch = PassBatch { rollout, value_obs: value_obs.as_deref(), logp_weights: &logp_weights, targets: &targets, sampled: &sampled, sigma };
+        let lr = self.cfg.kfac.lr_schedule.at(self.policy_kfac().config().lr, progress);
         let shared = matches!(self.opt, Optimizers::Joint { .. });
-        let first = self.pass(
-            if shared { Phase::Joint } else { Phase::Policy },
-            &batch,
-            &noise,
-            lr,
-        )?;
+        let first = self.pass(if shared { Phase::Joint } else { Phase::Policy }, &batch, &noise, lr)?;
         let mut value_loss = if shared { first.value_term } else { f64::NAN };
         let mut value_step = None;
         if let Optimizers::Separate { value, .. } = &self.opt {
@@ -814,9 +648,7 @@ impl Algorithm for Acktr {
             };
             let vlr = self.cfg.value_kfac.lr_schedule.at(base_lr, progress);
             for epoch in 0..self.cfg.value_epochs.max(1) {
-                let noise: Vec<f32> = (0..rows)
-                    .map(|_| self.rng.sample::<f32, _>(StandardNormal))
-                    .collect();
+                let noise: Vec<f32> = (0..rows).map(|_| self.rng.sample::<f32, _>(StandardNormal)).collect();
                 let out = self.pass(Phase::Value, &batch, &noise, vlr)?;
                 if epoch == 0 {
                     value_loss = out.value_term;
@@ -847,10 +679,7 @@ impl Algorithm for Acktr {
             ("exact_kl", kl),
             ("kfac_event", event_code(step.event)),
             ("value_nu", vs.map_or(f64::NAN, |s| s.nu)),
-            (
-                "value_kfac_event",
-                vs.map_or(f64::NAN, |s| event_code(s.event)),
-            ),
+            ("value_kfac_event", vs.map_or(f64::NAN, |s| event_code(s.event))),
             ("value_noise_std", sigma),
         ]))
     }
@@ -888,9 +717,7 @@ impl Algorithm for Acktr {
             (Optimizers::Separate { policy, value, .. }, Some(v)) => {
                 policy.restore(&s.policy).map_err(bad)?;
                 match (value, v) {
-                    (ValueOptimizer::Kfac(k), ValueState::Kfac(ks)) => {
-                        k.restore(ks).map_err(bad)?
-                    }
+                    (ValueOptimizer::Kfac(k), ValueState::Kfac(ks)) => k.restore(ks).map_err(bad)?,
                     (ValueOptimizer::RmsProp(r), ValueState::RmsProp(rs)) => *r = rs.clone(),
                     _ => return Err(bad("the critic's optimizer differs".into())),
                 }

@@ -13,17 +13,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::{self, FieldError};
 use crate::env::{ActionSpace, EnvError, ObservationSpace, VecEnv};
-use crate::nets::{
-    Activation, ActorCriticNet, ActorCriticSpec, Engine, Init, Layout, NetError, ValueInput,
-};
+use crate::nets::{ActorCriticNet, ActorCriticSpec, Activation, Engine, Init, Layout, NetError, ValueInput};
 
-pub use crate::nets::Architecture;
-pub use crate::optim::{LrSchedule, Progress};
 pub use a2c::{A2c, A2cConfig};
 pub use acktr::{Acktr, AcktrConfig};
 pub use pipeline::{BatchLayout, Pipeline, PipelineConfig};
 pub use returns::TimeLimitHandling;
+pub use crate::nets::Architecture;
 pub use rollout::{Collector, CollectorState, EpisodeEvent, Rollout};
+pub use crate::optim::{LrSchedule, Progress};
 
 /// What one update reports: named scalars in a fixed order (columns of `updates.parquet`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -97,9 +95,7 @@ impl NetworkConfig {
     /// settings on a shared network).
     pub fn actor_critic_spec(&self) -> ActorCriticSpec {
         let layout = if self.shared {
-            Layout::Shared {
-                activation: self.policy_activation,
-            }
+            Layout::Shared { activation: self.policy_activation }
         } else {
             Layout::Separate {
                 policy_activation: self.policy_activation,
@@ -107,11 +103,7 @@ impl NetworkConfig {
                 value_input: self.value_input,
             }
         };
-        ActorCriticSpec {
-            architecture: self.architecture,
-            layout,
-            init: self.init,
-        }
+        ActorCriticSpec { architecture: self.architecture, layout, init: self.init }
     }
 }
 
@@ -134,10 +126,7 @@ pub enum AlgoError {
     #[error(transparent)]
     Env(#[from] EnvError),
     #[error("{algo} does not support observation space {space:?}")]
-    UnsupportedObservations {
-        algo: &'static str,
-        space: ObservationSpace,
-    },
+    UnsupportedObservations { algo: &'static str, space: ObservationSpace },
     #[error("{algo}: {why}")]
     Unsupported { algo: &'static str, why: String },
     #[error(transparent)]
@@ -171,13 +160,7 @@ pub trait Settings {
     /// Range checks of every field (paths under the algorithm's key).
     fn check(&self) -> Result<(), FieldError>;
     /// The algorithm, around a freshly initialised network and its pipeline.
-    fn build(
-        &self,
-        net: Box<dyn ActorCriticNet>,
-        pipeline: Pipeline,
-        discrete: bool,
-        seed: u64,
-    ) -> Result<Box<dyn Algorithm>, AlgoError>;
+    fn build(&self, net: Box<dyn ActorCriticNet>, pipeline: Pipeline, discrete: bool, seed: u64) -> Result<Box<dyn Algorithm>, AlgoError>;
 }
 
 /// One algorithm a spec can name: `key: {preset: NAME, ...overrides}`.
@@ -206,8 +189,7 @@ pub const NOT_BUILT: &[&str] = &["trpo"];
 
 /// Types a configuration from YAML, naming the failing field's path.
 pub fn typed<T: serde::de::DeserializeOwned>(v: serde_yaml::Value) -> Result<T, FieldError> {
-    serde_path_to_error::deserialize(v)
-        .map_err(|e| FieldError::new(e.path().to_string(), e.into_inner().to_string()))
+    serde_path_to_error::deserialize(v).map_err(|e| FieldError::new(e.path().to_string(), e.into_inner().to_string()))
 }
 
 /// The entry for `key`.
@@ -263,40 +245,19 @@ impl AlgorithmConfig {
 
     /// Whether this configuration's network can run on the given spaces (what
     /// [`Self::build`] would refuse, without building anything).
-    pub fn check_spaces(
-        &self,
-        obs: &ObservationSpace,
-        actions: &ActionSpace,
-    ) -> Result<(), AlgoError> {
+    pub fn check_spaces(&self, obs: &ObservationSpace, actions: &ActionSpace) -> Result<(), AlgoError> {
         let s = self.settings();
         network_input(s.network(), s.pipeline(), obs, actions, self.kind()).map(|_| ())
     }
 
     /// Builds the algorithm for the given spaces, its network initialised from `seed`.
-    pub fn build(
-        &self,
-        obs: &ObservationSpace,
-        actions: &ActionSpace,
-        seed: u64,
-    ) -> Result<Box<dyn Algorithm>, AlgoError> {
+    pub fn build(&self, obs: &ObservationSpace, actions: &ActionSpace, seed: u64) -> Result<Box<dyn Algorithm>, AlgoError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(1);
         let s = self.settings();
-        let net = build_network(
-            s.network(),
-            s.pipeline(),
-            obs,
-            actions,
-            self.kind(),
-            &mut rng,
-        )?;
+        let net = build_network(s.network(), s.pipeline(), obs, actions, self.kind(), &mut rng)?;
         let pipeline = Pipeline::new(*s.pipeline(), obs, actions);
-        s.build(
-            net,
-            pipeline,
-            matches!(actions, ActionSpace::Discrete { .. }),
-            seed,
-        )
+        s.build(net, pipeline, matches!(actions, ActionSpace::Discrete { .. }), seed)
     }
 }
 
@@ -336,32 +297,19 @@ fn network_input(
     algo: &'static str,
 ) -> Result<Vec<usize>, AlgoError> {
     if !pipeline.supports(obs) {
-        return Err(AlgoError::UnsupportedObservations {
-            algo,
-            space: obs.clone(),
-        });
+        return Err(AlgoError::UnsupportedObservations { algo, space: obs.clone() });
     }
     if cfg.value_input == ValueInput::ObservationDistTime {
         if cfg.shared {
-            return Err(AlgoError::Unsupported {
-                algo,
-                why: "value_input observation_dist_time needs separate networks".into(),
-            });
+            return Err(AlgoError::Unsupported { algo, why: "value_input observation_dist_time needs separate networks".into() });
         }
         if !matches!(actions, ActionSpace::Continuous { .. }) {
-            return Err(AlgoError::Unsupported {
-                algo,
-                why: "value_input observation_dist_time needs continuous actions".into(),
-            });
+            return Err(AlgoError::Unsupported { algo, why: "value_input observation_dist_time needs continuous actions".into() });
         }
     }
     let input = match obs {
         ObservationSpace::Vector { .. } => vec![pipeline.input_dim(obs)],
-        ObservationSpace::Frames {
-            channels,
-            height,
-            width,
-        } => vec![*channels, *height, *width],
+        ObservationSpace::Frames { channels, height, width } => vec![*channels, *height, *width],
     };
     cfg.architecture.layers(&input, cfg.policy_activation)?;
     Ok(input)
@@ -376,9 +324,7 @@ fn build_network(
     rng: &mut ChaCha8Rng,
 ) -> Result<Box<dyn ActorCriticNet>, AlgoError> {
     let input = network_input(cfg, pipeline, obs, actions, algo)?;
-    Ok(cfg
-        .actor_critic_spec()
-        .build(Engine::Cpu, &input, actions, rng)?)
+    Ok(cfg.actor_critic_spec().build(Engine::Cpu, &input, actions, rng)?)
 }
 
 /// One update's record: where it happened and what the algorithm reported.
@@ -401,10 +347,7 @@ impl Training {
     pub fn new(venv: VecEnv, action_seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(action_seed);
         rng.set_stream(2);
-        Self {
-            collector: Collector::new(venv, rng),
-            update: 0,
-        }
+        Self { collector: Collector::new(venv, rng), update: 0 }
     }
 }
 
@@ -421,16 +364,10 @@ pub fn train(
     mut observe: impl FnMut(&UpdateEvent, &[EpisodeEvent]),
 ) -> Result<(), AlgoError> {
     let mut training = Training::new(venv, action_seed);
-    train_from(
-        algo,
-        &mut training,
-        steps_per_update,
-        total_timesteps,
-        |u, e, _, _| {
-            observe(u, e);
-            Ok(())
-        },
-    )
+    train_from(algo, &mut training, steps_per_update, total_timesteps, |u, e, _, _| {
+        observe(u, e);
+        Ok(())
+    })
 }
 
 /// [`train`] from where `training` stands (a fresh run, or one restored from a checkpoint).
@@ -441,37 +378,20 @@ pub fn train_from(
     training: &mut Training,
     steps_per_update: usize,
     total_timesteps: u64,
-    mut after: impl FnMut(
-        &UpdateEvent,
-        &[EpisodeEvent],
-        &Training,
-        &dyn Algorithm,
-    ) -> Result<(), AlgoError>,
+    mut after: impl FnMut(&UpdateEvent, &[EpisodeEvent], &Training, &dyn Algorithm) -> Result<(), AlgoError>,
 ) -> Result<(), AlgoError> {
     let layout = algo.pipeline_mut().config().batch;
     if layout == BatchLayout::WholeEpisodes && training.collector.venv().len() != 1 {
-        return Err(AlgoError::Unsupported {
-            algo: "train",
-            why: "whole-episode batches run one environment copy (num_envs: 1)".into(),
-        });
+        return Err(AlgoError::Unsupported { algo: "train", why: "whole-episode batches run one environment copy (num_envs: 1)".into() });
     }
     while training.collector.global_step() < total_timesteps {
-        let progress = Progress {
-            timesteps_done: training.collector.global_step(),
-            total_timesteps,
-        };
+        let progress = Progress { timesteps_done: training.collector.global_step(), total_timesteps };
         let (rollout, episodes) = match layout {
             BatchLayout::Steps => training.collector.collect(algo, steps_per_update)?,
-            BatchLayout::WholeEpisodes => training
-                .collector
-                .collect_episodes(algo, steps_per_update)?,
+            BatchLayout::WholeEpisodes => training.collector.collect_episodes(algo, steps_per_update)?,
         };
         let stats = algo.update(&rollout, progress)?;
-        let event = UpdateEvent {
-            update: training.update,
-            global_step: training.collector.global_step(),
-            stats,
-        };
+        let event = UpdateEvent { update: training.update, global_step: training.collector.global_step(), stats };
         training.update += 1;
         after(&event, &episodes, training, algo)?;
     }

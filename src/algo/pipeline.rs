@@ -110,11 +110,7 @@ pub struct RunningStat {
 impl RunningStat {
     /// Empty statistics of `dim`-vectors.
     pub fn new(dim: usize) -> Self {
-        Self {
-            n: 0,
-            mean: vec![0.0; dim],
-            s: vec![0.0; dim],
-        }
+        Self { n: 0, mean: vec![0.0; dim], s: vec![0.0; dim] }
     }
 
     /// Adds one vector.
@@ -173,21 +169,12 @@ impl Pipeline {
     /// A fresh pipeline for the given spaces.
     pub fn new(cfg: PipelineConfig, obs: &ObservationSpace, actions: &ActionSpace) -> Self {
         let raw_dim = obs.flat_dim();
-        Self {
-            cfg,
-            raw_dim,
-            stat: RunningStat::new(raw_dim),
-            previous: Vec::new(),
-            actions: actions.clone(),
-        }
+        Self { cfg, raw_dim, stat: RunningStat::new(raw_dim), previous: Vec::new(), actions: actions.clone() }
     }
 
     /// The filter's statistics and previous observations, to continue from.
     pub fn state(&self) -> PipelineState {
-        PipelineState {
-            stat: self.stat.clone(),
-            previous: self.previous.clone(),
-        }
+        PipelineState { stat: self.stat.clone(), previous: self.previous.clone() }
     }
 
     /// Continues from a [`Self::state`].
@@ -234,13 +221,7 @@ impl Pipeline {
     /// The network's input for copy `copy`'s current observation, into `out`
     /// (`input_dim` long). `episode_start` marks the first observation of an episode.
     /// Updates the filter.
-    pub fn observe(
-        &mut self,
-        copy: usize,
-        obs: &Observation,
-        episode_start: bool,
-        out: &mut [f32],
-    ) {
+    pub fn observe(&mut self, copy: usize, obs: &Observation, episode_start: bool, out: &mut [f32]) {
         let y = self.filtered(obs);
         out[..self.raw_dim].copy_from_slice(&y);
         if self.cfg.previous_observation {
@@ -264,11 +245,7 @@ impl Pipeline {
         let y = self.filtered(obs);
         let mut out = y;
         if self.cfg.previous_observation {
-            let prev = self
-                .previous
-                .get(copy)
-                .cloned()
-                .unwrap_or_else(|| vec![0.0; self.raw_dim]);
+            let prev = self.previous.get(copy).cloned().unwrap_or_else(|| vec![0.0; self.raw_dim]);
             out.extend_from_slice(&prev);
         }
         out
@@ -283,9 +260,7 @@ impl Pipeline {
                     Action::Continuous(v) => Action::Continuous(
                         v.iter()
                             .zip(low.iter().zip(high))
-                            .map(|(&x, (&lo, &hi))| {
-                                (lo + (x + 1.0) * 0.5 * (hi - lo)).clamp(lo, hi)
-                            })
+                            .map(|(&x, (&lo, &hi))| (lo + (x + 1.0) * 0.5 * (hi - lo)).clamp(lo, hi))
                             .collect(),
                     ),
                     other => other,
@@ -321,11 +296,7 @@ mod tests {
     #[test]
     fn zfilter_with_previous_observation_matches_the_reference_loop() {
         // acktr_cont.py: ob = filter(reset); state = [ob, 0]; prev = ob; ob = filter(step) ...
-        let cfg = PipelineConfig {
-            observation_filter: ObservationFilter::ZFilter { clip: 1.0 },
-            previous_observation: true,
-            ..Default::default()
-        };
+        let cfg = PipelineConfig { observation_filter: ObservationFilter::ZFilter { clip: 1.0 }, previous_observation: true, ..Default::default() };
         let space = ObservationSpace::Vector { dim: 1 };
         let mut p = Pipeline::new(cfg, &space, &ActionSpace::Discrete { n: 2 });
         let mut out = [0.0f32; 2];
@@ -348,36 +319,13 @@ mod tests {
 
     #[test]
     fn unit_box_maps_and_clips_to_the_bounds() {
-        let space = ActionSpace::Continuous {
-            dim: 2,
-            low: vec![-2.0, 0.0],
-            high: vec![2.0, 1.0],
-        };
-        let cfg = PipelineConfig {
-            action_map: ActionMap::UnitBox,
-            ..Default::default()
-        };
+        let space = ActionSpace::Continuous { dim: 2, low: vec![-2.0, 0.0], high: vec![2.0, 1.0] };
+        let cfg = PipelineConfig { action_map: ActionMap::UnitBox, ..Default::default() };
         let p = Pipeline::new(cfg, &ObservationSpace::Vector { dim: 1 }, &space);
-        let a = p.env_actions(vec![
-            Action::Continuous(vec![0.5, 3.0]),
-            Action::Continuous(vec![-1.5, -1.0]),
-        ]);
-        assert_eq!(
-            a,
-            vec![
-                Action::Continuous(vec![1.0, 1.0]),
-                Action::Continuous(vec![-2.0, 0.0])
-            ]
-        );
+        let a = p.env_actions(vec![Action::Continuous(vec![0.5, 3.0]), Action::Continuous(vec![-1.5, -1.0])]);
+        assert_eq!(a, vec![Action::Continuous(vec![1.0, 1.0]), Action::Continuous(vec![-2.0, 0.0])]);
         // Raw leaves the sample alone.
-        let p = Pipeline::new(
-            PipelineConfig::default(),
-            &ObservationSpace::Vector { dim: 1 },
-            &space,
-        );
-        assert_eq!(
-            p.env_actions(vec![Action::Continuous(vec![3.0, -7.0])]),
-            vec![Action::Continuous(vec![3.0, -7.0])]
-        );
+        let p = Pipeline::new(PipelineConfig::default(), &ObservationSpace::Vector { dim: 1 }, &space);
+        assert_eq!(p.env_actions(vec![Action::Continuous(vec![3.0, -7.0])]), vec![Action::Continuous(vec![3.0, -7.0])]);
     }
 }

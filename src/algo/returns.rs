@@ -32,9 +32,7 @@ pub fn nstep_returns(r: &Rollout, gamma: f64, time_limit: TimeLimitHandling) -> 
             } else if r.truncated[i] {
                 match time_limit {
                     TimeLimitHandling::Terminal => reward,
-                    TimeLimitHandling::Bootstrap => {
-                        reward + gamma * f64::from(r.truncation_values[i])
-                    }
+                    TimeLimitHandling::Bootstrap => reward + gamma * f64::from(r.truncation_values[i]),
                 }
             } else {
                 reward + gamma * ret
@@ -49,12 +47,7 @@ pub fn nstep_returns(r: &Rollout, gamma: f64, time_limit: TimeLimitHandling) -> 
 /// `acktr/acktr_cont.py` uses it (lambda 0.97): `delta_t = r_t + gamma V(s_{t+1}) - V(s_t)`,
 /// `A_t = delta_t + gamma lambda A_{t+1}` within an episode. Returns `(advantages,
 /// value targets A + V)`.
-pub fn gae(
-    r: &Rollout,
-    gamma: f64,
-    lambda: f64,
-    time_limit: TimeLimitHandling,
-) -> (Vec<f32>, Vec<f32>) {
+pub fn gae(r: &Rollout, gamma: f64, lambda: f64, time_limit: TimeLimitHandling) -> (Vec<f32>, Vec<f32>) {
     let n = r.num_envs;
     let mut adv = vec![0.0f32; r.len()];
     let mut targets = vec![0.0f32; r.len()];
@@ -121,21 +114,12 @@ mod tests {
     fn returns_by_hand() {
         let r = rollout();
         // step 2: 3 + 0.5 * 100 = 53; step 1 (cut, terminal): 2; step 0: 1 + 0.5 * 2 = 2
-        assert_eq!(
-            nstep_returns(&r, 0.5, TimeLimitHandling::Terminal),
-            vec![2.0, 2.0, 53.0]
-        );
+        assert_eq!(nstep_returns(&r, 0.5, TimeLimitHandling::Terminal), vec![2.0, 2.0, 53.0]);
         // bootstrap: step 1: 2 + 0.5 * 10 = 7; step 0: 1 + 0.5 * 7 = 4.5
-        assert_eq!(
-            nstep_returns(&r, 0.5, TimeLimitHandling::Bootstrap),
-            vec![4.5, 7.0, 53.0]
-        );
+        assert_eq!(nstep_returns(&r, 0.5, TimeLimitHandling::Bootstrap), vec![4.5, 7.0, 53.0]);
         let mut r = r;
         r.terminated[1] = true;
         r.truncated[1] = false;
-        assert_eq!(
-            nstep_returns(&r, 0.5, TimeLimitHandling::Bootstrap),
-            vec![2.0, 2.0, 53.0]
-        );
+        assert_eq!(nstep_returns(&r, 0.5, TimeLimitHandling::Bootstrap), vec![2.0, 2.0, 53.0]);
     }
 }

@@ -50,27 +50,17 @@ impl Rollout {
     /// A batch of random data of the right shapes (for benchmarks and tests of an update):
     /// observations uniform in [0, 1), valid random actions, rewards in [-1, 1), an episode
     /// end every 1000 steps, and, for continuous actions, a recorded acting distribution.
-    pub fn synthetic(
-        rng: &mut impl Rng,
-        num_envs: usize,
-        steps: usize,
-        obs_dim: usize,
-        actions: &ActionSpace,
-    ) -> Self {
+    pub fn synthetic(rng: &mut impl Rng, num_envs: usize, steps: usize, obs_dim: usize, actions: &ActionSpace) -> Self {
         let rows = num_envs * steps;
         let act_dim = actions.stored_dim();
         let stored: Vec<f32> = match actions {
             ActionSpace::Discrete { n } => (0..rows).map(|_| rng.gen_range(0..*n) as f32).collect(),
-            ActionSpace::Continuous { dim, .. } => (0..rows * dim)
-                .map(|_| rng.sample(StandardNormal))
-                .collect(),
+            ActionSpace::Continuous { dim, .. } => (0..rows * dim).map(|_| rng.sample(StandardNormal)).collect(),
         };
         let dist = match actions {
             ActionSpace::Discrete { .. } => None,
             ActionSpace::Continuous { dim, .. } => Some(DistParams::Gaussian {
-                mean: (0..rows * dim)
-                    .map(|_| rng.sample::<f32, _>(StandardNormal) * 0.1)
-                    .collect(),
+                mean: (0..rows * dim).map(|_| rng.sample::<f32, _>(StandardNormal) * 0.1).collect(),
                 log_std: vec![0.0; *dim],
             }),
         };
@@ -107,10 +97,7 @@ impl Rollout {
         if discrete {
             ActionBatch::Discrete(&self.actions)
         } else {
-            ActionBatch::Continuous {
-                values: &self.actions,
-                dim: self.act_dim,
-            }
+            ActionBatch::Continuous { values: &self.actions, dim: self.act_dim }
         }
     }
 }
@@ -159,14 +146,7 @@ impl Collector {
     pub fn new(venv: VecEnv, rng: ChaCha8Rng) -> Self {
         let act_dim = venv.action_space().stored_dim();
         let n = venv.len();
-        Self {
-            obs: Vec::new(),
-            episode_steps: vec![0; n],
-            venv,
-            act_dim,
-            rng,
-            global_step: 0,
-        }
+        Self { obs: Vec::new(), episode_steps: vec![0; n], venv, act_dim, rng, global_step: 0 }
     }
 
     /// The environments' and the sampler's state, to continue from.
@@ -202,56 +182,29 @@ impl Collector {
 
     /// Runs `steps` steps of every copy with `algo`'s policy; returns the batch and the
     /// episodes that ended meanwhile.
-    pub fn collect(
-        &mut self,
-        algo: &mut dyn Algorithm,
-        steps: usize,
-    ) -> Result<(Rollout, Vec<EpisodeEvent>), AlgoError> {
+    pub fn collect(&mut self, algo: &mut dyn Algorithm, steps: usize) -> Result<(Rollout, Vec<EpisodeEvent>), AlgoError> {
         self.run(algo, |t, _| t >= steps)
     }
 
     /// Runs whole episodes of the one copy until the batch holds more than `min_steps`
     /// timesteps (baselines `acktr/acktr_cont.py` l. 83-92).
-    pub fn collect_episodes(
-        &mut self,
-        algo: &mut dyn Algorithm,
-        min_steps: usize,
-    ) -> Result<(Rollout, Vec<EpisodeEvent>), AlgoError> {
-        assert_eq!(
-            self.venv.len(),
-            1,
-            "whole-episode batches run one environment copy"
-        );
+    pub fn collect_episodes(&mut self, algo: &mut dyn Algorithm, min_steps: usize) -> Result<(Rollout, Vec<EpisodeEvent>), AlgoError> {
+        assert_eq!(self.venv.len(), 1, "whole-episode batches run one environment copy");
         self.run(algo, |t, episode_ended| t > min_steps && episode_ended)
     }
 
     /// Steps until `done(steps taken, the last step ended an episode of copy 0)`.
-    fn run(
-        &mut self,
-        algo: &mut dyn Algorithm,
-        done: impl Fn(usize, bool) -> bool,
-    ) -> Result<(Rollout, Vec<EpisodeEvent>), AlgoError> {
+    fn run(&mut self, algo: &mut dyn Algorithm, done: impl Fn(usize, bool) -> bool) -> Result<(Rollout, Vec<EpisodeEvent>), AlgoError> {
         let n = self.venv.len();
         let obs_dim = algo.pipeline_mut().input_dim();
         if self.obs.is_empty() {
             self.obs = vec![0.0; n * obs_dim];
             let pipeline = algo.pipeline_mut();
-            for (e, (o, row)) in self
-                .venv
-                .observations()
-                .iter()
-                .zip(self.obs.chunks_mut(obs_dim))
-                .enumerate()
-            {
+            for (e, (o, row)) in self.venv.observations().iter().zip(self.obs.chunks_mut(obs_dim)).enumerate() {
                 pipeline.observe(e, o, true, row);
             }
         }
-        let mut r = Rollout {
-            num_envs: n,
-            obs_dim,
-            act_dim: self.act_dim,
-            ..Rollout::default()
-        };
+        let mut r = Rollout { num_envs: n, obs_dim, act_dim: self.act_dim, ..Rollout::default() };
         let mut episodes = Vec::new();
         let mut t = 0;
         loop {
@@ -288,9 +241,7 @@ impl Collector {
                 }
             }
             if !final_rows.is_empty() {
-                let v = algo
-                    .policy()
-                    .values(&final_obs, &final_steps, final_rows.len())?;
+                let v = algo.policy().values(&final_obs, &final_steps, final_rows.len())?;
                 for (row, v) in final_rows.iter().zip(v) {
                     r.truncation_values[*row] = v;
                 }
@@ -306,13 +257,7 @@ impl Collector {
                 });
             }
             let pipeline = algo.pipeline_mut();
-            for (e, (o, row)) in self
-                .venv
-                .observations()
-                .iter()
-                .zip(self.obs.chunks_mut(obs_dim))
-                .enumerate()
-            {
+            for (e, (o, row)) in self.venv.observations().iter().zip(self.obs.chunks_mut(obs_dim)).enumerate() {
                 let start = step.final_obs[e].is_some();
                 self.episode_steps[e] = if start { 0 } else { self.episode_steps[e] + 1 };
                 pipeline.observe(e, o, start, row);

@@ -6,9 +6,7 @@
 
 use rand::Rng;
 
-use super::{
-    Action, ActionSpace, Env, EnvError, EnvRng, EnvState, Observation, ObservationSpace, Step,
-};
+use super::{Action, ActionSpace, Env, EnvError, EnvRng, EnvState, Observation, ObservationSpace, Step};
 
 const GRAVITY: f64 = 9.8;
 const MASSCART: f64 = 1.0;
@@ -75,12 +73,7 @@ impl Env for CartPole {
             / (LENGTH * (4.0 / 3.0 - MASSPOLE * costheta * costheta / TOTAL_MASS));
         let xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS;
         // kinematics_integrator == "euler"
-        self.state = [
-            x + TAU * x_dot,
-            x_dot + TAU * xacc,
-            theta + TAU * theta_dot,
-            theta_dot + TAU * thetaacc,
-        ];
+        self.state = [x + TAU * x_dot, x_dot + TAU * xacc, theta + TAU * theta_dot, theta_dot + TAU * thetaacc];
         let [x, _, theta, _] = self.state;
         let terminated = !(-X_THRESHOLD..=X_THRESHOLD).contains(&x)
             || !(-THETA_THRESHOLD..=THETA_THRESHOLD).contains(&theta);
@@ -94,18 +87,10 @@ impl Env for CartPole {
             *self.steps_beyond_terminated.get_or_insert(0) += 1;
             0.0
         };
-        Ok(Step {
-            obs: self.obs(),
-            reward,
-            terminated,
-            truncated: false,
-        })
+        Ok(Step { obs: self.obs(), reward, terminated, truncated: false })
     }
     fn snapshot(&self) -> super::EnvSnapshot {
-        super::EnvSnapshot {
-            values: self.state.to_vec(),
-            counters: vec![self.steps_beyond_terminated.map_or(0, |n| u64::from(n) + 1)],
-        }
+        super::EnvSnapshot { values: self.state.to_vec(), counters: vec![self.steps_beyond_terminated.map_or(0, |n| u64::from(n) + 1)] }
     }
     fn restore(&mut self, s: &super::EnvSnapshot) -> Result<(), EnvError> {
         match (s.values.as_slice(), s.counters.as_slice()) {
@@ -114,10 +99,7 @@ impl Env for CartPole {
                 self.steps_beyond_terminated = beyond.checked_sub(1).map(|n| n as u32);
                 Ok(())
             }
-            _ => Err(super::bad_snapshot(
-                "CartPole-v1",
-                "expected 4 values and 1 counter",
-            )),
+            _ => Err(super::bad_snapshot("CartPole-v1", "expected 4 values and 1 counter")),
         }
     }
     fn set_state(&mut self, state: &EnvState) -> Result<Observation, EnvError> {

@@ -52,44 +52,27 @@ pub enum Verdict {
 #[derive(Debug, thiserror::Error)]
 pub enum CaseError {
     #[error("{path}: cannot read: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: not an env-case/1 file: {source}")]
-    Parse {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    Parse { path: PathBuf, source: serde_json::Error },
     #[error("{path}: unsupported format `{format}` (expected env-case/1)")]
     Format { path: PathBuf, format: String },
 }
 
 /// Reads one case file.
 pub fn load_case(path: &Path) -> Result<EnvCase, CaseError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CaseError::Io {
-        path: path.into(),
-        source,
-    })?;
-    let case: EnvCase = serde_json::from_str(&text).map_err(|source| CaseError::Parse {
-        path: path.into(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| CaseError::Io { path: path.into(), source })?;
+    let case: EnvCase =
+        serde_json::from_str(&text).map_err(|source| CaseError::Parse { path: path.into(), source })?;
     if case.format != "env-case/1" {
-        return Err(CaseError::Format {
-            path: path.into(),
-            format: case.format,
-        });
+        return Err(CaseError::Format { path: path.into(), format: case.format });
     }
     Ok(case)
 }
 
 /// The `*.json` files of a directory, sorted by name.
 pub fn case_files(dir: &Path) -> Result<Vec<PathBuf>, CaseError> {
-    let rd = std::fs::read_dir(dir).map_err(|source| CaseError::Io {
-        path: dir.into(),
-        source,
-    })?;
+    let rd = std::fs::read_dir(dir).map_err(|source| CaseError::Io { path: dir.into(), source })?;
     let mut files: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
@@ -112,11 +95,7 @@ fn tolerance(case: &EnvCase) -> f64 {
 
 fn compare_vec(what: &str, x: &[f64], e: &[f64], tol: f64) -> Result<(), String> {
     if x.len() != e.len() {
-        return Err(format!(
-            "{what}: length {} != expected {}",
-            x.len(),
-            e.len()
-        ));
+        return Err(format!("{what}: length {} != expected {}", x.len(), e.len()));
     }
     for (k, (a, b)) in x.iter().zip(e).enumerate() {
         if !close(*a, *b, tol) {
@@ -144,9 +123,7 @@ fn to_action(space: &ActionSpace, v: &serde_json::Value) -> Result<Action, Strin
 pub fn run_case(case: &EnvCase, make: impl Fn(&str) -> Result<Box<dyn Env>, EnvError>) -> Verdict {
     let mut env = match make(&case.env) {
         Ok(env) => env,
-        Err(EnvError::UnknownEnv { .. }) => {
-            return Verdict::Skipped(format!("`{}` is not built", case.env))
-        }
+        Err(EnvError::UnknownEnv { .. }) => return Verdict::Skipped(format!("`{}` is not built", case.env)),
         Err(e) => return Verdict::Mismatch(format!("cannot build `{}`: {e}", case.env)),
     };
     match replay(case, env.as_mut()) {
@@ -162,20 +139,13 @@ fn replay(case: &EnvCase, env: &mut dyn Env) -> Result<(), String> {
     env.reset(&mut rng);
     let state = match &case.initial_state {
         CaseState::Classic { state } => EnvState::Classic(state.clone()),
-        CaseState::Mujoco { qpos, qvel } => EnvState::Mujoco {
-            qpos: qpos.clone(),
-            qvel: qvel.clone(),
-        },
+        CaseState::Mujoco { qpos, qvel } => EnvState::Mujoco { qpos: qpos.clone(), qvel: qvel.clone() },
     };
     let obs = env.set_state(&state).map_err(|e| e.to_string())?;
     let obs = obs.as_vector().ok_or("observation is not a vector")?;
     compare_vec("initial_obs", obs, &case.initial_obs, tol)?;
     if case.actions.len() < case.steps.len() {
-        return Err(format!(
-            "case has {} steps but only {} actions",
-            case.steps.len(),
-            case.actions.len()
-        ));
+        return Err(format!("case has {} steps but only {} actions", case.steps.len(), case.actions.len()));
     }
     let space = env.action_space();
     for (t, (action, expected)) in case.actions.iter().zip(&case.steps).enumerate() {
@@ -184,10 +154,7 @@ fn replay(case: &EnvCase, env: &mut dyn Env) -> Result<(), String> {
         let obs = step.obs.as_vector().ok_or("observation is not a vector")?;
         compare_vec(&format!("step {t}: obs"), obs, &expected.obs, tol)?;
         if !close(step.reward, expected.reward, tol) {
-            return Err(format!(
-                "step {t}: reward = {:e}, expected {:e}",
-                step.reward, expected.reward
-            ));
+            return Err(format!("step {t}: reward = {:e}, expected {:e}", step.reward, expected.reward));
         }
         if step.terminated != expected.terminated || step.truncated != expected.truncated {
             return Err(format!(

@@ -29,11 +29,7 @@ pub enum ObservationSpace {
     /// A stack of `channels` greyscale frames of `height` x `width` bytes (Atari,
     /// paper appendix A.1: 4x84x84), scaled to [0, 1] for the network as in
     /// openai/baselines `common/models.py` (`X / 255.`).
-    Frames {
-        channels: usize,
-        height: usize,
-        width: usize,
-    },
+    Frames { channels: usize, height: usize, width: usize },
 }
 
 impl ObservationSpace {
@@ -41,11 +37,7 @@ impl ObservationSpace {
     pub fn flat_dim(&self) -> usize {
         match *self {
             ObservationSpace::Vector { dim } => dim,
-            ObservationSpace::Frames {
-                channels,
-                height,
-                width,
-            } => channels * height * width,
+            ObservationSpace::Frames { channels, height, width } => channels * height * width,
         }
     }
 }
@@ -57,11 +49,7 @@ pub enum ActionSpace {
     Discrete { n: usize },
     /// A box of `dim` reals with the given bounds (the policy samples unbounded values;
     /// the environment clips, as Gymnasium's own environments do).
-    Continuous {
-        dim: usize,
-        low: Vec<f64>,
-        high: Vec<f64>,
-    },
+    Continuous { dim: usize, low: Vec<f64>, high: Vec<f64> },
 }
 
 impl ActionSpace {
@@ -150,19 +138,11 @@ pub enum EnvError {
     #[error("unknown environment `{id}` (known: {known})")]
     UnknownEnv { id: String, known: String },
     #[error("environment `{env}` cannot take state {state:?}: {why}")]
-    BadState {
-        env: String,
-        state: EnvState,
-        why: String,
-    },
+    BadState { env: String, state: EnvState, why: String },
     #[error("environment `{env}`: {why}")]
     Engine { env: String, why: String },
     #[error("environment `{env}` rejected action {action:?}: {why}")]
-    BadAction {
-        env: String,
-        action: Action,
-        why: String,
-    },
+    BadAction { env: String, action: Action, why: String },
 }
 
 /// A single environment (Gymnasium's `Env`).
@@ -200,11 +180,7 @@ pub struct TimeLimit<E> {
 impl<E: Env> TimeLimit<E> {
     /// Wraps `inner` with the registered time limit.
     pub fn new(inner: E, max_episode_steps: usize) -> Self {
-        Self {
-            inner,
-            max_episode_steps,
-            elapsed: 0,
-        }
+        Self { inner, max_episode_steps, elapsed: 0 }
     }
 }
 
@@ -240,10 +216,7 @@ impl<E: Env> Env for TimeLimit<E> {
     }
     fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<(), EnvError> {
         let mut s = snapshot.clone();
-        let elapsed = s
-            .counters
-            .pop()
-            .ok_or_else(|| bad_snapshot(self.id(), "no time-limit counter"))?;
+        let elapsed = s.counters.pop().ok_or_else(|| bad_snapshot(self.id(), "no time-limit counter"))?;
         self.inner.restore(&s)?;
         self.elapsed = elapsed as usize;
         Ok(())
@@ -252,10 +225,7 @@ impl<E: Env> Env for TimeLimit<E> {
 
 /// The error for a snapshot that does not fit the environment.
 pub fn bad_snapshot(env: &str, why: &str) -> EnvError {
-    EnvError::Engine {
-        env: env.to_string(),
-        why: format!("cannot restore a checkpoint: {why}"),
-    }
+    EnvError::Engine { env: env.to_string(), why: format!("cannot restore a checkpoint: {why}") }
 }
 
 /// One registry entry: a Gymnasium id and how to build it.
@@ -271,32 +241,16 @@ pub struct EnvEntry {
 /// Every environment this build knows, by Gymnasium id. Adding an environment is one file
 /// and one line here.
 pub const REGISTRY: &[EnvEntry] = &[
-    EnvEntry {
-        id: "CartPole-v1",
-        max_episode_steps: 500,
-        make: cartpole::CartPole::boxed,
-    },
-    EnvEntry {
-        id: "Pendulum-v1",
-        max_episode_steps: 200,
-        make: pendulum::Pendulum::boxed,
-    },
+    EnvEntry { id: "CartPole-v1", max_episode_steps: 500, make: cartpole::CartPole::boxed },
+    EnvEntry { id: "Pendulum-v1", max_episode_steps: 200, make: pendulum::Pendulum::boxed },
     // MuJoCo tasks (Gymnasium 1.4.0 `envs/__init__.py`: Reacher 50 steps, the others 1000).
-    EnvEntry {
-        id: "Ant-v5",
-        max_episode_steps: 1000,
-        make: || mujoco::MujocoEnv::boxed(mujoco::Task::Ant),
-    },
+    EnvEntry { id: "Ant-v5", max_episode_steps: 1000, make: || mujoco::MujocoEnv::boxed(mujoco::Task::Ant) },
     EnvEntry {
         id: "HalfCheetah-v5",
         max_episode_steps: 1000,
         make: || mujoco::MujocoEnv::boxed(mujoco::Task::HalfCheetah),
     },
-    EnvEntry {
-        id: "Hopper-v5",
-        max_episode_steps: 1000,
-        make: || mujoco::MujocoEnv::boxed(mujoco::Task::Hopper),
-    },
+    EnvEntry { id: "Hopper-v5", max_episode_steps: 1000, make: || mujoco::MujocoEnv::boxed(mujoco::Task::Hopper) },
     EnvEntry {
         id: "InvertedPendulum-v5",
         max_episode_steps: 1000,
@@ -307,16 +261,8 @@ pub const REGISTRY: &[EnvEntry] = &[
         max_episode_steps: 1000,
         make: || mujoco::MujocoEnv::boxed(mujoco::Task::InvertedDoublePendulum),
     },
-    EnvEntry {
-        id: "Reacher-v5",
-        max_episode_steps: 50,
-        make: || mujoco::MujocoEnv::boxed(mujoco::Task::Reacher),
-    },
-    EnvEntry {
-        id: "Swimmer-v5",
-        max_episode_steps: 1000,
-        make: || mujoco::MujocoEnv::boxed(mujoco::Task::Swimmer),
-    },
+    EnvEntry { id: "Reacher-v5", max_episode_steps: 50, make: || mujoco::MujocoEnv::boxed(mujoco::Task::Reacher) },
+    EnvEntry { id: "Swimmer-v5", max_episode_steps: 1000, make: || mujoco::MujocoEnv::boxed(mujoco::Task::Swimmer) },
     EnvEntry {
         id: "Walker2d-v5",
         max_episode_steps: 1000,
@@ -334,10 +280,7 @@ pub fn lookup(id: &str) -> Result<&'static EnvEntry, EnvError> {
     REGISTRY
         .iter()
         .find(|e| e.id == id)
-        .ok_or_else(|| EnvError::UnknownEnv {
-            id: id.to_string(),
-            known: known_ids(),
-        })
+        .ok_or_else(|| EnvError::UnknownEnv { id: id.to_string(), known: known_ids() })
 }
 
 /// Builds `id` with its registered time limit, as `gymnasium.make(id)` does.

@@ -21,9 +21,7 @@ use mujoco_rs::prelude::*;
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use super::{
-    Action, ActionSpace, Env, EnvError, EnvRng, EnvState, Observation, ObservationSpace, Step,
-};
+use super::{Action, ActionSpace, Env, EnvError, EnvRng, EnvState, Observation, ObservationSpace, Step};
 
 /// The MuJoCo version this build was made for (the `mujoco==3.17.0` wheel; pinned because it
 /// decides the numerics).
@@ -102,28 +100,19 @@ impl Task {
     }
 
     fn index(self) -> usize {
-        Task::ALL
-            .iter()
-            .position(|t| *t == self)
-            .expect("task listed in ALL")
+        Task::ALL.iter().position(|t| *t == self).expect("task listed in ALL")
     }
 }
 
 fn mujoco_error(task: Task, why: impl std::fmt::Display) -> EnvError {
-    EnvError::Engine {
-        env: task.id().to_string(),
-        why: why.to_string(),
-    }
+    EnvError::Engine { env: task.id().to_string(), why: why.to_string() }
 }
 
 /// MuJoCo's messages go to stderr instead of `MUJOCO_LOG.TXT` in the working directory
 /// (including the compiler's deprecation of `settotalmass`, which Gymnasium's v5 models set
 /// and MuJoCo 3.17 still applies; `tests/cli.rs` uses it to see that messages arrive).
 fn log_to_stderr(message: &MjLogMessage) {
-    if matches!(
-        message.level(),
-        MjtLogLevel::mjLOG_WARNING | MjtLogLevel::mjLOG_ERROR
-    ) {
+    if matches!(message.level(), MjtLogLevel::mjLOG_WARNING | MjtLogLevel::mjLOG_ERROR) {
         eprintln!("MuJoCo {:?}: {}", message.level(), message.subject());
     }
 }
@@ -164,11 +153,7 @@ fn model(task: Task) -> Result<Arc<MjModel>, EnvError> {
     static MODELS: [OnceLock<Result<Arc<MjModel>, String>>; 8] = [const { OnceLock::new() }; 8];
     setup().map_err(|e| mujoco_error(task, e))?;
     MODELS[task.index()]
-        .get_or_init(|| {
-            MjModel::from_xml_string(task.xml())
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
-        })
+        .get_or_init(|| MjModel::from_xml_string(task.xml()).map(Arc::new).map_err(|e| e.to_string()))
         .clone()
         .map_err(|e| mujoco_error(task, format!("cannot compile the model: {e}")))
 }
@@ -318,33 +303,22 @@ impl MujocoEnv {
 
     fn uniform(rng: &mut EnvRng, low: f64, high: f64, n: usize) -> Vec<f64> {
         // numpy `Generator.uniform`: low + (high - low) * U[0, 1).
-        (0..n)
-            .map(|_| low + (high - low) * rng.gen::<f64>())
-            .collect()
+        (0..n).map(|_| low + (high - low) * rng.gen::<f64>()).collect()
     }
 
     fn normal(rng: &mut EnvRng, n: usize) -> Vec<f64> {
-        (0..n)
-            .map(|_| rng.sample::<f64, _>(StandardNormal))
-            .collect()
+        (0..n).map(|_| rng.sample::<f64, _>(StandardNormal)).collect()
     }
 
     /// The task's `reset_model` noise.
     fn reset_model(&mut self, rng: &mut EnvRng) {
         let (nq, nv) = (self.nq, self.nv);
-        let add = |base: &[f64], noise: Vec<f64>| -> Vec<f64> {
-            base.iter().zip(noise).map(|(b, x)| b + x).collect()
-        };
+        let add = |base: &[f64], noise: Vec<f64>| -> Vec<f64> { base.iter().zip(noise).map(|(b, x)| b + x).collect() };
         let (qpos, qvel) = match self.task {
             // uniform(+-0.1) positions, 0.1 * N(0, 1) velocities.
             Task::Ant | Task::HalfCheetah | Task::InvertedDoublePendulum => {
                 let qpos = add(&self.init_qpos, Self::uniform(rng, -0.1, 0.1, nq));
-                let qvel = self
-                    .init_qvel
-                    .iter()
-                    .zip(Self::normal(rng, nv))
-                    .map(|(b, z)| b + 0.1 * z)
-                    .collect();
+                let qvel = self.init_qvel.iter().zip(Self::normal(rng, nv)).map(|(b, z)| b + 0.1 * z).collect();
                 (qpos, qvel)
             }
             // uniform(+-0.005) both.
@@ -366,11 +340,7 @@ impl MujocoEnv {
             // velocities uniform(+-0.005), the goal's zero.
             Task::Reacher => {
                 let noise = Self::uniform(rng, -0.1, 0.1, nq);
-                let mut qpos: Vec<f64> = noise
-                    .iter()
-                    .zip(&self.init_qpos)
-                    .map(|(x, b)| x + b)
-                    .collect();
+                let mut qpos: Vec<f64> = noise.iter().zip(&self.init_qpos).map(|(x, b)| x + b).collect();
                 let goal = loop {
                     let g = Self::uniform(rng, -0.2, 0.2, 2);
                     if g[0].hypot(g[1]) < 0.2 {
@@ -392,11 +362,7 @@ impl MujocoEnv {
         let clip10 = |x: &f64| x.clamp(-10.0, 10.0);
         match self.task {
             Task::HalfCheetah => qpos[1..].iter().chain(qvel).copied().collect(),
-            Task::Hopper | Task::Walker2d => qpos[1..]
-                .iter()
-                .copied()
-                .chain(qvel.iter().map(clip10))
-                .collect(),
+            Task::Hopper | Task::Walker2d => qpos[1..].iter().copied().chain(qvel.iter().map(clip10)).collect(),
             Task::Swimmer => qpos[2..].iter().chain(qvel).copied().collect(),
             Task::Ant => {
                 // qpos[2:], qvel, clip(cfrc_ext, -1, 1)[1:] (the world body dropped).
@@ -435,10 +401,7 @@ impl MujocoEnv {
     /// angle within (-0.2, 0.2), all strict.
     fn hopper_healthy(&self) -> bool {
         let (qpos, qvel) = (self.data.qpos(), self.data.qvel());
-        let state_ok = qpos[2..]
-            .iter()
-            .chain(qvel)
-            .all(|&s| -100.0 < s && s < 100.0);
+        let state_ok = qpos[2..].iter().chain(qvel).all(|&s| -100.0 < s && s < 100.0);
         let (z, angle) = (qpos[1], qpos[2]);
         state_ok && 0.7 < z && z < f64::INFINITY && -0.2 < angle && angle < 0.2
     }
@@ -493,12 +456,7 @@ impl MujocoEnv {
                 let healthy = self.ant_healthy();
                 let rewards = x_velocity + if healthy { 1.0 } else { 0.0 };
                 let ctrl = self.ctrl_cost(0.5, action);
-                let forces = self
-                    .data
-                    .cfrc_ext()
-                    .iter()
-                    .flatten()
-                    .map(|x| x.clamp(-1.0, 1.0));
+                let forces = self.data.cfrc_ext().iter().flatten().map(|x| x.clamp(-1.0, 1.0));
                 let contact = 5e-4 * sum_of_squares(&mut self.sq_buf, forces);
                 (rewards - (ctrl + contact), !healthy, obs)
             }
@@ -531,12 +489,7 @@ impl MujocoEnv {
                 (reward_dist + reward_ctrl, false, obs)
             }
         };
-        Step {
-            obs: Observation::Vector(obs),
-            reward,
-            terminated,
-            truncated: false,
-        }
+        Step { obs: Observation::Vector(obs), reward, terminated, truncated: false }
     }
 }
 
@@ -556,11 +509,7 @@ impl Env for MujocoEnv {
         ObservationSpace::Vector { dim }
     }
     fn action_space(&self) -> ActionSpace {
-        ActionSpace::Continuous {
-            dim: self.nu,
-            low: self.ctrl_low.clone(),
-            high: self.ctrl_high.clone(),
-        }
+        ActionSpace::Continuous { dim: self.nu, low: self.ctrl_low.clone(), high: self.ctrl_high.clone() }
     }
     fn reset(&mut self, rng: &mut EnvRng) -> Observation {
         self.data.reset();
@@ -585,24 +534,16 @@ impl Env for MujocoEnv {
         let spec = mujoco_rs::mujoco_c::mjtState::mjSTATE_INTEGRATION as u32;
         let mut values = self.data.state(spec).to_vec();
         values.extend(self.data.xpos().iter().flatten());
-        super::EnvSnapshot {
-            values,
-            counters: vec![],
-        }
+        super::EnvSnapshot { values, counters: vec![] }
     }
     fn restore(&mut self, s: &super::EnvSnapshot) -> Result<(), EnvError> {
         let spec = mujoco_rs::mujoco_c::mjtState::mjSTATE_INTEGRATION as u32;
         let n = self.data.model().state_size(spec);
         let nbody = self.data.model().ffi().nbody as usize;
         if s.values.len() != n + 3 * nbody || !s.counters.is_empty() {
-            return Err(super::bad_snapshot(
-                self.task.id(),
-                &format!("expected {} values", n + 3 * nbody),
-            ));
+            return Err(super::bad_snapshot(self.task.id(), &format!("expected {} values", n + 3 * nbody)));
         }
-        self.data
-            .set_state(&s.values[..n], spec)
-            .map_err(|e| super::bad_snapshot(self.task.id(), &e.to_string()))?;
+        self.data.set_state(&s.values[..n], spec).map_err(|e| super::bad_snapshot(self.task.id(), &e.to_string()))?;
         // SAFETY: `xpos` is MuJoCo's nbody x 3 array of this data, written in place.
         unsafe {
             let d = self.data.ffi_mut();
@@ -619,10 +560,7 @@ impl Env for MujocoEnv {
             _ => Err(EnvError::BadState {
                 env: self.task.id().to_string(),
                 state: state.clone(),
-                why: format!(
-                    "expected qpos of {} and qvel of {} numbers",
-                    self.nq, self.nv
-                ),
+                why: format!("expected qpos of {} and qvel of {} numbers", self.nq, self.nv),
             }),
         }
     }
@@ -633,12 +571,7 @@ impl Env for MujocoEnv {
 /// `mj_rnePostConstraint`, `mj_resetData` every `episode` steps. Returns the seconds taken.
 pub fn bench_raw(task: Task, steps: u64, episode: u64, rng: &mut EnvRng) -> Result<f64, EnvError> {
     let mut env = MujocoEnv::new(task)?;
-    let ctrl_range: Vec<(f64, f64)> = env
-        .ctrl_low
-        .iter()
-        .copied()
-        .zip(env.ctrl_high.iter().copied())
-        .collect();
+    let ctrl_range: Vec<(f64, f64)> = env.ctrl_low.iter().copied().zip(env.ctrl_high.iter().copied()).collect();
     let mut ctrl = vec![0.0; env.nu];
     let start = std::time::Instant::now();
     for t in 0..steps {
@@ -672,9 +605,7 @@ mod tests {
         let a = [1e16, 1.0, -1e16, 1.0];
         assert_eq!(np_sum(&a), 1.0);
         // 84 numbers (Ant's contact forces): 8 interleaved partial sums, then the rest.
-        let v: Vec<f64> = (0..84)
-            .map(|i| ((i * 7919) % 97) as f64 * 0.013 - 0.5)
-            .collect();
+        let v: Vec<f64> = (0..84).map(|i| ((i * 7919) % 97) as f64 * 0.013 - 0.5).collect();
         let mut r = [0.0; 8];
         r.copy_from_slice(&v[..8]);
         let mut i = 8;
@@ -702,9 +633,7 @@ mod tests {
             let dim = env.observation_space().flat_dim();
             let obs = env.reset(&mut rng);
             assert_eq!(obs.as_vector().unwrap().len(), dim, "{}", task.id());
-            let ActionSpace::Continuous { dim: nu, .. } = env.action_space() else {
-                panic!()
-            };
+            let ActionSpace::Continuous { dim: nu, .. } = env.action_space() else { panic!() };
             let step = env.step(&Action::Continuous(vec![0.1; nu])).unwrap();
             assert_eq!(step.obs.as_vector().unwrap().len(), dim, "{}", task.id());
             assert!(step.reward.is_finite());
@@ -724,44 +653,26 @@ mod tests {
         let cases = [
             (Task::Ant, Noise::Uniform(0.1), Noise::Normal(0.1)),
             (Task::HalfCheetah, Noise::Uniform(0.1), Noise::Normal(0.1)),
-            (
-                Task::InvertedDoublePendulum,
-                Noise::Uniform(0.1),
-                Noise::Normal(0.1),
-            ),
+            (Task::InvertedDoublePendulum, Noise::Uniform(0.1), Noise::Normal(0.1)),
             (Task::Hopper, Noise::Uniform(0.005), Noise::Uniform(0.005)),
             (Task::Walker2d, Noise::Uniform(0.005), Noise::Uniform(0.005)),
             (Task::Swimmer, Noise::Uniform(0.1), Noise::Uniform(0.1)),
-            (
-                Task::InvertedPendulum,
-                Noise::Uniform(0.01),
-                Noise::Uniform(0.01),
-            ),
+            (Task::InvertedPendulum, Noise::Uniform(0.01), Noise::Uniform(0.01)),
         ];
         let n = 2000;
         let check = |what: &str, dev: &[f64], noise: &Noise| {
             let mean = dev.iter().sum::<f64>() / dev.len() as f64;
-            let sd =
-                (dev.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / dev.len() as f64).sqrt();
+            let sd = (dev.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / dev.len() as f64).sqrt();
             let (want_sd, bound) = match noise {
                 Noise::Uniform(s) => (s / 3f64.sqrt(), Some(*s)),
                 Noise::Normal(s) => (*s, None),
             };
             assert!(mean.abs() < 0.1 * want_sd, "{what}: mean {mean}");
-            assert!(
-                (sd / want_sd - 1.0).abs() < 0.05,
-                "{what}: sd {sd}, want {want_sd}"
-            );
+            assert!((sd / want_sd - 1.0).abs() < 0.05, "{what}: sd {sd}, want {want_sd}");
             if let Some(b) = bound {
-                assert!(
-                    dev.iter().all(|d| d.abs() <= b * (1.0 + 1e-12)),
-                    "{what}: beyond {b}"
-                );
+                assert!(dev.iter().all(|d| d.abs() <= b * (1.0 + 1e-12)), "{what}: beyond {b}");
             } else {
-                assert!(
-                    dev.iter().any(|d| d.abs() > 2.5 * want_sd),
-                    "{what}: no normal tails"
-                );
+                assert!(dev.iter().any(|d| d.abs() > 2.5 * want_sd), "{what}: no normal tails");
             }
         };
         for (task, pos, vel) in cases {
@@ -770,20 +681,8 @@ mod tests {
             let (mut dq, mut dv) = (Vec::new(), Vec::new());
             for _ in 0..n {
                 env.reset(&mut rng);
-                dq.extend(
-                    env.data
-                        .qpos()
-                        .iter()
-                        .zip(&env.init_qpos)
-                        .map(|(a, b)| a - b),
-                );
-                dv.extend(
-                    env.data
-                        .qvel()
-                        .iter()
-                        .zip(&env.init_qvel)
-                        .map(|(a, b)| a - b),
-                );
+                dq.extend(env.data.qpos().iter().zip(&env.init_qpos).map(|(a, b)| a - b));
+                dv.extend(env.data.qvel().iter().zip(&env.init_qvel).map(|(a, b)| a - b));
             }
             check(&format!("{} qpos", task.id()), &dq, &pos);
             check(&format!("{} qvel", task.id()), &dv, &vel);

@@ -6,9 +6,7 @@
 
 use rand::Rng;
 
-use super::{
-    Action, ActionSpace, Env, EnvError, EnvRng, EnvState, Observation, ObservationSpace, Step,
-};
+use super::{Action, ActionSpace, Env, EnvError, EnvRng, EnvState, Observation, ObservationSpace, Step};
 
 const MAX_SPEED: f64 = 8.0;
 const MAX_TORQUE: f64 = 2.0;
@@ -56,17 +54,10 @@ impl Env for Pendulum {
         ObservationSpace::Vector { dim: 3 }
     }
     fn action_space(&self) -> ActionSpace {
-        ActionSpace::Continuous {
-            dim: 1,
-            low: vec![-MAX_TORQUE],
-            high: vec![MAX_TORQUE],
-        }
+        ActionSpace::Continuous { dim: 1, low: vec![-MAX_TORQUE], high: vec![MAX_TORQUE] }
     }
     fn reset(&mut self, rng: &mut EnvRng) -> Observation {
-        self.state = [
-            rng.gen_range(-std::f64::consts::PI..std::f64::consts::PI),
-            rng.gen_range(-1.0..1.0),
-        ];
+        self.state = [rng.gen_range(-std::f64::consts::PI..std::f64::consts::PI), rng.gen_range(-1.0..1.0)];
         self.obs()
     }
     fn step(&mut self, action: &Action) -> Result<Step, EnvError> {
@@ -86,18 +77,10 @@ impl Env for Pendulum {
         let newthdot = newthdot.clamp(-MAX_SPEED, MAX_SPEED);
         let newth = th + newthdot * DT;
         self.state = [newth, newthdot];
-        Ok(Step {
-            obs: self.obs(),
-            reward: -costs,
-            terminated: false,
-            truncated: false,
-        })
+        Ok(Step { obs: self.obs(), reward: -costs, terminated: false, truncated: false })
     }
     fn snapshot(&self) -> super::EnvSnapshot {
-        super::EnvSnapshot {
-            values: self.state.to_vec(),
-            counters: vec![],
-        }
+        super::EnvSnapshot { values: self.state.to_vec(), counters: vec![] }
     }
     fn restore(&mut self, s: &super::EnvSnapshot) -> Result<(), EnvError> {
         match s.values.as_slice() {

@@ -8,9 +8,7 @@
 
 use rand::SeedableRng;
 
-use super::{
-    Action, ActionSpace, Env, EnvError, EnvRng, EnvSnapshot, Observation, ObservationSpace,
-};
+use super::{Action, ActionSpace, Env, EnvError, EnvRng, EnvSnapshot, Observation, ObservationSpace};
 
 /// Every copy's full state, its reset stream, current observation and running episode
 /// (a checkpoint's part).
@@ -76,13 +74,7 @@ impl VecEnv {
             envs.push(env);
             rngs.push(rng);
         }
-        Ok(Self {
-            envs,
-            rngs,
-            obs,
-            ep_return: vec![0.0; n],
-            ep_length: vec![0; n],
-        })
+        Ok(Self { envs, rngs, obs, ep_return: vec![0.0; n], ep_length: vec![0; n] })
     }
 
     /// Number of copies.
@@ -124,20 +116,8 @@ impl VecEnv {
     /// Continues from a [`Self::snapshot`] of copies of the same environment.
     pub fn restore(&mut self, s: &VecEnvSnapshot) -> Result<(), EnvError> {
         let n = self.envs.len();
-        if [
-            s.envs.len(),
-            s.rngs.len(),
-            s.obs.len(),
-            s.ep_return.len(),
-            s.ep_length.len(),
-        ]
-        .iter()
-        .any(|&k| k != n)
-        {
-            return Err(super::bad_snapshot(
-                self.envs[0].id(),
-                &format!("a checkpoint of {} copies, not {n}", s.envs.len()),
-            ));
+        if [s.envs.len(), s.rngs.len(), s.obs.len(), s.ep_return.len(), s.ep_length.len()].iter().any(|&k| k != n) {
+            return Err(super::bad_snapshot(self.envs[0].id(), &format!("a checkpoint of {} copies, not {n}", s.envs.len())));
         }
         for (e, snap) in self.envs.iter_mut().zip(&s.envs) {
             e.restore(snap)?;
@@ -168,11 +148,7 @@ impl VecEnv {
             out.terminated.push(step.terminated);
             out.truncated.push(step.truncated && !step.terminated);
             if done {
-                out.episodes.push(EpisodeRecord {
-                    env_index: i,
-                    ret: self.ep_return[i],
-                    length: self.ep_length[i],
-                });
+                out.episodes.push(EpisodeRecord { env_index: i, ret: self.ep_return[i], length: self.ep_length[i] });
                 self.ep_return[i] = 0.0;
                 self.ep_length[i] = 0;
                 self.obs[i] = self.envs[i].reset(&mut self.rngs[i]);

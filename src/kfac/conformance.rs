@@ -36,20 +36,8 @@ pub struct CaseConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CaseLayer {
-    Linear {
-        #[serde(rename = "in")]
-        input: usize,
-        out: usize,
-        activation: String,
-    },
-    Conv2d {
-        in_channels: usize,
-        out_channels: usize,
-        kernel: usize,
-        stride: usize,
-        padding: usize,
-        activation: String,
-    },
+    Linear { #[serde(rename = "in")] input: usize, out: usize, activation: String },
+    Conv2d { in_channels: usize, out_channels: usize, kernel: usize, stride: usize, padding: usize, activation: String },
     Flatten,
 }
 
@@ -101,14 +89,9 @@ pub struct KfacCase {
 /// Reads a case, checking its format.
 pub fn load_case(path: &Path) -> Result<KfacCase, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let case: KfacCase =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let case: KfacCase = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     if case.format != "kfac-case/1" {
-        return Err(format!(
-            "{}: unsupported format `{}`",
-            path.display(),
-            case.format
-        ));
+        return Err(format!("{}: unsupported format `{}`", path.display(), case.format));
     }
     Ok(case)
 }
@@ -145,24 +128,16 @@ fn compare(what: &str, x: &[f64], e: &[f64]) -> Result<(), String> {
         return Err(format!("{what}: {} values, expected {}", x.len(), e.len()));
     }
     let emax = e.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let err = x
-        .iter()
-        .zip(e)
-        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    let err = x.iter().zip(e).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
     if err <= 1e-3 * emax + 1e-6 {
         Ok(())
     } else {
-        Err(format!(
-            "{what}: max |x - e| = {err:e} > tolerance {:e} (max |e| = {emax:e})",
-            1e-3 * emax + 1e-6
-        ))
+        Err(format!("{what}: max |x - e| = {err:e} > tolerance {:e} (max |e| = {emax:e})", 1e-3 * emax + 1e-6))
     }
 }
 
 fn mat_data(m: &Mat<f64>) -> Vec<f64> {
-    (0..m.nrows())
-        .flat_map(|i| (0..m.ncols()).map(move |j| m[(i, j)]))
-        .collect()
+    (0..m.nrows()).flat_map(|i| (0..m.ncols()).map(move |j| m[(i, j)])).collect()
 }
 
 /// Runs every step of a case; `Err` holds the first mismatch.
@@ -172,23 +147,10 @@ pub fn run_case(case: &KfacCase) -> Result<(), String> {
         .iter()
         .map(|l| {
             Ok(match l {
-                CaseLayer::Linear {
-                    input,
-                    out,
-                    activation: a,
-                } => LayerSpec::Linear {
-                    input: *input,
-                    output: *out,
-                    activation: activation(a)?,
-                },
-                CaseLayer::Conv2d {
-                    in_channels,
-                    out_channels,
-                    kernel,
-                    stride,
-                    padding,
-                    activation: a,
-                } => LayerSpec::Conv2d {
+                CaseLayer::Linear { input, out, activation: a } => {
+                    LayerSpec::Linear { input: *input, output: *out, activation: activation(a)? }
+                }
+                CaseLayer::Conv2d { in_channels, out_channels, kernel, stride, padding, activation: a } => LayerSpec::Conv2d {
                     in_channels: *in_channels,
                     out_channels: *out_channels,
                     kernel: *kernel,
@@ -200,11 +162,7 @@ pub fn run_case(case: &KfacCase) -> Result<(), String> {
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let params: Vec<(Vec<f32>, Vec<f32>)> = case
-        .initial_params
-        .iter()
-        .map(|p| (f32s(&p.weight), f32s(&p.bias)))
-        .collect();
+    let params: Vec<(Vec<f32>, Vec<f32>)> = case.initial_params.iter().map(|p| (f32s(&p.weight), f32s(&p.bias))).collect();
     let mut net = SeqNet::new(&case.input_shape, &specs, &params).map_err(|e| e.to_string())?;
     let c = &case.config;
     let mut kfac = KfacConfig {
@@ -245,65 +203,27 @@ pub fn run_case(case: &KfacCase) -> Result<(), String> {
         let mut fgrads = weighted(&net, &step.fisher_output_grad, Some(&mut trace));
         let stats: Vec<LayerStats> = trace.into_iter().map(|e| e.stats(&mut fgrads)).collect();
         let every: Vec<usize> = (0..net.blocks().len()).collect();
-        let out = glue::step(&mut net, &mut kfac, &every, &stats, &layer_grads, c.lr)
-            .map_err(|e| format!("step {t}: {e}"))?;
+        let out = glue::step(&mut net, &mut kfac, &every, &stats, &layer_grads, c.lr).map_err(|e| format!("step {t}: {e}"))?;
         if let Some(ev) = out.event {
             return Err(format!("step {t}: update skipped ({ev:?})"));
         }
         let e = &step.expected;
         if out.blocks.len() != e.blocks.len() {
-            return Err(format!(
-                "step {t}: {} blocks, expected {}",
-                out.blocks.len(),
-                e.blocks.len()
-            ));
+            return Err(format!("step {t}: {} blocks, expected {}", out.blocks.len(), e.blocks.len()));
         }
         for (k, (b, eb)) in out.blocks.iter().zip(&e.blocks).enumerate() {
-            compare(
-                &format!("step {t} block {k} A"),
-                &mat_data(&b.a),
-                &eb.A.data,
-            )?;
-            compare(
-                &format!("step {t} block {k} G"),
-                &mat_data(&b.g),
-                &eb.G.data,
-            )?;
-            compare(
-                &format!("step {t} block {k} running_A"),
-                &mat_data(&b.running_a),
-                &eb.running_A.data,
-            )?;
-            compare(
-                &format!("step {t} block {k} running_G"),
-                &mat_data(&b.running_g),
-                &eb.running_G.data,
-            )?;
-            compare(
-                &format!("step {t} block {k} natural_grad"),
-                &mat_data(&b.natural_grad),
-                &eb.natural_grad.data,
-            )?;
+            compare(&format!("step {t} block {k} A"), &mat_data(&b.a), &eb.A.data)?;
+            compare(&format!("step {t} block {k} G"), &mat_data(&b.g), &eb.G.data)?;
+            compare(&format!("step {t} block {k} running_A"), &mat_data(&b.running_a), &eb.running_A.data)?;
+            compare(&format!("step {t} block {k} running_G"), &mat_data(&b.running_g), &eb.running_G.data)?;
+            compare(&format!("step {t} block {k} natural_grad"), &mat_data(&b.natural_grad), &eb.natural_grad.data)?;
         }
         compare(&format!("step {t} vFv"), &[out.vfv], &[e.vFv])?;
         compare(&format!("step {t} nu"), &[out.nu], &[e.nu])?;
-        for (k, ((w, b), ep)) in net
-            .layer_params_mut()
-            .into_iter()
-            .zip(&e.params_after)
-            .enumerate()
-        {
+        for (k, ((w, b), ep)) in net.layer_params_mut().into_iter().zip(&e.params_after).enumerate() {
             let to64 = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<_>>();
-            compare(
-                &format!("step {t} layer {k} weight after"),
-                &to64(w.read()),
-                &ep.weight.data,
-            )?;
-            compare(
-                &format!("step {t} layer {k} bias after"),
-                &to64(b.read()),
-                &ep.bias.data,
-            )?;
+            compare(&format!("step {t} layer {k} weight after"), &to64(w.read()), &ep.weight.data)?;
+            compare(&format!("step {t} layer {k} bias after"), &to64(b.read()), &ep.bias.data)?;
         }
     }
     Ok(())

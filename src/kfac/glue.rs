@@ -12,29 +12,14 @@ use crate::nets::{BlockSpec, KfacBlocks, LayerGrads, LayerKind, LayerStats, NetE
 
 /// Checks that `stats` are exactly the blocks `which` of `blocks`, in order, with their
 /// declared kinds and sizes ([`LayerKind::Unfactored`] stands for a declared bias).
-pub fn check_trace(
-    blocks: &[BlockSpec],
-    which: &[usize],
-    stats: &[LayerStats],
-) -> Result<(), NetError> {
+pub fn check_trace(blocks: &[BlockSpec], which: &[usize], stats: &[LayerStats]) -> Result<(), NetError> {
     for (k, &i) in which.iter().enumerate() {
         let Some(b) = blocks.get(i) else {
-            return Err(NetError::Block {
-                index: i,
-                name: "?".into(),
-                why: format!("not declared ({} blocks)", blocks.len()),
-            });
+            return Err(NetError::Block { index: i, name: "?".into(), why: format!("not declared ({} blocks)", blocks.len()) });
         };
-        let err = |why: String| NetError::Block {
-            index: i,
-            name: b.name.clone(),
-            why,
-        };
+        let err = |why: String| NetError::Block { index: i, name: b.name.clone(), why };
         let Some(s) = stats.get(k) else {
-            return Err(err(format!(
-                "the traced pass recorded {} layers and not this one",
-                stats.len()
-            )));
+            return Err(err(format!("the traced pass recorded {} layers and not this one", stats.len())));
         };
         let kind_ok = match (b.kind, s.kind) {
             (LayerKind::Bias, LayerKind::Bias | LayerKind::Unfactored) => true,
@@ -52,32 +37,21 @@ pub fn check_trace(
         };
         let rows = s.batch * spatial;
         if s.g.len() != rows * s.out_dim || (b.kind.has_weight() && s.a.len() != rows * s.in_dim) {
-            return Err(err(format!(
-                "statistics of the wrong size for {} rows",
-                rows
-            )));
+            return Err(err(format!("statistics of the wrong size for {} rows", rows)));
         }
     }
     if stats.len() > which.len() {
         return Err(NetError::Block {
             index: which.len(),
             name: "?".into(),
-            why: format!(
-                "the traced pass recorded {} layers, {} declared for this step",
-                stats.len(),
-                which.len()
-            ),
+            why: format!("the traced pass recorded {} layers, {} declared for this step", stats.len(), which.len()),
         });
     }
     Ok(())
 }
 
 /// Adds per-block changes to blocks `which` of `net`.
-pub fn apply(
-    net: &mut dyn KfacBlocks,
-    which: &[usize],
-    deltas: &[LayerGrads],
-) -> Result<(), NetError> {
+pub fn apply(net: &mut dyn KfacBlocks, which: &[usize], deltas: &[LayerGrads]) -> Result<(), NetError> {
     for (&i, d) in which.iter().zip(deltas) {
         net.add_to_block(i, d)?;
     }
@@ -86,21 +60,10 @@ pub fn apply(
 
 /// One K-FAC step on blocks `which` of `net`: checks the Fisher statistics against the
 /// declaration, preconditions `grads` (one per block of `which`), and applies the step.
-pub fn step(
-    net: &mut dyn KfacBlocks,
-    kfac: &mut Kfac,
-    which: &[usize],
-    stats: &[LayerStats],
-    grads: &[LayerGrads],
-    lr: f64,
-) -> Result<KfacStep, NetError> {
+pub fn step(net: &mut dyn KfacBlocks, kfac: &mut Kfac, which: &[usize], stats: &[LayerStats], grads: &[LayerGrads], lr: f64) -> Result<KfacStep, NetError> {
     check_trace(net.blocks(), which, stats)?;
     if grads.len() != which.len() {
-        return Err(NetError::Block {
-            index: 0,
-            name: "?".into(),
-            why: format!("{} gradients for {} blocks", grads.len(), which.len()),
-        });
+        return Err(NetError::Block { index: 0, name: "?".into(), why: format!("{} gradients for {} blocks", grads.len(), which.len()) });
     }
     let out = kfac.step(stats, grads, lr);
     apply(net, which, &out.deltas)?;
@@ -110,59 +73,27 @@ pub fn step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nets::cpu::SeqNet;
     use crate::nets::{Group, LayerSpec};
+    use crate::nets::cpu::SeqNet;
 
     fn net() -> SeqNet {
-        let specs = [
-            LayerSpec::Linear {
-                input: 3,
-                output: 2,
-                activation: None,
-            },
-            LayerSpec::Linear {
-                input: 2,
-                output: 1,
-                activation: None,
-            },
-        ];
-        SeqNet::new(
-            &[3],
-            &specs,
-            &[(vec![0.1; 6], vec![0.0; 2]), (vec![0.2; 2], vec![0.0])],
-        )
-        .unwrap()
+        let specs = [LayerSpec::Linear { input: 3, output: 2, activation: None }, LayerSpec::Linear { input: 2, output: 1, activation: None }];
+        SeqNet::new(&[3], &specs, &[(vec![0.1; 6], vec![0.0; 2]), (vec![0.2; 2], vec![0.0])]).unwrap()
     }
 
     fn stats(in_dim: usize, out_dim: usize) -> LayerStats {
-        LayerStats {
-            kind: LayerKind::Linear,
-            batch: 4,
-            a: vec![0.5; 4 * in_dim],
-            in_dim,
-            g: vec![0.1; 4 * out_dim],
-            out_dim,
-        }
+        LayerStats { kind: LayerKind::Linear, batch: 4, a: vec![0.5; 4 * in_dim], in_dim, g: vec![0.1; 4 * out_dim], out_dim }
     }
 
     #[test]
     fn a_trace_out_of_declared_order_is_refused_with_the_layer_named() {
         let n = net();
         assert!(check_trace(n.blocks(), &[0, 1], &[stats(3, 2), stats(2, 1)]).is_ok());
-        let e = check_trace(n.blocks(), &[0, 1], &[stats(2, 1), stats(3, 2)])
-            .unwrap_err()
-            .to_string();
+        let e = check_trace(n.blocks(), &[0, 1], &[stats(2, 1), stats(3, 2)]).unwrap_err().to_string();
         assert!(e.contains("block 0 (layer 1 (linear 3 -> 2))"), "{e}");
-        let e = check_trace(n.blocks(), &[0, 1], &[stats(3, 2)])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("layer 2 (linear 2 -> 1)") && e.contains("recorded 1 layers"),
-            "{e}"
-        );
-        let e = check_trace(n.blocks(), &[0], &[stats(3, 2), stats(2, 1)])
-            .unwrap_err()
-            .to_string();
+        let e = check_trace(n.blocks(), &[0, 1], &[stats(3, 2)]).unwrap_err().to_string();
+        assert!(e.contains("layer 2 (linear 2 -> 1)") && e.contains("recorded 1 layers"), "{e}");
+        let e = check_trace(n.blocks(), &[0], &[stats(3, 2), stats(2, 1)]).unwrap_err().to_string();
         assert!(e.contains("recorded 2 layers, 1 declared"), "{e}");
         assert_eq!(n.blocks()[0].group, Group::Policy);
     }
@@ -171,10 +102,7 @@ mod tests {
     fn a_step_of_the_wrong_size_is_refused_and_changes_nothing() {
         let mut n = net();
         let before = n.block_values(0);
-        let bad = LayerGrads {
-            weight: Some(vec![0.0; 5]),
-            bias: Some(vec![0.0; 2]),
-        };
+        let bad = LayerGrads { weight: Some(vec![0.0; 5]), bias: Some(vec![0.0; 2]) };
         assert!(apply(&mut n, &[0], &[bad]).is_err());
         assert_eq!(n.block_values(0), before);
     }

@@ -132,10 +132,7 @@ impl KfacConfig {
         check::unit("stat_decay", self.stat_decay)?;
         check::non_negative("eigen_floor", self.eigen_floor)?;
         if !(0.0..1.0).contains(&self.momentum) {
-            return Err(FieldError::new(
-                "momentum",
-                format!("must lie in [0, 1), got {}", self.momentum),
-            ));
+            return Err(FieldError::new("momentum", format!("must lie in [0, 1), got {}", self.momentum)));
         }
         if self.inverse_every == 0 {
             return Err(FieldError::new("inverse_every", "must be at least 1"));
@@ -234,27 +231,14 @@ struct MatState {
 
 impl MatState {
     fn of(m: &Mat<f64>) -> Self {
-        Self {
-            rows: m.nrows(),
-            cols: m.ncols(),
-            data: (0..m.ncols())
-                .flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)]))
-                .collect(),
-        }
+        Self { rows: m.nrows(), cols: m.ncols(), data: (0..m.ncols()).flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)])).collect() }
     }
 
     fn mat(&self) -> Result<Mat<f64>, String> {
         if self.data.len() != self.rows * self.cols {
-            return Err(format!(
-                "a {}x{} matrix with {} values",
-                self.rows,
-                self.cols,
-                self.data.len()
-            ));
+            return Err(format!("a {}x{} matrix with {} values", self.rows, self.cols, self.data.len()));
         }
-        Ok(Mat::from_fn(self.rows, self.cols, |i, j| {
-            self.data[j * self.rows + i]
-        }))
+        Ok(Mat::from_fn(self.rows, self.cols, |i, j| self.data[j * self.rows + i]))
     }
 }
 
@@ -298,26 +282,13 @@ pub struct Kfac {
 
 fn rows_to_mat(x: &[f32], rows: usize, cols: usize, extra_one: bool) -> Mat<f64> {
     let c = cols + usize::from(extra_one);
-    Mat::from_fn(rows, c, |i, j| {
-        if j < cols {
-            f64::from(x[i * cols + j])
-        } else {
-            1.0
-        }
-    })
+    Mat::from_fn(rows, c, |i, j| if j < cols { f64::from(x[i * cols + j]) } else { 1.0 })
 }
 
 /// `scale * X^T X`.
 fn gram(x: &Mat<f64>, scale: f64) -> Mat<f64> {
     let mut out = Mat::<f64>::zeros(x.ncols(), x.ncols());
-    faer::linalg::matmul::matmul(
-        out.as_mut(),
-        Accum::Replace,
-        x.transpose(),
-        x.as_ref(),
-        scale,
-        Par::Seq,
-    );
+    faer::linalg::matmul::matmul(out.as_mut(), Accum::Replace, x.transpose(), x.as_ref(), scale, Par::Seq);
     out
 }
 
@@ -327,21 +298,12 @@ fn finite(m: &Mat<f64>) -> bool {
 
 fn eigen_of(b: &Block, floor: f64) -> Result<Eigen, KfacEvent> {
     if b.kind == BlockKind::Identity {
-        return Ok(Eigen {
-            qa: Mat::identity(1, 1),
-            da: vec![1.0],
-            qg: Mat::identity(1, 1),
-            dg: vec![1.0],
-        });
+        return Ok(Eigen { qa: Mat::identity(1, 1), da: vec![1.0], qg: Mat::identity(1, 1), dg: vec![1.0] });
     }
     let dec = |m: &Mat<f64>| -> Result<(Mat<f64>, Vec<f64>), KfacEvent> {
-        let e = m
-            .self_adjoint_eigen(Side::Lower)
-            .map_err(|_| KfacEvent::SkippedEigenFailure)?;
+        let e = m.self_adjoint_eigen(Side::Lower).map_err(|_| KfacEvent::SkippedEigenFailure)?;
         let s = e.S().column_vector();
-        let d: Vec<f64> = (0..s.nrows())
-            .map(|i| if s[i] <= floor { 0.0 } else { s[i] })
-            .collect();
+        let d: Vec<f64> = (0..s.nrows()).map(|i| if s[i] <= floor { 0.0 } else { s[i] }).collect();
         let q = e.U().to_owned();
         if d.iter().all(|x| x.is_finite()) && finite(&q) {
             Ok((q, d))
@@ -383,21 +345,15 @@ impl Kfac {
     pub fn state(&self) -> KfacState {
         KfacState {
             lr: self.cfg.lr,
-            running: self
-                .running
-                .iter()
-                .map(|b| (MatState::of(&b.a), MatState::of(&b.g), b.kind))
-                .collect(),
-            eigen: self.eigen.as_ref().map(|es| {
-                es.iter()
-                    .map(|e| EigenState {
-                        qa: MatState::of(&e.qa),
-                        da: e.da.clone(),
-                        qg: MatState::of(&e.qg),
-                        dg: e.dg.clone(),
-                    })
-                    .collect()
-            }),
+            running: self.running.iter().map(|b| (MatState::of(&b.a), MatState::of(&b.g), b.kind)).collect(),
+            eigen: self
+                .eigen
+                .as_ref()
+                .map(|es| {
+                    es.iter()
+                        .map(|e| EigenState { qa: MatState::of(&e.qa), da: e.da.clone(), qg: MatState::of(&e.qg), dg: e.dg.clone() })
+                        .collect()
+                }),
             stats_steps: self.stats_steps,
             kfac_steps: self.kfac_steps,
             cold_steps: self.cold_steps,
@@ -408,29 +364,12 @@ impl Kfac {
 
     /// Continues from a [`Self::state`] of an optimizer with the same configuration.
     pub fn restore(&mut self, s: &KfacState) -> Result<(), String> {
-        let running = s
-            .running
-            .iter()
-            .map(|(a, g, kind)| {
-                Ok(Block {
-                    a: a.mat()?,
-                    g: g.mat()?,
-                    kind: *kind,
-                })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+        let running = s.running.iter().map(|(a, g, kind)| Ok(Block { a: a.mat()?, g: g.mat()?, kind: *kind })).collect::<Result<Vec<_>, String>>()?;
         let eigen = match &s.eigen {
             None => None,
             Some(es) => Some(
                 es.iter()
-                    .map(|e| {
-                        Ok(Eigen {
-                            qa: e.qa.mat()?,
-                            da: e.da.clone(),
-                            qg: e.qg.mat()?,
-                            dg: e.dg.clone(),
-                        })
-                    })
+                    .map(|e| Ok(Eigen { qa: e.qa.mat()?, da: e.da.clone(), qg: e.qg.mat()?, dg: e.dg.clone() }))
                     .collect::<Result<Vec<_>, String>>()?,
             ),
         };
@@ -462,11 +401,7 @@ impl Kfac {
             let rows = s.g.len() / s.out_dim.max(1);
             let (b, t) = (s.batch as f64, spatial as f64);
             if s.kind == LayerKind::Unfactored {
-                out.push(Block {
-                    a: Mat::identity(1, 1),
-                    g: Mat::identity(1, 1),
-                    kind: BlockKind::Identity,
-                });
+                out.push(Block { a: Mat::identity(1, 1), g: Mat::identity(1, 1), kind: BlockKind::Identity });
                 continue;
             }
             let g = rows_to_mat(&s.g, rows, s.out_dim, false);
@@ -476,40 +411,24 @@ impl Kfac {
                     g_weight.clone()
                 } else {
                     // sum over positions per example
-                    let summed = Mat::from_fn(s.batch, s.out_dim, |i, j| {
-                        (0..spatial).map(|k| g[(i * spatial + k, j)]).sum()
-                    });
+                    let summed = Mat::from_fn(s.batch, s.out_dim, |i, j| (0..spatial).map(|k| g[(i * spatial + k, j)]).sum());
                     gram(&summed, b)
                 };
-                Block {
-                    a: Mat::from_fn(1, 1, |_, _| 1.0),
-                    g: g_bias,
-                    kind: BlockKind::Bias,
-                }
+                Block { a: Mat::from_fn(1, 1, |_, _| 1.0), g: g_bias, kind: BlockKind::Bias }
             };
             match (s.kind, self.cfg.bias) {
-                (LayerKind::Unfactored, _) => out.push(Block {
-                    a: Mat::identity(1, 1),
-                    g: Mat::identity(1, 1),
-                    kind: BlockKind::Identity,
-                }),
+                (LayerKind::Unfactored, _) => {
+                    out.push(Block { a: Mat::identity(1, 1), g: Mat::identity(1, 1), kind: BlockKind::Identity })
+                }
                 (LayerKind::Bias, _) => out.push(bias_block()),
                 (_, BiasMode::Separate) => {
                     let a = rows_to_mat(&s.a, rows, s.in_dim, false);
-                    out.push(Block {
-                        a: gram(&a, 1.0 / (b * t * t)),
-                        g: g_weight.clone(),
-                        kind: BlockKind::Weight,
-                    });
+                    out.push(Block { a: gram(&a, 1.0 / (b * t * t)), g: g_weight.clone(), kind: BlockKind::Weight });
                     out.push(bias_block());
                 }
                 (_, BiasMode::Homogeneous) => {
                     let a = rows_to_mat(&s.a, rows, s.in_dim, true);
-                    out.push(Block {
-                        a: gram(&a, 1.0 / (b * t * t)),
-                        g: g_weight,
-                        kind: BlockKind::Weight,
-                    });
+                    out.push(Block { a: gram(&a, 1.0 / (b * t * t)), g: g_weight, kind: BlockKind::Weight });
                 }
             }
         }
@@ -521,26 +440,17 @@ impl Kfac {
         let mut out = Vec::new();
         for (s, gr) in stats.iter().zip(grads) {
             let bias = gr.bias.as_deref().unwrap_or(&[]);
-            let col =
-                |v: &[f64]| Mat::from_fn(s.out_dim, 1, |i, _| v.get(i).copied().unwrap_or(0.0));
+            let col = |v: &[f64]| Mat::from_fn(s.out_dim, 1, |i, _| v.get(i).copied().unwrap_or(0.0));
             match (s.kind, self.cfg.bias) {
                 (LayerKind::Bias | LayerKind::Unfactored, _) => out.push(col(bias)),
                 (_, BiasMode::Separate) => {
                     let w = gr.weight.as_deref().unwrap_or(&[]);
-                    out.push(Mat::from_fn(s.out_dim, s.in_dim, |i, j| {
-                        w[i * s.in_dim + j]
-                    }));
+                    out.push(Mat::from_fn(s.out_dim, s.in_dim, |i, j| w[i * s.in_dim + j]));
                     out.push(col(bias));
                 }
                 (_, BiasMode::Homogeneous) => {
                     let w = gr.weight.as_deref().unwrap_or(&[]);
-                    out.push(Mat::from_fn(s.out_dim, s.in_dim + 1, |i, j| {
-                        if j < s.in_dim {
-                            w[i * s.in_dim + j]
-                        } else {
-                            bias[i]
-                        }
-                    }));
+                    out.push(Mat::from_fn(s.out_dim, s.in_dim + 1, |i, j| if j < s.in_dim { w[i * s.in_dim + j] } else { bias[i] }));
                 }
             }
         }
@@ -551,17 +461,12 @@ impl Kfac {
     fn split(&self, stats: &[LayerStats], mats: &[Mat<f64>]) -> Vec<LayerGrads> {
         let mut it = mats.iter();
         let flat = |m: &Mat<f64>, cols: usize| -> Vec<f64> {
-            (0..m.nrows())
-                .flat_map(|i| (0..cols).map(move |j| m[(i, j)]))
-                .collect()
+            (0..m.nrows()).flat_map(|i| (0..cols).map(move |j| m[(i, j)])).collect()
         };
         stats
             .iter()
             .map(|s| match (s.kind, self.cfg.bias) {
-                (LayerKind::Bias | LayerKind::Unfactored, _) => LayerGrads {
-                    weight: None,
-                    bias: it.next().map(|m| flat(m, 1)),
-                },
+                (LayerKind::Bias | LayerKind::Unfactored, _) => LayerGrads { weight: None, bias: it.next().map(|m| flat(m, 1)) },
                 (_, BiasMode::Separate) => {
                     let w = it.next().map(|m| flat(m, s.in_dim));
                     let b = it.next().map(|m| flat(m, 1));
@@ -571,10 +476,7 @@ impl Kfac {
                     let m = it.next().expect("one block per layer");
                     let w = flat(m, s.in_dim);
                     let b = (0..m.nrows()).map(|i| m[(i, s.in_dim)]).collect();
-                    LayerGrads {
-                        weight: Some(w),
-                        bias: Some(b),
-                    }
+                    LayerGrads { weight: Some(w), bias: Some(b) }
                 }
             })
             .collect()
@@ -597,11 +499,7 @@ impl Kfac {
             DampingForm::FactoredPi => {
                 let ta = e.da.iter().sum::<f64>() / e.da.len() as f64;
                 let tg = e.dg.iter().sum::<f64>() / e.dg.len() as f64;
-                let pi = if ta > 0.0 && tg > 0.0 {
-                    (ta / tg).sqrt()
-                } else {
-                    1.0
-                };
+                let pi = if ta > 0.0 && tg > 0.0 { (ta / tg).sqrt() } else { 1.0 };
                 (pi, damping.sqrt())
             }
         };
@@ -651,14 +549,7 @@ impl Kfac {
     }
 
     fn skipped(&self, grads: &[LayerGrads], lr: f64, event: KfacEvent) -> KfacStep {
-        KfacStep {
-            deltas: self.zero_deltas(grads),
-            vfv: f64::NAN,
-            nu: f64::NAN,
-            lr,
-            event: Some(event),
-            blocks: vec![],
-        }
+        KfacStep { deltas: self.zero_deltas(grads), vfv: f64::NAN, nu: f64::NAN, lr, event: Some(event), blocks: vec![] }
     }
 
     /// One update from this batch's statistics and loss gradients, at learning rate `lr`.
@@ -666,10 +557,7 @@ impl Kfac {
     /// eigendecomposition, nothing changes and the event says why.
     pub fn step(&mut self, stats: &[LayerStats], grads: &[LayerGrads], lr: f64) -> KfacStep {
         let grads_finite = grads.iter().all(|g| {
-            g.weight
-                .iter()
-                .chain(g.bias.iter())
-                .all(|v| v.iter().all(|x| x.is_finite()))
+            g.weight.iter().chain(g.bias.iter()).all(|v| v.iter().all(|x| x.is_finite()))
         });
         let factors = self.factors(stats);
         if !grads_finite || !factors.iter().all(|b| finite(&b.a) && finite(&b.g)) {
@@ -677,36 +565,21 @@ impl Kfac {
         }
         // Running averages (committed only when the whole step succeeds).
         let running = self.running_averages(&factors);
-        if let Some(cold) = self
-            .cfg
-            .cold_start
-            .filter(|c| self.cold_steps < c.iterations)
-        {
+        if let Some(cold) = self.cfg.cold_start.filter(|c| self.cold_steps < c.iterations) {
             return self.cold_step(cold, grads, running);
         }
         let new_eigen = match self.refresh_eigen(&running) {
             Ok(e) => e,
             Err(ev) => return self.skipped(grads, lr, ev),
         };
-        let eigen = new_eigen
-            .as_ref()
-            .or(self.eigen.as_ref())
-            .expect("an eigendecomposition exists");
+        let eigen = new_eigen.as_ref().or(self.eigen.as_ref()).expect("an eigendecomposition exists");
         let dmats = self.grad_mats(stats, grads);
-        let vs: Vec<Mat<f64>> = eigen
-            .iter()
-            .zip(&dmats)
-            .zip(&running)
-            .map(|((e, d), b)| self.natural_block(e, d, b.kind))
-            .collect();
+        let vs: Vec<Mat<f64>> =
+            eigen.iter().zip(&dmats).zip(&running).map(|((e, d), b)| self.natural_block(e, d, b.kind)).collect();
         let vd: f64 = vs
             .iter()
             .zip(&dmats)
-            .map(|(v, d)| {
-                (0..v.nrows())
-                    .flat_map(|i| (0..v.ncols()).map(move |j| v[(i, j)] * d[(i, j)]))
-                    .sum::<f64>()
-            })
+            .map(|(v, d)| (0..v.nrows()).flat_map(|i| (0..v.ncols()).map(move |j| v[(i, j)] * d[(i, j)])).sum::<f64>())
             .sum();
         let (nu, vfv) = trust_region(vd, lr, self.cfg.kl_clip);
         if !vfv.is_finite() || !nu.is_finite() || !vs.iter().all(finite) {
@@ -720,13 +593,7 @@ impl Kfac {
             .into_iter()
             .zip(&running)
             .zip(vs)
-            .map(|((f, r), v)| BlockReport {
-                a: f.a,
-                g: f.g,
-                running_a: r.a.clone(),
-                running_g: r.g.clone(),
-                natural_grad: v,
-            })
+            .map(|((f, r), v)| BlockReport { a: f.a, g: f.g, running_a: r.a.clone(), running_g: r.g.clone(), natural_grad: v })
             .collect();
         self.running = running;
         if let Some(e) = new_eigen {
@@ -734,14 +601,7 @@ impl Kfac {
         }
         self.stats_steps += 1;
         self.kfac_steps += 1;
-        KfacStep {
-            deltas,
-            vfv,
-            nu,
-            lr,
-            event: None,
-            blocks,
-        }
+        KfacStep { deltas, vfv, nu, lr, event: None, blocks }
     }
 
     /// The running factors after this step's (`stat_decay`), not yet committed.
@@ -753,29 +613,15 @@ impl Kfac {
         self.running
             .iter()
             .zip(factors)
-            .map(|(m, f)| Block {
-                a: &m.a * d + &f.a * (1.0 - d),
-                g: &m.g * d + &f.g * (1.0 - d),
-                kind: f.kind,
-            })
+            .map(|(m, f)| Block { a: &m.a * d + &f.a * (1.0 - d), g: &m.g * d + &f.g * (1.0 - d), kind: f.kind })
             .collect()
     }
 
     /// A cold-start step: momentum SGD (clipped) while the statistics accumulate.
-    fn cold_step(
-        &mut self,
-        cold: ColdStart,
-        grads: &[LayerGrads],
-        running: Vec<Block>,
-    ) -> KfacStep {
+    fn cold_step(&mut self, cold: ColdStart, grads: &[LayerGrads], running: Vec<Block>) -> KfacStep {
         let mut g = grads.to_vec();
         if let Some(max) = cold.max_grad_norm {
-            let norm = g
-                .iter()
-                .flat_map(|x| x.weight.iter().chain(x.bias.iter()).flatten())
-                .map(|v| v * v)
-                .sum::<f64>()
-                .sqrt();
+            let norm = g.iter().flat_map(|x| x.weight.iter().chain(x.bias.iter()).flatten()).map(|v| v * v).sum::<f64>().sqrt();
             if norm > max {
                 g = Self::scaled(&g, max / norm);
             }
@@ -849,27 +695,14 @@ mod tests {
         if poison {
             g[3] = f32::NAN;
         }
-        let st = LayerStats {
-            kind: LayerKind::Linear,
-            batch: b,
-            a: (0..b * i).map(|_| rng.gen_range(-1.0..1.0)).collect(),
-            in_dim: i,
-            g,
-            out_dim: o,
-        };
-        let gr = LayerGrads {
-            weight: Some((0..o * i).map(|_| rng.gen_range(-1.0..1.0)).collect()),
-            bias: Some(vec![0.3, -0.2]),
-        };
+        let st = LayerStats { kind: LayerKind::Linear, batch: b, a: (0..b * i).map(|_| rng.gen_range(-1.0..1.0)).collect(), in_dim: i, g, out_dim: o };
+        let gr = LayerGrads { weight: Some((0..o * i).map(|_| rng.gen_range(-1.0..1.0)).collect()), bias: Some(vec![0.3, -0.2]) };
         (vec![st], vec![gr])
     }
 
     #[test]
     fn a_nan_skips_the_update_and_leaves_the_state_untouched() {
-        let cfg = KfacConfig {
-            inverse_every: 1,
-            ..KfacConfig::default()
-        };
+        let cfg = KfacConfig { inverse_every: 1, ..KfacConfig::default() };
         let mut poisoned = cfg.build();
         let mut clean = cfg.build();
         let (s0, g0) = stats(1, false);
@@ -879,26 +712,15 @@ mod tests {
         clean.step(&s0, &g0, 0.1);
         let skipped = poisoned.step(&bad, &gbad, 0.1);
         assert_eq!(skipped.event, Some(KfacEvent::SkippedNonFinite));
-        assert!(skipped.deltas.iter().all(|d| d
-            .weight
-            .as_ref()
-            .unwrap()
-            .iter()
-            .all(|x| *x == 0.0)));
+        assert!(skipped.deltas.iter().all(|d| d.weight.as_ref().unwrap().iter().all(|x| *x == 0.0)));
         // A NaN in the gradient is caught too.
         let (s2, mut g2) = stats(4, false);
         g2[0].bias = Some(vec![f64::INFINITY, 0.0]);
-        assert_eq!(
-            poisoned.step(&s2, &g2, 0.1).event,
-            Some(KfacEvent::SkippedNonFinite)
-        );
+        assert_eq!(poisoned.step(&s2, &g2, 0.1).event, Some(KfacEvent::SkippedNonFinite));
         let a = poisoned.step(&s1, &g1, 0.1);
         let b = clean.step(&s1, &g1, 0.1);
         assert_eq!(a.event, None);
-        assert_eq!(
-            a.deltas, b.deltas,
-            "skipped steps must not change the optimizer's state"
-        );
+        assert_eq!(a.deltas, b.deltas, "skipped steps must not change the optimizer's state");
         assert_eq!(a.nu, b.nu);
     }
 
@@ -906,49 +728,26 @@ mod tests {
     fn factored_pi_damping_matches_its_definition() {
         // One block with diagonal factors: A = diag(4, 1), G = diag(9), damping 0.04.
         // pi = sqrt((5/2) / 9); denominators (9 + 0.2/pi)(d_A + 0.2 pi).
-        let cfg = KfacConfig {
-            damping: 0.04,
-            damping_form: DampingForm::FactoredPi,
-            ..KfacConfig::default()
-        };
+        let cfg = KfacConfig { damping: 0.04, damping_form: DampingForm::FactoredPi, ..KfacConfig::default() };
         let k = cfg.build();
-        let e = Eigen {
-            qa: Mat::identity(2, 2),
-            da: vec![4.0, 1.0],
-            qg: Mat::identity(1, 1),
-            dg: vec![9.0],
-        };
+        let e = Eigen { qa: Mat::identity(2, 2), da: vec![4.0, 1.0], qg: Mat::identity(1, 1), dg: vec![9.0] };
         let d = Mat::from_fn(1, 2, |_, j| [1.0, 2.0][j]);
         let v = k.natural(&e, &d);
         let pi = (2.5f64 / 9.0).sqrt();
         for (j, (da, dj)) in [(4.0, 1.0), (1.0, 2.0)].into_iter().enumerate() {
             let expected = dj / ((9.0 + 0.2 / pi) * (da + 0.2 * pi));
-            assert!(
-                (v[(0, j)] - expected).abs() < 1e-12,
-                "{} vs {expected}",
-                v[(0, j)]
-            );
+            assert!((v[(0, j)] - expected).abs() < 1e-12, "{} vs {expected}", v[(0, j)]);
         }
         // The reference form: d / (d_G d_A + damping).
-        let k = KfacConfig {
-            damping: 0.04,
-            ..KfacConfig::default()
-        }
-        .build();
+        let k = KfacConfig { damping: 0.04, ..KfacConfig::default() }.build();
         let v = k.natural(&e, &d);
         assert!((v[(0, 0)] - 1.0 / 36.04).abs() < 1e-12 && (v[(0, 1)] - 2.0 / 9.04).abs() < 1e-12);
     }
 
     #[test]
     fn asynchronous_inverses_give_finite_updates_and_match_sync_until_the_first_refresh() {
-        let sync_cfg = KfacConfig {
-            inverse_every: 3,
-            ..KfacConfig::default()
-        };
-        let async_cfg = KfacConfig {
-            asynchronous_inverses: true,
-            ..sync_cfg.clone()
-        };
+        let sync_cfg = KfacConfig { inverse_every: 3, ..KfacConfig::default() };
+        let async_cfg = KfacConfig { asynchronous_inverses: true, ..sync_cfg.clone() };
         let (mut a, mut s) = (async_cfg.build(), sync_cfg.build());
         for t in 0..12 {
             let (st, gr) = stats(10 + t, false);
@@ -965,78 +764,32 @@ mod tests {
     fn an_unfactored_block_steps_along_its_gradient_inside_the_trust_region() {
         // One linear layer and one unfactored vector (baselines' logstd): the vector's
         // natural gradient is its gradient, and it enters V.grad.
-        let cfg = KfacConfig {
-            inverse_every: 1,
-            momentum: 0.0,
-            kl_clip: 1e9,
-            ..KfacConfig::default()
-        };
+        let cfg = KfacConfig { inverse_every: 1, momentum: 0.0, kl_clip: 1e9, ..KfacConfig::default() };
         let mut k = cfg.build();
         let (mut st, mut gr) = stats(1, false);
-        st.push(LayerStats {
-            kind: LayerKind::Unfactored,
-            batch: 6,
-            a: vec![],
-            in_dim: 0,
-            g: vec![0.0; 12],
-            out_dim: 2,
-        });
-        gr.push(LayerGrads {
-            weight: None,
-            bias: Some(vec![0.5, -2.0]),
-        });
+        st.push(LayerStats { kind: LayerKind::Unfactored, batch: 6, a: vec![], in_dim: 0, g: vec![0.0; 12], out_dim: 2 });
+        gr.push(LayerGrads { weight: None, bias: Some(vec![0.5, -2.0]) });
         let with = k.step(&st, &gr, 0.1);
-        assert_eq!(
-            with.deltas[1].bias,
-            Some(vec![-0.1 * 0.5, 0.1 * 2.0]),
-            "plain gradient step"
-        );
+        assert_eq!(with.deltas[1].bias, Some(vec![-0.1 * 0.5, 0.1 * 2.0]), "plain gradient step");
         let mut k0 = cfg.build();
         let without = k0.step(&st[..1], &gr[..1], 0.1);
-        assert!(
-            (with.vfv - without.vfv - 0.01 * (0.25 + 4.0)).abs() < 1e-12,
-            "lr^2 |g|^2 joins vFv"
-        );
-        assert_eq!(
-            with.deltas[0], without.deltas[0],
-            "the other blocks are unchanged"
-        );
+        assert!((with.vfv - without.vfv - 0.01 * (0.25 + 4.0)).abs() < 1e-12, "lr^2 |g|^2 joins vFv");
+        assert_eq!(with.deltas[0], without.deltas[0], "the other blocks are unchanged");
     }
 
     #[test]
     fn weight_decay_damps_weight_blocks_only() {
         let (st, gr) = stats(2, false);
         let run = |wd: f64| {
-            let cfg = KfacConfig {
-                inverse_every: 1,
-                momentum: 0.0,
-                kl_clip: 1e9,
-                damping: 0.01,
-                weight_decay: wd,
-                ..KfacConfig::default()
-            };
+            let cfg = KfacConfig { inverse_every: 1, momentum: 0.0, kl_clip: 1e9, damping: 0.01, weight_decay: wd, ..KfacConfig::default() };
             cfg.build().step(&st, &gr, 0.1)
         };
         let (a, b) = (run(0.0), run(0.5));
-        assert_ne!(
-            a.deltas[0].weight, b.deltas[0].weight,
-            "the weight block is damped more"
-        );
-        assert_eq!(
-            a.deltas[0].bias, b.deltas[0].bias,
-            "a separate bias block is not"
-        );
+        assert_ne!(a.deltas[0].weight, b.deltas[0].weight, "the weight block is damped more");
+        assert_eq!(a.deltas[0].bias, b.deltas[0].bias, "a separate bias block is not");
         // Homogeneous: one block, damped as a weight.
-        let cfg = |wd: f64| KfacConfig {
-            bias: BiasMode::Homogeneous,
-            inverse_every: 1,
-            weight_decay: wd,
-            ..KfacConfig::default()
-        };
-        let (x, y) = (
-            cfg(0.0).build().step(&st, &gr, 0.1),
-            cfg(0.5).build().step(&st, &gr, 0.1),
-        );
+        let cfg = |wd: f64| KfacConfig { bias: BiasMode::Homogeneous, inverse_every: 1, weight_decay: wd, ..KfacConfig::default() };
+        let (x, y) = (cfg(0.0).build().step(&st, &gr, 0.1), cfg(0.5).build().step(&st, &gr, 0.1));
         assert_ne!(x.deltas[0].bias, y.deltas[0].bias);
     }
 
@@ -1051,10 +804,6 @@ mod tests {
         let (nu, vfv) = trust_region(vd, 0.1, 10.0);
         assert!((vfv - 1.74).abs() < 1e-12 && nu == 1.0);
         let (nu, vfv) = trust_region(vd, 0.1, 0.5);
-        assert!(
-            (0.01 * nu * nu * 174.0 - 0.5).abs() < 1e-12,
-            "lr^2 nu^2 174 = {}",
-            nu * nu * vfv
-        );
+        assert!((0.01 * nu * nu * 174.0 - 0.5).abs() < 1e-12, "lr^2 nu^2 174 = {}", nu * nu * vfv);
     }
 }

@@ -26,12 +26,8 @@ impl DistParams {
     /// Appends the rows of `other` (same kind of distribution).
     pub fn extend(&mut self, other: &DistParams) {
         match (self, other) {
-            (DistParams::Categorical { logits, .. }, DistParams::Categorical { logits: l, .. }) => {
-                logits.extend_from_slice(l)
-            }
-            (DistParams::Gaussian { mean, .. }, DistParams::Gaussian { mean: m, .. }) => {
-                mean.extend_from_slice(m)
-            }
+            (DistParams::Categorical { logits, .. }, DistParams::Categorical { logits: l, .. }) => logits.extend_from_slice(l),
+            (DistParams::Gaussian { mean, .. }, DistParams::Gaussian { mean: m, .. }) => mean.extend_from_slice(m),
             _ => panic!("cannot join different distributions"),
         }
     }
@@ -60,9 +56,7 @@ impl DistParams {
                         .zip(log_std)
                         .map(|(m, ls)| m + ls.exp() * rng.sample::<f32, _>(StandardNormal))
                         .collect();
-                    actions.push(Action::Continuous(
-                        a.iter().map(|&x| f64::from(x)).collect(),
-                    ));
+                    actions.push(Action::Continuous(a.iter().map(|&x| f64::from(x)).collect()));
                     stored.extend_from_slice(&a);
                 }
                 (actions, stored)
@@ -73,10 +67,7 @@ impl DistParams {
     /// Mean KL(self || new) over the batch's rows, in float64 (NaN for different kinds).
     pub fn mean_kl(&self, new: &DistParams) -> f64 {
         match (self, new) {
-            (
-                DistParams::Categorical { logits: a, n },
-                DistParams::Categorical { logits: b, .. },
-            ) => {
+            (DistParams::Categorical { logits: a, n }, DistParams::Categorical { logits: b, .. }) => {
                 let rows = a.len() / n;
                 let lsm = |x: &[f32]| {
                     let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -86,24 +77,11 @@ impl DistParams {
                 let mut kl = 0.0;
                 for (ra, rb) in a.chunks(*n).zip(b.chunks(*n)) {
                     let (la, lb) = (lsm(ra), lsm(rb));
-                    kl += la
-                        .iter()
-                        .zip(&lb)
-                        .map(|(x, y)| x.exp() * (x - y))
-                        .sum::<f64>();
+                    kl += la.iter().zip(&lb).map(|(x, y)| x.exp() * (x - y)).sum::<f64>();
                 }
                 kl / rows as f64
             }
-            (
-                DistParams::Gaussian {
-                    mean: ma,
-                    log_std: sa,
-                },
-                DistParams::Gaussian {
-                    mean: mb,
-                    log_std: sb,
-                },
-            ) => {
+            (DistParams::Gaussian { mean: ma, log_std: sa }, DistParams::Gaussian { mean: mb, log_std: sb }) => {
                 let dim = sa.len();
                 let rows = ma.len() / dim;
                 let mut kl = 0.0;
@@ -139,12 +117,7 @@ fn sample_categorical(logits: &[f32], rng: &mut impl Rng) -> usize {
 /// baselines `acktr/value_functions.py::_preproc` (l. 34-39): per row, the policy's input,
 /// the acting distribution's mean and standard deviation, the step within the episode / 10,
 /// and a constant 1 (`od + 2 ad + 2` columns). `None` for a categorical distribution.
-pub fn value_features(
-    obs: &[f32],
-    dist: &DistParams,
-    episode_steps: &[u32],
-    rows: usize,
-) -> Option<Vec<f32>> {
+pub fn value_features(obs: &[f32], dist: &DistParams, episode_steps: &[u32], rows: usize) -> Option<Vec<f32>> {
     let DistParams::Gaussian { mean, log_std } = dist else {
         return None;
     };

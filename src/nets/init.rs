@@ -12,11 +12,7 @@ use rand_distr::StandardNormal;
 /// fewer), scaled by `gain`.
 pub fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut impl Rng) -> Vec<f32> {
     // Work on the tall orientation: r >= c.
-    let (r, c, transpose) = if rows >= cols {
-        (rows, cols, false)
-    } else {
-        (cols, rows, true)
-    };
+    let (r, c, transpose) = if rows >= cols { (rows, cols, false) } else { (cols, rows, true) };
     let a = Mat::<f64>::from_fn(r, c, |_, _| rng.sample::<f64, _>(StandardNormal));
     let qr = a.qr();
     let q = qr.compute_thin_Q();
@@ -42,9 +38,7 @@ pub fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut impl Rng) -> Ve
 pub fn normc(rows: usize, cols: usize, std: f64, rng: &mut impl Rng) -> Vec<f32> {
     let mut out = Vec::with_capacity(rows * cols);
     for _ in 0..rows {
-        let row: Vec<f64> = (0..cols)
-            .map(|_| rng.sample::<f64, _>(StandardNormal))
-            .collect();
+        let row: Vec<f64> = (0..cols).map(|_| rng.sample::<f64, _>(StandardNormal)).collect();
         let norm = row.iter().map(|x| x * x).sum::<f64>().sqrt();
         out.extend(row.iter().map(|x| (x * std / norm) as f32));
     }
@@ -96,11 +90,7 @@ mod tests {
             for a in 0..n {
                 for b in 0..n {
                     let e = if a == b { 4.0 } else { 0.0 };
-                    assert!(
-                        (g[a * n + b] - e).abs() < 1e-5,
-                        "{rows}x{cols}: gram[{a},{b}] = {}",
-                        g[a * n + b]
-                    );
+                    assert!((g[a * n + b] - e).abs() < 1e-5, "{rows}x{cols}: gram[{a},{b}] = {}", g[a * n + b]);
                 }
             }
         }

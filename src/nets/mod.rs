@@ -86,19 +86,8 @@ pub enum Activation {
 /// One layer of a torso.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LayerSpec {
-    Linear {
-        input: usize,
-        output: usize,
-        activation: Option<Activation>,
-    },
-    Conv2d {
-        in_channels: usize,
-        out_channels: usize,
-        kernel: usize,
-        stride: usize,
-        padding: usize,
-        activation: Option<Activation>,
-    },
+    Linear { input: usize, output: usize, activation: Option<Activation> },
+    Conv2d { in_channels: usize, out_channels: usize, kernel: usize, stride: usize, padding: usize, activation: Option<Activation> },
     Flatten,
 }
 
@@ -122,68 +111,35 @@ pub enum Architecture {
 impl Architecture {
     /// The torso's layers for inputs of `input` (`[D]` or `[C, H, W]`), each followed by
     /// `activation`.
-    pub fn layers(
-        self,
-        input: &[usize],
-        activation: Activation,
-    ) -> Result<Vec<LayerSpec>, NetError> {
+    pub fn layers(self, input: &[usize], activation: Activation) -> Result<Vec<LayerSpec>, NetError> {
         let act = Some(activation);
         let image = |name: &str| match input {
             [c, h, w] => Ok((*c, *h, *w)),
-            _ => Err(NetError::Shape(format!(
-                "the {name} torso needs image observations [C, H, W], got {input:?}"
-            ))),
+            _ => Err(NetError::Shape(format!("the {name} torso needs image observations [C, H, W], got {input:?}"))),
         };
         let convs = |c: usize, h: usize, w: usize, layers: &[(usize, usize, usize)], fc: usize| {
             let (mut ch, mut hh, mut ww) = (c, h, w);
             let mut out = Vec::new();
             for &(filters, kernel, stride) in layers {
                 if hh < kernel || ww < kernel {
-                    return Err(NetError::Shape(format!(
-                        "a {kernel}x{kernel} convolution does not fit a {hh}x{ww} input"
-                    )));
+                    return Err(NetError::Shape(format!("a {kernel}x{kernel} convolution does not fit a {hh}x{ww} input")));
                 }
-                out.push(LayerSpec::Conv2d {
-                    in_channels: ch,
-                    out_channels: filters,
-                    kernel,
-                    stride,
-                    padding: 0,
-                    activation: act,
-                });
-                (ch, hh, ww) = (
-                    filters,
-                    (hh - kernel) / stride + 1,
-                    (ww - kernel) / stride + 1,
-                );
+                out.push(LayerSpec::Conv2d { in_channels: ch, out_channels: filters, kernel, stride, padding: 0, activation: act });
+                (ch, hh, ww) = (filters, (hh - kernel) / stride + 1, (ww - kernel) / stride + 1);
             }
             out.push(LayerSpec::Flatten);
-            out.push(LayerSpec::Linear {
-                input: ch * hh * ww,
-                output: fc,
-                activation: act,
-            });
+            out.push(LayerSpec::Linear { input: ch * hh * ww, output: fc, activation: act });
             Ok(out)
         };
         match self {
             Architecture::Mlp64x64 => {
                 let d: usize = input.iter().product();
                 if input.len() != 1 {
-                    return Err(NetError::Shape(format!(
-                        "the mlp64x64 torso needs vector observations, got {input:?}"
-                    )));
+                    return Err(NetError::Shape(format!("the mlp64x64 torso needs vector observations, got {input:?}")));
                 }
                 Ok(vec![
-                    LayerSpec::Linear {
-                        input: d,
-                        output: 64,
-                        activation: act,
-                    },
-                    LayerSpec::Linear {
-                        input: 64,
-                        output: 64,
-                        activation: act,
-                    },
+                    LayerSpec::Linear { input: d, output: 64, activation: act },
+                    LayerSpec::Linear { input: 64, output: 64, activation: act },
                 ])
             }
             Architecture::AtariAcktr => {
@@ -209,11 +165,7 @@ pub enum Layout {
     /// One torso feeding both heads (baselines' Atari policies; paper appendix A.1).
     Shared { activation: Activation },
     /// Separate policy and value torsos (paper appendix A.2).
-    Separate {
-        policy_activation: Activation,
-        value_activation: Activation,
-        value_input: ValueInput,
-    },
+    Separate { policy_activation: Activation, value_activation: Activation, value_input: ValueInput },
 }
 
 /// How to assemble an actor-critic.
@@ -235,13 +187,7 @@ pub enum Engine {
 impl ActorCriticSpec {
     /// Builds the actor-critic for inputs of shape `input` (`[D]` or `[C, H, W]`: the
     /// network's input, after the data pipeline) and `actions`, its weights drawn from `rng`.
-    pub fn build(
-        &self,
-        engine: Engine,
-        input: &[usize],
-        actions: &ActionSpace,
-        rng: &mut impl Rng,
-    ) -> Result<Box<dyn ActorCriticNet>, NetError> {
+    pub fn build(&self, engine: Engine, input: &[usize], actions: &ActionSpace, rng: &mut impl Rng) -> Result<Box<dyn ActorCriticNet>, NetError> {
         match engine {
             Engine::Cpu => Ok(Box::new(cpu::ActorCritic::new(self, input, actions, rng)?)),
         }
@@ -257,20 +203,11 @@ pub struct Parts {
 
 impl Parts {
     /// Policy and value.
-    pub const ALL: Parts = Parts {
-        policy: true,
-        value: true,
-    };
+    pub const ALL: Parts = Parts { policy: true, value: true };
     /// Policy only.
-    pub const POLICY: Parts = Parts {
-        policy: true,
-        value: false,
-    };
+    pub const POLICY: Parts = Parts { policy: true, value: false };
     /// Value only.
-    pub const VALUE: Parts = Parts {
-        policy: false,
-        value: true,
-    };
+    pub const VALUE: Parts = Parts { policy: false, value: true };
 }
 
 /// The regression target `y` of a [`LossQuery`].
@@ -343,11 +280,7 @@ pub enum NetError {
     #[error("network shape: {0}")]
     Shape(String),
     #[error("K-FAC block {index} ({name}): {why}")]
-    Block {
-        index: usize,
-        name: String,
-        why: String,
-    },
+    Block { index: usize, name: String, why: String },
     #[error("engine: {0}")]
     Engine(String),
 }
@@ -362,16 +295,10 @@ pub trait ActorCriticNet: KfacBlocks + Send {
     /// Shared or separate networks.
     fn layout(&self) -> Layout;
     /// Distribution parameters and value estimates for `rows` observations (acting).
-    fn act(
-        &self,
-        obs: &[f32],
-        episode_steps: &[u32],
-        rows: usize,
-    ) -> Result<(DistParams, Vec<f32>), NetError>;
+    fn act(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> Result<(DistParams, Vec<f32>), NetError>;
     /// Value estimates for `rows` observations; with time features, under the current
     /// policy's distribution.
-    fn values(&self, obs: &[f32], episode_steps: &[u32], rows: usize)
-        -> Result<Vec<f32>, NetError>;
+    fn values(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> Result<Vec<f32>, NetError>;
     /// Distribution parameters of a batch (only the policy network runs when separate).
     fn policy_dist(&self, obs: &[f32], rows: usize) -> Result<DistParams, NetError>;
     /// A traced forward and backward pass of a weighted loss.
@@ -396,13 +323,7 @@ pub trait ActorCriticNet: KfacBlocks + Send {
     }
     /// The value network's input rows for policy inputs `obs` under the acting
     /// distributions `dist`, or `None` when it reads the policy's input.
-    fn value_features(
-        &self,
-        obs: &[f32],
-        dist: &DistParams,
-        episode_steps: &[u32],
-        rows: usize,
-    ) -> Option<Vec<f32>> {
+    fn value_features(&self, obs: &[f32], dist: &DistParams, episode_steps: &[u32], rows: usize) -> Option<Vec<f32>> {
         match self.value_input() {
             ValueInput::Observation => None,
             ValueInput::ObservationDistTime => value_features(obs, dist, episode_steps, rows),
@@ -410,11 +331,6 @@ pub trait ActorCriticNet: KfacBlocks + Send {
     }
     /// Indices of the blocks of `group`.
     fn group_blocks(&self, group: Group) -> Vec<usize> {
-        self.blocks()
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.group == group)
-            .map(|(i, _)| i)
-            .collect()
+        self.blocks().iter().enumerate().filter(|(_, b)| b.group == group).map(|(i, _)| i).collect()
     }
 }

@@ -11,11 +11,7 @@ pub use schedule::{LrSchedule, Progress};
 /// `tf.clip_by_global_norm` (openai/baselines `a2c/a2c.py`). Returns the norm before
 /// clipping.
 pub fn clip_by_global_norm(grads: &mut [f32], max_norm: f64) -> f64 {
-    let norm = grads
-        .iter()
-        .map(|&g| f64::from(g) * f64::from(g))
-        .sum::<f64>()
-        .sqrt();
+    let norm = grads.iter().map(|&g| f64::from(g) * f64::from(g)).sum::<f64>().sqrt();
     if norm > max_norm && norm.is_finite() {
         let scale = (max_norm / norm) as f32;
         for g in grads.iter_mut() {

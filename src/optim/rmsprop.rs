@@ -25,22 +25,14 @@ pub struct RmsPropConfig {
 
 impl Default for RmsPropConfig {
     fn default() -> Self {
-        Self {
-            alpha: 0.99,
-            epsilon: 1e-5,
-            initial_mean_square: 1.0,
-            epsilon_inside_sqrt: true,
-        }
+        Self { alpha: 0.99, epsilon: 1e-5, initial_mean_square: 1.0, epsilon_inside_sqrt: true }
     }
 }
 
 impl RmsPropConfig {
     /// Builds the optimizer for `n` parameters.
     pub fn build(&self, n: usize) -> RmsProp {
-        RmsProp {
-            cfg: *self,
-            mean_square: vec![self.initial_mean_square as f32; n],
-        }
+        RmsProp { cfg: *self, mean_square: vec![self.initial_mean_square as f32; n] }
     }
 }
 
@@ -57,17 +49,9 @@ impl RmsProp {
         let rho = self.cfg.alpha as f32;
         let eps = self.cfg.epsilon as f32;
         let lr = lr as f32;
-        for ((p, g), ms) in params
-            .iter_mut()
-            .zip(grads)
-            .zip(self.mean_square.iter_mut())
-        {
+        for ((p, g), ms) in params.iter_mut().zip(grads).zip(self.mean_square.iter_mut()) {
             *ms = rho * *ms + (1.0 - rho) * g * g;
-            let denom = if self.cfg.epsilon_inside_sqrt {
-                (*ms + eps).sqrt()
-            } else {
-                ms.sqrt() + eps
-            };
+            let denom = if self.cfg.epsilon_inside_sqrt { (*ms + eps).sqrt() } else { ms.sqrt() + eps };
             *p -= lr * g / denom;
         }
     }
@@ -84,10 +68,6 @@ mod tests {
         let mut p = [1.0f32];
         opt.step(&mut p, &[2.0], 0.1);
         let expected = 1.0 - 0.1 * 2.0 / (1.03f64 + 1e-5).sqrt();
-        assert!(
-            (f64::from(p[0]) - expected).abs() < 1e-6,
-            "{} vs {expected}",
-            p[0]
-        );
+        assert!((f64::from(p[0]) - expected).abs() < 1e-6, "{} vs {expected}", p[0]);
     }
 }

@@ -55,21 +55,13 @@ pub fn smoothed(logs: &CellLogs, smoothing: usize, axis: XAxis) -> PolarsResult<
         .select([
             x.alias("x"),
             col("return")
-                .rolling_mean(RollingOptionsFixedWindow {
-                    window_size: smoothing,
-                    min_periods: 1,
-                    ..Default::default()
-                })
+                .rolling_mean(RollingOptionsFixedWindow { window_size: smoothing, min_periods: 1, ..Default::default() })
                 .alias("y"),
         ])
         .collect()?;
     let xs = out.column("x")?.f64()?.clone();
     let ys = out.column("y")?.f64()?.clone();
-    Ok(xs
-        .iter()
-        .zip(ys.iter())
-        .filter_map(|(x, y)| Some((x?, y?)))
-        .collect())
+    Ok(xs.iter().zip(ys.iter()).filter_map(|(x, y)| Some((x?, y?))).collect())
 }
 
 /// Mean and standard deviation (ddof 0 across seeds, 0 for one seed) of the seeds' smoothed
@@ -79,10 +71,7 @@ pub fn average(seeds: &[Vec<(f64, f64)>], x_max: f64, points: usize) -> Vec<(f64
     let mut out = Vec::new();
     for j in 1..=points {
         let x = x_max * j as f64 / points as f64;
-        let at: Vec<f64> = seeds
-            .iter()
-            .filter_map(|s| s.iter().take_while(|(sx, _)| *sx <= x).last().map(|p| p.1))
-            .collect();
+        let at: Vec<f64> = seeds.iter().filter_map(|s| s.iter().take_while(|(sx, _)| *sx <= x).last().map(|p| p.1)).collect();
         if at.is_empty() {
             continue;
         }
@@ -94,12 +83,7 @@ pub fn average(seeds: &[Vec<(f64, f64)>], x_max: f64, points: usize) -> Vec<(f64
 }
 
 /// The curves of every (task, algorithm row) on one x axis.
-pub fn curves(
-    spec: &Spec,
-    cs: &CurveSpec,
-    cells: &[CellLogs],
-    axis: XAxis,
-) -> Result<Vec<(String, Vec<Curve>)>, String> {
+pub fn curves(spec: &Spec, cs: &CurveSpec, cells: &[CellLogs], axis: XAxis) -> Result<Vec<(String, Vec<Curve>)>, String> {
     let mut panels = Vec::new();
     for env in &spec.envs {
         let mut labels: Vec<&str> = Vec::new();
@@ -113,10 +97,7 @@ pub fn curves(
         let mut x_max: f64 = 0.0;
         for label in &labels {
             let mut seeds = Vec::new();
-            for c in cells
-                .iter()
-                .filter(|c| &c.env == env && c.algorithm == *label)
-            {
+            for c in cells.iter().filter(|c| &c.env == env && c.algorithm == *label) {
                 let s = smoothed(c, cs.smoothing_episodes, axis).map_err(|e| e.to_string())?;
                 if let Some(last) = s.last() {
                     x_max = x_max.max(last.0);
@@ -129,10 +110,7 @@ pub fn curves(
             x_max = spec.budget.total_timesteps as f64;
         }
         for (label, seeds) in per_alg {
-            lines.push(Curve {
-                algorithm: label,
-                points: average(&seeds, x_max, cs.points),
-            });
+            lines.push(Curve { algorithm: label, points: average(&seeds, x_max, cs.points) });
         }
         panels.push((env.clone(), lines));
     }
@@ -146,11 +124,7 @@ pub(super) fn tick(x: f64) -> String {
         a if a >= 1.0 => format!("{x:.1}"),
         _ => format!("{x:.2}"),
     };
-    if s == "-0" {
-        "0".into()
-    } else {
-        s
-    }
+    if s == "-0" { "0".into() } else { s }
 }
 
 pub(super) fn register_font() {
@@ -161,11 +135,7 @@ pub(super) fn register_font() {
     });
 }
 
-fn draw<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
-    panels: &[(String, Vec<Curve>)],
-    axis: XAxis,
-) -> Result<(), String> {
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec<Curve>)], axis: XAxis) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
     root.fill(&WHITE).map_err(err)?;
     let cols = panels.len().clamp(1, 4);
@@ -210,22 +180,14 @@ fn draw<DB: DrawingBackend>(
             .map_err(err)?;
         for (i, line) in lines.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
-            let mut band: Vec<(f64, f64)> =
-                line.points.iter().map(|&(x, m, s)| (x, m + s)).collect();
+            let mut band: Vec<(f64, f64)> = line.points.iter().map(|&(x, m, s)| (x, m + s)).collect();
             band.extend(line.points.iter().rev().map(|&(x, m, s)| (x, m - s)));
+            chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled()))).map_err(err)?;
             chart
-                .draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled())))
-                .map_err(err)?;
-            chart
-                .draw_series(LineSeries::new(
-                    line.points.iter().map(|&(x, m, _)| (x, m)),
-                    color.stroke_width(2),
-                ))
+                .draw_series(LineSeries::new(line.points.iter().map(|&(x, m, _)| (x, m)), color.stroke_width(2)))
                 .map_err(err)?
                 .label(line.algorithm.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
-                });
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
         }
         chart
             .configure_series_labels()
@@ -241,22 +203,11 @@ fn draw<DB: DrawingBackend>(
 
 /// Writes `curves_timesteps.{png,svg}` and `curves_wallclock.{png,svg}` into `dir`
 /// (each through a temporary file renamed into place); returns the file names.
-pub fn write_curves(
-    spec: &Spec,
-    cs: &CurveSpec,
-    cells: &[CellLogs],
-    dir: &Path,
-) -> Result<Vec<String>, ReportError> {
+pub fn write_curves(spec: &Spec, cs: &CurveSpec, cells: &[CellLogs], dir: &Path) -> Result<Vec<String>, ReportError> {
     register_font();
     let mut written = Vec::new();
-    for (axis, stem) in [
-        (XAxis::Timesteps, "curves_timesteps"),
-        (XAxis::WallClock, "curves_wallclock"),
-    ] {
-        let plot_err = |why: String| ReportError::Plot {
-            path: dir.join(stem),
-            why,
-        };
+    for (axis, stem) in [(XAxis::Timesteps, "curves_timesteps"), (XAxis::WallClock, "curves_wallclock")] {
+        let plot_err = |why: String| ReportError::Plot { path: dir.join(stem), why };
         let panels = curves(spec, cs, cells, axis).map_err(plot_err)?;
         let cols = panels.len().clamp(1, 4) as u32;
         let rows = panels.len().div_ceil(cols as usize).max(1) as u32;
@@ -265,26 +216,12 @@ pub fn write_curves(
             let name = format!("{stem}.{ext}");
             let tmp = dir.join(format!(".{name}.tmp-{}.{ext}", crate::run::temp_owner()));
             let result = if ext == "png" {
-                draw(
-                    BitMapBackend::new(&tmp, size).into_drawing_area(),
-                    &panels,
-                    axis,
-                )
+                draw(BitMapBackend::new(&tmp, size).into_drawing_area(), &panels, axis)
             } else {
-                draw(
-                    SVGBackend::new(&tmp, size).into_drawing_area(),
-                    &panels,
-                    axis,
-                )
+                draw(SVGBackend::new(&tmp, size).into_drawing_area(), &panels, axis)
             };
-            result.map_err(|why| ReportError::Plot {
-                path: dir.join(&name),
-                why,
-            })?;
-            std::fs::rename(&tmp, dir.join(&name)).map_err(|source| ReportError::Io {
-                path: dir.join(&name),
-                source,
-            })?;
+            result.map_err(|why| ReportError::Plot { path: dir.join(&name), why })?;
+            std::fs::rename(&tmp, dir.join(&name)).map_err(|source| ReportError::Io { path: dir.join(&name), source })?;
             written.push(name);
         }
     }
@@ -302,15 +239,7 @@ mod tests {
         let got = average(&seeds, 40.0, 4);
         // x = 10: only a (1); x = 20: a 1, b 5 -> mean 3, std 2; x = 30: 3 and 5 -> 4, 1;
         // x = 40: same as 30.
-        assert_eq!(
-            got,
-            vec![
-                (10.0, 1.0, 0.0),
-                (20.0, 3.0, 2.0),
-                (30.0, 4.0, 1.0),
-                (40.0, 4.0, 1.0)
-            ]
-        );
+        assert_eq!(got, vec![(10.0, 1.0, 0.0), (20.0, 3.0, 2.0), (30.0, 4.0, 1.0), (40.0, 4.0, 1.0)]);
         // Before any episode ends there is no point.
         assert!(average(&seeds, 8.0, 2).is_empty());
     }

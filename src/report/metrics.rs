@@ -46,11 +46,7 @@ pub struct Aggregate {
 
 /// The value from per-seed values: the mean over the `best` best seeds (by
 /// `higher_is_better`; a seed without a value ranks last) or over all seeds.
-pub fn statistic(
-    values: &[Option<f64>],
-    best: Option<usize>,
-    higher_is_better: bool,
-) -> Option<Vec<f64>> {
+pub fn statistic(values: &[Option<f64>], best: Option<usize>, higher_is_better: bool) -> Option<Vec<f64>> {
     let mut v: Vec<Option<f64>> = values.to_vec();
     if v.is_empty() {
         return None;
@@ -100,9 +96,7 @@ pub fn aggregate(values: &[Option<f64>], best: Option<usize>, higher_is_better: 
         let mut rng = ChaCha8Rng::seed_from_u64(BOOTSTRAP_SEED);
         let mut stats: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
             .filter_map(|_| {
-                let sample: Vec<Option<f64>> = (0..values.len())
-                    .map(|_| values[rng.gen_range(0..values.len())])
-                    .collect();
+                let sample: Vec<Option<f64>> = (0..values.len()).map(|_| values[rng.gen_range(0..values.len())]).collect();
                 statistic(&sample, best, higher_is_better).map(|u| mean(&u))
             })
             .collect();
@@ -154,14 +148,8 @@ pub fn iqm_stratified(tasks: &[Vec<f64>]) -> Option<(f64, (f64, f64))> {
     let mut rng = ChaCha8Rng::seed_from_u64(BOOTSTRAP_SEED);
     let mut stats: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
         .map(|_| {
-            let sample: Vec<f64> = tasks
-                .iter()
-                .flat_map(|t| {
-                    (0..t.len())
-                        .map(|_| t[rng.gen_range(0..t.len())])
-                        .collect::<Vec<_>>()
-                })
-                .collect();
+            let sample: Vec<f64> =
+                tasks.iter().flat_map(|t| (0..t.len()).map(|_| t[rng.gen_range(0..t.len())]).collect::<Vec<_>>()).collect();
             iqm(&sample)
         })
         .collect();
@@ -178,23 +166,12 @@ mod tests {
     /// One seed's episodes with these returns.
     fn episodes(returns: &[f64]) -> LazyFrame {
         let n = returns.len() as u64;
-        df!("episode" => (0..n).collect::<Vec<u64>>(), "return" => returns.to_vec())
-            .unwrap()
-            .lazy()
+        df!("episode" => (0..n).collect::<Vec<u64>>(), "return" => returns.to_vec()).unwrap().lazy()
     }
 
     fn eval(kind: &MetricKind, env: &str, returns: &[f64]) -> Option<f64> {
-        let out = episodes(returns)
-            .select([per_seed_expr(kind, env).alias("value")])
-            .collect()
-            .unwrap();
-        out.column("value")
-            .unwrap()
-            .cast(&DataType::Float64)
-            .unwrap()
-            .f64()
-            .unwrap()
-            .get(0)
+        let out = episodes(returns).select([per_seed_expr(kind, env).alias("value")]).collect().unwrap();
+        out.column("value").unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().get(0)
     }
 
     #[test]
@@ -210,10 +187,7 @@ mod tests {
     fn best_window_mean_is_the_best_run_of_consecutive_episodes() {
         let k = MetricKind::BestWindowMean { window: 3 };
         // Windows: (0,10,20)=10, (10,20,30)=20, (20,30,-60)=-3.33, (30,-60,0)=-10 -> 20.
-        assert_eq!(
-            eval(&k, "X", &[0.0, 10.0, 20.0, 30.0, -60.0, 0.0]),
-            Some(20.0)
-        );
+        assert_eq!(eval(&k, "X", &[0.0, 10.0, 20.0, 30.0, -60.0, 0.0]), Some(20.0));
         // Fewer episodes than the window: no value.
         assert_eq!(eval(&k, "X", &[5.0, 6.0]), None);
     }
@@ -221,10 +195,7 @@ mod tests {
     #[test]
     fn episodes_to_threshold_counts_from_one_at_the_window_start() {
         let thresholds = BTreeMap::from([("A".to_string(), 10.0), ("B".to_string(), 100.0)]);
-        let k = MetricKind::EpisodesToThreshold {
-            window: 2,
-            thresholds,
-        };
+        let k = MetricKind::EpisodesToThreshold { window: 2, thresholds };
         // Windows of 2: (0,4)=2, (4,12)=8, (12,9)=10.5 >= 10 -> starts at the 3rd episode.
         assert_eq!(eval(&k, "A", &[0.0, 4.0, 12.0, 9.0, 50.0]), Some(3.0));
         // Reached by the very first window: N = 1.
@@ -235,13 +206,8 @@ mod tests {
 
     #[test]
     fn timesteps_per_second_is_last_step_over_last_wall_time() {
-        let df =
-            df!("global_step" => [2500u64, 5000, 7500], "wall_seconds" => [1.0, 2.5, 3.0]).unwrap();
-        let out = df
-            .lazy()
-            .select([per_seed_expr(&MetricKind::TimestepsPerSecond, "X").alias("v")])
-            .collect()
-            .unwrap();
+        let df = df!("global_step" => [2500u64, 5000, 7500], "wall_seconds" => [1.0, 2.5, 3.0]).unwrap();
+        let out = df.lazy().select([per_seed_expr(&MetricKind::TimestepsPerSecond, "X").alias("v")]).collect().unwrap();
         assert_eq!(out.column("v").unwrap().f64().unwrap().get(0), Some(2500.0));
     }
 
@@ -262,10 +228,7 @@ mod tests {
         // A needed seed without a value: no value (the paper's N/A).
         assert_eq!(aggregate(&[Some(50.0), None], Some(2), false).value, None);
         // All seeds: plain mean; one seed has no interval.
-        assert_eq!(
-            aggregate(&[Some(2.0), Some(4.0)], None, true).value,
-            Some(3.0)
-        );
+        assert_eq!(aggregate(&[Some(2.0), Some(4.0)], None, true).value, Some(3.0));
         assert_eq!(aggregate(&[Some(2.0)], None, true).ci, None);
     }
 
@@ -276,8 +239,7 @@ mod tests {
         assert_eq!(iqm(&[100.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, -50.0]), 3.5);
         // 3 values: floor(3/4) = 0 dropped.
         assert_eq!(iqm(&[1.0, 2.0, 6.0]), 3.0);
-        let (point, (lo, hi)) =
-            iqm_stratified(&[vec![1.0, 1.2, 0.8], vec![0.5, 0.7, 0.6]]).unwrap();
+        let (point, (lo, hi)) = iqm_stratified(&[vec![1.0, 1.2, 0.8], vec![0.5, 0.7, 0.6]]).unwrap();
         assert!(lo <= point && point <= hi && lo >= 0.5 && hi <= 1.2);
         // Identical seeds: a zero-width interval.
         assert_eq!(iqm_stratified(&[vec![2.0, 2.0]]), Some((2.0, (2.0, 2.0))));

@@ -27,10 +27,7 @@ pub enum ReportError {
     #[error("{}: {source}", path.display())]
     Polars { path: PathBuf, source: PolarsError },
     #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{}: cannot draw: {why}", path.display())]
     Plot { path: PathBuf, why: String },
 }
@@ -137,10 +134,7 @@ impl Report {
 }
 
 fn pe(path: &Path) -> impl FnOnce(PolarsError) -> ReportError + '_ {
-    move |source| ReportError::Polars {
-        path: path.into(),
-        source,
-    }
+    move |source| ReportError::Polars { path: path.into(), source }
 }
 
 /// One finished cell's logs.
@@ -155,8 +149,7 @@ pub struct CellLogs {
 
 /// Reads the finished cells of `spec` under `root`, in plan order.
 pub fn read_cells(spec: &Spec, root: &Path) -> Result<Vec<CellLogs>, ReportError> {
-    let needs_updates = spec.metrics.iter().any(|m| metrics::reads_updates(&m.kind))
-        || spec.update_curves.is_some();
+    let needs_updates = spec.metrics.iter().any(|m| metrics::reads_updates(&m.kind)) || spec.update_curves.is_some();
     let mut out = Vec::new();
     for cell in spec.cells() {
         if !run::is_finished(root, &cell) {
@@ -173,25 +166,14 @@ pub fn read_cells(spec: &Spec, root: &Path) -> Result<Vec<CellLogs>, ReportError
         } else {
             None
         };
-        out.push(CellLogs {
-            hash: cell.hash.clone(),
-            env: cell.env.clone(),
-            algorithm: cell.row_label(),
-            seed: cell.seed,
-            episodes,
-            updates,
-        });
+        out.push(CellLogs { hash: cell.hash.clone(), env: cell.env.clone(), algorithm: cell.row_label(), seed: cell.seed, episodes, updates });
     }
     Ok(out)
 }
 
 /// The value of `kind` for one cell.
 fn cell_value(kind: &MetricKind, logs: &CellLogs, path: &Path) -> Result<Option<f64>, ReportError> {
-    let frame = if metrics::reads_updates(kind) {
-        logs.updates.as_ref()
-    } else {
-        Some(&logs.episodes)
-    };
+    let frame = if metrics::reads_updates(kind) { logs.updates.as_ref() } else { Some(&logs.episodes) };
     let Some(frame) = frame else { return Ok(None) };
     let out = frame
         .clone()
@@ -199,22 +181,12 @@ fn cell_value(kind: &MetricKind, logs: &CellLogs, path: &Path) -> Result<Option<
         .select([metrics::per_seed_expr(kind, &logs.env).alias("value")])
         .collect()
         .map_err(pe(path))?;
-    let col = out
-        .column("value")
-        .map_err(pe(path))?
-        .cast(&DataType::Float64)
-        .map_err(pe(path))?;
-    Ok(col
-        .f64()
-        .map_err(pe(path))?
-        .get(0)
-        .filter(|v| v.is_finite()))
+    let col = out.column("value").map_err(pe(path))?.cast(&DataType::Float64).map_err(pe(path))?;
+    Ok(col.f64().map_err(pe(path))?.get(0).filter(|v| v.is_finite()))
 }
 
 fn verdict(spec: &Spec, kind: &MetricKind, agg: &Aggregate, paper: &Option<PaperValue>) -> Verdict {
-    let Some(paper) = paper else {
-        return Verdict::Nothing;
-    };
+    let Some(paper) = paper else { return Verdict::Nothing };
     if agg.n_seeds == 0 {
         return Verdict::Nothing;
     }
@@ -260,20 +232,14 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
     for c in cells {
         for (k, m) in spec.metrics.iter().enumerate() {
             let v = cell_value(&m.kind, c, dir)?;
-            per_seed
-                .entry((c.env.clone(), c.algorithm.clone(), k))
-                .or_default()
-                .push(v);
+            per_seed.entry((c.env.clone(), c.algorithm.clone(), k)).or_default().push(v);
         }
     }
     let plan = spec.cells();
     let mut rows = Vec::new();
     // (row label, algorithm name) of every runnable row, in report order, once each.
     let mut labels: Vec<(String, String)> = Vec::new();
-    let ranking_metric = spec
-        .grid_ranking
-        .as_ref()
-        .and_then(|name| spec.metrics.iter().position(|m| &m.name == name));
+    let ranking_metric = spec.grid_ranking.as_ref().and_then(|name| spec.metrics.iter().position(|m| &m.name == name));
     let mut per_env_rankings = Vec::new();
     for env in &spec.envs {
         for alg in &spec.algorithms {
@@ -289,34 +255,19 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
                 if !labels.iter().any(|(l, _)| *l == label) {
                     labels.push((label.clone(), alg.name.clone()));
                 }
-                let seeds_finished = cells
-                    .iter()
-                    .filter(|c| &c.env == env && c.algorithm == label)
-                    .count();
+                let seeds_finished = cells.iter().filter(|c| &c.env == env && c.algorithm == label).count();
                 // The grid row's own paper numbers, else the algorithm's.
-                let paper = spec
-                    .paper
-                    .get(&(env.clone(), label.clone()))
-                    .or_else(|| spec.paper.get(&(env.clone(), alg.name.clone())));
+                let paper = spec.paper.get(&(env.clone(), label.clone())).or_else(|| spec.paper.get(&(env.clone(), alg.name.clone())));
                 let metrics = spec
                     .metrics
                     .iter()
                     .enumerate()
                     .map(|(k, m)| {
-                        let values = per_seed
-                            .get(&(env.clone(), label.clone(), k))
-                            .cloned()
-                            .unwrap_or_default();
-                        let agg =
-                            metrics::aggregate(&values, m.best_seeds, m.kind.higher_is_better());
+                        let values = per_seed.get(&(env.clone(), label.clone(), k)).cloned().unwrap_or_default();
+                        let agg = metrics::aggregate(&values, m.best_seeds, m.kind.higher_is_better());
                         let paper = paper.and_then(|p| p.get(&m.name).cloned());
                         let verdict = verdict(spec, &m.kind, &agg, &paper);
-                        MetricCell {
-                            agg,
-                            paper,
-                            verdict,
-                            missing_is_na: !m.kind.higher_is_better(),
-                        }
+                        MetricCell { agg, paper, verdict, missing_is_na: !m.kind.higher_is_better() }
                     })
                     .collect::<Vec<MetricCell>>();
                 if let Some(k) = ranking_metric {
@@ -332,12 +283,7 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
                 });
             }
             if let (Some(k), true) = (ranking_metric, ranked_points.len() > 1) {
-                per_env_rankings.push(ranking::rank(
-                    env,
-                    &alg.name,
-                    ranked_points,
-                    spec.metrics[k].kind.higher_is_better(),
-                ));
+                per_env_rankings.push(ranking::rank(env, &alg.name, ranked_points, spec.metrics[k].kind.higher_is_better()));
             }
         }
         for alg in &spec.unavailable {
@@ -345,9 +291,7 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
         }
     }
     let across_tasks = across_tasks(spec, &labels, &per_seed);
-    let grid_rankings = ranking_metric
-        .filter(|_| !per_env_rankings.is_empty())
-        .map(|k| grid_rankings(spec, k, per_env_rankings));
+    let grid_rankings = ranking_metric.filter(|_| !per_env_rankings.is_empty()).map(|k| grid_rankings(spec, k, per_env_rankings));
     Ok(Report {
         spec: spec.name.clone(),
         title: spec.title.clone(),
@@ -408,35 +352,20 @@ fn across_tasks(spec: &Spec, labels: &[(String, String)], per_seed: &PerSeed) ->
         for (label, alg_name) in labels {
             let mut tasks = Vec::new();
             for env in &spec.envs {
-                let paper = spec
-                    .paper
-                    .get(&(env.clone(), label.clone()))
-                    .or_else(|| spec.paper.get(&(env.clone(), alg_name.clone())));
+                let paper = spec.paper.get(&(env.clone(), label.clone())).or_else(|| spec.paper.get(&(env.clone(), alg_name.clone())));
                 let Some(PaperValue::Number(p)) = paper.and_then(|v| v.get(&m.name)) else {
                     continue;
                 };
                 let scores: Vec<f64> = per_seed
                     .get(&(env.clone(), label.clone(), k))
-                    .map(|v| {
-                        v.iter()
-                            .flatten()
-                            .map(|x| metrics::paper_normalised(*x, *p))
-                            .collect()
-                    })
+                    .map(|v| v.iter().flatten().map(|x| metrics::paper_normalised(*x, *p)).collect())
                     .unwrap_or_default();
                 tasks.push(scores);
             }
             let runs = tasks.iter().map(Vec::len).sum();
             let n_tasks = tasks.iter().filter(|t| !t.is_empty()).count();
             if let Some((iqm, ci)) = metrics::iqm_stratified(&tasks) {
-                out.push(AcrossTasks {
-                    algorithm: label.clone(),
-                    metric: m.name.clone(),
-                    tasks: n_tasks,
-                    runs,
-                    iqm,
-                    ci,
-                });
+                out.push(AcrossTasks { algorithm: label.clone(), metric: m.name.clone(), tasks: n_tasks, runs, iqm, ci });
             }
         }
     }
@@ -444,16 +373,11 @@ fn across_tasks(spec: &Spec, labels: &[(String, String)], per_seed: &PerSeed) ->
 }
 
 /// The grid rankings on metric `k`: per environment, and combined across environments.
-fn grid_rankings(
-    spec: &Spec,
-    k: usize,
-    per_env: Vec<ranking::GridRanking>,
-) -> ranking::GridRankings {
+fn grid_rankings(spec: &Spec, k: usize, per_env: Vec<ranking::GridRanking>) -> ranking::GridRankings {
     let mut combined = Vec::new();
     if spec.envs.len() > 1 {
         for alg in spec.algorithms.iter().filter(|a| a.grid.len() > 1) {
-            let per: Vec<&ranking::GridRanking> =
-                per_env.iter().filter(|g| g.algorithm == alg.name).collect();
+            let per: Vec<&ranking::GridRanking> = per_env.iter().filter(|g| g.algorithm == alg.name).collect();
             let labels: Vec<String> = alg.grid.iter().map(|r| r.point.label()).collect();
             combined.push(ranking::combine(&alg.name, &labels, &per));
         }
@@ -538,10 +462,7 @@ pub fn render_markdown(r: &Report) -> String {
     }
     for (k, name) in r.metrics.iter().enumerate() {
         let _ = writeln!(s, "## {name}\n");
-        let _ = writeln!(
-            s,
-            "| Environment | Algorithm | Seeds | Paper | Ours | 95% CI | Verdict |"
-        );
+        let _ = writeln!(s, "| Environment | Algorithm | Seeds | Paper | Ours | 95% CI | Verdict |");
         let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---|");
         for row in &r.rows {
             let m = &row.metrics[k];
@@ -589,11 +510,7 @@ pub fn render_markdown(r: &Report) -> String {
     }
     if !r.missing.is_empty() {
         let _ = writeln!(s, "## Missing cells\n");
-        let profile = if r.profile == crate::spec::PAPER_PROFILE {
-            String::new()
-        } else {
-            format!(" --profile {}", r.profile)
-        };
+        let profile = if r.profile == crate::spec::PAPER_PROFILE { String::new() } else { format!(" --profile {}", r.profile) };
         let _ = writeln!(s, "Not finished when this report was built (`acktr status {}{profile}` says where each stands):\n", r.spec);
         let _ = writeln!(s, "| Index | Hash | Environment | Algorithm | Seed |");
         let _ = writeln!(s, "|---:|---|---|---|---:|");
@@ -627,25 +544,13 @@ fn render_rankings_markdown(s: &mut String, g: &ranking::GridRankings) {
         g.metric,
         if g.higher_is_better { "higher is better" } else { "lower is better" }
     );
-    let _ = writeln!(
-        s,
-        "| Environment | Algorithm | Rank | Grid point | Seeds | {} | 95% CI | Best vs runner-up |",
-        g.metric
-    );
+    let _ = writeln!(s, "| Environment | Algorithm | Rank | Grid point | Seeds | {} | 95% CI | Best vs runner-up |", g.metric);
     let _ = writeln!(s, "|---|---|---:|---|---:|---:|---:|---|");
     for rk in &g.per_env {
         for (i, p) in rk.points.iter().enumerate() {
             let best = i == 0 && rk.has_best();
-            let point = if best {
-                format!("**{}** (best)", p.point)
-            } else {
-                p.point.clone()
-            };
-            let sep = if best {
-                rk.best_vs_runner_up.map(|x| x.text()).unwrap_or("—")
-            } else {
-                ""
-            };
+            let point = if best { format!("**{}** (best)", p.point) } else { p.point.clone() };
+            let sep = if best { rk.best_vs_runner_up.map(|x| x.text()).unwrap_or("—") } else { "" };
             let ci = match p.agg.ci {
                 Some((lo, hi)) => format!("[{}, {}]", fmt_num(lo), fmt_num(hi)),
                 None => "—".into(),
@@ -673,29 +578,13 @@ fn render_rankings_markdown(s: &mut String, g: &ranking::GridRankings) {
             "Mean of each point's per-environment ranks on `{}` (1 = best), over the environments where some point has a value.\n",
             g.metric
         );
-        let _ = writeln!(
-            s,
-            "| Algorithm | Grid point | Mean rank | Ranks per environment |"
-        );
+        let _ = writeln!(s, "| Algorithm | Grid point | Mean rank | Ranks per environment |");
         let _ = writeln!(s, "|---|---|---:|---|");
         for c in &g.combined {
             for (i, p) in c.points.iter().enumerate() {
-                let point = if i == 0 && c.has_best() {
-                    format!("**{}** (best)", p.point)
-                } else {
-                    p.point.clone()
-                };
-                let ranks = p
-                    .ranks
-                    .iter()
-                    .map(|(e, k)| format!("{e}: {}", ranking::fmt_rank(*k)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let mean = if p.mean_rank.is_nan() {
-                    "—".to_string()
-                } else {
-                    format!("{:.2}", p.mean_rank)
-                };
+                let point = if i == 0 && c.has_best() { format!("**{}** (best)", p.point) } else { p.point.clone() };
+                let ranks = p.ranks.iter().map(|(e, k)| format!("{e}: {}", ranking::fmt_rank(*k))).collect::<Vec<_>>().join(", ");
+                let mean = if p.mean_rank.is_nan() { "—".to_string() } else { format!("{:.2}", p.mean_rank) };
                 let _ = writeln!(s, "| {} | {} | {} | {} |", c.algorithm, point, mean, ranks);
             }
         }
@@ -730,11 +619,7 @@ pub fn render_grid_csv(r: &Report) -> Option<String> {
                 opt(p.agg.ci.map(|c| c.0)),
                 opt(p.agg.ci.map(|c| c.1)),
                 best,
-                if best {
-                    rk.best_vs_runner_up.map(|x| x.code()).unwrap_or("")
-                } else {
-                    ""
-                }
+                if best { rk.best_vs_runner_up.map(|x| x.code()).unwrap_or("") } else { "" }
             );
         }
     }
@@ -747,11 +632,7 @@ pub fn render_grid_csv(r: &Report) -> Option<String> {
                 csv_field(&g.metric),
                 csv_field(&p.point),
                 i == 0 && c.has_best(),
-                if p.mean_rank.is_nan() {
-                    String::new()
-                } else {
-                    format!("{}", p.mean_rank)
-                }
+                if p.mean_rank.is_nan() { String::new() } else { format!("{}", p.mean_rank) }
             );
         }
     }
@@ -815,17 +696,9 @@ fn tex_escape(x: &str) -> String {
 /// each cell "ours (paper)".
 pub fn render_latex(r: &Report) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "% {} -- generated by `acktr report {}` (profile {}); needs \\usepackage{{booktabs}}",
-        r.title, r.spec, r.profile
-    );
+    let _ = writeln!(s, "% {} -- generated by `acktr report {}` (profile {}); needs \\usepackage{{booktabs}}", r.title, r.spec, r.profile);
     if r.partial() {
-        let _ = writeln!(
-            s,
-            "% PARTIAL: {}/{} cells finished",
-            r.cells_finished, r.cells_total
-        );
+        let _ = writeln!(s, "% PARTIAL: {}/{} cells finished", r.cells_finished, r.cells_total);
     }
     let mut algs: Vec<&str> = Vec::new();
     for row in &r.rows {
@@ -840,47 +713,26 @@ pub fn render_latex(r: &Report) -> String {
         }
     }
     for (k, name) in r.metrics.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "\\begin{{table}}[t]\n\\centering\n\\begin{{tabular}}{{l{}}}\n\\toprule",
-            "r".repeat(algs.len())
-        );
-        let _ = writeln!(
-            s,
-            "Environment & {} \\\\\n\\midrule",
-            algs.iter()
-                .map(|a| tex_escape(a))
-                .collect::<Vec<_>>()
-                .join(" & ")
-        );
+        let _ = writeln!(s, "\\begin{{table}}[t]\n\\centering\n\\begin{{tabular}}{{l{}}}\n\\toprule", "r".repeat(algs.len()));
+        let _ = writeln!(s, "Environment & {} \\\\\n\\midrule", algs.iter().map(|a| tex_escape(a)).collect::<Vec<_>>().join(" & "));
         for env in &envs {
             let cells: Vec<String> = algs
                 .iter()
-                .map(|a| {
-                    match r
-                        .rows
-                        .iter()
-                        .find(|row| row.env == *env && row.algorithm == *a)
-                    {
-                        Some(row) => {
-                            let m = &row.metrics[k];
-                            let ours = if row.available {
-                                match m.agg.value {
-                                    Some(v) => fmt_num(v),
-                                    None if m.agg.n_seeds > 0 && m.missing_is_na => "N/A".into(),
-                                    None => "--".into(),
-                                }
-                            } else {
-                                "n/a".into()
-                            };
-                            format!(
-                                "{} ({})",
-                                tex_escape(&ours),
-                                tex_escape(&fmt_paper(&m.paper))
-                            )
-                        }
-                        None => "--".into(),
+                .map(|a| match r.rows.iter().find(|row| row.env == *env && row.algorithm == *a) {
+                    Some(row) => {
+                        let m = &row.metrics[k];
+                        let ours = if row.available {
+                            match m.agg.value {
+                                Some(v) => fmt_num(v),
+                                None if m.agg.n_seeds > 0 && m.missing_is_na => "N/A".into(),
+                                None => "--".into(),
+                            }
+                        } else {
+                            "n/a".into()
+                        };
+                        format!("{} ({})", tex_escape(&ours), tex_escape(&fmt_paper(&m.paper)))
                     }
+                    None => "--".into(),
                 })
                 .collect();
             let _ = writeln!(s, "{} & {} \\\\", tex_escape(env), cells.join(" & "));
@@ -898,24 +750,13 @@ pub fn render_latex(r: &Report) -> String {
         );
     }
     if let Some(g) = &r.grid_rankings {
-        let _ = writeln!(
-            s,
-            "\\begin{{table}}[t]\n\\centering\n\\begin{{tabular}}{{llrlrr}}\n\\toprule"
-        );
-        let _ = writeln!(
-            s,
-            "Environment & Algorithm & Rank & Grid point & {} & 95\\% CI \\\\\n\\midrule",
-            tex_escape(&g.metric)
-        );
+        let _ = writeln!(s, "\\begin{{table}}[t]\n\\centering\n\\begin{{tabular}}{{llrlrr}}\n\\toprule");
+        let _ = writeln!(s, "Environment & Algorithm & Rank & Grid point & {} & 95\\% CI \\\\\n\\midrule", tex_escape(&g.metric));
         let mut notes = Vec::new();
         for rk in &g.per_env {
             for (i, p) in rk.points.iter().enumerate() {
                 let best = i == 0 && rk.has_best();
-                let point = if best {
-                    format!("\\textbf{{{}}}", tex_escape(&p.point))
-                } else {
-                    tex_escape(&p.point)
-                };
+                let point = if best { format!("\\textbf{{{}}}", tex_escape(&p.point)) } else { tex_escape(&p.point) };
                 let ci = match p.agg.ci {
                     Some((lo, hi)) => format!("[{}, {}]", fmt_num(lo), fmt_num(hi)),
                     None => "--".into(),
@@ -932,26 +773,12 @@ pub fn render_latex(r: &Report) -> String {
                 );
             }
             if let Some(sep) = rk.best_vs_runner_up.filter(|_| rk.has_best()) {
-                notes.push(format!(
-                    "{} on {}: {}.",
-                    tex_escape(&rk.algorithm),
-                    tex_escape(&rk.env),
-                    sep.text()
-                ));
+                notes.push(format!("{} on {}: {}.", tex_escape(&rk.algorithm), tex_escape(&rk.env), sep.text()));
             }
         }
         for c in &g.combined {
-            let order = c
-                .points
-                .iter()
-                .map(|p| format!("{} ({:.2})", tex_escape(&p.point), p.mean_rank))
-                .collect::<Vec<_>>()
-                .join(", ");
-            notes.push(format!(
-                "{} across environments, by mean rank: {}.",
-                tex_escape(&c.algorithm),
-                order
-            ));
+            let order = c.points.iter().map(|p| format!("{} ({:.2})", tex_escape(&p.point), p.mean_rank)).collect::<Vec<_>>().join(", ");
+            notes.push(format!("{} across environments, by mean rank: {}.", tex_escape(&c.algorithm), order));
         }
         let _ = writeln!(
             s,
@@ -966,21 +793,9 @@ pub fn render_latex(r: &Report) -> String {
 
 /// Writes `path` atomically (temporary file, then rename).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
-    let tmp = path.with_file_name(format!(
-        "{}.tmp-{}",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("report"),
-        run::temp_owner()
-    ));
-    std::fs::write(&tmp, contents).map_err(|source| ReportError::Io {
-        path: tmp.clone(),
-        source,
-    })?;
-    std::fs::rename(&tmp, path).map_err(|source| ReportError::Io {
-        path: path.into(),
-        source,
-    })
+    let tmp = path.with_file_name(format!("{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("report"), run::temp_owner()));
+    std::fs::write(&tmp, contents).map_err(|source| ReportError::Io { path: tmp.clone(), source })?;
+    std::fs::rename(&tmp, path).map_err(|source| ReportError::Io { path: path.into(), source })
 }
 
 /// Builds the report and writes `report.md`, `report.csv`, `report.tex` and the figures
@@ -989,15 +804,9 @@ pub fn write(spec: &Spec, root: &Path) -> Result<(Report, PathBuf), ReportError>
     let dir = run::spec_dir(root, spec);
     let cells = read_cells(spec, root)?;
     let mut report = build_from(spec, &cells, &dir)?;
-    std::fs::create_dir_all(&dir).map_err(|source| ReportError::Io {
-        path: dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&dir).map_err(|source| ReportError::Io { path: dir.clone(), source })?;
     // Report files half-written by a killed `report` or `reproduce`.
-    run::remove_stale_temporaries(&dir).map_err(|e| ReportError::Io {
-        path: dir.clone(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    run::remove_stale_temporaries(&dir).map_err(|e| ReportError::Io { path: dir.clone(), source: std::io::Error::other(e.to_string()) })?;
     if let Some(curves) = &spec.curves {
         report.figures = figures::write_curves(spec, curves, &cells, &dir)?;
     }

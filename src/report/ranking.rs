@@ -74,9 +74,7 @@ pub struct GridRanking {
 impl GridRanking {
     /// Whether the first point is the best: it has a value and shares it with no other.
     pub fn has_best(&self) -> bool {
-        self.points
-            .first()
-            .is_some_and(|p| p.agg.value.is_some() && p.rank == 1.0)
+        self.points.first().is_some_and(|p| p.agg.value.is_some() && p.rank == 1.0)
     }
 }
 
@@ -121,12 +119,7 @@ pub struct GridRankings {
 }
 
 /// Ranks one grid: `points` are (label, aggregate, seeds in the plan) in grid order.
-pub fn rank(
-    env: &str,
-    algorithm: &str,
-    points: Vec<(String, Aggregate, usize)>,
-    higher_is_better: bool,
-) -> GridRanking {
+pub fn rank(env: &str, algorithm: &str, points: Vec<(String, Aggregate, usize)>, higher_is_better: bool) -> GridRanking {
     let mut order: Vec<usize> = (0..points.len()).collect();
     let key = |i: usize| points[i].1.value;
     // Stable: equal values keep the grid's order.
@@ -152,69 +145,38 @@ pub fn rank(
     let ranked: Vec<RankedPoint> = order
         .iter()
         .zip(ranks)
-        .map(|(&k, rank)| RankedPoint {
-            point: points[k].0.clone(),
-            rank,
-            agg: points[k].1.clone(),
-            seeds_total: points[k].2,
-        })
+        .map(|(&k, rank)| RankedPoint { point: points[k].0.clone(), rank, agg: points[k].1.clone(), seeds_total: points[k].2 })
         .collect();
     let best_vs_runner_up = match ranked.as_slice() {
-        [best, runner_up, ..] if best.agg.value.is_some() && best.rank == 1.0 => {
-            Some(match (best.agg.ci, runner_up.agg.ci) {
-                (Some((l1, h1)), Some((l2, h2))) if l1 <= h2 && l2 <= h1 => Separation::Overlap,
-                (Some(_), Some(_)) => Separation::Distinct,
-                _ => Separation::NoInterval,
-            })
-        }
+        [best, runner_up, ..] if best.agg.value.is_some() && best.rank == 1.0 => Some(match (best.agg.ci, runner_up.agg.ci) {
+            (Some((l1, h1)), Some((l2, h2))) if l1 <= h2 && l2 <= h1 => Separation::Overlap,
+            (Some(_), Some(_)) => Separation::Distinct,
+            _ => Separation::NoInterval,
+        }),
         _ => None,
     };
-    GridRanking {
-        env: env.to_string(),
-        algorithm: algorithm.to_string(),
-        points: ranked,
-        best_vs_runner_up,
-    }
+    GridRanking { env: env.to_string(), algorithm: algorithm.to_string(), points: ranked, best_vs_runner_up }
 }
 
 /// Combines the per-environment rankings of `algorithm` (in the spec's environment order)
 /// whose points are `labels` (in grid order): mean rank over the environments where some
 /// point has a value.
 pub fn combine(algorithm: &str, labels: &[String], per_env: &[&GridRanking]) -> CombinedRanking {
-    let counted: Vec<&&GridRanking> = per_env
-        .iter()
-        .filter(|g| g.points.iter().any(|p| p.agg.value.is_some()))
-        .collect();
+    let counted: Vec<&&GridRanking> = per_env.iter().filter(|g| g.points.iter().any(|p| p.agg.value.is_some())).collect();
     let mut points: Vec<CombinedPoint> = labels
         .iter()
         .map(|label| {
             let ranks: Vec<(String, f64)> = counted
                 .iter()
-                .filter_map(|g| {
-                    g.points
-                        .iter()
-                        .find(|p| &p.point == label)
-                        .map(|p| (g.env.clone(), p.rank))
-                })
+                .filter_map(|g| g.points.iter().find(|p| &p.point == label).map(|p| (g.env.clone(), p.rank)))
                 .collect();
-            let mean_rank = if ranks.is_empty() {
-                f64::NAN
-            } else {
-                ranks.iter().map(|r| r.1).sum::<f64>() / ranks.len() as f64
-            };
-            CombinedPoint {
-                point: label.clone(),
-                mean_rank,
-                ranks,
-            }
+            let mean_rank = if ranks.is_empty() { f64::NAN } else { ranks.iter().map(|r| r.1).sum::<f64>() / ranks.len() as f64 };
+            CombinedPoint { point: label.clone(), mean_rank, ranks }
         })
         .collect();
     // Stable: equal mean ranks keep the grid's order.
     points.sort_by(|a, b| a.mean_rank.total_cmp(&b.mean_rank));
-    CombinedRanking {
-        algorithm: algorithm.to_string(),
-        points,
-    }
+    CombinedRanking { algorithm: algorithm.to_string(), points }
 }
 
 /// A rank as printed: `1`, `2.5`.
@@ -234,11 +196,7 @@ mod tests {
     use crate::report::metrics::aggregate;
 
     fn pt(label: &str, values: &[Option<f64>], higher: bool) -> (String, Aggregate, usize) {
-        (
-            label.to_string(),
-            aggregate(values, None, higher),
-            values.len(),
-        )
+        (label.to_string(), aggregate(values, None, higher), values.len())
     }
 
     #[test]
@@ -254,11 +212,7 @@ mod tests {
             ],
             true,
         );
-        let order: Vec<(&str, f64)> = g
-            .points
-            .iter()
-            .map(|p| (p.point.as_str(), p.rank))
-            .collect();
+        let order: Vec<(&str, f64)> = g.points.iter().map(|p| (p.point.as_str(), p.rank)).collect();
         assert_eq!(order, vec![("b", 1.0), ("a", 2.5), ("d", 2.5), ("c", 4.0)]);
         // b's interval [10, 11] lies above a's [1, 2].
         assert_eq!(g.best_vs_runner_up, Some(Separation::Distinct));
@@ -269,86 +223,32 @@ mod tests {
         let g = rank(
             "E",
             "A",
-            vec![
-                pt("slow", &[Some(50.0), Some(70.0)], false),
-                pt("fast", &[Some(40.0), Some(60.0)], false),
-                pt("never", &[None, Some(3.0)], false),
-            ],
+            vec![pt("slow", &[Some(50.0), Some(70.0)], false), pt("fast", &[Some(40.0), Some(60.0)], false), pt("never", &[None, Some(3.0)], false)],
             false,
         );
         let order: Vec<&str> = g.points.iter().map(|p| p.point.as_str()).collect();
         assert_eq!(order, vec!["fast", "slow", "never"]);
         assert_eq!(g.best_vs_runner_up, Some(Separation::Overlap));
         // One seed: no interval.
-        let g = rank(
-            "E",
-            "A",
-            vec![pt("x", &[Some(1.0)], true), pt("y", &[Some(2.0)], true)],
-            true,
-        );
+        let g = rank("E", "A", vec![pt("x", &[Some(1.0)], true), pt("y", &[Some(2.0)], true)], true);
         assert_eq!(g.best_vs_runner_up, Some(Separation::NoInterval));
     }
 
     #[test]
     fn combined_rank_is_the_mean_of_ranks_over_environments_with_values() {
-        let e1 = rank(
-            "E1",
-            "A",
-            vec![
-                pt("p", &[Some(1.0)], true),
-                pt("q", &[Some(2.0)], true),
-                pt("r", &[Some(3.0)], true),
-            ],
-            true,
-        );
-        let e2 = rank(
-            "E2",
-            "A",
-            vec![
-                pt("p", &[Some(3.0)], true),
-                pt("q", &[Some(2.0)], true),
-                pt("r", &[Some(1.0)], true),
-            ],
-            true,
-        );
-        let e3 = rank(
-            "E3",
-            "A",
-            vec![
-                pt("p", &[Some(1.0)], true),
-                pt("q", &[Some(3.0)], true),
-                pt("r", &[Some(2.0)], true),
-            ],
-            true,
-        );
-        let none = rank(
-            "E4",
-            "A",
-            vec![
-                pt("p", &[None], true),
-                pt("q", &[None], true),
-                pt("r", &[None], true),
-            ],
-            true,
-        );
+        let e1 = rank("E1", "A", vec![pt("p", &[Some(1.0)], true), pt("q", &[Some(2.0)], true), pt("r", &[Some(3.0)], true)], true);
+        let e2 = rank("E2", "A", vec![pt("p", &[Some(3.0)], true), pt("q", &[Some(2.0)], true), pt("r", &[Some(1.0)], true)], true);
+        let e3 = rank("E3", "A", vec![pt("p", &[Some(1.0)], true), pt("q", &[Some(3.0)], true), pt("r", &[Some(2.0)], true)], true);
+        let none = rank("E4", "A", vec![pt("p", &[None], true), pt("q", &[None], true), pt("r", &[None], true)], true);
         let labels = ["p", "q", "r"].map(String::from);
         let c = combine("A", &labels, &[&e1, &e2, &e3, &none]);
         // p: 3, 1, 3 -> 7/3; q: 2, 2, 1 -> 5/3; r: 1, 3, 2 -> 2. E4 has no values: left out.
-        let got: Vec<(&str, f64)> = c
-            .points
-            .iter()
-            .map(|p| (p.point.as_str(), p.mean_rank))
-            .collect();
+        let got: Vec<(&str, f64)> = c.points.iter().map(|p| (p.point.as_str(), p.mean_rank)).collect();
         assert_eq!(got, vec![("q", 5.0 / 3.0), ("r", 2.0), ("p", 7.0 / 3.0)]);
         assert_eq!(c.points[0].ranks.len(), 3);
         assert!(c.has_best());
         // A tie at the top: no best.
-        let tie = rank(
-            "E",
-            "A",
-            vec![pt("x", &[Some(1.0)], true), pt("y", &[Some(1.0)], true)],
-            true,
-        );
+        let tie = rank("E", "A", vec![pt("x", &[Some(1.0)], true), pt("y", &[Some(1.0)], true)], true);
         assert!(!tie.has_best() && tie.best_vs_runner_up.is_none());
         assert_eq!(fmt_rank(2.5), "2.5");
         assert_eq!(fmt_rank(5.0 / 3.0), "1.67");

@@ -27,14 +27,8 @@ pub struct UpdateLine {
 }
 
 /// One seed's (x, y) per update, in update order; None when the column is missing.
-fn seed_series(
-    logs: &CellLogs,
-    x: UpdateAxis,
-    column: &str,
-) -> PolarsResult<Option<Vec<(f64, Option<f64>)>>> {
-    let Some(updates) = &logs.updates else {
-        return Ok(None);
-    };
+fn seed_series(logs: &CellLogs, x: UpdateAxis, column: &str) -> PolarsResult<Option<Vec<(f64, Option<f64>)>>> {
+    let Some(updates) = &logs.updates else { return Ok(None) };
     if updates.column(column).is_err() {
         return Ok(None);
     }
@@ -46,19 +40,11 @@ fn seed_series(
         .clone()
         .lazy()
         .sort([x_col], SortMultipleOptions::default())
-        .select([
-            col(x_col).cast(DataType::Float64).alias("x"),
-            col(column).cast(DataType::Float64).alias("y"),
-        ])
+        .select([col(x_col).cast(DataType::Float64).alias("x"), col(column).cast(DataType::Float64).alias("y")])
         .collect()?;
     let xs = out.column("x")?.f64()?.clone();
     let ys = out.column("y")?.f64()?.clone();
-    Ok(Some(
-        xs.iter()
-            .zip(ys.iter())
-            .filter_map(|(x, y)| Some((x?, y)))
-            .collect(),
-    ))
+    Ok(Some(xs.iter().zip(ys.iter()).filter_map(|(x, y)| Some((x?, y))).collect()))
 }
 
 /// The mean over seeds at each update index of the values that count (finite; positive on a
@@ -68,11 +54,7 @@ pub fn mean_over_seeds(seeds: &[Vec<(f64, Option<f64>)>], log_y: bool) -> Vec<(f
     let mut out = Vec::new();
     for i in 0..n {
         let at: Vec<(f64, Option<f64>)> = seeds.iter().filter_map(|s| s.get(i).copied()).collect();
-        let ys: Vec<f64> = at
-            .iter()
-            .filter_map(|p| p.1)
-            .filter(|y| y.is_finite() && (!log_y || *y > 0.0))
-            .collect();
+        let ys: Vec<f64> = at.iter().filter_map(|p| p.1).filter(|y| y.is_finite() && (!log_y || *y > 0.0)).collect();
         if ys.is_empty() {
             continue;
         }
@@ -83,11 +65,7 @@ pub fn mean_over_seeds(seeds: &[Vec<(f64, Option<f64>)>], log_y: bool) -> Vec<(f
 }
 
 /// The lines of every task, and notes on the columns some cells do not have.
-pub fn update_lines(
-    spec: &Spec,
-    uc: &UpdateCurveSpec,
-    cells: &[CellLogs],
-) -> Result<(Vec<(String, Vec<UpdateLine>)>, Vec<String>), String> {
+pub fn update_lines(spec: &Spec, uc: &UpdateCurveSpec, cells: &[CellLogs]) -> Result<(Vec<(String, Vec<UpdateLine>)>, Vec<String>), String> {
     let mut panels = Vec::new();
     let mut notes = Vec::new();
     for env in &spec.envs {
@@ -102,10 +80,7 @@ pub fn update_lines(
             for column in &uc.columns {
                 let mut seeds = Vec::new();
                 let mut missing = Vec::new();
-                for c in cells
-                    .iter()
-                    .filter(|c| &c.env == env && c.algorithm == *label)
-                {
+                for c in cells.iter().filter(|c| &c.env == env && c.algorithm == *label) {
                     match seed_series(c, uc.x, column).map_err(|e| e.to_string())? {
                         Some(s) => seeds.push(s),
                         None => missing.push(c.seed.to_string()),
@@ -118,10 +93,7 @@ pub fn update_lines(
                     ));
                 }
                 if !seeds.is_empty() {
-                    lines.push(UpdateLine {
-                        label: format!("{label}: {column}"),
-                        points: mean_over_seeds(&seeds, uc.log_y),
-                    });
+                    lines.push(UpdateLine { label: format!("{label}: {column}"), points: mean_over_seeds(&seeds, uc.log_y) });
                 }
             }
         }
@@ -148,15 +120,10 @@ macro_rules! draw_panel {
         for (i, line) in $lines.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
             $chart
-                .draw_series(LineSeries::new(
-                    line.points.iter().copied(),
-                    color.stroke_width(2),
-                ))
+                .draw_series(LineSeries::new(line.points.iter().copied(), color.stroke_width(2)))
                 .map_err($err)?
                 .label(line.label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
-                });
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
         }
         $chart
             .configure_series_labels()
@@ -169,11 +136,7 @@ macro_rules! draw_panel {
     }};
 }
 
-fn draw<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
-    panels: &[(String, Vec<UpdateLine>)],
-    uc: &UpdateCurveSpec,
-) -> Result<(), String> {
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec<UpdateLine>)], uc: &UpdateCurveSpec) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
     root.fill(&WHITE).map_err(err)?;
     let cols = panels.len().clamp(1, 4);
@@ -195,29 +158,17 @@ fn draw<DB: DrawingBackend>(
             (y0, y1, x1) = (if uc.log_y { 1e-3 } else { 0.0 }, 1.0, 1.0);
         }
         let mut builder = ChartBuilder::on(area);
-        builder
-            .caption(env, ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(65);
+        builder.caption(env, ("sans-serif", 18)).margin(10).x_label_area_size(35).y_label_area_size(65);
         if uc.log_y {
-            let (lo, hi) = if y1 / y0 < 1.0 + 1e-9 {
-                (y0 / 2.0, y1 * 2.0)
-            } else {
-                (y0 / 1.2, y1 * 1.2)
-            };
-            let mut chart = builder
-                .build_cartesian_2d(0.0..x1.max(1e-9), (lo..hi).log_scale())
-                .map_err(err)?;
+            let (lo, hi) = if y1 / y0 < 1.0 + 1e-9 { (y0 / 2.0, y1 * 2.0) } else { (y0 / 1.2, y1 * 1.2) };
+            let mut chart = builder.build_cartesian_2d(0.0..x1.max(1e-9), (lo..hi).log_scale()).map_err(err)?;
             draw_panel!(chart, lines, x_desc, &y_desc, err);
         } else {
             if y1 - y0 < 1e-12 {
                 (y0, y1) = (y0 - 1.0, y1 + 1.0);
             }
             let pad = 0.05 * (y1 - y0);
-            let mut chart = builder
-                .build_cartesian_2d(0.0..x1.max(1e-9), (y0 - pad)..(y1 + pad))
-                .map_err(err)?;
+            let mut chart = builder.build_cartesian_2d(0.0..x1.max(1e-9), (y0 - pad)..(y1 + pad)).map_err(err)?;
             draw_panel!(chart, lines, x_desc, &y_desc, err);
         }
     }
@@ -226,18 +177,10 @@ fn draw<DB: DrawingBackend>(
 
 /// Writes `updates_<columns>.{png,svg}` into `dir` (through temporary files renamed into
 /// place); returns the file names and the notes for the report.
-pub fn write_update_curves(
-    spec: &Spec,
-    uc: &UpdateCurveSpec,
-    cells: &[CellLogs],
-    dir: &Path,
-) -> Result<(Vec<String>, Vec<String>), ReportError> {
+pub fn write_update_curves(spec: &Spec, uc: &UpdateCurveSpec, cells: &[CellLogs], dir: &Path) -> Result<(Vec<String>, Vec<String>), ReportError> {
     register_font();
     let stem = format!("updates_{}", uc.columns.join("_"));
-    let (panels, notes) = update_lines(spec, uc, cells).map_err(|why| ReportError::Plot {
-        path: dir.join(&stem),
-        why,
-    })?;
+    let (panels, notes) = update_lines(spec, uc, cells).map_err(|why| ReportError::Plot { path: dir.join(&stem), why })?;
     let cols = panels.len().clamp(1, 4) as u32;
     let rows = panels.len().div_ceil(cols as usize).max(1) as u32;
     let size = (400 * cols, 300 * rows);
@@ -246,22 +189,12 @@ pub fn write_update_curves(
         let name = format!("{stem}.{ext}");
         let tmp = dir.join(format!(".{name}.tmp-{}.{ext}", crate::run::temp_owner()));
         let result = if ext == "png" {
-            draw(
-                BitMapBackend::new(&tmp, size).into_drawing_area(),
-                &panels,
-                uc,
-            )
+            draw(BitMapBackend::new(&tmp, size).into_drawing_area(), &panels, uc)
         } else {
             draw(SVGBackend::new(&tmp, size).into_drawing_area(), &panels, uc)
         };
-        result.map_err(|why| ReportError::Plot {
-            path: dir.join(&name),
-            why,
-        })?;
-        std::fs::rename(&tmp, dir.join(&name)).map_err(|source| ReportError::Io {
-            path: dir.join(&name),
-            source,
-        })?;
+        result.map_err(|why| ReportError::Plot { path: dir.join(&name), why })?;
+        std::fs::rename(&tmp, dir.join(&name)).map_err(|source| ReportError::Io { path: dir.join(&name), source })?;
         written.push(name);
     }
     Ok((written, notes))
@@ -278,10 +211,7 @@ mod tests {
             vec![(0.0, Some(3.0)), (1.0, Some(4.0))],
         ];
         // Update 0: (1 + 3) / 2; update 1: only the finite 4; update 2: -1 (linear axis).
-        assert_eq!(
-            mean_over_seeds(&seeds, false),
-            vec![(0.0, 2.0), (1.0, 4.0), (2.0, -1.0)]
-        );
+        assert_eq!(mean_over_seeds(&seeds, false), vec![(0.0, 2.0), (1.0, 4.0), (2.0, -1.0)]);
         // On a log axis the non-positive value leaves update 2 empty.
         assert_eq!(mean_over_seeds(&seeds, true), vec![(0.0, 2.0), (1.0, 4.0)]);
     }

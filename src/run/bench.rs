@@ -54,10 +54,7 @@ fn known_algos() -> String {
 impl BenchError {
     /// Whether the command line was at fault (exit code 2).
     pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
-            BenchError::UnknownAlgo(_) | BenchError::BadArgument(_) | BenchError::NotMujoco(_)
-        )
+        matches!(self, BenchError::UnknownAlgo(_) | BenchError::BadArgument(_) | BenchError::NotMujoco(_))
     }
 }
 
@@ -76,8 +73,7 @@ impl BenchAlgo {
                 let entry = crate::algo::lookup(key).ok_or_else(unknown)?;
                 BenchAlgo::Train(match preset {
                     None => (entry.defaults)(),
-                    Some(p) => (entry.preset)(serde_yaml::Value::String(p.into()))
-                        .map_err(|_| unknown())?,
+                    Some(p) => (entry.preset)(serde_yaml::Value::String(p.into())).map_err(|_| unknown())?,
                 })
             }
         })
@@ -97,32 +93,18 @@ pub struct BenchResult {
 }
 
 /// Runs `steps` timesteps on one thread.
-pub fn bench(
-    env_id: &str,
-    algo_name: &str,
-    steps: u64,
-    num_envs: usize,
-    steps_per_update: usize,
-) -> Result<BenchResult, BenchError> {
-    for (flag, v) in [
-        ("--steps", steps as usize),
-        ("--num-envs", num_envs),
-        ("--steps-per-update", steps_per_update),
-    ] {
+pub fn bench(env_id: &str, algo_name: &str, steps: u64, num_envs: usize, steps_per_update: usize) -> Result<BenchResult, BenchError> {
+    for (flag, v) in [("--steps", steps as usize), ("--num-envs", num_envs), ("--steps-per-update", steps_per_update)] {
         if v == 0 {
-            return Err(BenchError::BadArgument(format!(
-                "{flag} must be at least 1"
-            )));
+            return Err(BenchError::BadArgument(format!("{flag} must be at least 1")));
         }
     }
     let algo = BenchAlgo::parse(algo_name)?;
     let entry = env::lookup(env_id)?;
     if algo == BenchAlgo::Mujoco {
-        let task =
-            env::mujoco::task_by_id(env_id).ok_or_else(|| BenchError::NotMujoco(env_id.into()))?;
+        let task = env::mujoco::task_by_id(env_id).ok_or_else(|| BenchError::NotMujoco(env_id.into()))?;
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let seconds =
-            env::mujoco::bench_raw(task, steps, entry.max_episode_steps as u64, &mut rng)?;
+        let seconds = env::mujoco::bench_raw(task, steps, entry.max_episode_steps as u64, &mut rng)?;
         return Ok(BenchResult {
             env: env_id.into(),
             algo: algo_name.into(),
@@ -147,12 +129,9 @@ pub fn bench(
                     let actions: Vec<Action> = (0..num_envs)
                         .map(|_| match &space {
                             ActionSpace::Discrete { n } => Action::Discrete(rng.gen_range(0..*n)),
-                            ActionSpace::Continuous { low, high, .. } => Action::Continuous(
-                                low.iter()
-                                    .zip(high)
-                                    .map(|(l, h)| rng.gen_range(*l..=*h))
-                                    .collect(),
-                            ),
+                            ActionSpace::Continuous { low, high, .. } => {
+                                Action::Continuous(low.iter().zip(high).map(|(l, h)| rng.gen_range(*l..=*h)).collect())
+                            }
                         })
                         .collect();
                     venv.step(&actions)?;
@@ -164,9 +143,7 @@ pub fn bench(
                 let mut a = cfg.build(&venv.observation_space(), &venv.action_space(), 0)?;
                 let start = Instant::now();
                 let mut done = 0;
-                algo::train(a.as_mut(), venv, 0, steps_per_update, steps, |u, _| {
-                    done = u.global_step
-                })?;
+                algo::train(a.as_mut(), venv, 0, steps_per_update, steps, |u, _| done = u.global_step)?;
                 Ok((start.elapsed().as_secs_f64(), done))
             }
         }

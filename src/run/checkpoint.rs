@@ -33,13 +33,7 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// The state of `cell` after `training.update` updates.
-    pub fn new(
-        cell: &Cell,
-        training: &Training,
-        algorithm: &dyn Algorithm,
-        log: &CellLog,
-        wall_seconds: f64,
-    ) -> Result<Self, AlgoError> {
+    pub fn new(cell: &Cell, training: &Training, algorithm: &dyn Algorithm, log: &CellLog, wall_seconds: f64) -> Result<Self, AlgoError> {
         Ok(Self {
             version: VERSION,
             hash: cell.hash.clone(),
@@ -55,8 +49,7 @@ impl Checkpoint {
 
 /// Where `cell`'s checkpoint lives.
 pub fn path(root: &Path, cell: &Cell) -> PathBuf {
-    root.join(&cell.spec)
-        .join(format!(".ckpt-{}.bin", cell.hash))
+    root.join(&cell.spec).join(format!(".ckpt-{}.bin", cell.hash))
 }
 
 /// Writes a checkpoint atomically (temporary file, then rename).
@@ -73,16 +66,8 @@ pub fn write(path: &Path, ck: &Checkpoint) -> std::io::Result<()> {
 pub fn load(path: &Path, cell: &Cell) -> Option<Checkpoint> {
     let bytes = std::fs::read(path).ok()?;
     let why = match bincode::deserialize::<Checkpoint>(&bytes) {
-        Ok(ck)
-            if ck.version == VERSION
-                && ck.hash == cell.hash
-                && ck.total_timesteps == cell.budget.total_timesteps =>
-        {
-            return Some(ck)
-        }
-        Ok(ck) if ck.version != VERSION => {
-            format!("format version {}, this build reads {VERSION}", ck.version)
-        }
+        Ok(ck) if ck.version == VERSION && ck.hash == cell.hash && ck.total_timesteps == cell.budget.total_timesteps => return Some(ck),
+        Ok(ck) if ck.version != VERSION => format!("format version {}, this build reads {VERSION}", ck.version),
         Ok(_) => "it belongs to another cell or budget".to_string(),
         Err(e) => format!("it does not read back: {e}"),
     };

@@ -44,19 +44,10 @@ impl CellLog {
         self.up_step.push(update.global_step);
         self.up_wall.push(wall_seconds);
         if self.up_stats.is_empty() {
-            self.up_stats = update
-                .stats
-                .0
-                .iter()
-                .map(|(k, _)| (k.to_string(), Vec::new()))
-                .collect();
+            self.up_stats = update.stats.0.iter().map(|(k, _)| (k.to_string(), Vec::new())).collect();
         }
         for ((name, col), (k, v)) in self.up_stats.iter_mut().zip(&update.stats.0) {
-            debug_assert_eq!(
-                name.as_str(),
-                *k,
-                "an algorithm must report the same stats every update"
-            );
+            debug_assert_eq!(name.as_str(), *k, "an algorithm must report the same stats every update");
             col.push(*v);
         }
     }
@@ -73,17 +64,14 @@ impl CellLog {
 
     /// The episodes table.
     pub fn episodes_frame(&self) -> PolarsResult<DataFrame> {
-        DataFrame::new(
-            self.ep_step.len(),
-            vec![
-                Column::new("global_step".into(), &self.ep_step),
-                Column::new("episode".into(), &self.ep_index),
-                Column::new("env_index".into(), &self.ep_env),
-                Column::new("return".into(), &self.ep_return),
-                Column::new("length".into(), &self.ep_length),
-                Column::new("wall_seconds".into(), &self.ep_wall),
-            ],
-        )
+        DataFrame::new(self.ep_step.len(), vec![
+            Column::new("global_step".into(), &self.ep_step),
+            Column::new("episode".into(), &self.ep_index),
+            Column::new("env_index".into(), &self.ep_env),
+            Column::new("return".into(), &self.ep_return),
+            Column::new("length".into(), &self.ep_length),
+            Column::new("wall_seconds".into(), &self.ep_wall),
+        ])
     }
 
     /// The updates table.

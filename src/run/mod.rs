@@ -30,23 +30,11 @@ pub const CELL_FILES: &[&str] = &["episodes.parquet", "updates.parquet", "proven
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("cell {hash} ({env}, {algorithm}, seed {seed}): {source}")]
-    Cell {
-        hash: String,
-        env: String,
-        algorithm: String,
-        seed: u64,
-        source: AlgoError,
-    },
+    Cell { hash: String, env: String, algorithm: String, seed: u64, source: AlgoError },
     #[error("{}: cannot write Parquet: {source}", path.display())]
-    Parquet {
-        path: PathBuf,
-        source: polars::error::PolarsError,
-    },
+    Parquet { path: PathBuf, source: polars::error::PolarsError },
     /// A stop signal arrived: the running cells wrote their checkpoints and stopped.
     #[error("stopped by a signal: {cells} running cell(s) checkpointed; run again to continue")]
     Stopped { cells: usize },
@@ -57,8 +45,7 @@ pub enum RunError {
 pub const EXIT_STOPPED: u8 = 3;
 
 fn stop_flag() -> &'static std::sync::Arc<std::sync::atomic::AtomicBool> {
-    static STOP: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> =
-        std::sync::OnceLock::new();
+    static STOP: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
     STOP.get_or_init(Default::default)
 }
 
@@ -79,10 +66,7 @@ pub fn stop_requested() -> bool {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
-    move |source| RunError::Io {
-        path: path.into(),
-        source,
-    }
+    move |source| RunError::Io { path: path.into(), source }
 }
 
 /// How to run.
@@ -143,39 +127,20 @@ fn verify(dir: &Path, cell: &Cell) -> Result<(), String> {
             return Err(format!("{f} is missing"));
         }
     }
-    let text = std::fs::read_to_string(dir.join("provenance.json"))
-        .map_err(|e| format!("provenance.json: {e}"))?;
-    let prov: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("provenance.json does not parse: {e}"))?;
+    let text = std::fs::read_to_string(dir.join("provenance.json")).map_err(|e| format!("provenance.json: {e}"))?;
+    let prov: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("provenance.json does not parse: {e}"))?;
     if prov["cell"]["hash"].as_str() != Some(cell.hash.as_str()) {
-        return Err(format!(
-            "provenance.json names cell {}, not this one",
-            prov["cell"]["hash"]
-        ));
+        return Err(format!("provenance.json names cell {}, not this one", prov["cell"]["hash"]));
     }
-    let timesteps = prov["timesteps"]
-        .as_u64()
-        .ok_or("provenance.json has no timesteps")?;
+    let timesteps = prov["timesteps"].as_u64().ok_or("provenance.json has no timesteps")?;
     if timesteps < cell.budget.total_timesteps {
-        return Err(format!(
-            "{timesteps} timesteps recorded, the budget is {}",
-            cell.budget.total_timesteps
-        ));
+        return Err(format!("{timesteps} timesteps recorded, the budget is {}", cell.budget.total_timesteps));
     }
-    for (file, key) in [
-        ("episodes.parquet", "episodes"),
-        ("updates.parquet", "updates"),
-    ] {
-        let df = logs::read_parquet(&dir.join(file))
-            .map_err(|e| format!("{file} does not read back: {e}"))?;
-        let want = prov[key]
-            .as_u64()
-            .ok_or(format!("provenance.json has no {key}"))?;
+    for (file, key) in [("episodes.parquet", "episodes"), ("updates.parquet", "updates")] {
+        let df = logs::read_parquet(&dir.join(file)).map_err(|e| format!("{file} does not read back: {e}"))?;
+        let want = prov[key].as_u64().ok_or(format!("provenance.json has no {key}"))?;
         if df.height() as u64 != want {
-            return Err(format!(
-                "{file} has {} rows, provenance.json records {want}",
-                df.height()
-            ));
+            return Err(format!("{file} has {} rows, provenance.json records {want}", df.height()));
         }
     }
     Ok(())
@@ -190,20 +155,13 @@ pub fn is_finished(root: &Path, cell: &Cell) -> bool {
 /// inspection), and says so in one line.
 fn set_aside(root: &Path, cell: &Cell, why: &str) -> Result<(), RunError> {
     let dir = cell_dir(root, cell);
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let mut aside = root
-        .join(&cell.spec)
-        .join(format!(".damaged-{}-{secs}", cell.hash));
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let mut aside = root.join(&cell.spec).join(format!(".damaged-{}-{secs}", cell.hash));
     for k in 2.. {
         if !aside.exists() {
             break;
         }
-        aside = root
-            .join(&cell.spec)
-            .join(format!(".damaged-{}-{secs}-{k}", cell.hash));
+        aside = root.join(&cell.spec).join(format!(".damaged-{}-{secs}-{k}", cell.hash));
     }
     std::fs::rename(&dir, &aside).map_err(io(&dir))?;
     eprintln!(
@@ -242,16 +200,8 @@ fn this_host() -> String {
         let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .or_else(|_| std::fs::read_to_string("/etc/hostname"))
             .unwrap_or_else(|_| "localhost".into());
-        let h: String = raw
-            .trim()
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
-            .collect();
-        if h.is_empty() {
-            "localhost".into()
-        } else {
-            h
-        }
+        let h: String = raw.trim().chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.')).collect();
+        if h.is_empty() { "localhost".into() } else { h }
     })
     .clone()
 }
@@ -262,22 +212,13 @@ fn this_host() -> String {
 fn temporary_owner(name: &str) -> Option<(Option<String>, Option<u32>)> {
     let at = name.find(".tmp-")?;
     let rest = &name[at + 5..];
-    let digits = |s: &str| {
-        s.chars()
-            .take_while(char::is_ascii_digit)
-            .collect::<String>()
-            .parse::<u32>()
-            .ok()
-    };
+    let digits = |s: &str| s.chars().take_while(char::is_ascii_digit).collect::<String>().parse::<u32>().ok();
     if let Some((host, after)) = rest.split_once('~') {
         return Some((Some(host.to_string()), digits(after)));
     }
     if at == 0 {
         // `.tmp-<hash>-<pid>`
-        return Some((
-            None,
-            rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok()),
-        ));
+        return Some((None, rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok())));
     }
     Some((None, digits(rest)))
 }
@@ -290,15 +231,11 @@ const FOREIGN_TEMPORARY_AGE: std::time::Duration = std::time::Duration::from_sec
 /// by runs that are no longer alive: on this host, when their process is gone; from
 /// another host, when untouched for [`FOREIGN_TEMPORARY_AGE`].
 pub fn remove_stale_temporaries(dir: &Path) -> Result<(), RunError> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Ok(());
-    };
+    let Ok(rd) = std::fs::read_dir(dir) else { return Ok(()) };
     let host = this_host();
     for entry in rd.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let Some((owner_host, pid)) = temporary_owner(&name) else {
-            continue;
-        };
+        let Some((owner_host, pid)) = temporary_owner(&name) else { continue };
         let path = entry.path();
         let stale = match owner_host {
             Some(h) if h != host => entry
@@ -307,9 +244,7 @@ pub fn remove_stale_temporaries(dir: &Path) -> Result<(), RunError> {
                 .ok()
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|age| age > FOREIGN_TEMPORARY_AGE),
-            _ => !pid.is_some_and(|p| {
-                p != std::process::id() && Path::new("/proc").join(p.to_string()).exists()
-            }),
+            _ => !pid.is_some_and(|p| p != std::process::id() && Path::new("/proc").join(p.to_string()).exists()),
         };
         if stale {
             if path.is_dir() {
@@ -327,21 +262,15 @@ pub fn remove_stale_temporaries(dir: &Path) -> Result<(), RunError> {
 /// grid point, the seed and the budget, so it is the same computation), atomically; the
 /// copy keeps that cell's provenance. False when there is none.
 fn reuse_from_other_spec(root: &Path, cell: &Cell) -> Result<bool, RunError> {
-    let Ok(rd) = std::fs::read_dir(root) else {
-        return Ok(false);
-    };
+    let Ok(rd) = std::fs::read_dir(root) else { return Ok(false) };
     let mut sources: Vec<PathBuf> = rd
         .flatten()
         .map(|e| e.path().join(&cell.hash))
         .filter(|d| !d.starts_with(root.join(&cell.spec)) && verify(d, cell).is_ok())
         .collect();
     sources.sort();
-    let Some(source) = sources.first() else {
-        return Ok(false);
-    };
-    let tmp = root
-        .join(&cell.spec)
-        .join(format!(".tmp-{}-{}", temp_owner(), cell.hash));
+    let Some(source) = sources.first() else { return Ok(false) };
+    let tmp = root.join(&cell.spec).join(format!(".tmp-{}-{}", temp_owner(), cell.hash));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
@@ -393,11 +322,7 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
     }
     let pb = ProgressBar::with_draw_target(
         Some(total_steps),
-        if opts.progress {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
+        if opts.progress { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
     );
     pb.set_style(
         ProgressStyle::with_template(
@@ -409,11 +334,7 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
         }),
     );
     let done = AtomicUsize::new(summary.cells_already_finished);
-    pb.set_message(format!(
-        "{}/{}",
-        summary.cells_already_finished,
-        cells.len()
-    ));
+    pb.set_message(format!("{}/{}", summary.cells_already_finished, cells.len()));
     let (commit, dirty) = provenance::git_state(spec.path.parent().unwrap_or(Path::new(".")));
     let spec_file = spec.path.display().to_string();
     // `jobs` plain threads take the next cell until none is left. Not a rayon pool: a rayon
@@ -435,26 +356,14 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
                     let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                     pb.set_message(format!("{n}/{}", cells.len()));
                     if !opts.progress {
-                        eprintln!(
-                            "cell {n}/{} done: {} {} seed {} ({})",
-                            cells.len(),
-                            cell.env,
-                            cell.row_label(),
-                            cell.seed,
-                            cell.hash
-                        );
+                        eprintln!("cell {n}/{} done: {} {} seed {} ({})", cells.len(), cell.env, cell.row_label(), cell.seed, cell.hash);
                     }
                 }
-                results
-                    .lock()
-                    .expect("no thread panicked holding the lock")
-                    .push(r);
+                results.lock().expect("no thread panicked holding the lock").push(r);
             });
         }
     });
-    let results = results
-        .into_inner()
-        .expect("no thread panicked holding the lock");
+    let results = results.into_inner().expect("no thread panicked holding the lock");
     pb.finish_and_clear();
     let mut stopped = 0;
     for r in results {
@@ -498,14 +407,7 @@ pub fn run_one(spec: &Spec, opts: &RunOptions, index: usize) -> Result<CellOutco
     }
     let pb = ProgressBar::hidden();
     let (commit, dirty) = provenance::git_state(spec.path.parent().unwrap_or(Path::new(".")));
-    run_cell(
-        cell,
-        spec,
-        opts,
-        &pb,
-        (&commit, dirty),
-        &spec.path.display().to_string(),
-    )?;
+    run_cell(cell, spec, opts, &pb, (&commit, dirty), &spec.path.display().to_string())?;
     Ok(CellOutcome::Ran)
 }
 
@@ -532,8 +434,7 @@ pub fn run_cell(
         seed: cell.seed,
         source,
     };
-    let venv = VecEnv::new(cell.budget.num_envs, cell.seed, || env::make(&cell.env))
-        .map_err(|e| cell_err(e.into()))?;
+    let venv = VecEnv::new(cell.budget.num_envs, cell.seed, || env::make(&cell.env)).map_err(|e| cell_err(e.into()))?;
     let mut algorithm = cell
         .config
         .build(&venv.observation_space(), &venv.action_space(), cell.seed)
@@ -545,19 +446,11 @@ pub fn run_cell(
     let ckpt_path = checkpoint::path(root, cell);
     if let Some(ck) = checkpoint::load(&ckpt_path, cell) {
         algorithm.restore(&ck.algorithm).map_err(cell_err)?;
-        training
-            .collector
-            .restore(&ck.collector)
-            .map_err(cell_err)?;
+        training.collector.restore(&ck.collector).map_err(cell_err)?;
         training.update = ck.update;
         log = ck.log;
         offset = ck.wall_seconds;
-        pb.inc(
-            training
-                .collector
-                .global_step()
-                .min(cell.budget.total_timesteps),
-        );
+        pb.inc(training.collector.global_step().min(cell.budget.total_timesteps));
         if !opts.progress {
             eprintln!(
                 "cell {} ({}, {}, seed {}): resuming from its checkpoint at update {} ({} timesteps)",
@@ -611,26 +504,15 @@ pub fn run_cell(
     let wall_seconds = offset + started.elapsed().as_secs_f64();
 
     let final_dir = cell_dir(root, cell);
-    let tmp = root
-        .join(&cell.spec)
-        .join(format!(".tmp-{}-{}", temp_owner(), cell.hash));
+    let tmp = root.join(&cell.spec).join(format!(".tmp-{}-{}", temp_owner(), cell.hash));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
     std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    for (name, frame) in [
-        ("episodes.parquet", log.episodes_frame()),
-        ("updates.parquet", log.updates_frame()),
-    ] {
+    for (name, frame) in [("episodes.parquet", log.episodes_frame()), ("updates.parquet", log.updates_frame())] {
         let path = tmp.join(name);
-        let mut df = frame.map_err(|source| RunError::Parquet {
-            path: path.clone(),
-            source,
-        })?;
-        logs::write_parquet(&mut df, &path).map_err(|source| RunError::Parquet {
-            path: path.clone(),
-            source,
-        })?;
+        let mut df = frame.map_err(|source| RunError::Parquet { path: path.clone(), source })?;
+        logs::write_parquet(&mut df, &path).map_err(|source| RunError::Parquet { path: path.clone(), source })?;
     }
     let prov = provenance::Provenance {
         cell,

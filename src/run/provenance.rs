@@ -59,8 +59,7 @@ pub fn git_state(dir: &Path) -> (String, bool) {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let commit = run(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
-    let dirty =
-        run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     (commit, dirty)
 }
 
@@ -72,20 +71,13 @@ pub fn machine() -> Machine {
         .unwrap_or_else(|_| "unknown".into());
     let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
         .unwrap_or_else(|| "unknown".into());
     Machine {
         hostname,
         os: std::env::consts::OS,
         arch: std::env::consts::ARCH,
-        cpus: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+        cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         cpu_model,
     }
 }

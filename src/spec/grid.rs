@@ -60,8 +60,7 @@ impl GridValue {
             GridValue::Int(i) => serde_json::Value::from(*i),
             // Non-finite floats have no JSON form; null then fails to deserialise into the
             // field, which reports it.
-            GridValue::Float(x) => serde_json::Number::from_f64(*x)
-                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            GridValue::Float(x) => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, serde_json::Value::Number),
             GridValue::Bool(b) => serde_json::Value::Bool(*b),
             GridValue::Text(s) => serde_json::Value::String(s.clone()),
         }
@@ -86,11 +85,7 @@ pub struct GridPoint(pub Vec<(String, GridValue)>);
 impl GridPoint {
     /// `lr=0.25` or `kfac.kl_clip=0.01, value_kfac.damping=0.1`; empty without a grid.
     pub fn label(&self) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -118,11 +113,7 @@ fn join(prefix: &str, key: &str) -> String {
 
 /// `config` with the field at `path` (dotted, inside the algorithm's configuration, e.g.
 /// `kfac.kl_clip`) set to `value`.
-pub fn with_field(
-    config: &AlgorithmConfig,
-    path: &str,
-    value: &GridValue,
-) -> Result<AlgorithmConfig, PathError> {
+pub fn with_field(config: &AlgorithmConfig, path: &str, value: &GridValue) -> Result<AlgorithmConfig, PathError> {
     let mut root = serde_json::to_value(config).expect("algorithm configurations serialise");
     set(&mut root, config.kind(), path, value.to_json())?;
     serde_path_to_error::deserialize::<_, AlgorithmConfig>(root).map_err(|e| {
@@ -132,12 +123,7 @@ pub fn with_field(
 }
 
 /// Sets `root[kind].<path>` (AlgorithmConfig serialises externally tagged: `{kind: {...}}`).
-fn set(
-    root: &mut serde_json::Value,
-    kind: &str,
-    path: &str,
-    value: serde_json::Value,
-) -> Result<(), PathError> {
+fn set(root: &mut serde_json::Value, kind: &str, path: &str, value: serde_json::Value) -> Result<(), PathError> {
     let mut slot = root.get_mut(kind).expect("externally tagged by kind");
     let mut walked = String::new();
     for seg in path.split('.') {
@@ -148,10 +134,7 @@ fn set(
         };
         if !obj.contains_key(seg) {
             let fields = obj.keys().map(|k| join(&walked, k)).collect();
-            return Err(PathError::NoSuchField {
-                group: walked,
-                fields,
-            });
+            return Err(PathError::NoSuchField { group: walked, fields });
         }
         slot = obj.get_mut(seg).expect("checked above");
         walked = join(&walked, seg);
@@ -174,9 +157,9 @@ pub fn lr_path(config: &AlgorithmConfig) -> Option<String> {
 
 fn diff_path(a: &serde_json::Value, b: &serde_json::Value, at: String) -> Option<String> {
     match (a, b) {
-        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => x
-            .iter()
-            .find_map(|(k, v)| y.get(k).and_then(|w| diff_path(v, w, join(&at, k)))),
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+            x.iter().find_map(|(k, v)| y.get(k).and_then(|w| diff_path(v, w, join(&at, k))))
+        }
         _ if a != b => Some(at),
         _ => None,
     }
@@ -191,23 +174,14 @@ mod tests {
     fn a_path_sets_a_nested_field_and_nothing_else() {
         let base = AlgorithmConfig::Acktr(AcktrConfig::default());
         let got = with_field(&base, "value_kfac.damping", &GridValue::Float(0.3)).unwrap();
-        let AlgorithmConfig::Acktr(mut want) = base.clone() else {
-            unreachable!()
-        };
+        let AlgorithmConfig::Acktr(mut want) = base.clone() else { unreachable!() };
         want.value_kfac.damping = 0.3;
         assert_eq!(got, AlgorithmConfig::Acktr(want));
         // Integers reach integer fields, strings enum fields.
         let got = with_field(&base, "kfac.inverse_every", &GridValue::Int(3)).unwrap();
         assert!(matches!(got, AlgorithmConfig::Acktr(c) if c.kfac.inverse_every == 3));
-        let got = with_field(
-            &base,
-            "network.policy_activation",
-            &GridValue::Text("relu".into()),
-        )
-        .unwrap();
-        assert!(
-            matches!(got, AlgorithmConfig::Acktr(c) if c.network.policy_activation == crate::nets::Activation::Relu)
-        );
+        let got = with_field(&base, "network.policy_activation", &GridValue::Text("relu".into())).unwrap();
+        assert!(matches!(got, AlgorithmConfig::Acktr(c) if c.network.policy_activation == crate::nets::Activation::Relu));
     }
 
     #[test]
@@ -220,68 +194,35 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(
-            with_field(&base, "gamma.x", &GridValue::Float(0.1)),
-            Err(PathError::NotAGroup { at: "gamma".into() })
-        );
+        assert_eq!(with_field(&base, "gamma.x", &GridValue::Float(0.1)), Err(PathError::NotAGroup { at: "gamma".into() }));
         assert_eq!(
             with_field(&base, "kfac.cold_start.lr", &GridValue::Float(0.1)),
-            Err(PathError::NotSet {
-                at: "kfac.cold_start".into()
-            })
+            Err(PathError::NotSet { at: "kfac.cold_start".into() })
         );
-        assert!(matches!(
-            with_field(&base, "kfac.inverse_every", &GridValue::Float(2.5)),
-            Err(PathError::BadValue { .. })
-        ));
-        assert!(matches!(
-            with_field(&base, "critic", &GridValue::Text("newton".into())),
-            Err(PathError::BadValue { .. })
-        ));
+        assert!(matches!(with_field(&base, "kfac.inverse_every", &GridValue::Float(2.5)), Err(PathError::BadValue { .. })));
+        assert!(matches!(with_field(&base, "critic", &GridValue::Text("newton".into())), Err(PathError::BadValue { .. })));
     }
 
     #[test]
     fn the_lr_alias_follows_lr_mut() {
-        assert_eq!(
-            lr_path(&AlgorithmConfig::A2c(A2cConfig::default())).as_deref(),
-            Some("lr")
-        );
-        assert_eq!(
-            lr_path(&AlgorithmConfig::Acktr(AcktrConfig::default())).as_deref(),
-            Some("kfac.lr")
-        );
+        assert_eq!(lr_path(&AlgorithmConfig::A2c(A2cConfig::default())).as_deref(), Some("lr"));
+        assert_eq!(lr_path(&AlgorithmConfig::Acktr(AcktrConfig::default())).as_deref(), Some("kfac.lr"));
     }
 
     #[test]
     fn lr_and_batch_points_serialise_as_before_generic_grids() {
         // Cell hashes include the point: `lr` and `steps_per_update` points must serialise
         // exactly as the `(String, f64)` pairs they were, so existing results keep their hash.
-        let p = GridPoint(vec![
-            ("lr".into(), GridValue::Float(0.0007)),
-            ("steps_per_update".into(), GridValue::Float(20.0)),
-        ]);
-        let old: Vec<(String, f64)> =
-            vec![("lr".into(), 0.0007), ("steps_per_update".into(), 20.0)];
-        assert_eq!(
-            serde_json::to_string(&p).unwrap(),
-            serde_json::to_string(&old).unwrap()
-        );
+        let p = GridPoint(vec![("lr".into(), GridValue::Float(0.0007)), ("steps_per_update".into(), GridValue::Float(20.0))]);
+        let old: Vec<(String, f64)> = vec![("lr".into(), 0.0007), ("steps_per_update".into(), 20.0)];
+        assert_eq!(serde_json::to_string(&p).unwrap(), serde_json::to_string(&old).unwrap());
     }
 
     #[test]
     fn labels_print_values_as_written() {
-        let p = GridPoint(vec![
-            ("kfac.kl_clip".into(), GridValue::Float(0.01)),
-            ("value_kfac.damping".into(), GridValue::Float(0.1)),
-        ]);
+        let p = GridPoint(vec![("kfac.kl_clip".into(), GridValue::Float(0.01)), ("value_kfac.damping".into(), GridValue::Float(0.1))]);
         assert_eq!(p.label(), "kfac.kl_clip=0.01, value_kfac.damping=0.1");
-        assert_eq!(
-            GridPoint(vec![("steps_per_update".into(), GridValue::Float(20.0))]).label(),
-            "steps_per_update=20"
-        );
-        assert_eq!(
-            GridPoint(vec![("lr".into(), GridValue::Float(0.0007))]).label(),
-            "lr=0.0007"
-        );
+        assert_eq!(GridPoint(vec![("steps_per_update".into(), GridValue::Float(20.0))]).label(), "steps_per_update=20");
+        assert_eq!(GridPoint(vec![("lr".into(), GridValue::Float(0.0007))]).label(), "lr=0.0007");
     }
 }

@@ -66,31 +66,21 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
     let segs = parse_path(path);
     let mut s = 0;
     while s < segs.len() {
-        let Some(first) = (start..end).find(|&i| is_content(lines[i])) else {
-            break;
-        };
+        let Some(first) = (start..end).find(|&i| is_content(lines[i])) else { break };
         match &segs[s] {
             Seg::Key(_) => {
                 let want = key_indent.unwrap_or_else(|| content_indent(lines[first]));
                 // The longest run of key segments that one written key spells, dots included.
-                let run = segs[s..]
-                    .iter()
-                    .take_while(|g| matches!(g, Seg::Key(_)))
-                    .count();
+                let run = segs[s..].iter().take_while(|g| matches!(g, Seg::Key(_))).count();
                 let hit = (1..=run).rev().find_map(|n| {
-                    let k = segs[s..s + n]
-                        .iter()
-                        .map(|g| if let Seg::Key(k) = g { k.as_str() } else { "" })
-                        .collect::<Vec<_>>()
-                        .join(".");
+                    let k = segs[s..s + n].iter().map(|g| if let Seg::Key(k) = g { k.as_str() } else { "" }).collect::<Vec<_>>().join(".");
                     let plain = format!("{k}:");
                     let quoted = format!("\"{k}\":");
                     (start..end)
                         .find(|&i| {
                             is_content(lines[i])
                                 && content_indent(lines[i]) == want
-                                && (content(lines[i]).starts_with(&plain)
-                                    || content(lines[i]).starts_with(&quoted))
+                                && (content(lines[i]).starts_with(&plain) || content(lines[i]).starts_with(&quoted))
                         })
                         .map(|i| (i, n))
                 });
@@ -114,19 +104,13 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
                 s += 1;
                 let dash = indent(lines[first]);
                 let Some(i) = (start..end)
-                    .filter(|&i| {
-                        is_content(lines[i])
-                            && indent(lines[i]) == dash
-                            && lines[i].trim_start().starts_with('-')
-                    })
+                    .filter(|&i| is_content(lines[i]) && indent(lines[i]) == dash && lines[i].trim_start().starts_with('-'))
                     .nth(n)
                 else {
                     break;
                 };
                 found = Some(i + 1);
-                let stop = (i + 1..end)
-                    .find(|&j| is_content(lines[j]) && indent(lines[j]) <= dash)
-                    .unwrap_or(end);
+                let stop = (i + 1..end).find(|&j| is_content(lines[j]) && indent(lines[j]) <= dash).unwrap_or(end);
                 start = i;
                 end = stop;
                 key_indent = Some(content_indent(lines[i]));
@@ -160,8 +144,7 @@ mod tests {
 
     #[test]
     fn a_key_with_dots_matches_the_segments_it_spells() {
-        let y =
-            "algorithms:\n  - name: A\n    grid:\n      lr: [1]\n      kfac.kl_clip: [0.1, 0.2]\n";
+        let y = "algorithms:\n  - name: A\n    grid:\n      lr: [1]\n      kfac.kl_clip: [0.1, 0.2]\n";
         assert_eq!(locate(y, "algorithms[0].grid.kfac.kl_clip"), Some(5));
         assert_eq!(locate(y, "algorithms[0].grid.kfac.kl_clip[1]"), Some(5));
         assert_eq!(locate(y, "algorithms[0].grid.kfac.kl_clp"), Some(3));

@@ -30,24 +30,11 @@ const CELL_SCHEMA: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     #[error("{}: cannot read spec: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("unknown spec `{name}`: no file {} (known: {known})", path.display())]
-    NotFound {
-        name: String,
-        path: PathBuf,
-        known: String,
-    },
+    NotFound { name: String, path: PathBuf, known: String },
     #[error("{}{}: {field}: {message}", file.display(), position(*line, *column))]
-    Invalid {
-        file: PathBuf,
-        line: Option<usize>,
-        column: Option<usize>,
-        field: String,
-        message: String,
-    },
+    Invalid { file: PathBuf, line: Option<usize>, column: Option<usize>, field: String, message: String },
 }
 
 fn position(line: Option<usize>, column: Option<usize>) -> String {
@@ -266,11 +253,7 @@ pub fn resolve_path(arg: &str, specs_dir: &Path) -> Result<PathBuf, SpecError> {
         Ok(path)
     } else {
         let known = list_specs(specs_dir).join(", ");
-        Err(SpecError::NotFound {
-            name: arg.into(),
-            path,
-            known,
-        })
+        Err(SpecError::NotFound { name: arg.into(), path, known })
     }
 }
 
@@ -281,8 +264,7 @@ pub fn list_specs(specs_dir: &Path) -> Vec<String> {
             rd.filter_map(|e| e.ok())
                 .filter_map(|e| {
                     let p = e.path();
-                    (p.extension().is_some_and(|x| x == "yaml"))
-                        .then(|| p.file_stem()?.to_str().map(String::from))?
+                    (p.extension().is_some_and(|x| x == "yaml")).then(|| p.file_stem()?.to_str().map(String::from))?
                 })
                 .collect()
         })
@@ -293,10 +275,7 @@ pub fn list_specs(specs_dir: &Path) -> Vec<String> {
 
 /// Reads, parses and checks a spec file with `profile` applied.
 pub fn load(path: &Path, profile: &str) -> Result<Spec, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
-        path: path.into(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io { path: path.into(), source })?;
     parse(&text, path, profile)
 }
 
@@ -320,35 +299,21 @@ pub fn parse(text: &str, path: &Path, profile: &str) -> Result<Spec, SpecError> 
         // A construct left open (an unclosed quote, brace or bracket) is reported where the
         // scanner gave up (the end of the file, or the next line); where it began is the line
         // to show (libyaml's context mark).
-        let unclosed =
-            raw_message.contains("end of stream") || raw_message.contains("while parsing a flow");
+        let unclosed = raw_message.contains("end of stream") || raw_message.contains("while parsing a flow");
         let loc = match (positions.as_slice(), unclosed) {
             ([_, context, ..], true) => Some(*context),
             _ => inner.location().map(|l| (l.line(), l.column())),
         };
         // serde_yaml prefixes the path itself; we print it once, as the field.
-        let message = message
-            .strip_prefix(&format!("{field}: "))
-            .map(str::to_string)
-            .unwrap_or(message);
+        let message = message.strip_prefix(&format!("{field}: ")).map(str::to_string).unwrap_or(message);
         let field = match field.as_str() {
             "." => "(document)".to_string(),
             "?" => "(YAML syntax)".to_string(),
             _ => field,
         };
-        SpecError::Invalid {
-            file: path.into(),
-            line: loc.map(|l| l.0),
-            column: loc.map(|l| l.1),
-            field,
-            message,
-        }
+        SpecError::Invalid { file: path.into(), line: loc.map(|l| l.0), column: loc.map(|l| l.1), field, message }
     })?;
-    let name = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("")
-        .to_string();
+    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_string();
     if !plain_name(&name) {
         return Err(SpecError::Invalid {
             file: path.into(),
@@ -421,9 +386,7 @@ pub fn plain_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('.')
         && name.len() <= 128
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// The `at line L column C` marks of a libyaml message (problem, then context), and the
@@ -498,15 +461,10 @@ mod check {
             let mut seen = std::collections::HashSet::with_capacity(seeds.len());
             for (i, &s) in seeds.iter().enumerate() {
                 if s < 0 {
-                    return Err(self.err(
-                        format!("{field}[{i}]"),
-                        format!("seeds are non-negative integers, got {s}"),
-                    ));
+                    return Err(self.err(format!("{field}[{i}]"), format!("seeds are non-negative integers, got {s}")));
                 }
                 if !seen.insert(s) {
-                    return Err(
-                        self.err(format!("{field}[{i}]"), format!("seed {s} appears twice"))
-                    );
+                    return Err(self.err(format!("{field}[{i}]"), format!("seed {s} appears twice")));
                 }
                 out.push(s as u64);
             }
@@ -515,36 +473,22 @@ mod check {
 
         /// The algorithm's defaults, or its `preset`, with the given fields merged over them,
         /// then typed.
-        fn configured(
-            &self,
-            at: &str,
-            entry: &crate::algo::AlgorithmEntry,
-            v: &serde_yaml::Value,
-        ) -> Result<AlgorithmConfig, SpecError> {
+        fn configured(&self, at: &str, entry: &crate::algo::AlgorithmEntry, v: &serde_yaml::Value) -> Result<AlgorithmConfig, SpecError> {
             let mut v = v.clone();
             if v.is_null() {
                 v = serde_yaml::Value::Mapping(Default::default());
             }
             let base = match v.as_mapping_mut().and_then(|m| m.remove("preset")) {
-                Some(p) => (entry.preset)(p).map_err(|e| {
-                    self.err(
-                        format!("{at}.preset"),
-                        format!("{e} (known: {})", entry.presets.join(", ")),
-                    )
-                })?,
+                Some(p) => (entry.preset)(p)
+                    .map_err(|e| self.err(format!("{at}.preset"), format!("{e} (known: {})", entry.presets.join(", "))))?,
                 None => (entry.defaults)(),
             };
             let mut merged = base.inner_yaml();
             merge(&mut merged, v);
-            (entry.typed)(merged)
-                .map_err(|e| self.err(format!("{at}.{}", e.field), strip_location(&e.message)))
+            (entry.typed)(merged).map_err(|e| self.err(format!("{at}.{}", e.field), strip_location(&e.message)))
         }
 
-        fn algorithm(
-            &self,
-            i: usize,
-            a: &raw::RawAlgorithm,
-        ) -> Result<Option<AlgorithmSpec>, SpecError> {
+        fn algorithm(&self, i: usize, a: &raw::RawAlgorithm) -> Result<Option<AlgorithmSpec>, SpecError> {
             let at = format!("algorithms[{i}]");
             if a.name.trim().is_empty() {
                 return Err(self.err(format!("{at}.name"), "the algorithm's name is empty"));
@@ -556,20 +500,8 @@ mod check {
             };
             let (key, v) = match a.configs.iter().collect::<Vec<_>>().as_slice() {
                 [one] => *one,
-                [] => {
-                    return Err(self.err(
-                        &at,
-                        format!(
-                        "give exactly one algorithm configuration (known: {}), e.g. `a2c: {{}}`",
-                        known()
-                    ),
-                    ))
-                }
-                _ => {
-                    return Err(
-                        self.err(&at, "give exactly one algorithm configuration, not several")
-                    )
-                }
+                [] => return Err(self.err(&at, format!("give exactly one algorithm configuration (known: {}), e.g. `a2c: {{}}`", known()))),
+                _ => return Err(self.err(&at, "give exactly one algorithm configuration, not several")),
             };
             if crate::algo::NOT_BUILT.contains(&key.as_str()) {
                 let empty = v.is_null() || v.as_mapping().is_some_and(|m| m.is_empty());
@@ -582,29 +514,17 @@ mod check {
                 return Ok(None);
             }
             let Some(entry) = crate::algo::lookup(key) else {
-                return Err(self.err(
-                    format!("{at}.{key}"),
-                    format!(
-                        "unknown field `{key}`, expected `name`, `grid` or an algorithm ({})",
-                        known()
-                    ),
-                ));
+                return Err(self.err(format!("{at}.{key}"), format!("unknown field `{key}`, expected `name`, `grid` or an algorithm ({})", known())));
             };
             let config = self.configured(&format!("{at}.{key}"), entry, v)?;
             self.config_checks(&at, &config)?;
             let grid = self.grid(&at, &config, &a.grid)?;
-            Ok(Some(AlgorithmSpec {
-                name: a.name.clone(),
-                config,
-                grid,
-            }))
+            Ok(Some(AlgorithmSpec { name: a.name.clone(), config, grid }))
         }
 
         /// The range checks of every field (the base configuration and each grid point's).
         fn config_checks(&self, at: &str, config: &AlgorithmConfig) -> Result<(), SpecError> {
-            config
-                .check()
-                .map_err(|e| self.err(format!("{at}.{}.{}", config.kind(), e.field), e.message))
+            config.check().map_err(|e| self.err(format!("{at}.{}.{}", config.kind(), e.field), e.message))
         }
 
         /// Rewrites an error found on a grid point's configuration so that it points at the
@@ -612,95 +532,57 @@ mod check {
         /// original field and message.
         fn regrid(&self, e: SpecError, field: String, expected: &str, context: &str) -> SpecError {
             match e {
-                SpecError::Invalid {
-                    field: f, message, ..
-                } if f == expected => self.err(field, message),
-                SpecError::Invalid {
-                    field: f, message, ..
-                } => self.err(field, format!("{context}: {f}: {message}")),
+                SpecError::Invalid { field: f, message, .. } if f == expected => self.err(field, message),
+                SpecError::Invalid { field: f, message, .. } => self.err(field, format!("{context}: {f}: {message}")),
                 other => other,
             }
         }
 
         /// The grid's axes (keys in the order written, values as written), checked value by
         /// value, then every combination resolved and checked as a whole.
-        fn grid(
-            &self,
-            at: &str,
-            base: &AlgorithmConfig,
-            raw: &raw::RawGrid,
-        ) -> Result<Vec<ResolvedPoint>, SpecError> {
+        fn grid(&self, at: &str, base: &AlgorithmConfig, raw: &raw::RawGrid) -> Result<Vec<ResolvedPoint>, SpecError> {
             let kind = base.kind();
             let lr_path = grid::lr_path(base);
             let mut axes: Vec<(String, Vec<GridValue>)> = Vec::new();
             for (key, list) in &raw.0 {
                 let f = format!("{at}.grid.{key}");
                 let Some(items) = list.as_sequence() else {
-                    return Err(self.err(
-                        f,
-                        format!("give a list of values, e.g. `{key}: [0.1, 0.01]`"),
-                    ));
+                    return Err(self.err(f, format!("give a list of values, e.g. `{key}: [0.1, 0.01]`")));
                 };
                 if items.is_empty() {
                     return Err(self.err(f, "the grid is empty; remove it or give values"));
                 }
-                if key != "lr"
-                    && Some(key.as_str()) == lr_path.as_deref()
-                    && raw.0.iter().any(|(k, _)| k == "lr")
-                {
-                    return Err(
-                        self.err(f, "`lr` is an alias of this field; grid over one of them")
-                    );
+                if key != "lr" && Some(key.as_str()) == lr_path.as_deref() && raw.0.iter().any(|(k, _)| k == "lr") {
+                    return Err(self.err(f, "`lr` is an alias of this field; grid over one of them"));
                 }
                 let mut values: Vec<GridValue> = Vec::new();
                 for (k, item) in items.iter().enumerate() {
                     let fk = format!("{f}[{k}]");
-                    let written = serde_yaml::to_string(item)
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string();
+                    let written = serde_yaml::to_string(item).unwrap_or_default().trim().to_string();
                     let Some(v) = GridValue::from_yaml(item) else {
-                        return Err(self.err(
-                            fk,
-                            format!(
-                                "grid values are numbers, strings or booleans, got `{written}`"
-                            ),
-                        ));
+                        return Err(self.err(fk, format!("grid values are numbers, strings or booleans, got `{written}`")));
                     };
                     let v = match key.as_str() {
                         "steps_per_update" => match v {
                             // Stored as a float, as before generic grids, so that cell hashes
                             // of existing results stay the same.
                             GridValue::Int(n) => GridValue::Float(self.positive(&fk, n)? as f64),
-                            _ => {
-                                return Err(
-                                    self.err(fk, format!("must be a positive integer, got {v}"))
-                                )
-                            }
+                            _ => return Err(self.err(fk, format!("must be a positive integer, got {v}"))),
                         },
                         "lr" => match v.as_f64() {
                             Some(x) => {
                                 let mut c = base.clone();
                                 *c.lr_mut() = x;
-                                let expected =
-                                    format!("{at}.{kind}.{}", lr_path.as_deref().unwrap_or("lr"));
-                                self.config_checks(at, &c).map_err(|e| {
-                                    self.regrid(e, fk.clone(), &expected, &format!("with lr={v}"))
-                                })?;
+                                let expected = format!("{at}.{kind}.{}", lr_path.as_deref().unwrap_or("lr"));
+                                self.config_checks(at, &c).map_err(|e| self.regrid(e, fk.clone(), &expected, &format!("with lr={v}")))?;
                                 GridValue::Float(x)
                             }
-                            None => {
-                                return Err(
-                                    self.err(fk, format!("must be a positive number, got `{v}`"))
-                                )
-                            }
+                            None => return Err(self.err(fk, format!("must be a positive number, got `{v}`"))),
                         },
                         path => {
                             let c = self.with_field(&f, &fk, base, path, &v)?;
                             let expected = format!("{at}.{kind}.{path}");
-                            self.config_checks(at, &c).map_err(|e| {
-                                self.regrid(e, fk.clone(), &expected, &format!("with {path}={v}"))
-                            })?;
+                            self.config_checks(at, &c).map_err(|e| self.regrid(e, fk.clone(), &expected, &format!("with {path}={v}")))?;
                             v
                         }
                     };
@@ -733,84 +615,41 @@ mod check {
                 let mut steps_per_update = None;
                 for (key, v) in &point.0 {
                     match (key.as_str(), v) {
-                        ("steps_per_update", v) => {
-                            steps_per_update = v.as_f64().map(|x| x as usize)
-                        }
+                        ("steps_per_update", v) => steps_per_update = v.as_f64().map(|x| x as usize),
                         ("lr", v) => *config.lr_mut() = v.as_f64().expect("checked: a number"),
                         (path, v) => {
-                            config = grid::with_field(&config, path, v).map_err(|e| {
-                                self.err(
-                                    &f,
-                                    format!("{context}: {}", self.path_message(kind, path, v, e)),
-                                )
-                            })?;
+                            config = grid::with_field(&config, path, v)
+                                .map_err(|e| self.err(&f, format!("{context}: {}", self.path_message(kind, path, v, e))))?;
                         }
                     }
                 }
-                self.config_checks(at, &config)
-                    .map_err(|e| self.regrid(e, f.clone(), "", &context))?;
-                out.push(ResolvedPoint {
-                    point,
-                    config,
-                    steps_per_update,
-                });
+                self.config_checks(at, &config).map_err(|e| self.regrid(e, f.clone(), "", &context))?;
+                out.push(ResolvedPoint { point, config, steps_per_update });
             }
             Ok(out)
         }
 
         /// `base` with one grid value set at `path`; errors at the key (`f`) or value (`fk`).
-        fn with_field(
-            &self,
-            f: &str,
-            fk: &str,
-            base: &AlgorithmConfig,
-            path: &str,
-            v: &GridValue,
-        ) -> Result<AlgorithmConfig, SpecError> {
+        fn with_field(&self, f: &str, fk: &str, base: &AlgorithmConfig, path: &str, v: &GridValue) -> Result<AlgorithmConfig, SpecError> {
             grid::with_field(base, path, v).map_err(|e| {
-                let at = if matches!(e, grid::PathError::BadValue { .. }) {
-                    fk
-                } else {
-                    f
-                };
+                let at = if matches!(e, grid::PathError::BadValue { .. }) { fk } else { f };
                 self.err(at, self.path_message(base.kind(), path, v, e))
             })
         }
 
-        fn path_message(
-            &self,
-            kind: &str,
-            path: &str,
-            v: &GridValue,
-            e: grid::PathError,
-        ) -> String {
+        fn path_message(&self, kind: &str, path: &str, v: &GridValue, e: grid::PathError) -> String {
             use grid::PathError;
             match e {
                 PathError::NoSuchField { group, fields } => {
-                    let of = if group.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" of `{group}`")
-                    };
-                    let known = if path.contains('.') || !group.is_empty() {
-                        ""
-                    } else {
-                        "; besides the fields, `lr` and `steps_per_update`"
-                    };
-                    format!(
-                        "no such field in the {kind} configuration (fields{of}: {}{known})",
-                        fields.join(", ")
-                    )
+                    let of = if group.is_empty() { String::new() } else { format!(" of `{group}`") };
+                    let known = if path.contains('.') || !group.is_empty() { "" } else { "; besides the fields, `lr` and `steps_per_update`" };
+                    format!("no such field in the {kind} configuration (fields{of}: {}{known})", fields.join(", "))
                 }
-                PathError::NotAGroup { at } => format!(
-                    "`{at}` is a single value in the {kind} configuration, not a group of fields"
-                ),
+                PathError::NotAGroup { at } => format!("`{at}` is a single value in the {kind} configuration, not a group of fields"),
                 PathError::NotSet { at } => {
                     format!("`{at}` is not set in this {kind} configuration; set it under `{kind}:` to grid over its fields")
                 }
-                PathError::BadValue { message } => {
-                    format!("`{path}` cannot be {v}: {}", strip_location(&message))
-                }
+                PathError::BadValue { message } => format!("`{path}` cannot be {v}: {}", strip_location(&message)),
             }
         }
     }
@@ -832,13 +671,7 @@ mod check {
         }
     }
 
-    pub(super) fn check(
-        raw: RawSpec,
-        name: String,
-        path: &Path,
-        text: &str,
-        profile: &str,
-    ) -> Result<Spec, SpecError> {
+    pub(super) fn check(raw: RawSpec, name: String, path: &Path, text: &str, profile: &str) -> Result<Spec, SpecError> {
         let c = Checker { path, text };
         let prof = profile_of(&c, &raw, profile)?;
         if raw.title.trim().is_empty() {
@@ -862,11 +695,7 @@ mod check {
             if let Some(k) = m.best_seeds.filter(|&k| k > raw.seeds.len()) {
                 return Err(c.err(
                     format!("metrics[{i}].best_seeds"),
-                    format!(
-                        "the best {k} seeds of {} (the spec's `seeds`): give at most {}",
-                        raw.seeds.len(),
-                        raw.seeds.len()
-                    ),
+                    format!("the best {k} seeds of {} (the spec's `seeds`): give at most {}", raw.seeds.len(), raw.seeds.len()),
                 ));
             }
         }
@@ -910,10 +739,7 @@ mod check {
                 if !known.contains(&PAPER_PROFILE) {
                     known.insert(0, PAPER_PROFILE);
                 }
-                return Err(c.err(
-                    "profiles",
-                    format!("no profile `{profile}` (known: {})", known.join(", ")),
-                ));
+                return Err(c.err("profiles", format!("no profile `{profile}` (known: {})", known.join(", "))));
             }
         })
     }
@@ -933,10 +759,7 @@ mod check {
     }
 
     /// Each row typed and checked; rows of algorithms not built yet set aside.
-    fn algorithms(
-        c: &Checker,
-        rows: &[raw::RawAlgorithm],
-    ) -> Result<(Vec<AlgorithmSpec>, Vec<UnavailableAlgorithm>), SpecError> {
+    fn algorithms(c: &Checker, rows: &[raw::RawAlgorithm]) -> Result<(Vec<AlgorithmSpec>, Vec<UnavailableAlgorithm>), SpecError> {
         if rows.is_empty() {
             return Err(c.err("algorithms", "no algorithms; give at least one"));
         }
@@ -944,24 +767,17 @@ mod check {
         let mut unavailable: Vec<UnavailableAlgorithm> = Vec::new();
         for (i, a) in rows.iter().enumerate() {
             let twice = |name: &str| {
-                algorithms.iter().any(|x: &AlgorithmSpec| x.name == name)
-                    || unavailable.iter().any(|x| x.name == name)
+                algorithms.iter().any(|x: &AlgorithmSpec| x.name == name) || unavailable.iter().any(|x| x.name == name)
             };
             let parsed = c.algorithm(i, a)?;
             if twice(&a.name) {
-                return Err(c.err(
-                    format!("algorithms[{i}].name"),
-                    format!("`{}` appears twice", a.name),
-                ));
+                return Err(c.err(format!("algorithms[{i}].name"), format!("`{}` appears twice", a.name)));
             }
             match parsed {
                 Some(alg) => algorithms.push(alg),
                 None => {
                     let kind = a.configs.keys().next().expect("one key, checked").clone();
-                    unavailable.push(UnavailableAlgorithm {
-                        name: a.name.clone(),
-                        kind,
-                    });
+                    unavailable.push(UnavailableAlgorithm { name: a.name.clone(), kind });
                 }
             }
         }
@@ -969,87 +785,50 @@ mod check {
     }
 
     /// Seeds and budget with the profile's overrides, and the paper profile's budget.
-    fn seeds_and_budget(
-        c: &Checker,
-        raw: &RawSpec,
-        prof: &raw::RawProfile,
-        profile: &str,
-    ) -> Result<(Vec<u64>, Budget, Budget), SpecError> {
+    fn seeds_and_budget(c: &Checker, raw: &RawSpec, prof: &raw::RawProfile, profile: &str) -> Result<(Vec<u64>, Budget, Budget), SpecError> {
         let pf = |field: &str| format!("profiles.{profile}.{field}");
         let seeds = match &prof.seeds {
             Some(s) => c.seeds(&pf("seeds"), s)?,
             None => c.seeds("seeds", &raw.seeds)?,
         };
-        let pick = |over: Option<i64>,
-                    field: &str,
-                    base: i64,
-                    base_field: &str|
-         -> Result<u64, SpecError> {
+        let pick = |over: Option<i64>, field: &str, base: i64, base_field: &str| -> Result<u64, SpecError> {
             match over {
                 Some(v) => c.positive(&pf(field), v),
                 None => c.positive(base_field, base),
             }
         };
         let budget = Budget {
-            total_timesteps: pick(
-                prof.total_timesteps,
-                "total_timesteps",
-                raw.budget.total_timesteps,
-                "budget.total_timesteps",
-            )?,
-            num_envs: pick(
-                prof.num_envs,
-                "num_envs",
-                raw.budget.num_envs,
-                "budget.num_envs",
-            )? as usize,
-            steps_per_update: pick(
-                prof.steps_per_update,
-                "steps_per_update",
-                raw.budget.steps_per_update,
-                "budget.steps_per_update",
-            )? as usize,
+            total_timesteps: pick(prof.total_timesteps, "total_timesteps", raw.budget.total_timesteps, "budget.total_timesteps")?,
+            num_envs: pick(prof.num_envs, "num_envs", raw.budget.num_envs, "budget.num_envs")? as usize,
+            steps_per_update: pick(prof.steps_per_update, "steps_per_update", raw.budget.steps_per_update, "budget.steps_per_update")?
+                as usize,
         };
         let paper_budget = Budget {
             total_timesteps: c.positive("budget.total_timesteps", raw.budget.total_timesteps)?,
             num_envs: c.positive("budget.num_envs", raw.budget.num_envs)? as usize,
-            steps_per_update: c.positive("budget.steps_per_update", raw.budget.steps_per_update)?
-                as usize,
+            steps_per_update: c.positive("budget.steps_per_update", raw.budget.steps_per_update)? as usize,
         };
         Ok((seeds, budget, paper_budget))
     }
 
     /// Every network on every environment's spaces (a conv torso needs images, ...); the
     /// spaces and time limit of each environment.
-    fn spaces(
-        c: &Checker,
-        envs: &[String],
-        algorithms: &[AlgorithmSpec],
-    ) -> Result<Vec<EnvShape>, SpecError> {
+    fn spaces(c: &Checker, envs: &[String], algorithms: &[AlgorithmSpec]) -> Result<Vec<EnvShape>, SpecError> {
         let mut out = Vec::new();
         for id in envs {
             let e = env::make(id).map_err(|e| c.err("envs", e.to_string()))?;
             let (obs, act) = (e.observation_space(), e.action_space());
             let max_steps = env::lookup(id).map(|e| e.max_episode_steps).unwrap_or(0);
-            out.push(EnvShape {
-                id: id.clone(),
-                obs: obs.clone(),
-                act: act.clone(),
-                max_steps,
-            });
+            out.push(EnvShape { id: id.clone(), obs: obs.clone(), act: act.clone(), max_steps });
             for (i, alg) in algorithms.iter().enumerate() {
-                for config in std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config))
-                {
+                for config in std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)) {
                     if let Err(err) = config.check_spaces(&obs, &act) {
                         let field = match err {
                             crate::algo::AlgoError::UnsupportedObservations { .. } => "pipeline",
                             crate::algo::AlgoError::Net(_) => "network.architecture",
                             _ => "network",
                         };
-                        return Err(c.err(
-                            format!("algorithms[{i}].{}.{field}", config.kind()),
-                            format!("{err} (on {id})"),
-                        ));
+                        return Err(c.err(format!("algorithms[{i}].{}.{field}", config.kind()), format!("{err} (on {id})")));
                     }
                 }
             }
@@ -1069,11 +848,7 @@ mod check {
     fn machine_memory() -> u128 {
         std::fs::read_to_string("/proc/meminfo")
             .ok()
-            .and_then(|m| {
-                m.lines()
-                    .find(|l| l.starts_with("MemTotal:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u128>().ok())
-            })
+            .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u128>().ok()))
             .map(|kib| kib * 1024)
             .unwrap_or(16 << 30)
     }
@@ -1081,49 +856,26 @@ mod check {
     /// An estimate of the memory one cell needs, refused before anything is allocated when
     /// it exceeds the machine's: the batch (inputs, actions, distributions, every layer's
     /// activations, trace and gradients for each row) and 1 MiB per environment copy.
-    fn memory(
-        c: &Checker,
-        shapes: &[EnvShape],
-        algorithms: &[AlgorithmSpec],
-        budget: &Budget,
-        prof: &raw::RawProfile,
-        profile: &str,
-    ) -> Result<(), SpecError> {
+    fn memory(c: &Checker, shapes: &[EnvShape], algorithms: &[AlgorithmSpec], budget: &Budget, prof: &raw::RawProfile, profile: &str) -> Result<(), SpecError> {
         let limit = machine_memory();
         for e in shapes {
             for alg in algorithms {
-                for config in std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config))
-                {
+                for config in std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)) {
                     let settings = config.settings();
                     let pipe = settings.pipeline();
                     let input: Vec<usize> = match &e.obs {
                         env::ObservationSpace::Vector { .. } => vec![pipe.input_dim(&e.obs)],
-                        env::ObservationSpace::Frames {
-                            channels,
-                            height,
-                            width,
-                        } => vec![*channels, *height, *width],
+                        env::ObservationSpace::Frames { channels, height, width } => vec![*channels, *height, *width],
                     };
                     let net = settings.network();
-                    let layers = net
-                        .architecture
-                        .layers(&input, net.policy_activation)
-                        .unwrap_or_default();
+                    let layers = net.architecture.layers(&input, net.policy_activation).unwrap_or_default();
                     let layer_floats: u128 = layers
                         .iter()
                         .map(|l| match l {
-                            crate::nets::LayerSpec::Linear { input, output, .. } => {
-                                (input + output) as u128
-                            }
-                            crate::nets::LayerSpec::Conv2d {
-                                in_channels,
-                                out_channels,
-                                kernel,
-                                ..
-                            } => {
+                            crate::nets::LayerSpec::Linear { input, output, .. } => (input + output) as u128,
+                            crate::nets::LayerSpec::Conv2d { in_channels, out_channels, kernel, .. } => {
                                 // Patches of every output position (bounded by the input's).
-                                let positions: u128 =
-                                    input.iter().skip(1).product::<usize>() as u128;
+                                let positions: u128 = input.iter().skip(1).product::<usize>() as u128;
                                 positions * (in_channels * kernel * kernel + out_channels) as u128
                             }
                             crate::nets::LayerSpec::Flatten => 0,
@@ -1132,16 +884,9 @@ mod check {
                     let input_floats: u128 = input.iter().product::<usize>() as u128;
                     let act = e.act.stored_dim() as u128;
                     let row_bytes = 4 * (2 * input_floats + 6 * layer_floats + 4 * act + 16);
-                    let episode = if pipe.batch == crate::algo::BatchLayout::WholeEpisodes {
-                        e.max_steps as u128
-                    } else {
-                        0
-                    };
-                    let rows =
-                        budget.num_envs as u128 * (budget.steps_per_update as u128 + episode);
-                    let need = rows
-                        .saturating_mul(row_bytes)
-                        .saturating_add(budget.num_envs as u128 * (1 << 20));
+                    let episode = if pipe.batch == crate::algo::BatchLayout::WholeEpisodes { e.max_steps as u128 } else { 0 };
+                    let rows = budget.num_envs as u128 * (budget.steps_per_update as u128 + episode);
+                    let need = rows.saturating_mul(row_bytes).saturating_add(budget.num_envs as u128 * (1 << 20));
                     if need > limit {
                         let gib = |b: u128| b as f64 / (1u128 << 30) as f64;
                         let field = if prof.num_envs.is_some() || prof.steps_per_update.is_some() {
@@ -1164,18 +909,10 @@ mod check {
     }
 
     /// Whole-episode batches need one environment copy.
-    fn batches(
-        c: &Checker,
-        algorithms: &[AlgorithmSpec],
-        budget: &Budget,
-    ) -> Result<(), SpecError> {
+    fn batches(c: &Checker, algorithms: &[AlgorithmSpec], budget: &Budget) -> Result<(), SpecError> {
         for (i, alg) in algorithms.iter().enumerate() {
-            let batches = std::iter::once(&alg.config)
-                .chain(alg.grid.iter().map(|p| &p.config))
-                .map(|c| c.settings().pipeline().batch);
-            let whole = batches
-                .into_iter()
-                .any(|b| b == crate::algo::BatchLayout::WholeEpisodes);
+            let batches = std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)).map(|c| c.settings().pipeline().batch);
+            let whole = batches.into_iter().any(|b| b == crate::algo::BatchLayout::WholeEpisodes);
             if whole && budget.num_envs != 1 {
                 let kind = alg.config.kind();
                 return Err(c.err(
@@ -1193,49 +930,25 @@ mod check {
             let at = format!("metrics[{i}]");
             let (key, params) = match m.definition.iter().collect::<Vec<_>>().as_slice() {
                 [one] => *one,
-                [] => {
-                    return Err(c.err(
-                        &at,
-                        format!(
-                            "give exactly one metric definition (known: {})",
-                            crate::metric::known()
-                        ),
-                    ))
-                }
+                [] => return Err(c.err(&at, format!("give exactly one metric definition (known: {})", crate::metric::known()))),
                 _ => return Err(c.err(&at, "give exactly one metric definition, not several")),
             };
             let Some(entry) = crate::metric::lookup(key) else {
                 return Err(c.err(
                     format!("{at}.{key}"),
-                    format!(
-                        "unknown field `{key}`, expected `name`, `best_seeds` or a metric ({})",
-                        crate::metric::known()
-                    ),
+                    format!("unknown field `{key}`, expected `name`, `best_seeds` or a metric ({})", crate::metric::known()),
                 ));
             };
-            let kind = (entry.parse)(params.clone(), &raw.envs).map_err(|e| {
-                c.err(
-                    format!("{at}.{key}.{}", e.field)
-                        .trim_end_matches('.')
-                        .to_string(),
-                    strip_location(&e.message),
-                )
-            })?;
+            let kind = (entry.parse)(params.clone(), &raw.envs)
+                .map_err(|e| c.err(format!("{at}.{key}.{}", e.field).trim_end_matches('.').to_string(), strip_location(&e.message)))?;
             let best_seeds = match m.best_seeds {
                 Some(k) => Some(c.positive(&format!("{at}.best_seeds"), k)? as usize),
                 None => None,
             };
             if metrics.iter().any(|x: &MetricSpec| x.name == m.name) {
-                return Err(c.err(
-                    format!("{at}.name"),
-                    format!("metric `{}` appears twice", m.name),
-                ));
+                return Err(c.err(format!("{at}.name"), format!("metric `{}` appears twice", m.name)));
             }
-            metrics.push(MetricSpec {
-                name: m.name.clone(),
-                kind,
-                best_seeds,
-            });
+            metrics.push(MetricSpec { name: m.name.clone(), kind, best_seeds });
         }
         Ok(metrics)
     }
@@ -1243,9 +956,7 @@ mod check {
     fn curves(c: &Checker, raw: &RawSpec) -> Result<Option<CurveSpec>, SpecError> {
         Ok(match &raw.curves {
             Some(cv) => Some(CurveSpec {
-                smoothing_episodes: c
-                    .positive("curves.smoothing_episodes", cv.smoothing_episodes)?
-                    as usize,
+                smoothing_episodes: c.positive("curves.smoothing_episodes", cv.smoothing_episodes)? as usize,
                 points: match cv.points {
                     Some(p) => c.positive("curves.points", p)? as usize,
                     None => 100,
@@ -1255,22 +966,14 @@ mod check {
         })
     }
 
-    fn grid_ranking(
-        c: &Checker,
-        raw: &RawSpec,
-        metrics: &[MetricSpec],
-    ) -> Result<Option<String>, SpecError> {
+    fn grid_ranking(c: &Checker, raw: &RawSpec, metrics: &[MetricSpec]) -> Result<Option<String>, SpecError> {
         Ok(match &raw.grid_ranking {
             Some(g) => {
                 if !metrics.iter().any(|m| m.name == g.metric) {
                     let known: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
                     return Err(c.err(
                         "grid_ranking.metric",
-                        format!(
-                            "`{}` is not one of the spec's metrics (known: {})",
-                            g.metric,
-                            known.join(", ")
-                        ),
+                        format!("`{}` is not one of the spec's metrics (known: {})", g.metric, known.join(", ")),
                     ));
                 }
                 Some(g.metric.clone())
@@ -1283,10 +986,7 @@ mod check {
         Ok(match &raw.update_curves {
             Some(u) => {
                 if u.columns.is_empty() {
-                    return Err(c.err(
-                        "update_curves.columns",
-                        "no columns; name at least one column of updates.parquet",
-                    ));
+                    return Err(c.err("update_curves.columns", "no columns; name at least one column of updates.parquet"));
                 }
                 for (i, col) in u.columns.iter().enumerate() {
                     let f = format!("update_curves.columns[{i}]");
@@ -1300,18 +1000,9 @@ mod check {
                 let x = match u.x.as_deref() {
                     None | Some("update") => UpdateAxis::Update,
                     Some("global_step") => UpdateAxis::GlobalStep,
-                    Some(other) => {
-                        return Err(c.err(
-                            "update_curves.x",
-                            format!("unknown x axis `{other}` (known: update, global_step)"),
-                        ))
-                    }
+                    Some(other) => return Err(c.err("update_curves.x", format!("unknown x axis `{other}` (known: update, global_step)"))),
                 };
-                Some(UpdateCurveSpec {
-                    columns: u.columns.clone(),
-                    x,
-                    log_y: u.log_y,
-                })
+                Some(UpdateCurveSpec { columns: u.columns.clone(), x, log_y: u.log_y })
             }
             None => None,
         })
@@ -1330,60 +1021,37 @@ mod check {
         for (i, row) in raw.paper.iter().enumerate() {
             let at = format!("paper[{i}]");
             if !raw.envs.contains(&row.env) {
-                return Err(c.err(
-                    format!("{at}.env"),
-                    format!("`{}` is not one of the spec's envs", row.env),
-                ));
+                return Err(c.err(format!("{at}.env"), format!("`{}` is not one of the spec's envs", row.env)));
             }
             // An algorithm's name, or one grid row's label (`ACKTR [steps_per_update=1000]`).
             let is_row = |a: &AlgorithmSpec| {
                 a.name == row.algorithm
-                    || a.grid.iter().any(|p| {
-                        !p.point.0.is_empty()
-                            && format!("{} [{}]", a.name, p.point.label()) == row.algorithm
-                    })
+                    || a.grid.iter().any(|p| !p.point.0.is_empty() && format!("{} [{}]", a.name, p.point.label()) == row.algorithm)
             };
-            if !algorithms.iter().any(is_row)
-                && !unavailable.iter().any(|a| a.name == row.algorithm)
-            {
+            if !algorithms.iter().any(is_row) && !unavailable.iter().any(|a| a.name == row.algorithm) {
                 return Err(c.err(
                     format!("{at}.algorithm"),
-                    format!(
-                        "`{}` is not one of the spec's algorithms or grid rows",
-                        row.algorithm
-                    ),
+                    format!("`{}` is not one of the spec's algorithms or grid rows", row.algorithm),
                 ));
             }
             let mut values = BTreeMap::new();
             for (metric, v) in &row.values {
                 if !metrics.iter().any(|m| &m.name == metric) {
-                    return Err(c.err(
-                        format!("{at}.values.{metric}"),
-                        format!("`{metric}` is not one of the spec's metrics"),
-                    ));
+                    return Err(c.err(format!("{at}.values.{metric}"), format!("`{metric}` is not one of the spec's metrics")));
                 }
                 values.insert(
                     metric.clone(),
                     match v {
                         RawPaperValue::Number(x) if x.is_finite() => PaperValue::Number(*x),
                         RawPaperValue::Number(x) => {
-                            return Err(c.err(
-                                format!("{at}.values.{metric}"),
-                                format!("{x} is not a finite number"),
-                            ));
+                            return Err(c.err(format!("{at}.values.{metric}"), format!("{x} is not a finite number")));
                         }
                         RawPaperValue::Text(t) => PaperValue::Text(t.clone()),
                     },
                 );
             }
-            if paper
-                .insert((row.env.clone(), row.algorithm.clone()), values)
-                .is_some()
-            {
-                return Err(c.err(
-                    &at,
-                    format!("a second row for ({}, {})", row.env, row.algorithm),
-                ));
+            if paper.insert((row.env.clone(), row.algorithm.clone()), values).is_some() {
+                return Err(c.err(&at, format!("a second row for ({}, {})", row.env, row.algorithm)));
             }
         }
         Ok(paper)

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+
 /// A whole spec file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -23,18 +23,13 @@ pub fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.push((
-                    p.strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                ));
+                out.push((p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap()));
             }
         }
     }
@@ -53,9 +48,7 @@ pub fn tiny_spec(envs: &[&str], seeds: &[u64], steps: u64) -> String {
 
 /// The cell directories under a spec's results (names not starting with `.`), sorted.
 pub fn cell_dirs(dir: &Path) -> Vec<PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return vec![];
-    };
+    let Ok(rd) = std::fs::read_dir(dir) else { return vec![] };
     let mut v: Vec<_> = rd
         .flatten()
         .map(|e| e.path())

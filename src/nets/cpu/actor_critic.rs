@@ -9,8 +9,8 @@ use super::{Batch, Column, Dev, Linear, ParamTensor, SeqNet, TraceEntry};
 use crate::env::ActionSpace;
 use crate::nets::blocks::{BlockSpec, BlockValues, Group, KfacBlocks, LayerGrads, LayerKind};
 use crate::nets::{
-    ActionBatch, ActorCriticNet, ActorCriticSpec, DistParams, GradsWanted, Layout, LossOutput,
-    LossQuery, NetError, Parts, ValueInput, ValueTarget,
+    ActionBatch, ActorCriticNet, ActorCriticSpec, DistParams, GradsWanted, Layout, LossOutput, LossQuery, NetError, Parts, ValueInput,
+    ValueTarget,
 };
 
 /// ln(2 pi).
@@ -29,10 +29,7 @@ enum PolicyHead {
     /// Logits of a categorical distribution.
     Categorical(Linear),
     /// Mean of a diagonal Gaussian with a state-independent log standard deviation.
-    Gaussian {
-        mean: Linear,
-        log_std: Tensor<(usize,), f32, Dev>,
-    },
+    Gaussian { mean: Linear, log_std: Tensor<(usize,), f32, Dev> },
 }
 
 /// Per-row log-probability, entropy and value of a batch, with the tape that produced them
@@ -81,12 +78,7 @@ impl ActorCritic {
     /// Builds the network for inputs of `input` (`[D]` or `[C, H, W]`, after the data
     /// pipeline) and the given action space. Weights are drawn from `rng` in the order
     /// policy (or shared) torso, value torso, policy head, value head.
-    pub fn new(
-        spec: &ActorCriticSpec,
-        input: &[usize],
-        actions: &ActionSpace,
-        rng: &mut impl Rng,
-    ) -> Result<Self, NetError> {
+    pub fn new(spec: &ActorCriticSpec, input: &[usize], actions: &ActionSpace, rng: &mut impl Rng) -> Result<Self, NetError> {
         let dev = Dev::default();
         let (torso_gain, head_gain, value_gain) = spec.init.gains();
         let torso = |input: &[usize], act, name: &str, group, rng: &mut _| {
@@ -94,14 +86,8 @@ impl ActorCritic {
             SeqNet::init(input, &layers, spec.init, torso_gain, name, group, rng)
         };
         let torsos = match spec.layout {
-            Layout::Shared { activation } => {
-                Torsos::Shared(torso(input, activation, "torso layer", Group::Policy, rng)?)
-            }
-            Layout::Separate {
-                policy_activation,
-                value_activation,
-                value_input,
-            } => {
+            Layout::Shared { activation } => Torsos::Shared(torso(input, activation, "torso layer", Group::Policy, rng)?),
+            Layout::Separate { policy_activation, value_activation, value_input } => {
                 let value_in = match (value_input, actions, input) {
                     (ValueInput::Observation, _, _) => input.to_vec(),
                     (ValueInput::ObservationDistTime, ActionSpace::Continuous { dim, .. }, [d]) => vec![d + 2 * dim + 2],
@@ -109,20 +95,8 @@ impl ActorCritic {
                         return Err(NetError::Shape("value_input observation_dist_time needs vector observations and continuous actions".into()))
                     }
                 };
-                let policy = torso(
-                    input,
-                    policy_activation,
-                    "policy torso layer",
-                    Group::Policy,
-                    rng,
-                )?;
-                let value = torso(
-                    &value_in,
-                    value_activation,
-                    "value torso layer",
-                    Group::Value,
-                    rng,
-                )?;
+                let policy = torso(input, policy_activation, "policy torso layer", Group::Policy, rng)?;
+                let value = torso(&value_in, value_activation, "value torso layer", Group::Value, rng)?;
                 Torsos::Separate { policy, value }
             }
         };
@@ -133,32 +107,16 @@ impl ActorCritic {
             Torsos::Shared(t) | Torsos::Separate { value: t, .. } => t.output_dim(),
         };
         let linear = |input: usize, output: usize, gain: f64, rng: &mut _| {
-            Linear::from_values(
-                &dev,
-                input,
-                output,
-                spec.init.weights(output, input, gain, rng),
-                vec![0.0; output],
-            )
+            Linear::from_values(&dev, input, output, spec.init.weights(output, input, gain, rng), vec![0.0; output])
         };
         let head = match actions {
-            ActionSpace::Discrete { n } => {
-                PolicyHead::Categorical(linear(hidden, *n, head_gain, rng))
+            ActionSpace::Discrete { n } => PolicyHead::Categorical(linear(hidden, *n, head_gain, rng)),
+            ActionSpace::Continuous { dim, .. } => {
+                PolicyHead::Gaussian { mean: linear(hidden, *dim, head_gain, rng), log_std: dev.zeros_like(&(*dim,)) }
             }
-            ActionSpace::Continuous { dim, .. } => PolicyHead::Gaussian {
-                mean: linear(hidden, *dim, head_gain, rng),
-                log_std: dev.zeros_like(&(*dim,)),
-            },
         };
         let value = linear(value_hidden, 1, value_gain, rng);
-        let mut net = Self {
-            torsos,
-            head,
-            value,
-            layout: spec.layout,
-            blocks: Vec::new(),
-            dev,
-        };
+        let mut net = Self { torsos, head, value, layout: spec.layout, blocks: Vec::new(), dev };
         net.blocks = net.declare();
         Ok(net)
     }
@@ -182,23 +140,13 @@ impl ActorCritic {
             in_dim: l.input(),
             out_dim: l.output(),
         };
-        out.push(lin(
-            "value head",
-            &self.value,
-            if shared { Group::Policy } else { Group::Value },
-        ));
+        out.push(lin("value head", &self.value, if shared { Group::Policy } else { Group::Value }));
         match &self.head {
             PolicyHead::Categorical(l) => out.push(lin("policy head", l, Group::Policy)),
             PolicyHead::Gaussian { mean, log_std } => {
                 out.push(lin("policy mean head", mean, Group::Policy));
                 let n = log_std.shape().0;
-                out.push(BlockSpec {
-                    name: format!("policy log std (bias, {n})"),
-                    group: Group::Policy,
-                    kind: LayerKind::Bias,
-                    in_dim: 0,
-                    out_dim: n,
-                });
+                out.push(BlockSpec { name: format!("policy log std (bias, {n})"), group: Group::Policy, kind: LayerKind::Bias, in_dim: 0, out_dim: n });
             }
         }
         out
@@ -208,24 +156,10 @@ impl ActorCritic {
     fn slots(&mut self) -> Vec<Slot<'_>> {
         let mut out = Vec::new();
         match &mut self.torsos {
-            Torsos::Shared(t) => out.extend(
-                t.layer_params_mut()
-                    .into_iter()
-                    .map(|(w, b)| Slot::Layer(w, b)),
-            ),
+            Torsos::Shared(t) => out.extend(t.layer_params_mut().into_iter().map(|(w, b)| Slot::Layer(w, b))),
             Torsos::Separate { policy, value } => {
-                out.extend(
-                    policy
-                        .layer_params_mut()
-                        .into_iter()
-                        .map(|(w, b)| Slot::Layer(w, b)),
-                );
-                out.extend(
-                    value
-                        .layer_params_mut()
-                        .into_iter()
-                        .map(|(w, b)| Slot::Layer(w, b)),
-                );
+                out.extend(policy.layer_params_mut().into_iter().map(|(w, b)| Slot::Layer(w, b)));
+                out.extend(value.layer_params_mut().into_iter().map(|(w, b)| Slot::Layer(w, b)));
             }
         }
         out.push(Slot::Layer(&mut self.value.weight, &mut self.value.bias));
@@ -243,24 +177,10 @@ impl ActorCritic {
     fn slots_ref(&self) -> Vec<SlotRef<'_>> {
         let mut out = Vec::new();
         match &self.torsos {
-            Torsos::Shared(t) => out.extend(
-                t.layer_params()
-                    .into_iter()
-                    .map(|(w, b)| SlotRef::Layer(w, b)),
-            ),
+            Torsos::Shared(t) => out.extend(t.layer_params().into_iter().map(|(w, b)| SlotRef::Layer(w, b))),
             Torsos::Separate { policy, value } => {
-                out.extend(
-                    policy
-                        .layer_params()
-                        .into_iter()
-                        .map(|(w, b)| SlotRef::Layer(w, b)),
-                );
-                out.extend(
-                    value
-                        .layer_params()
-                        .into_iter()
-                        .map(|(w, b)| SlotRef::Layer(w, b)),
-                );
+                out.extend(policy.layer_params().into_iter().map(|(w, b)| SlotRef::Layer(w, b)));
+                out.extend(value.layer_params().into_iter().map(|(w, b)| SlotRef::Layer(w, b)));
             }
         }
         out.push(SlotRef::Layer(&self.value.weight, &self.value.bias));
@@ -278,15 +198,8 @@ impl ActorCritic {
     /// policy head (and log std), then the value head, which the declaration puts right
     /// after the torsos.
     fn flat_order(&self) -> Vec<usize> {
-        let value_head = self
-            .blocks
-            .iter()
-            .position(|b| b.name.starts_with("value head"))
-            .expect("a value head is declared");
-        (0..self.blocks.len())
-            .filter(|&i| i != value_head)
-            .chain(std::iter::once(value_head))
-            .collect()
+        let value_head = self.blocks.iter().position(|b| b.name.starts_with("value head")).expect("a value head is declared");
+        (0..self.blocks.len()).filter(|&i| i != value_head).chain(std::iter::once(value_head)).collect()
     }
 
     /// Turns a row-major observation buffer into a batch tensor.
@@ -306,25 +219,17 @@ impl ActorCritic {
         match &self.torsos {
             Torsos::Shared(m) => {
                 let (h, tape) = m.forward(obs.put_tape(tape), trace).split_tape();
-                (
-                    parts.policy.then(|| h.clone()),
-                    parts.value.then_some(h),
-                    tape,
-                )
+                (parts.policy.then(|| h.clone()), parts.value.then_some(h), tape)
             }
             Torsos::Separate { policy, value } => {
                 let (hp, tape) = if parts.policy {
-                    let (h, t) = policy
-                        .forward(obs.clone().put_tape(tape), trace.as_deref_mut())
-                        .split_tape();
+                    let (h, t) = policy.forward(obs.clone().put_tape(tape), trace.as_deref_mut()).split_tape();
                     (Some(h), t)
                 } else {
                     (None, tape)
                 };
                 let (hv, tape) = if parts.value {
-                    let (h, t) = value
-                        .forward(value_obs.unwrap_or(obs).put_tape(tape), trace)
-                        .split_tape();
+                    let (h, t) = value.forward(value_obs.unwrap_or(obs).put_tape(tape), trace).split_tape();
                     (Some(h), t)
                 } else {
                     (None, tape)
@@ -349,46 +254,25 @@ impl ActorCritic {
         let value_obs = value_obs.map(|v| self.obs_tensor(v, rows));
         let (h_pi, h_v, tape) = self.torso_outputs(obs, value_obs, parts, trace.as_deref_mut());
         let (value, tape) = match h_v {
-            Some(h_v) => self
-                .value
-                .forward(h_v.put_tape(tape), trace.as_deref_mut())
-                .sum::<(usize,), Axis<1>>()
-                .split_tape(),
+            Some(h_v) => self.value.forward(h_v.put_tape(tape), trace.as_deref_mut()).sum::<(usize,), Axis<1>>().split_tape(),
             None => (zeros(), tape),
         };
         let Some(h_pi) = h_pi else {
-            return Ok(Evaluation {
-                log_prob: zeros(),
-                entropy: zeros(),
-                value,
-                tape,
-            });
+            return Ok(Evaluation { log_prob: zeros(), entropy: zeros(), value, tape });
         };
         match (&self.head, actions) {
             (PolicyHead::Categorical(logits), ActionBatch::Discrete(idx)) => {
                 let n = logits.output();
-                let (lsm, tape) = logits
-                    .forward(h_pi.put_tape(tape), trace)
-                    .log_softmax::<Axis<1>>()
-                    .split_tape();
+                let (lsm, tape) = logits.forward(h_pi.put_tape(tape), trace).log_softmax::<Axis<1>>().split_tape();
                 let mut onehot = vec![0.0f32; rows * n];
                 for (r, a) in idx.iter().enumerate() {
                     onehot[r * n + *a as usize] = 1.0;
                 }
                 let onehot = self.dev.tensor_from_vec(onehot, (rows, n));
-                let (log_prob, tape) = (lsm.clone().put_tape(tape) * onehot)
-                    .sum::<(usize,), Axis<1>>()
-                    .split_tape();
-                let (entropy, tape) = (lsm.clone().put_tape(tape).exp() * lsm)
-                    .sum::<(usize,), Axis<1>>()
-                    .negate()
-                    .split_tape();
-                Ok(Evaluation {
-                    log_prob,
-                    entropy,
-                    value,
-                    tape,
-                })
+                let (log_prob, tape) = (lsm.clone().put_tape(tape) * onehot).sum::<(usize,), Axis<1>>().split_tape();
+                let (entropy, tape) =
+                    (lsm.clone().put_tape(tape).exp() * lsm).sum::<(usize,), Axis<1>>().negate().split_tape();
+                Ok(Evaluation { log_prob, entropy, value, tape })
             }
             (PolicyHead::Gaussian { mean, log_std }, ActionBatch::Continuous { values, dim }) => {
                 let mu = mean.forward(h_pi.put_tape(tape), trace.as_deref_mut());
@@ -401,14 +285,7 @@ impl ActorCritic {
                     // batches, and froze a factored log std: issue 16). Adding zeros
                     // materialises one value per row; the forward values are unchanged.
                     lsb = lsb + self.dev.zeros_like(&shape);
-                    t.push(TraceEntry::new(
-                        LayerKind::Bias,
-                        rows,
-                        Vec::new(),
-                        0,
-                        shape.1,
-                        &lsb,
-                    ));
+                    t.push(TraceEntry::new(LayerKind::Bias, rows, Vec::new(), 0, shape.1, &lsb));
                 }
                 let (lsb, t2) = lsb.split_tape();
                 let inv_var = (lsb.clone().put_tape(t2) * -2.0).exp();
@@ -418,60 +295,36 @@ impl ActorCritic {
                 let (log_prob, tape) = elem.sum::<(usize,), Axis<1>>().split_tape();
                 let ent = (lsb.put_tape(tape) + 0.5 * (1.0 + LN_2PI)).sum::<(usize,), Axis<1>>();
                 let (entropy, tape) = ent.split_tape();
-                Ok(Evaluation {
-                    log_prob,
-                    entropy,
-                    value,
-                    tape,
-                })
+                Ok(Evaluation { log_prob, entropy, value, tape })
             }
-            _ => Err(NetError::Shape(
-                "the action batch does not match the policy head".into(),
-            )),
+            _ => Err(NetError::Shape("the action batch does not match the policy head".into())),
         }
     }
 
     fn dist_of(&self, h_pi: Batch<usize>) -> DistParams {
         match &self.head {
-            PolicyHead::Categorical(l) => DistParams::Categorical {
-                logits: l.forward(h_pi, None).as_vec(),
-                n: l.output(),
-            },
-            PolicyHead::Gaussian { mean, log_std } => DistParams::Gaussian {
-                mean: mean.forward(h_pi, None).as_vec(),
-                log_std: log_std.as_vec(),
-            },
+            PolicyHead::Categorical(l) => DistParams::Categorical { logits: l.forward(h_pi, None).as_vec(), n: l.output() },
+            PolicyHead::Gaussian { mean, log_std } => {
+                DistParams::Gaussian { mean: mean.forward(h_pi, None).as_vec(), log_std: log_std.as_vec() }
+            }
         }
     }
 
     /// Values under an acting distribution already computed for these rows (the rollout
     /// loop's, so the policy torso runs once per step).
-    fn values_under(
-        &self,
-        obs: &[f32],
-        dist: &DistParams,
-        episode_steps: &[u32],
-        rows: usize,
-    ) -> Vec<f32> {
-        self.values_of_features(
-            obs,
-            self.value_features(obs, dist, episode_steps, rows),
-            rows,
-        )
+    fn values_under(&self, obs: &[f32], dist: &DistParams, episode_steps: &[u32], rows: usize) -> Vec<f32> {
+        self.values_of_features(obs, self.value_features(obs, dist, episode_steps, rows), rows)
     }
 
     fn values_of_features(&self, obs: &[f32], features: Option<Vec<f32>>, rows: usize) -> Vec<f32> {
         let value_obs = features.map(|f| self.obs_tensor(&f, rows));
-        let (_, h_v, _) =
-            self.torso_outputs(self.obs_tensor(obs, rows), value_obs, Parts::VALUE, None);
+        let (_, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), value_obs, Parts::VALUE, None);
         self.value.forward(h_v.expect("asked for"), None).as_vec()
     }
 
     fn check_rows(&self, what: &str, len: usize, rows: usize) -> Result<(), NetError> {
         if rows == 0 || len % rows != 0 {
-            return Err(NetError::Shape(format!(
-                "{what}: {len} values do not split into {rows} rows"
-            )));
+            return Err(NetError::Shape(format!("{what}: {len} values do not split into {rows} rows")));
         }
         Ok(())
     }
@@ -484,44 +337,22 @@ impl KfacBlocks for ActorCritic {
 
     fn block_values(&self, i: usize) -> BlockValues {
         match &self.slots_ref()[i] {
-            SlotRef::Layer(w, b) => BlockValues {
-                weight: Some(w.read()),
-                bias: b.read(),
-            },
-            SlotRef::Bias(b) => BlockValues {
-                weight: None,
-                bias: b.read(),
-            },
+            SlotRef::Layer(w, b) => BlockValues { weight: Some(w.read()), bias: b.read() },
+            SlotRef::Bias(b) => BlockValues { weight: None, bias: b.read() },
         }
     }
 
     fn add_to_block(&mut self, i: usize, delta: &LayerGrads) -> Result<(), NetError> {
-        let name = self
-            .blocks
-            .get(i)
-            .map(|b| b.name.clone())
-            .unwrap_or_default();
+        let name = self.blocks.get(i).map(|b| b.name.clone()).unwrap_or_default();
         let mut slots = self.slots();
         if i >= slots.len() {
-            return Err(NetError::Block {
-                index: i,
-                name,
-                why: "no such block".into(),
-            });
+            return Err(NetError::Block { index: i, name, why: "no such block".into() });
         }
         let check = |t: &dyn ParamTensor, d: &[f64], what: &str| {
             if t.numel() == d.len() {
                 Ok(())
             } else {
-                Err(NetError::Block {
-                    index: i,
-                    name: name.clone(),
-                    why: format!(
-                        "{what} update has {} values, the {what} {}",
-                        d.len(),
-                        t.numel()
-                    ),
-                })
+                Err(NetError::Block { index: i, name: name.clone(), why: format!("{what} update has {} values, the {what} {}", d.len(), t.numel()) })
             }
         };
         match slots.swap_remove(i) {
@@ -537,11 +368,7 @@ impl KfacBlocks for ActorCritic {
             }
             Slot::Bias(b) => {
                 if delta.weight.is_some() {
-                    return Err(NetError::Block {
-                        index: i,
-                        name,
-                        why: "a weight update for a bias-only block".into(),
-                    });
+                    return Err(NetError::Block { index: i, name, why: "a weight update for a bias-only block".into() });
                 }
                 if let Some(db) = &delta.bias {
                     check(b, db, "bias")?;
@@ -558,12 +385,7 @@ impl ActorCriticNet for ActorCritic {
         self.layout
     }
 
-    fn act(
-        &self,
-        obs: &[f32],
-        episode_steps: &[u32],
-        rows: usize,
-    ) -> Result<(DistParams, Vec<f32>), NetError> {
+    fn act(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> Result<(DistParams, Vec<f32>), NetError> {
         self.check_rows("observations", obs.len(), rows)?;
         if self.value_input() != ValueInput::Observation {
             let dist = self.policy_dist(obs, rows)?;
@@ -577,25 +399,17 @@ impl ActorCriticNet for ActorCritic {
         Ok((dist, values))
     }
 
-    fn values(
-        &self,
-        obs: &[f32],
-        episode_steps: &[u32],
-        rows: usize,
-    ) -> Result<Vec<f32>, NetError> {
+    fn values(&self, obs: &[f32], episode_steps: &[u32], rows: usize) -> Result<Vec<f32>, NetError> {
         self.check_rows("observations", obs.len(), rows)?;
         Ok(match self.value_input() {
             ValueInput::Observation => self.values_of_features(obs, None, rows),
-            ValueInput::ObservationDistTime => {
-                self.values_under(obs, &self.policy_dist(obs, rows)?, episode_steps, rows)
-            }
+            ValueInput::ObservationDistTime => self.values_under(obs, &self.policy_dist(obs, rows)?, episode_steps, rows),
         })
     }
 
     fn policy_dist(&self, obs: &[f32], rows: usize) -> Result<DistParams, NetError> {
         self.check_rows("observations", obs.len(), rows)?;
-        let (h_pi, _, _) =
-            self.torso_outputs(self.obs_tensor(obs, rows), None, Parts::POLICY, None);
+        let (h_pi, _, _) = self.torso_outputs(self.obs_tensor(obs, rows), None, Parts::POLICY, None);
         Ok(self.dist_of(h_pi.expect("asked for")))
     }
 
@@ -603,32 +417,15 @@ impl ActorCriticNet for ActorCritic {
         let rows = q.rows;
         self.check_rows("observations", q.obs.len(), rows)?;
         if q.logp_weights.len() != rows {
-            return Err(NetError::Shape(format!(
-                "{} log-probability weights for {rows} rows",
-                q.logp_weights.len()
-            )));
+            return Err(NetError::Shape(format!("{} log-probability weights for {rows} rows", q.logp_weights.len())));
         }
-        let obs = self
-            .obs_tensor(q.obs, rows)
-            .retaped::<OwnedTape<f32, Dev>>();
+        let obs = self.obs_tensor(q.obs, rows).retaped::<OwnedTape<f32, Dev>>();
         let mut trace = Vec::new();
-        let ev = self.evaluate(
-            obs,
-            q.value_obs,
-            &q.actions,
-            q.parts,
-            q.kfac_stats.then_some(&mut trace),
-        )?;
+        let ev = self.evaluate(obs, q.value_obs, &q.actions, q.parts, q.kfac_stats.then_some(&mut trace))?;
         let w = self.dev.tensor_from_vec(q.logp_weights.to_vec(), (rows,));
         let y = match q.target {
             ValueTarget::Fixed(t) => t.to_vec(),
-            ValueTarget::Noisy { noise, sigma } => ev
-                .value
-                .as_vec()
-                .iter()
-                .zip(noise)
-                .map(|(v, e)| v + sigma * e)
-                .collect(),
+            ValueTarget::Noisy { noise, sigma } => ev.value.as_vec().iter().zip(noise).map(|(v, e)| v + sigma * e).collect(),
         };
         let y = self.dev.tensor_from_vec(y, (rows,));
         let (pg, tape) = (ev.log_prob.put_tape(ev.tape) * w).sum().split_tape();
@@ -646,33 +443,18 @@ impl ActorCriticNet for ActorCritic {
         let slots = self.slots_ref();
         let (flat, blocks) = match q.grads {
             GradsWanted::Flat => {
-                let flat = self
-                    .flat_order()
-                    .into_iter()
-                    .flat_map(|i| slots[i].tensors())
-                    .flat_map(|t| t.grad(&mut grads))
-                    .collect();
+                let flat = self.flat_order().into_iter().flat_map(|i| slots[i].tensors()).flat_map(|t| t.grad(&mut grads)).collect();
                 (flat, Vec::new())
             }
             GradsWanted::Blocks(which) => {
                 let mut out = Vec::with_capacity(which.len());
                 for (k, &i) in which.iter().enumerate() {
                     if i >= slots.len() || which[..k].contains(&i) {
-                        return Err(NetError::Block {
-                            index: i,
-                            name: String::new(),
-                            why: "asked for twice or not declared".into(),
-                        });
+                        return Err(NetError::Block { index: i, name: String::new(), why: "asked for twice or not declared".into() });
                     }
                     out.push(match &slots[i] {
-                        SlotRef::Layer(wt, b) => LayerGrads {
-                            weight: Some(wt.grad_f64(&mut grads)),
-                            bias: Some(b.grad_f64(&mut grads)),
-                        },
-                        SlotRef::Bias(b) => LayerGrads {
-                            weight: None,
-                            bias: Some(b.grad_f64(&mut grads)),
-                        },
+                        SlotRef::Layer(wt, b) => LayerGrads { weight: Some(wt.grad_f64(&mut grads)), bias: Some(b.grad_f64(&mut grads)) },
+                        SlotRef::Bias(b) => LayerGrads { weight: None, bias: Some(b.grad_f64(&mut grads)) },
                     });
                 }
                 (Vec::new(), out)
@@ -691,11 +473,7 @@ impl ActorCriticNet for ActorCritic {
 
     fn params(&self) -> Vec<f32> {
         let slots = self.slots_ref();
-        self.flat_order()
-            .into_iter()
-            .flat_map(|i| slots[i].tensors())
-            .flat_map(|t| t.read())
-            .collect()
+        self.flat_order().into_iter().flat_map(|i| slots[i].tensors()).flat_map(|t| t.read()).collect()
     }
 
     fn set_params(&mut self, flat: &[f32]) -> Result<(), NetError> {
@@ -710,10 +488,7 @@ impl ActorCriticNet for ActorCritic {
         }
         let total: usize = tensors.iter().map(|p| p.numel()).sum();
         if total != flat.len() {
-            return Err(NetError::Shape(format!(
-                "{} parameters given, the network has {total}",
-                flat.len()
-            )));
+            return Err(NetError::Shape(format!("{} parameters given, the network has {total}", flat.len())));
         }
         let mut at = 0;
         for p in tensors {
@@ -737,27 +512,13 @@ mod tests {
     use rand_distr::StandardNormal;
 
     fn spec(layout: Layout) -> ActorCriticSpec {
-        ActorCriticSpec {
-            architecture: Architecture::Mlp64x64,
-            layout,
-            init: Init::Orthogonal,
-        }
+        ActorCriticSpec { architecture: Architecture::Mlp64x64, layout, init: Init::Orthogonal }
     }
 
-    const SEPARATE: Layout = Layout::Separate {
-        policy_activation: Activation::Tanh,
-        value_activation: Activation::Elu,
-        value_input: ValueInput::Observation,
-    };
+    const SEPARATE: Layout =
+        Layout::Separate { policy_activation: Activation::Tanh, value_activation: Activation::Elu, value_input: ValueInput::Observation };
 
-    fn query<'a>(
-        obs: &'a [f32],
-        rows: usize,
-        actions: ActionBatch<'a>,
-        w: &'a [f32],
-        target: &'a [f32],
-        grads: GradsWanted<'a>,
-    ) -> LossQuery<'a> {
+    fn query<'a>(obs: &'a [f32], rows: usize, actions: ActionBatch<'a>, w: &'a [f32], target: &'a [f32], grads: GradsWanted<'a>) -> LossQuery<'a> {
         LossQuery {
             obs,
             rows,
@@ -775,12 +536,7 @@ mod tests {
 
     /// `sum(w logp) - 0.3 mean(H) + 0.5 mean((V - y)^2)` without a tape.
     fn loss_value(net: &ActorCritic, q: &LossQuery) -> f64 {
-        let out = net
-            .loss(&LossQuery {
-                grads: GradsWanted::None,
-                ..q.clone()
-            })
-            .unwrap();
+        let out = net.loss(&LossQuery { grads: GradsWanted::None, ..q.clone() }).unwrap();
         out.policy_term - 0.3 * out.entropy + 0.5 * out.value_term
     }
 
@@ -794,21 +550,14 @@ mod tests {
         }
         net.set_params(&p).unwrap();
         let rows = 5;
-        let obs: Vec<f32> = (0..rows * 3)
-            .map(|_| rng.sample::<f32, _>(StandardNormal))
-            .collect();
+        let obs: Vec<f32> = (0..rows * 3).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
         let stored: Vec<f32> = match &space {
             ActionSpace::Discrete { n } => (0..rows).map(|i| (i % n) as f32).collect(),
-            ActionSpace::Continuous { dim, .. } => (0..rows * dim)
-                .map(|_| rng.sample::<f32, _>(StandardNormal))
-                .collect(),
+            ActionSpace::Continuous { dim, .. } => (0..rows * dim).map(|_| rng.sample::<f32, _>(StandardNormal)).collect(),
         };
         let actions = match &space {
             ActionSpace::Discrete { .. } => ActionBatch::Discrete(&stored),
-            ActionSpace::Continuous { dim, .. } => ActionBatch::Continuous {
-                values: &stored,
-                dim: *dim,
-            },
+            ActionSpace::Continuous { dim, .. } => ActionBatch::Continuous { values: &stored, dim: *dim },
         };
         let w = [0.7f32; 5];
         let y = [1.0f32, -2.0, 0.5, 3.0, 0.0];
@@ -825,38 +574,16 @@ mod tests {
             net.set_params(&q2).unwrap();
             let down = loss_value(&net, &q);
             let fd = ((up - down) / (2.0 * f64::from(eps))) as f32;
-            assert!(
-                (fd - g[i]).abs() <= 2e-2 * gmax + 2e-3,
-                "param {i}: autodiff {} vs finite difference {fd}",
-                g[i]
-            );
+            assert!((fd - g[i]).abs() <= 2e-2 * gmax + 2e-3, "param {i}: autodiff {} vs finite difference {fd}", g[i]);
         }
         net.set_params(&p).unwrap();
         // The per-block gradients are the flat ones, rearranged.
         let every: Vec<usize> = (0..net.blocks().len()).collect();
-        let blocks = net
-            .loss(&LossQuery {
-                grads: GradsWanted::Blocks(&every),
-                ..q.clone()
-            })
-            .unwrap()
-            .blocks;
-        let n: usize = blocks
-            .iter()
-            .map(|b| b.weight.as_ref().map_or(0, Vec::len) + b.bias.as_ref().map_or(0, Vec::len))
-            .sum();
+        let blocks = net.loss(&LossQuery { grads: GradsWanted::Blocks(&every), ..q.clone() }).unwrap().blocks;
+        let n: usize = blocks.iter().map(|b| b.weight.as_ref().map_or(0, Vec::len) + b.bias.as_ref().map_or(0, Vec::len)).sum();
         assert_eq!(n, g.len());
         let mut sorted_flat: Vec<f32> = g.clone();
-        let mut sorted_blocks: Vec<f32> = blocks
-            .iter()
-            .flat_map(|b| {
-                b.weight
-                    .iter()
-                    .chain(b.bias.iter())
-                    .flatten()
-                    .map(|&x| x as f32)
-            })
-            .collect();
+        let mut sorted_blocks: Vec<f32> = blocks.iter().flat_map(|b| b.weight.iter().chain(b.bias.iter()).flatten().map(|&x| x as f32)).collect();
         sorted_flat.sort_by(f32::total_cmp);
         sorted_blocks.sort_by(f32::total_cmp);
         assert_eq!(sorted_flat, sorted_blocks);
@@ -864,68 +591,31 @@ mod tests {
 
     #[test]
     fn gradients_match_finite_differences_categorical_shared() {
-        check_gradients(
-            Layout::Shared {
-                activation: Activation::Tanh,
-            },
-            ActionSpace::Discrete { n: 3 },
-        );
+        check_gradients(Layout::Shared { activation: Activation::Tanh }, ActionSpace::Discrete { n: 3 });
     }
 
     #[test]
     fn gradients_match_finite_differences_gaussian_separate() {
-        check_gradients(
-            SEPARATE,
-            ActionSpace::Continuous {
-                dim: 2,
-                low: vec![-1.0; 2],
-                high: vec![1.0; 2],
-            },
-        );
+        check_gradients(SEPARATE, ActionSpace::Continuous { dim: 2, low: vec![-1.0; 2], high: vec![1.0; 2] });
     }
 
     #[test]
     fn the_value_term_back_propagates_with_its_coefficient() {
         // d/db of c mean((V - y)^2) for the value head's bias b is 2 c mean(V - y).
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-        let net = ActorCritic::new(
-            &spec(SEPARATE),
-            &[3],
-            &ActionSpace::Discrete { n: 2 },
-            &mut rng,
-        )
-        .unwrap();
-        let head = net
-            .blocks()
-            .iter()
-            .position(|b| b.name.starts_with("value head"))
-            .unwrap();
+        let net = ActorCritic::new(&spec(SEPARATE), &[3], &ActionSpace::Discrete { n: 2 }, &mut rng).unwrap();
+        let head = net.blocks().iter().position(|b| b.name.starts_with("value head")).unwrap();
         let obs: Vec<f32> = (0..12).map(|i| (i as f32 * 0.37).sin()).collect();
         let actions = [0.0, 1.0, 1.0, 0.0];
         let y = [5.0, -3.0, 2.0, 7.0];
         let v = net.values(&obs, &[0; 4], 4).unwrap();
         let which = [head];
         for c in [0.5f64, 1.0, -2.0] {
-            let q = LossQuery {
-                value_coef: c,
-                entropy_coef: 0.0,
-                ..query(
-                    &obs,
-                    4,
-                    ActionBatch::Discrete(&actions),
-                    &[0.0; 4],
-                    &y,
-                    GradsWanted::Blocks(&which),
-                )
-            };
+            let q = LossQuery { value_coef: c, entropy_coef: 0.0, ..query(&obs, 4, ActionBatch::Discrete(&actions), &[0.0; 4], &y, GradsWanted::Blocks(&which)) };
             let out = net.loss(&q).unwrap();
-            let expected =
-                2.0 * c * v.iter().zip(&y).map(|(v, y)| f64::from(v - y)).sum::<f64>() / 4.0;
+            let expected = 2.0 * c * v.iter().zip(&y).map(|(v, y)| f64::from(v - y)).sum::<f64>() / 4.0;
             let g = out.blocks[0].bias.as_ref().unwrap()[0];
-            assert!(
-                (g - expected).abs() < 1e-4 * expected.abs().max(1.0),
-                "c {c}: grad {g} vs {expected}"
-            );
+            assert!((g - expected).abs() < 1e-4 * expected.abs().max(1.0), "c {c}: grad {g} vs {expected}");
         }
     }
 
@@ -933,55 +623,31 @@ mod tests {
     fn the_log_std_trace_holds_each_rows_gradient() {
         // For L = -mean_r log pi(a_r), dL/d(log std_j) at row r is -(z_rj^2 - 1) / B.
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        let space = ActionSpace::Continuous {
-            dim: 2,
-            low: vec![-1.0; 2],
-            high: vec![1.0; 2],
-        };
+        let space = ActionSpace::Continuous { dim: 2, low: vec![-1.0; 2], high: vec![1.0; 2] };
         let net = ActorCritic::new(&spec(SEPARATE), &[3], &space, &mut rng).unwrap();
         let rows = 6;
-        let obs: Vec<f32> = (0..rows * 3)
-            .map(|_| rng.sample::<f32, _>(StandardNormal))
-            .collect();
-        let acts: Vec<f32> = (0..rows * 2)
-            .map(|_| rng.sample::<f32, _>(StandardNormal))
-            .collect();
+        let obs: Vec<f32> = (0..rows * 3).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+        let acts: Vec<f32> = (0..rows * 2).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
         let w = vec![-1.0 / rows as f32; rows];
         let q = LossQuery {
             parts: Parts::POLICY,
             entropy_coef: 0.0,
             value_coef: 0.0,
             kfac_stats: true,
-            ..query(
-                &obs,
-                rows,
-                ActionBatch::Continuous {
-                    values: &acts,
-                    dim: 2,
-                },
-                &w,
-                &[0.0; 6],
-                GradsWanted::None,
-            )
+            ..query(&obs, rows, ActionBatch::Continuous { values: &acts, dim: 2 }, &w, &[0.0; 6], GradsWanted::None)
         };
         let mut out = net.loss(&q).unwrap();
         // The policy pass traces exactly the policy blocks, in declaration order.
         let policy: Vec<usize> = net.group_blocks(Group::Policy);
         crate::kfac::glue::check_trace(net.blocks(), &policy, &out.stats).unwrap();
-        let DistParams::Gaussian { mean, log_std } = net.policy_dist(&obs, rows).unwrap() else {
-            unreachable!()
-        };
+        let DistParams::Gaussian { mean, log_std } = net.policy_dist(&obs, rows).unwrap() else { unreachable!() };
         let stats = out.stats.pop().expect("the log std is traced last");
         assert_eq!(stats.kind, LayerKind::Bias);
         for r in 0..rows {
             for j in 0..2 {
                 let z = (acts[r * 2 + j] - mean[r * 2 + j]) / log_std[j].exp();
                 let expected = -(z * z - 1.0) / rows as f32;
-                assert!(
-                    (stats.g[r * 2 + j] - expected).abs() < 1e-5,
-                    "row {r} dim {j}: {} vs {expected}",
-                    stats.g[r * 2 + j]
-                );
+                assert!((stats.g[r * 2 + j] - expected).abs() < 1e-5, "row {r} dim {j}: {} vs {expected}", stats.g[r * 2 + j]);
             }
         }
     }
@@ -1002,23 +668,11 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         let atari = ActorCriticSpec {
             architecture: Architecture::AtariAcktr,
-            layout: Layout::Shared {
-                activation: Activation::Relu,
-            },
+            layout: Layout::Shared { activation: Activation::Relu },
             init: Init::Orthogonal,
         };
-        let net = ActorCritic::new(
-            &atari,
-            &[4, 84, 84],
-            &ActionSpace::Discrete { n: 6 },
-            &mut rng,
-        )
-        .unwrap();
-        let kinds: Vec<(LayerKind, usize, usize)> = net
-            .blocks()
-            .iter()
-            .map(|b| (b.kind, b.in_dim, b.out_dim))
-            .collect();
+        let net = ActorCritic::new(&atari, &[4, 84, 84], &ActionSpace::Discrete { n: 6 }, &mut rng).unwrap();
+        let kinds: Vec<(LayerKind, usize, usize)> = net.blocks().iter().map(|b| (b.kind, b.in_dim, b.out_dim)).collect();
         // Paper appendix A.1: 32 8x8/4 (20x20), 64 4x4/2 (9x9), 32 3x3/1 (7x7), fc 512, then
         // the value and policy outputs.
         assert_eq!(
@@ -1032,32 +686,13 @@ mod tests {
                 (LayerKind::Linear, 512, 6),
             ]
         );
-        let e = ActorCritic::new(&atari, &[17], &ActionSpace::Discrete { n: 6 }, &mut rng)
-            .unwrap_err()
-            .to_string();
+        let e = ActorCritic::new(&atari, &[17], &ActionSpace::Discrete { n: 6 }, &mut rng).unwrap_err().to_string();
         assert!(e.contains("atari_acktr") && e.contains("image"), "{e}");
-        let nature = ActorCriticSpec {
-            architecture: Architecture::Nature,
-            ..atari
-        };
-        let n = ActorCritic::new(
-            &nature,
-            &[4, 84, 84],
-            &ActionSpace::Discrete { n: 6 },
-            &mut rng,
-        )
-        .unwrap();
+        let nature = ActorCriticSpec { architecture: Architecture::Nature, ..atari };
+        let n = ActorCritic::new(&nature, &[4, 84, 84], &ActionSpace::Discrete { n: 6 }, &mut rng).unwrap();
         assert_eq!(n.blocks()[2].out_dim, 64);
-        let pixels = ActorCriticSpec {
-            architecture: Architecture::PixelMujoco,
-            layout: SEPARATE,
-            init: Init::Orthogonal,
-        };
-        let space = ActionSpace::Continuous {
-            dim: 6,
-            low: vec![-1.0; 6],
-            high: vec![1.0; 6],
-        };
+        let pixels = ActorCriticSpec { architecture: Architecture::PixelMujoco, layout: SEPARATE, init: Init::Orthogonal };
+        let space = ActionSpace::Continuous { dim: 6, low: vec![-1.0; 6], high: vec![1.0; 6] };
         let p = ActorCritic::new(&pixels, &[6, 42, 42], &space, &mut rng).unwrap();
         // 42 -> 20 -> 9 positions per side; fc 256; separate torsos, value head, mean, log std.
         assert_eq!(p.blocks()[1].kind, LayerKind::Conv { spatial: 81 });

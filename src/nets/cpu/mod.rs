@@ -21,10 +21,7 @@ pub type Batch<C, T = NoneTape> = Tensor<(usize, C), f32, Dev, T>;
 pub type Column<T = NoneTape> = Tensor<(usize,), f32, Dev, T>;
 
 /// Applies the nonlinearity, recording it on the tape.
-pub fn activate<S: Shape, T: Tape<f32, Dev>>(
-    a: Activation,
-    x: Tensor<S, f32, Dev, T>,
-) -> Tensor<S, f32, Dev, T> {
+pub fn activate<S: Shape, T: Tape<f32, Dev>>(a: Activation, x: Tensor<S, f32, Dev, T>) -> Tensor<S, f32, Dev, T> {
     match a {
         Activation::Tanh => x.tanh(),
         Activation::Relu => x.relu(),
@@ -48,12 +45,7 @@ pub trait ParamTensor {
     }
     /// Adds a float64 change (a K-FAC step) to its values.
     fn add_f64(&mut self, delta: &[f64]) {
-        let v: Vec<f32> = self
-            .read()
-            .iter()
-            .zip(delta)
-            .map(|(x, d)| (f64::from(*x) + d) as f32)
-            .collect();
+        let v: Vec<f32> = self.read().iter().zip(delta).map(|(x, d)| (f64::from(*x) + d) as f32).collect();
         self.write(&v);
     }
 }
@@ -87,34 +79,13 @@ pub struct TraceEntry {
 
 impl TraceEntry {
     /// Records a layer; `s` is kept by id (no copy of its data).
-    pub fn new<S: Shape, T>(
-        kind: LayerKind,
-        batch: usize,
-        a: Vec<f32>,
-        in_dim: usize,
-        out_dim: usize,
-        s: &Tensor<S, f32, Dev, T>,
-    ) -> Self {
-        Self {
-            kind,
-            batch,
-            a,
-            in_dim,
-            out_dim,
-            s: Box::new(s.retaped::<NoneTape>()),
-        }
+    pub fn new<S: Shape, T>(kind: LayerKind, batch: usize, a: Vec<f32>, in_dim: usize, out_dim: usize, s: &Tensor<S, f32, Dev, T>) -> Self {
+        Self { kind, batch, a, in_dim, out_dim, s: Box::new(s.retaped::<NoneTape>()) }
     }
 
     /// K-FAC statistics, taking `g = dL/ds` from `grads`.
     pub fn stats(self, grads: &mut Gradients<f32, Dev>) -> LayerStats {
-        LayerStats {
-            kind: self.kind,
-            batch: self.batch,
-            a: self.a,
-            in_dim: self.in_dim,
-            g: self.s.grad(grads),
-            out_dim: self.out_dim,
-        }
+        LayerStats { kind: self.kind, batch: self.batch, a: self.a, in_dim: self.in_dim, g: self.s.grad(grads), out_dim: self.out_dim }
     }
 }
 
@@ -127,17 +98,8 @@ pub struct Linear {
 
 impl Linear {
     /// A layer from its weight (`out x in`, row-major) and bias.
-    pub fn from_values(
-        dev: &Dev,
-        input: usize,
-        output: usize,
-        weight: Vec<f32>,
-        bias: Vec<f32>,
-    ) -> Self {
-        Self {
-            weight: dev.tensor_from_vec(weight, (output, input)),
-            bias: dev.tensor_from_vec(bias, (output,)),
-        }
+    pub fn from_values(dev: &Dev, input: usize, output: usize, weight: Vec<f32>, bias: Vec<f32>) -> Self {
+        Self { weight: dev.tensor_from_vec(weight, (output, input)), bias: dev.tensor_from_vec(bias, (output,)) }
     }
 
     /// Inputs per row.
@@ -152,28 +114,14 @@ impl Linear {
 
     /// `x W^T + b` for a batch `x: (B, in)`, recording the input and pre-activation for
     /// K-FAC when `trace` is given.
-    pub fn forward<T: Tape<f32, Dev>>(
-        &self,
-        x: Batch<usize, T>,
-        trace: Option<&mut Vec<TraceEntry>>,
-    ) -> Batch<usize, T> {
+    pub fn forward<T: Tape<f32, Dev>>(&self, x: Batch<usize, T>, trace: Option<&mut Vec<TraceEntry>>) -> Batch<usize, T> {
         let a = trace.as_ref().map(|_| x.as_vec());
         let batch = x.shape().0;
         let y = x.matmul(self.weight.retaped::<T>().permute::<_, Axes2<1, 0>>());
         let shape = *y.shape();
-        let s = y + self
-            .bias
-            .retaped::<T>()
-            .broadcast_like::<_, Axis<0>>(&shape);
+        let s = y + self.bias.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
         if let (Some(t), Some(a)) = (trace, a) {
-            t.push(TraceEntry::new(
-                LayerKind::Linear,
-                batch,
-                a,
-                self.input(),
-                self.output(),
-                &s,
-            ));
+            t.push(TraceEntry::new(LayerKind::Linear, batch, a, self.input(), self.output(), &s));
         }
         s
     }

@@ -26,11 +26,7 @@ pub fn gather<T: Tape<f32, Dev>>(
 ) -> Tensor<(usize, usize), f32, Dev, T> {
     let (x, mut tape) = x.split_tape();
     let src = x.as_vec();
-    assert_eq!(
-        src.len(),
-        batch * in_stride,
-        "gather: input is not batch x in_stride"
-    );
+    assert_eq!(src.len(), batch * in_stride, "gather: input is not batch x in_stride");
     let per = index.len();
     let cols = per / out_rows;
     let mut out = vec![0.0f32; batch * per];
@@ -89,12 +85,7 @@ impl Layout {
 
 /// im2col indices for one example: `(oh * ow)` rows of `c * k * k` entries ordered
 /// (channel, kh, kw); returns the indices and the output height and width.
-pub fn im2col_index(
-    input: Layout,
-    k: usize,
-    stride: usize,
-    pad: usize,
-) -> (Arc<Vec<u32>>, usize, usize) {
+pub fn im2col_index(input: Layout, k: usize, stride: usize, pad: usize) -> (Arc<Vec<u32>>, usize, usize) {
     let (c, h, w) = input.dims();
     let oh = (h + 2 * pad - k) / stride + 1;
     let ow = (w + 2 * pad - k) / stride + 1;
@@ -145,16 +136,10 @@ mod tests {
         let idx = Arc::new(vec![2, PAD, 0, 0]);
         let y = gather(x.leaky_trace(), 2, 3, &idx, 2);
         assert_eq!(y.as_vec(), vec![3.0, 0.0, 1.0, 1.0, 6.0, 0.0, 4.0, 4.0]);
-        let w = dev.tensor_from_vec(
-            vec![1.0f32, 10.0, 100.0, 1000.0, 1.0, 2.0, 3.0, 4.0],
-            (4, 2),
-        );
+        let w = dev.tensor_from_vec(vec![1.0f32, 10.0, 100.0, 1000.0, 1.0, 2.0, 3.0, 4.0], (4, 2));
         let grads = (y * w).sum().backward();
         // example 0: d/dx0 = 100 + 1000, d/dx2 = 1; example 1: 3 + 4, 1
-        assert_eq!(
-            grads.get(&x).as_vec(),
-            vec![1100.0, 0.0, 1.0, 7.0, 0.0, 1.0]
-        );
+        assert_eq!(grads.get(&x).as_vec(), vec![1100.0, 0.0, 1.0, 7.0, 0.0, 1.0]);
     }
 
     #[test]
@@ -175,11 +160,7 @@ mod tests {
 /// took seven passes over the data.) `x` must be contiguous.
 pub fn elu<S: Shape, T: Tape<f32, Dev>>(x: Tensor<S, f32, Dev, T>) -> Tensor<S, f32, Dev, T> {
     let (x, mut tape) = x.split_tape();
-    let y: Vec<f32> = x
-        .as_vec()
-        .into_iter()
-        .map(|v| if v > 0.0 { v } else { v.exp_m1() })
-        .collect();
+    let y: Vec<f32> = x.as_vec().into_iter().map(|v| if v > 0.0 { v } else { v.exp_m1() }).collect();
     let out = x.device().tensor_from_vec(y, *x.shape());
     let (xc, oc) = (x.clone(), out.clone());
     tape.add_backward_op(move |grads| {

@@ -17,11 +17,7 @@ use crate::nets::{Activation, Init, LayerSpec, NetError};
 
 #[derive(Debug, Clone)]
 enum Layer {
-    Linear {
-        w: Tensor<(usize, usize), f32, Dev>,
-        b: Tensor<(usize,), f32, Dev>,
-        act: Option<Activation>,
-    },
+    Linear { w: Tensor<(usize, usize), f32, Dev>, b: Tensor<(usize,), f32, Dev>, act: Option<Activation> },
     Conv {
         w: Tensor<(usize, usize), f32, Dev>,
         b: Tensor<(usize,), f32, Dev>,
@@ -30,10 +26,7 @@ enum Layer {
         in_stride: usize,
         spatial: usize,
     },
-    Flatten {
-        index: Option<Arc<Vec<u32>>>,
-        in_stride: usize,
-    },
+    Flatten { index: Option<Arc<Vec<u32>>>, in_stride: usize },
 }
 
 /// A sequential network with run-time shapes.
@@ -49,35 +42,18 @@ pub struct SeqNet {
 impl SeqNet {
     /// Builds the layers for inputs of `input_shape` (`[D]` or `[C, H, W]`), with the given
     /// parameters per linear/conv layer as `(weight out x in(*k*k), bias)` row-major.
-    pub fn new(
-        input_shape: &[usize],
-        specs: &[LayerSpec],
-        params: &[(Vec<f32>, Vec<f32>)],
-    ) -> Result<Self, NetError> {
+    pub fn new(input_shape: &[usize], specs: &[LayerSpec], params: &[(Vec<f32>, Vec<f32>)]) -> Result<Self, NetError> {
         Self::named(input_shape, specs, params, "layer", Group::Policy)
     }
 
     /// Builds the layers with weights drawn by `init` at `gain` (layer by layer, in order)
     /// and zero biases; its K-FAC blocks are named `{name} layer k` and belong to `group`.
-    pub fn init(
-        input_shape: &[usize],
-        specs: &[LayerSpec],
-        init: Init,
-        gain: f64,
-        name: &str,
-        group: Group,
-        rng: &mut impl Rng,
-    ) -> Result<Self, NetError> {
+    pub fn init(input_shape: &[usize], specs: &[LayerSpec], init: Init, gain: f64, name: &str, group: Group, rng: &mut impl Rng) -> Result<Self, NetError> {
         let mut params = Vec::new();
         for s in specs {
             let (out, fan_in) = match s {
                 LayerSpec::Linear { input, output, .. } => (*output, *input),
-                LayerSpec::Conv2d {
-                    in_channels,
-                    out_channels,
-                    kernel,
-                    ..
-                } => (*out_channels, in_channels * kernel * kernel),
+                LayerSpec::Conv2d { in_channels, out_channels, kernel, .. } => (*out_channels, in_channels * kernel * kernel),
                 LayerSpec::Flatten => continue,
             };
             params.push((init.weights(out, fan_in, gain, rng), vec![0.0; out]));
@@ -85,20 +61,10 @@ impl SeqNet {
         Self::named(input_shape, specs, &params, name, group)
     }
 
-    fn named(
-        input_shape: &[usize],
-        specs: &[LayerSpec],
-        params: &[(Vec<f32>, Vec<f32>)],
-        name: &str,
-        group: Group,
-    ) -> Result<Self, NetError> {
+    fn named(input_shape: &[usize], specs: &[LayerSpec], params: &[(Vec<f32>, Vec<f32>)], name: &str, group: Group) -> Result<Self, NetError> {
         let dev = Dev::default();
         let mut layout = match input_shape {
-            [c, h, w] => Some(Layout::Chw {
-                c: *c,
-                h: *h,
-                w: *w,
-            }),
+            [c, h, w] => Some(Layout::Chw { c: *c, h: *h, w: *w }),
             _ => None,
         };
         let input_dim: usize = input_shape.iter().product();
@@ -109,15 +75,9 @@ impl SeqNet {
         for (i, s) in specs.iter().enumerate() {
             let err = |why: String| NetError::Shape(format!("{name} {i}: {why}"));
             match s {
-                LayerSpec::Linear {
-                    input,
-                    output,
-                    activation,
-                } => {
+                LayerSpec::Linear { input, output, activation } => {
                     if *input != width || layout.is_some() {
-                        return Err(err(format!(
-                            "linear expects {input} inputs, gets {width} (flatten images first)"
-                        )));
+                        return Err(err(format!("linear expects {input} inputs, gets {width} (flatten images first)")));
                     }
                     let (w, b) = p.next().ok_or_else(|| err("missing parameters".into()))?;
                     if w.len() != input * output || b.len() != *output {
@@ -137,14 +97,7 @@ impl SeqNet {
                     });
                     width = *output;
                 }
-                LayerSpec::Conv2d {
-                    in_channels,
-                    out_channels,
-                    kernel,
-                    stride,
-                    padding,
-                    activation,
-                } => {
+                LayerSpec::Conv2d { in_channels, out_channels, kernel, stride, padding, activation } => {
                     let l = layout.ok_or_else(|| err("convolution needs an image input".into()))?;
                     let (c, h, w_) = l.dims();
                     if c != *in_channels {
@@ -171,11 +124,7 @@ impl SeqNet {
                         in_stride: c * h * w_,
                         spatial: oh * ow,
                     });
-                    layout = Some(Layout::Hwc {
-                        c: *out_channels,
-                        h: oh,
-                        w: ow,
-                    });
+                    layout = Some(Layout::Hwc { c: *out_channels, h: oh, w: ow });
                     width = out_channels * oh * ow;
                 }
                 LayerSpec::Flatten => {
@@ -183,31 +132,18 @@ impl SeqNet {
                         Some(l @ Layout::Hwc { .. }) => Some(flatten_index(l)),
                         _ => None, // already C-order
                     };
-                    layers.push(Layer::Flatten {
-                        index,
-                        in_stride: width,
-                    });
+                    layers.push(Layer::Flatten { index, in_stride: width });
                     layout = None;
                 }
             }
         }
         if p.next().is_some() {
-            return Err(NetError::Shape(format!(
-                "{name}: more parameters than layers"
-            )));
+            return Err(NetError::Shape(format!("{name}: more parameters than layers")));
         }
         if layout.is_some() {
-            return Err(NetError::Shape(format!(
-                "{name}: ends on an image; flatten it first"
-            )));
+            return Err(NetError::Shape(format!("{name}: ends on an image; flatten it first")));
         }
-        Ok(Self {
-            layers,
-            dev,
-            input_dim,
-            output_dim: width,
-            blocks,
-        })
+        Ok(Self { layers, dev, input_dim, output_dim: width, blocks })
     }
 
     /// Input width per example.
@@ -243,39 +179,18 @@ impl SeqNet {
                     let shape = *s.shape();
                     let s = s + b.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
                     if let (Some(t), Some(a)) = (trace.as_deref_mut(), a) {
-                        t.push(TraceEntry::new(
-                            LayerKind::Linear,
-                            rows,
-                            a,
-                            w.shape().1,
-                            w.shape().0,
-                            &s,
-                        ));
+                        t.push(TraceEntry::new(LayerKind::Linear, rows, a, w.shape().1, w.shape().0, &s));
                     }
                     apply(s, *act)
                 }
-                Layer::Conv {
-                    w,
-                    b,
-                    act,
-                    index,
-                    in_stride,
-                    spatial,
-                } => {
+                Layer::Conv { w, b, act, index, in_stride, spatial } => {
                     let patches = gather(h, batch, *in_stride, index, *spatial);
                     let a = trace.as_ref().map(|_| patches.as_vec());
                     let s = patches.matmul(w.retaped::<T>().permute::<_, Axes2<1, 0>>());
                     let shape = *s.shape();
                     let s = s + b.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
                     if let (Some(t), Some(a)) = (trace.as_deref_mut(), a) {
-                        t.push(TraceEntry::new(
-                            LayerKind::Conv { spatial: *spatial },
-                            batch,
-                            a,
-                            w.shape().1,
-                            w.shape().0,
-                            &s,
-                        ));
+                        t.push(TraceEntry::new(LayerKind::Conv { spatial: *spatial }, batch, a, w.shape().1, w.shape().0, &s));
                     }
                     // rows are (example, position): one row per example for the next layer
                     // is made by the next gather, so keep the (batch * spatial, out) matrix.
@@ -298,9 +213,7 @@ impl SeqNet {
         self.layers
             .iter()
             .filter_map(|l| match l {
-                Layer::Linear { w, b, .. } | Layer::Conv { w, b, .. } => {
-                    Some((w as &dyn ParamTensor, b as &dyn ParamTensor))
-                }
+                Layer::Linear { w, b, .. } | Layer::Conv { w, b, .. } => Some((w as &dyn ParamTensor, b as &dyn ParamTensor)),
                 Layer::Flatten { .. } => None,
             })
             .collect()
@@ -311,19 +224,14 @@ impl SeqNet {
         self.layers
             .iter_mut()
             .filter_map(|l| match l {
-                Layer::Linear { w, b, .. } | Layer::Conv { w, b, .. } => {
-                    Some((w as &mut dyn ParamTensor, b as &mut dyn ParamTensor))
-                }
+                Layer::Linear { w, b, .. } | Layer::Conv { w, b, .. } => Some((w as &mut dyn ParamTensor, b as &mut dyn ParamTensor)),
                 Layer::Flatten { .. } => None,
             })
             .collect()
     }
 }
 
-fn apply<T: Tape<f32, Dev>>(
-    s: Tensor<(usize, usize), f32, Dev, T>,
-    act: Option<Activation>,
-) -> Tensor<(usize, usize), f32, Dev, T> {
+fn apply<T: Tape<f32, Dev>>(s: Tensor<(usize, usize), f32, Dev, T>, act: Option<Activation>) -> Tensor<(usize, usize), f32, Dev, T> {
     match act {
         Some(a) => activate(a, s),
         None => s,
@@ -337,34 +245,17 @@ impl KfacBlocks for SeqNet {
 
     fn block_values(&self, i: usize) -> BlockValues {
         let (w, b) = self.layer_params()[i];
-        BlockValues {
-            weight: Some(w.read()),
-            bias: b.read(),
-        }
+        BlockValues { weight: Some(w.read()), bias: b.read() }
     }
 
     fn add_to_block(&mut self, i: usize, delta: &LayerGrads) -> Result<(), NetError> {
-        let name = self
-            .blocks
-            .get(i)
-            .map(|b| b.name.clone())
-            .unwrap_or_default();
+        let name = self.blocks.get(i).map(|b| b.name.clone()).unwrap_or_default();
         let Some((w, b)) = self.layer_params_mut().into_iter().nth(i) else {
-            return Err(NetError::Block {
-                index: i,
-                name,
-                why: "no such block".into(),
-            });
+            return Err(NetError::Block { index: i, name, why: "no such block".into() });
         };
-        let wrong = |t: &dyn ParamTensor, d: &Option<Vec<f64>>| {
-            d.as_ref().is_some_and(|d| d.len() != t.numel())
-        };
+        let wrong = |t: &dyn ParamTensor, d: &Option<Vec<f64>>| d.as_ref().is_some_and(|d| d.len() != t.numel());
         if wrong(&*w, &delta.weight) || wrong(&*b, &delta.bias) {
-            return Err(NetError::Block {
-                index: i,
-                name,
-                why: "an update of the wrong size".into(),
-            });
+            return Err(NetError::Block { index: i, name, why: "an update of the wrong size".into() });
         }
         if let Some(dw) = &delta.weight {
             w.add_f64(dw);
