@@ -365,6 +365,33 @@ fn body_vars(s: &mut String, ctx: &ScriptContext) -> Result<(), SlurmError> {
     Ok(())
 }
 
+/// What an array task runs, after its `#SBATCH` lines and variables (`{offset}`,
+/// `{minutes}`, `{exit_stopped}` and `{max_requeues}` filled in).
+const TASK_BODY: &str = r#"index=$(({offset} + SLURM_ARRAY_TASK_ID))
+task="${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
+export POLARS_MAX_THREADS="${SLURM_CPUS_PER_TASK:-1}"
+echo "acktr: task $task (cell $index) on $(hostname), attempt $((${SLURM_RESTART_COUNT:-0} + 1))"
+# USR1 (the time limit is near) and TERM (scancel, requeue): the cell checkpoints and stops.
+signal= child=
+forward() { signal=$1; [ -n "$child" ] && kill -"$1" "$child" 2>/dev/null; }
+trap 'forward USR1' USR1
+trap 'forward TERM' TERM
+"$acktr" --results "$results" run-cell "$spec" --profile "$profile" --index "$index" --plan-digest "$plan" --checkpoint-minutes {minutes} &
+child=$!
+while :; do
+  wait "$child"; rc=$?
+  # a trapped signal interrupts wait: wait again for the cell's own exit
+  if [ "$rc" -gt 128 ] && kill -0 "$child" 2>/dev/null; then continue; fi
+  break
+done
+echo "acktr: task $task (cell $index) exit $rc"
+if [ "$rc" = {exit_stopped} ] && [ "$signal" = USR1 ] && [ "${SLURM_RESTART_COUNT:-0}" -lt {max_requeues} ]; then
+  echo "acktr: checkpointed before the time limit; requeueing $task"
+  scontrol requeue "$task"
+fi
+exit "$rc"
+"#;
+
 /// The array script for the cells `indices` (plan indices, sorted), as task ids
 /// `index - offset`.
 pub fn array_script(
@@ -405,55 +432,12 @@ pub fn array_script(
     let _ = writeln!(s, "set -u");
     body_vars(&mut s, ctx)?;
     let _ = writeln!(s, "plan={}", bash_word(&ctx.plan_digest));
-    let _ = writeln!(s, "index=$(({offset} + SLURM_ARRAY_TASK_ID))");
-    let _ = writeln!(
-        s,
-        "task=\"${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}\""
-    );
-    let _ = writeln!(
-        s,
-        "export POLARS_MAX_THREADS=\"${{SLURM_CPUS_PER_TASK:-1}}\""
-    );
-    let _ = writeln!(s, "echo \"acktr: task $task (cell $index) on $(hostname), attempt $((${{SLURM_RESTART_COUNT:-0}} + 1))\"");
-    let _ = writeln!(s, "# USR1 (the time limit is near) and TERM (scancel, requeue): the cell checkpoints and stops.");
-    let _ = writeln!(s, "signal= child=");
-    let _ = writeln!(
-        s,
-        "forward() {{ signal=$1; [ -n \"$child\" ] && kill -\"$1\" \"$child\" 2>/dev/null; }}"
-    );
-    let _ = writeln!(s, "trap 'forward USR1' USR1");
-    let _ = writeln!(s, "trap 'forward TERM' TERM");
-    let minutes = opts.checkpoint_minutes;
-    let _ = writeln!(
-        s,
-        "\"$acktr\" --results \"$results\" run-cell \"$spec\" --profile \"$profile\" --index \"$index\" --plan-digest \"$plan\" --checkpoint-minutes {minutes} &"
-    );
-    let _ = writeln!(s, "child=$!");
-    let _ = writeln!(s, "while :; do");
-    let _ = writeln!(s, "  wait \"$child\"; rc=$?");
-    let _ = writeln!(
-        s,
-        "  # a trapped signal interrupts wait: wait again for the cell's own exit"
-    );
-    let _ = writeln!(
-        s,
-        "  if [ \"$rc\" -gt 128 ] && kill -0 \"$child\" 2>/dev/null; then continue; fi"
-    );
-    let _ = writeln!(s, "  break");
-    let _ = writeln!(s, "done");
-    let _ = writeln!(s, "echo \"acktr: task $task (cell $index) exit $rc\"");
-    let _ = writeln!(
-        s,
-        "if [ \"$rc\" = {} ] && [ \"$signal\" = USR1 ] && [ \"${{SLURM_RESTART_COUNT:-0}}\" -lt {MAX_REQUEUES} ]; then",
-        super::EXIT_STOPPED
-    );
-    let _ = writeln!(
-        s,
-        "  echo \"acktr: checkpointed before the time limit; requeueing $task\""
-    );
-    let _ = writeln!(s, "  scontrol requeue \"$task\"");
-    let _ = writeln!(s, "fi");
-    let _ = writeln!(s, "exit \"$rc\"");
+    let body = TASK_BODY
+        .replace("{offset}", &offset.to_string())
+        .replace("{minutes}", &opts.checkpoint_minutes.to_string())
+        .replace("{exit_stopped}", &super::EXIT_STOPPED.to_string())
+        .replace("{max_requeues}", &MAX_REQUEUES.to_string());
+    s.push_str(&body);
     Ok(s)
 }
 
