@@ -186,9 +186,10 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         Command::RunCell { spec: name, profile, index, plan_digest, checkpoint_minutes } => {
             let s = load(cli, name, profile)?;
-            let total = s.cells().len();
+            let cells = s.cells();
+            let total = cells.len();
             if let Some(want) = plan_digest {
-                let have = run::slurm::plan_digest(&s.cells());
+                let have = run::slurm::plan_digest(&cells);
                 if &have != want {
                     return Err(spec::SpecError::Invalid {
                         file: s.path.clone(),
@@ -218,7 +219,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             };
             run::stop_on_signals()?;
             let outcome = run::run_one(&s, &opts, *index)?;
-            let cell = &s.cells()[*index];
+            let cell = &cells[*index];
             let what = match outcome {
                 run::CellOutcome::AlreadyFinished => "already finished",
                 run::CellOutcome::Reused => "copied from another spec",

@@ -200,14 +200,14 @@ fn hostile_values_reach_slurm_and_bash_as_data() {
 }
 
 /// Stand-ins for `sbatch` (records its arguments, prints ids 101, 102, ...), `squeue` (prints
-/// `$FAKE_SLURM/squeue.out`) and `scontrol` (records its arguments; `show config`:
+/// `$FAKE_SLURM/squeue.out`; fails while `$FAKE_SLURM/squeue.down` exists) and `scontrol` (records its arguments; `show config`:
 /// MaxArraySize 3; `show job ID`: `$FAKE_SLURM/job-ID.out`).
 fn fake_slurm(dir: &Path) -> PathBuf {
     let f = dir.join("fake-slurm");
     std::fs::create_dir_all(&f).unwrap();
     let scripts = [
         ("sbatch", "#!/bin/bash\nn=$(cat \"$FAKE_SLURM/next\" 2>/dev/null || echo 101)\necho $((n + 1)) > \"$FAKE_SLURM/next\"\necho \"$n $*\" >> \"$FAKE_SLURM/sbatch.log\"\necho \"$n\"\n"),
-        ("squeue", "#!/bin/bash\ncat \"$FAKE_SLURM/squeue.out\" 2>/dev/null\nexit 0\n"),
+        ("squeue", "#!/bin/bash\nif [ -e \"$FAKE_SLURM/squeue.down\" ]; then echo 'slurm_load_jobs error: Unable to contact slurm controller' >&2; exit 1; fi\ncat \"$FAKE_SLURM/squeue.out\" 2>/dev/null\nexit 0\n"),
         (
             "scontrol",
             "#!/bin/bash\necho \"$*\" >> \"$FAKE_SLURM/scontrol.log\"\nif [ \"$1 $2\" = \"show config\" ]; then echo 'MaxArraySize            = 3'; exit 0; fi\nif [ \"$1 $2 $3\" = \"-o show job\" ]; then cat \"$FAKE_SLURM/job-$4.out\" 2>/dev/null; exit 0; fi\nexit 1\n",
@@ -308,6 +308,12 @@ fn submissions_split_arrays_record_jobs_and_never_queue_a_cell_twice() {
         "{status}"
     );
     assert!(status.contains("4 cells: 0 finished, 1 running, 2 pending, 1 failed, 0 interrupted, 0 damaged, 0 to do"), "{status}");
+    // A queue that cannot be read says so and calls no cell failed.
+    std::fs::write(fake.join("squeue.down"), "").unwrap();
+    let status = String::from_utf8_lossy(&acktr_with(dir.path(), Some(&fake), &["status", "tiny"]).stdout).to_string();
+    assert!(status.contains("note: the queue could not be read") && status.contains("Unable to contact slurm controller"), "{status}");
+    assert!(status.contains("4 cells: 0 finished, 0 running, 0 pending, 0 failed, 0 interrupted, 0 damaged, 4 to do"), "{status}");
+    std::fs::remove_file(fake.join("squeue.down")).unwrap();
 
     // Submitting again queues only the failed cell, and the report waits for the old arrays too.
     let out = acktr_with(dir.path(), Some(&fake), &["reproduce", "tiny", "--slurm"]);

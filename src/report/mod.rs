@@ -302,12 +302,14 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
         across_tasks,
         cells_finished: cells.len(),
         cells_total: plan.len(),
-        missing: plan
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| !cells.iter().any(|c| c.hash == p.hash))
-            .map(|(i, p)| (i, p.hash.clone(), p.env.clone(), p.row_label(), p.seed))
-            .collect(),
+        missing: {
+            let finished: std::collections::HashSet<&str> = cells.iter().map(|c| c.hash.as_str()).collect();
+            plan.iter()
+                .enumerate()
+                .filter(|(_, p)| !finished.contains(p.hash.as_str()))
+                .map(|(i, p)| (i, p.hash.clone(), p.env.clone(), p.row_label(), p.seed))
+                .collect()
+        },
         budget_timesteps: spec.budget.total_timesteps,
         paper_budget_timesteps: spec.paper_budget.total_timesteps,
         figures: Vec::new(),
@@ -793,9 +795,10 @@ pub fn render_latex(r: &Report) -> String {
 
 /// Writes `path` atomically (temporary file, then rename).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
-    let tmp = path.with_file_name(format!("{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("report"), run::temp_owner()));
-    std::fs::write(&tmp, contents).map_err(|source| ReportError::Io { path: tmp.clone(), source })?;
-    std::fs::rename(&tmp, path).map_err(|source| ReportError::Io { path: path.into(), source })
+    run::write_atomic(path, contents).map_err(|e| match e {
+        run::RunError::Io { path, source } => ReportError::Io { path, source },
+        other => ReportError::Io { path: path.into(), source: std::io::Error::other(other.to_string()) },
+    })
 }
 
 /// Builds the report and writes `report.md`, `report.csv`, `report.tex` and the figures

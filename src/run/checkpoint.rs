@@ -53,11 +53,9 @@ pub fn path(root: &Path, cell: &Cell) -> PathBuf {
 }
 
 /// Writes a checkpoint atomically (temporary file, then rename).
-pub fn write(path: &Path, ck: &Checkpoint) -> std::io::Result<()> {
-    let bytes = bincode::serialize(ck).map_err(std::io::Error::other)?;
-    let tmp = PathBuf::from(format!("{}.tmp-{}", path.display(), super::temp_owner()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+pub fn write(path: &Path, ck: &Checkpoint) -> Result<(), super::RunError> {
+    let bytes = bincode::serialize(ck).map_err(|e| super::RunError::Io { path: path.into(), source: std::io::Error::other(e) })?;
+    super::write_atomic(path, &bytes)
 }
 
 /// The checkpoint of `cell` at `path`, if there is a usable one. An unreadable checkpoint,

@@ -193,6 +193,15 @@ pub fn temp_owner() -> String {
     format!("{}~{}", this_host(), std::process::id())
 }
 
+/// Writes `path` atomically: into `<path>.tmp-<host>~<pid>` beside it, then renamed over
+/// it (the temporary is a leftover [`remove_stale_temporaries`] recognises).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let tmp = path.with_file_name(format!("{name}.tmp-{}", temp_owner()));
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
 /// This machine's host name, reduced to letters, digits, `-` and `.`.
 fn this_host() -> String {
     static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();

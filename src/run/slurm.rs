@@ -29,7 +29,7 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{cell_state, checkpoint, reuse_from_other_spec, spec_dir, CellState, RunError};
+use super::{cell_state, checkpoint, reuse_from_other_spec, spec_dir, write_atomic, CellState, RunError};
 use crate::spec::{Cell, Spec};
 
 /// How many times a task requeues itself after its time-limit signal.
@@ -506,13 +506,7 @@ pub fn load_records(root: &Path, spec: &Spec) -> Vec<JobRecord> {
 fn save_records(root: &Path, spec: &Spec, records: &[JobRecord]) -> Result<(), SlurmError> {
     let path = records_path(root, spec);
     let text = serde_json::to_string_pretty(records).expect("records serialise");
-    write_atomic(&path, text.as_bytes())
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SlurmError> {
-    let tmp = PathBuf::from(format!("{}.tmp-{}", path.display(), super::temp_owner()));
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    Ok(write_atomic(&path, text.as_bytes())?)
 }
 
 fn run_command(program: &str, args: &[&str]) -> Result<String, SlurmError> {
@@ -846,7 +840,7 @@ pub fn status(
         .collect();
     let mut note = None;
     let mut queued: BTreeMap<usize, QueuedTask> = BTreeMap::new();
-    let mut ended: BTreeMap<(String, usize), (String, String)> = BTreeMap::new();
+    let mut queue_known = true;
     if !ours.is_empty() {
         match queued_tasks(&ours.iter().map(|r| r.job_id.clone()).collect::<Vec<_>>()) {
             Ok(tasks) => {
@@ -857,51 +851,48 @@ pub fn status(
                 }
             }
             Err(e) => {
+                queue_known = false;
                 note = Some(format!(
                     "the queue could not be read ({e}); showing the results directory only"
                 ))
             }
         }
-        for r in &ours {
-            ended.extend(ended_tasks(&r.job_id));
-        }
     }
+    // `scontrol show job`, asked once per job and only for jobs with a task that ended
+    // without finishing its cell.
+    let mut ended: BTreeMap<String, BTreeMap<(String, usize), (String, String)>> = BTreeMap::new();
     let log_dir = slurm_dir(results_root, spec).join("logs");
-    let out = cells
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let progress = checkpoint::progress(&checkpoint::path(results_root, c));
-            let st = match cell_state(results_root, c) {
-                CellState::Finished => CellStatus::Finished,
-                CellState::Damaged(why) if !queued.contains_key(&i) => CellStatus::Damaged(why),
-                _ => {
-                    if let Some(t) = queued.get(&i) {
-                        CellStatus::Queued {
-                            task: format!("{}_{}", t.job_id, t.task_id),
-                            state: t.state.clone(),
-                            detail: t.where_or_why.clone(),
-                        }
-                    } else if let Some(r) = ours.iter().rev().find(|r| r.cells.contains(&i)) {
-                        let task = i - r.offset;
-                        let how = match ended.get(&(r.job_id.clone(), task)) {
-                            Some((state, code)) => format!("{state}, exit code {code}"),
-                            None => "ended; Slurm no longer remembers how".into(),
-                        };
-                        CellStatus::Failed {
-                            task: format!("{}_{task}", r.job_id),
-                            how,
-                            log: log_dir.join(format!("{}_{task}.out", r.job_id)),
-                        }
-                    } else if progress.is_some() {
-                        CellStatus::Interrupted
-                    } else {
-                        CellStatus::ToDo
+    let mut out = Vec::with_capacity(cells.len());
+    for (i, c) in cells.iter().enumerate() {
+        let progress = checkpoint::progress(&checkpoint::path(results_root, c));
+        let submitted = ours.iter().rev().find(|r| r.cells.contains(&i)).filter(|_| queue_known);
+        let st = match (cell_state(results_root, c), queued.get(&i)) {
+            (CellState::Finished, _) => CellStatus::Finished,
+            (_, Some(t)) => CellStatus::Queued {
+                task: format!("{}_{}", t.job_id, t.task_id),
+                state: t.state.clone(),
+                detail: t.where_or_why.clone(),
+            },
+            (CellState::Damaged(why), None) => CellStatus::Damaged(why),
+            (CellState::Missing, None) => match submitted {
+                Some(r) => {
+                    let task = i - r.offset;
+                    let known = ended.entry(r.job_id.clone()).or_insert_with(|| ended_tasks(&r.job_id));
+                    let how = match known.get(&(r.job_id.clone(), task)) {
+                        Some((state, code)) => format!("{state}, exit code {code}"),
+                        None => "ended; Slurm no longer remembers how".into(),
+                    };
+                    CellStatus::Failed {
+                        task: format!("{}_{task}", r.job_id),
+                        how,
+                        log: log_dir.join(format!("{}_{task}.out", r.job_id)),
                     }
                 }
-            };
-            (st, progress)
-        })
-        .collect();
+                None if progress.is_some() => CellStatus::Interrupted,
+                None => CellStatus::ToDo,
+            },
+        };
+        out.push((st, progress));
+    }
     (out, note)
 }
