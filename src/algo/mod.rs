@@ -6,6 +6,8 @@ pub mod acktr;
 pub mod pipeline;
 pub mod returns;
 pub mod rollout;
+pub mod trpo;
+pub mod trpo_conformance;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -21,6 +23,7 @@ pub use pipeline::{BatchLayout, Pipeline, PipelineConfig};
 pub use returns::TimeLimitHandling;
 pub use crate::nets::Architecture;
 pub use rollout::{Collector, CollectorState, EpisodeEvent, Rollout};
+pub use trpo::{Trpo, TrpoConfig};
 pub use crate::optim::{LrSchedule, Progress};
 
 /// What one update reports: named scalars in a fixed order (columns of `updates.parquet`).
@@ -147,6 +150,9 @@ pub enum AlgorithmConfig {
     A2c(A2cConfig),
     /// Actor-critic with a Kronecker-factored trust region (the paper).
     Acktr(AcktrConfig),
+    /// Trust-region policy optimisation (openai/baselines `trpo_mpi/`), the paper's third
+    /// baseline.
+    Trpo(TrpoConfig),
 }
 
 /// What the harness needs of an algorithm's configuration, whatever the algorithm.
@@ -181,11 +187,11 @@ pub struct AlgorithmEntry {
 /// Every algorithm, by the key a spec uses. Adding one: its module (configuration with
 /// [`Settings`], presets and an `ENTRY`), a variant of [`AlgorithmConfig`] with its arms in
 /// `kind`/`settings`/`settings_mut`, and a line here.
-pub static ALGORITHMS: &[AlgorithmEntry] = &[a2c::ENTRY, acktr::ENTRY];
+pub static ALGORITHMS: &[AlgorithmEntry] = &[a2c::ENTRY, acktr::ENTRY, trpo::ENTRY];
 
 /// Algorithms a spec may name that are not built yet: planned with no cells and reported as
 /// not available.
-pub const NOT_BUILT: &[&str] = &["trpo"];
+pub const NOT_BUILT: &[&str] = &[];
 
 /// Types a configuration from YAML, naming the failing field's path.
 pub fn typed<T: serde::de::DeserializeOwned>(v: serde_yaml::Value) -> Result<T, FieldError> {
@@ -203,6 +209,7 @@ impl AlgorithmConfig {
         match self {
             AlgorithmConfig::A2c(_) => "a2c",
             AlgorithmConfig::Acktr(_) => "acktr",
+            AlgorithmConfig::Trpo(_) => "trpo",
         }
     }
 
@@ -220,6 +227,7 @@ impl AlgorithmConfig {
         match self {
             AlgorithmConfig::A2c(c) => c,
             AlgorithmConfig::Acktr(c) => c,
+            AlgorithmConfig::Trpo(c) => c,
         }
     }
 
@@ -227,6 +235,7 @@ impl AlgorithmConfig {
         match self {
             AlgorithmConfig::A2c(c) => c,
             AlgorithmConfig::Acktr(c) => c,
+            AlgorithmConfig::Trpo(c) => c,
         }
     }
 

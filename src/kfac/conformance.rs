@@ -108,7 +108,7 @@ pub fn case_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(v)
 }
 
-fn activation(name: &str) -> Result<Option<Activation>, String> {
+pub fn activation(name: &str) -> Result<Option<Activation>, String> {
     Ok(match name {
         "none" => None,
         "tanh" => Some(Activation::Tanh),
@@ -118,12 +118,12 @@ fn activation(name: &str) -> Result<Option<Activation>, String> {
     })
 }
 
-fn f32s(t: &CaseTensor) -> Vec<f32> {
+pub fn f32s(t: &CaseTensor) -> Vec<f32> {
     t.data.iter().map(|&x| x as f32).collect()
 }
 
 /// FORMAT.md's tolerance: `max|x - e| <= 1e-3 max|e| + 1e-6`.
-fn compare(what: &str, x: &[f64], e: &[f64]) -> Result<(), String> {
+pub fn compare(what: &str, x: &[f64], e: &[f64]) -> Result<(), String> {
     if x.len() != e.len() {
         return Err(format!("{what}: {} values, expected {}", x.len(), e.len()));
     }
@@ -140,10 +140,9 @@ fn mat_data(m: &Mat<f64>) -> Vec<f64> {
     (0..m.nrows()).flat_map(|i| (0..m.ncols()).map(move |j| m[(i, j)])).collect()
 }
 
-/// Runs every step of a case; `Err` holds the first mismatch.
-pub fn run_case(case: &KfacCase) -> Result<(), String> {
-    let specs = case
-        .network
+/// The network of a case as layer specifications.
+pub fn layer_specs(network: &[CaseLayer]) -> Result<Vec<LayerSpec>, String> {
+    network
         .iter()
         .map(|l| {
             Ok(match l {
@@ -161,7 +160,12 @@ pub fn run_case(case: &KfacCase) -> Result<(), String> {
                 CaseLayer::Flatten => LayerSpec::Flatten,
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, String>>()
+}
+
+/// Runs every step of a case; `Err` holds the first mismatch.
+pub fn run_case(case: &KfacCase) -> Result<(), String> {
+    let specs = layer_specs(&case.network)?;
     let params: Vec<(Vec<f32>, Vec<f32>)> = case.initial_params.iter().map(|p| (f32s(&p.weight), f32s(&p.bias))).collect();
     let mut net = SeqNet::new(&case.input_shape, &specs, &params).map_err(|e| e.to_string())?;
     let c = &case.config;

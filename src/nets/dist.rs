@@ -69,11 +69,7 @@ impl DistParams {
         match (self, new) {
             (DistParams::Categorical { logits: a, n }, DistParams::Categorical { logits: b, .. }) => {
                 let rows = a.len() / n;
-                let lsm = |x: &[f32]| {
-                    let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let z = x.iter().map(|v| f64::from(v - m).exp()).sum::<f64>().ln();
-                    x.iter().map(|v| f64::from(v - m) - z).collect::<Vec<f64>>()
-                };
+                let lsm = log_softmax;
                 let mut kl = 0.0;
                 for (ra, rb) in a.chunks(*n).zip(b.chunks(*n)) {
                     let (la, lb) = (lsm(ra), lsm(rb));
@@ -97,6 +93,57 @@ impl DistParams {
             _ => f64::NAN,
         }
     }
+}
+
+impl DistParams {
+    /// Per-row log-probabilities of `actions`, in float64.
+    pub fn log_probs(&self, actions: &ActionBatch) -> Vec<f64> {
+        match (self, actions) {
+            (DistParams::Categorical { logits, n }, ActionBatch::Discrete(idx)) => logits
+                .chunks(*n)
+                .zip(idx.iter())
+                .map(|(row, &a)| log_softmax(row)[a as usize])
+                .collect(),
+            (DistParams::Gaussian { mean, log_std }, ActionBatch::Continuous { values, dim }) => mean
+                .chunks(*dim)
+                .zip(values.chunks(*dim))
+                .map(|(m, a)| {
+                    (0..*dim)
+                        .map(|j| {
+                            let ls = f64::from(log_std[j]);
+                            let z = (f64::from(a[j]) - f64::from(m[j])) / ls.exp();
+                            -0.5 * z * z - ls - 0.5 * (2.0 * std::f64::consts::PI).ln()
+                        })
+                        .sum()
+                })
+                .collect(),
+            _ => panic!("the actions do not match the distribution"),
+        }
+    }
+
+    /// Per-row entropies, in float64.
+    pub fn entropies(&self) -> Vec<f64> {
+        match self {
+            DistParams::Categorical { logits, n } => logits
+                .chunks(*n)
+                .map(|row| {
+                    let l = log_softmax(row);
+                    -l.iter().map(|x| x.exp() * x).sum::<f64>()
+                })
+                .collect(),
+            DistParams::Gaussian { mean, log_std } => {
+                let h: f64 = log_std.iter().map(|&ls| f64::from(ls) + 0.5 * (1.0 + (2.0 * std::f64::consts::PI).ln())).sum();
+                vec![h; mean.len() / log_std.len().max(1)]
+            }
+        }
+    }
+}
+
+/// `log softmax` of one row, in float64.
+fn log_softmax(x: &[f32]) -> Vec<f64> {
+    let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let z = x.iter().map(|v| f64::from(v - m).exp()).sum::<f64>().ln();
+    x.iter().map(|v| f64::from(v - m) - z).collect()
 }
 
 /// Inverse-CDF sample from softmax(logits).

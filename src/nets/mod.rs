@@ -40,6 +40,11 @@ pub enum Init {
     /// mean head (baselines `acktr/policies.py` l. 18-20, `acktr/value_functions.py` l. 14-16:
     /// `normc_initializer`).
     Normc,
+    /// Row-normalised Gaussian, norm 1 in torsos and the value head, 0.01 for the policy
+    /// head (openai/baselines `ppo1/mlp_policy.py`, `trpo_mpi/nosharing_cnn_policy.py`: the
+    /// networks TRPO runs). baselines draws its conv kernels uniform in
+    /// `±sqrt(6 / (fan_in + fan_out))` (`tf_util.py::conv2d`); here they are normc too.
+    NormcTrpo,
 }
 
 impl Init {
@@ -48,6 +53,7 @@ impl Init {
         match self {
             Init::Orthogonal => (std::f64::consts::SQRT_2, 0.01, 1.0),
             Init::Normc => (1.0, 0.1, 1.0),
+            Init::NormcTrpo => (1.0, 0.01, 1.0),
         }
     }
 
@@ -55,7 +61,7 @@ impl Init {
     pub fn weights(self, rows: usize, cols: usize, gain: f64, rng: &mut impl Rng) -> Vec<f32> {
         match self {
             Init::Orthogonal => init::orthogonal(rows, cols, gain, rng),
-            Init::Normc => init::normc(rows, cols, gain, rng),
+            Init::Normc | Init::NormcTrpo => init::normc(rows, cols, gain, rng),
         }
     }
 }
@@ -106,6 +112,9 @@ pub enum Architecture {
     Nature,
     /// Continuous control from pixels (appendix A.2): conv 32 3x3/2, 32 3x3/2, fc 256.
     PixelMujoco,
+    /// TRPO's smaller Atari torso (appendix A.1; baselines `trpo_mpi/nosharing_cnn_policy.py`):
+    /// conv 8 8x8/4, 16 4x4/2, fc 128.
+    AtariTrpo,
 }
 
 impl Architecture {
@@ -154,6 +163,10 @@ impl Architecture {
                 let (c, h, w) = image("pixel_mujoco")?;
                 convs(c, h, w, &[(32, 3, 2), (32, 3, 2)], 256)
             }
+            Architecture::AtariTrpo => {
+                let (c, h, w) = image("atari_trpo")?;
+                convs(c, h, w, &[(8, 8, 4), (16, 4, 2)], 128)
+            }
         }
     }
 }
@@ -191,6 +204,23 @@ impl ActorCriticSpec {
         match engine {
             Engine::Cpu => Ok(Box::new(cpu::ActorCritic::new(self, input, actions, rng)?)),
         }
+    }
+}
+
+/// Separate networks with the given policy on `engine`: torso layers with their parameters
+/// (`(weight out x in(*k*k), bias)` per linear/conv layer, PyTorch layouts), a linear head
+/// `(weight, bias)` giving logits, or a Gaussian's mean when `log_std` is given, and an
+/// all-zero value network of the same torso. What the TRPO conformance cases replay.
+pub fn with_policy(
+    engine: Engine,
+    input: &[usize],
+    torso: &[LayerSpec],
+    torso_params: &[(Vec<f32>, Vec<f32>)],
+    head: (Vec<f32>, Vec<f32>),
+    log_std: Option<Vec<f32>>,
+) -> Result<Box<dyn ActorCriticNet>, NetError> {
+    match engine {
+        Engine::Cpu => Ok(Box::new(cpu::ActorCritic::with_policy(input, torso, torso_params, head, log_std)?)),
     }
 }
 
@@ -273,6 +303,17 @@ pub struct LossOutput {
     pub entropy: f64,
 }
 
+/// Per-column normalisation of the observation rows, inside the network and before its
+/// torso(s): `clip((x - mean) / std, -clip, clip)` (openai/baselines `ppo1/mlp_policy.py`:
+/// the policy's `ob_rms`, which both its policy and value networks read; TRPO's MuJoCo
+/// pipeline). The owner of the statistics (the algorithm) sets it between updates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputNorm {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+    pub clip: f32,
+}
+
 /// Errors of a network: a shape that cannot be built, a broken contract, an engine
 /// failure.
 #[derive(Debug, thiserror::Error)]
@@ -309,6 +350,35 @@ pub trait ActorCriticNet: KfacBlocks + Send {
     fn set_params(&mut self, flat: &[f32]) -> Result<(), NetError>;
     /// A copy (for snapshots and tests).
     fn boxed_clone(&self) -> Box<dyn ActorCriticNet>;
+    /// Sets or clears the normalisation of observation rows ([`InputNorm`]; policy-input
+    /// observations only, so not with value features).
+    fn set_input_norm(&mut self, norm: Option<InputNorm>) -> Result<(), NetError>;
+    /// Overwrites the policy's parameters from one flat vector in [`Self::policy_params`]
+    /// order.
+    fn set_policy_params(&mut self, flat: &[f32]) -> Result<(), NetError>;
+    /// The exact Fisher-vector product of the policy's mean KL over a batch,
+    /// `F v = (1/N) sum_r J_r^T M_r J_r v`, where `J_r` is the Jacobian of row `r`'s
+    /// distribution parameters with respect to the policy's parameters
+    /// ([`Self::policy_params`] order) and `M_r` the Fisher of the output distribution
+    /// (categorical logits: `diag(p) - p p^T`; Gaussian mean: `diag(1/sigma^2)`, its
+    /// state-independent log std: `2 I`). This is the Hessian of `mean KL(old || new)` at
+    /// `new = old` that openai/baselines `trpo_mpi` differentiates twice. Separate networks
+    /// only.
+    /// In float64: conjugate gradient amplifies the rounding of its products.
+    fn policy_fvp(&self, obs: &[f32], rows: usize, v: &[f64]) -> Result<Vec<f64>, NetError>;
+
+    /// The policy's parameters as one flat vector: the blocks of [`Group::Policy`] in
+    /// declaration order, each weight (row-major) then bias (with separate networks: the
+    /// policy torso's layers, the policy head, then a Gaussian's log std).
+    fn policy_params(&self) -> Vec<f32> {
+        let mut out = Vec::new();
+        for i in self.group_blocks(Group::Policy) {
+            let b = self.block_values(i);
+            out.extend(b.weight.unwrap_or_default());
+            out.extend(b.bias);
+        }
+        out
+    }
 
     /// True when policy and value share a torso (one joint Fisher).
     fn is_shared(&self) -> bool {

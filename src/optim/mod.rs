@@ -1,9 +1,11 @@
 //! First-order optimizers on flat parameter vectors, and gradient clipping.
 //! (K-FAC, which needs each layer's activations, lives in its own layer-aware module.)
 
+pub mod adam;
 pub mod rmsprop;
 pub mod schedule;
 
+pub use adam::Adam;
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use schedule::{LrSchedule, Progress};
 

@@ -9,8 +9,8 @@ use super::{Batch, Column, Dev, Linear, ParamTensor, SeqNet, TraceEntry};
 use crate::env::ActionSpace;
 use crate::nets::blocks::{BlockSpec, BlockValues, Group, KfacBlocks, LayerGrads, LayerKind};
 use crate::nets::{
-    ActionBatch, ActorCriticNet, ActorCriticSpec, DistParams, GradsWanted, Layout, LossOutput, LossQuery, NetError, Parts, ValueInput,
-    ValueTarget,
+    Activation, LayerSpec, ActionBatch, ActorCriticNet, ActorCriticSpec, DistParams, GradsWanted, InputNorm, Layout, LossOutput, LossQuery, NetError, Parts,
+    ValueInput, ValueTarget,
 };
 
 /// ln(2 pi).
@@ -50,6 +50,8 @@ pub struct ActorCritic {
     layout: Layout,
     blocks: Vec<BlockSpec>,
     dev: Dev,
+    /// Normalisation of observation rows before the torso(s) ([`InputNorm`]).
+    norm: Option<InputNorm>,
 }
 
 /// Where a declared block's tensors live.
@@ -116,7 +118,41 @@ impl ActorCritic {
             }
         };
         let value = linear(value_hidden, 1, value_gain, rng);
-        let mut net = Self { torsos, head, value, layout: spec.layout, blocks: Vec::new(), dev };
+        let mut net = Self { torsos, head, value, layout: spec.layout, blocks: Vec::new(), dev, norm: None };
+        net.blocks = net.declare();
+        Ok(net)
+    }
+
+    /// Separate networks with the given policy: torso layers `torso` with parameters
+    /// `torso_params` (`(weight out x in(*k*k), bias)` per linear/conv layer), a linear head
+    /// `(weight, bias)` giving logits, or a Gaussian's mean when `log_std` is given; the value
+    /// network has the same torso and is all zeros. What TRPO's conformance cases replay.
+    pub fn with_policy(
+        input: &[usize],
+        torso: &[LayerSpec],
+        torso_params: &[(Vec<f32>, Vec<f32>)],
+        head: (Vec<f32>, Vec<f32>),
+        log_std: Option<Vec<f32>>,
+    ) -> Result<Self, NetError> {
+        let dev = Dev::default();
+        let policy = SeqNet::named(input, torso, torso_params, "policy torso layer", Group::Policy)?;
+        let zeros: Vec<(Vec<f32>, Vec<f32>)> = torso_params.iter().map(|(w, b)| (vec![0.0; w.len()], vec![0.0; b.len()])).collect();
+        let value = SeqNet::named(input, torso, &zeros, "value torso layer", Group::Value)?;
+        let hidden = policy.output_dim();
+        let out = head.1.len();
+        if out == 0 || head.0.len() != out * hidden {
+            return Err(NetError::Shape(format!("a head of {} weights and {out} biases after {hidden} features", head.0.len())));
+        }
+        let linear = Linear::from_values(&dev, hidden, out, head.0, head.1);
+        let (head, activation) = match log_std {
+            Some(ls) if ls.len() == out => (PolicyHead::Gaussian { mean: linear, log_std: dev.tensor_from_vec(ls, (out,)) }, Activation::Tanh),
+            Some(ls) => return Err(NetError::Shape(format!("{} log stds for {out} means", ls.len()))),
+            None => (PolicyHead::Categorical(linear), Activation::Tanh),
+        };
+        let value_head = Linear::from_values(&dev, hidden, 1, vec![0.0; hidden], vec![0.0]);
+        // The layout's activations are descriptive here: the layers carry their own.
+        let layout = Layout::Separate { policy_activation: activation, value_activation: activation, value_input: ValueInput::Observation };
+        let mut net = Self { torsos: Torsos::Separate { policy, value }, head, value: value_head, layout, blocks: Vec::new(), dev, norm: None };
         net.blocks = net.declare();
         Ok(net)
     }
@@ -202,10 +238,27 @@ impl ActorCritic {
         (0..self.blocks.len()).filter(|&i| i != value_head).chain(std::iter::once(value_head)).collect()
     }
 
-    /// Turns a row-major observation buffer into a batch tensor.
+    /// Turns a row-major buffer into a batch tensor.
     fn obs_tensor(&self, obs: &[f32], rows: usize) -> Batch<usize> {
         let cols = obs.len() / rows.max(1);
         self.dev.tensor_from_vec(obs.to_vec(), (rows, cols))
+    }
+
+    /// Observation rows as the torso reads them: normalised when an [`InputNorm`] is set.
+    fn input_tensor(&self, obs: &[f32], rows: usize) -> Batch<usize> {
+        let Some(n) = &self.norm else {
+            return self.obs_tensor(obs, rows);
+        };
+        let cols = n.mean.len();
+        let x: Vec<f32> = obs.iter().enumerate().map(|(i, &x)| ((x - n.mean[i % cols]) / n.std[i % cols]).clamp(-n.clip, n.clip)).collect();
+        self.dev.tensor_from_vec(x, (rows, cols))
+    }
+
+    /// The policy head's linear layer (logits or Gaussian mean).
+    fn head_linear(&self) -> &Linear {
+        match &self.head {
+            PolicyHead::Categorical(l) | PolicyHead::Gaussian { mean: l, .. } => l,
+        }
     }
 
     fn torso_outputs<T: Tape<f32, Dev>>(
@@ -318,7 +371,7 @@ impl ActorCritic {
 
     fn values_of_features(&self, obs: &[f32], features: Option<Vec<f32>>, rows: usize) -> Vec<f32> {
         let value_obs = features.map(|f| self.obs_tensor(&f, rows));
-        let (_, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), value_obs, Parts::VALUE, None);
+        let (_, h_v, _) = self.torso_outputs(self.input_tensor(obs, rows), value_obs, Parts::VALUE, None);
         self.value.forward(h_v.expect("asked for"), None).as_vec()
     }
 
@@ -392,7 +445,7 @@ impl ActorCriticNet for ActorCritic {
             let values = self.values_under(obs, &dist, episode_steps, rows);
             return Ok((dist, values));
         }
-        let (h_pi, h_v, _) = self.torso_outputs(self.obs_tensor(obs, rows), None, Parts::ALL, None);
+        let (h_pi, h_v, _) = self.torso_outputs(self.input_tensor(obs, rows), None, Parts::ALL, None);
         let (h_pi, h_v) = (h_pi.expect("asked for"), h_v.expect("asked for"));
         let values = self.value.forward(h_v, None).as_vec();
         let dist = self.dist_of(h_pi);
@@ -409,7 +462,7 @@ impl ActorCriticNet for ActorCritic {
 
     fn policy_dist(&self, obs: &[f32], rows: usize) -> Result<DistParams, NetError> {
         self.check_rows("observations", obs.len(), rows)?;
-        let (h_pi, _, _) = self.torso_outputs(self.obs_tensor(obs, rows), None, Parts::POLICY, None);
+        let (h_pi, _, _) = self.torso_outputs(self.input_tensor(obs, rows), None, Parts::POLICY, None);
         Ok(self.dist_of(h_pi.expect("asked for")))
     }
 
@@ -419,7 +472,7 @@ impl ActorCriticNet for ActorCritic {
         if q.logp_weights.len() != rows {
             return Err(NetError::Shape(format!("{} log-probability weights for {rows} rows", q.logp_weights.len())));
         }
-        let obs = self.obs_tensor(q.obs, rows).retaped::<OwnedTape<f32, Dev>>();
+        let obs = self.input_tensor(q.obs, rows).retaped::<OwnedTape<f32, Dev>>();
         let mut trace = Vec::new();
         let ev = self.evaluate(obs, q.value_obs, &q.actions, q.parts, q.kfac_stats.then_some(&mut trace))?;
         let w = self.dev.tensor_from_vec(q.logp_weights.to_vec(), (rows,));
@@ -501,6 +554,123 @@ impl ActorCriticNet for ActorCritic {
 
     fn boxed_clone(&self) -> Box<dyn ActorCriticNet> {
         Box::new(self.clone())
+    }
+
+    fn set_input_norm(&mut self, norm: Option<InputNorm>) -> Result<(), NetError> {
+        if let Some(n) = &norm {
+            if self.value_input() != ValueInput::Observation {
+                return Err(NetError::Shape("an input normalisation needs a value network that reads the observation".into()));
+            }
+            let width = match &self.torsos {
+                Torsos::Shared(t) | Torsos::Separate { policy: t, .. } => t.input_dim(),
+            };
+            if n.mean.len() != width || n.std.len() != width {
+                return Err(NetError::Shape(format!("an input normalisation of {} / {} columns for {width} inputs", n.mean.len(), n.std.len())));
+            }
+        }
+        self.norm = norm;
+        Ok(())
+    }
+
+    fn set_policy_params(&mut self, flat: &[f32]) -> Result<(), NetError> {
+        let policy = self.group_blocks(Group::Policy);
+        let mut slots: Vec<Option<Slot>> = self.slots().into_iter().map(Some).collect();
+        let mut tensors: Vec<&mut dyn ParamTensor> = Vec::new();
+        for i in policy {
+            match slots[i].take().expect("each block once") {
+                Slot::Layer(w, b) => tensors.extend([w, b]),
+                Slot::Bias(b) => tensors.push(b),
+            }
+        }
+        let total: usize = tensors.iter().map(|p| p.numel()).sum();
+        if total != flat.len() {
+            return Err(NetError::Shape(format!("{} policy parameters given, the policy has {total}", flat.len())));
+        }
+        let mut at = 0;
+        for p in tensors {
+            let n = p.numel();
+            p.write(&flat[at..at + n]);
+            at += n;
+        }
+        Ok(())
+    }
+
+    fn policy_fvp(&self, obs: &[f32], rows: usize, v: &[f64]) -> Result<Vec<f64>, NetError> {
+        self.check_rows("observations", obs.len(), rows)?;
+        let Torsos::Separate { policy, .. } = &self.torsos else {
+            return Err(NetError::Shape("exact Fisher-vector products need separate policy and value networks".into()));
+        };
+        let head = self.head_linear();
+        let layers = policy.layer_params();
+        let torso_len: usize = layers.iter().map(|(w, b)| w.numel() + b.numel()).sum();
+        let head_len = head.weight.numel() + head.bias.numel();
+        let ls_len = match &self.head {
+            PolicyHead::Gaussian { log_std, .. } => log_std.numel(),
+            PolicyHead::Categorical(_) => 0,
+        };
+        if v.len() != torso_len + head_len + ls_len {
+            return Err(NetError::Shape(format!("a direction of {} values for {} policy parameters", v.len(), torso_len + head_len + ls_len)));
+        }
+        // J v: the R-operator through the torso and the head, in float64.
+        let mut tangent = Vec::with_capacity(layers.len());
+        let mut at = 0;
+        for (w, b) in &layers {
+            let (nw, nb) = (w.numel(), b.numel());
+            tangent.push((&v[at..at + nw], &v[at + nw..at + nw + nb]));
+            at += nw + nb;
+        }
+        let x: Vec<f64> = self.input_tensor(obs, rows).as_vec().into_iter().map(f64::from).collect();
+        let (h, dh, caches) = policy.tangent64(x, rows, &tangent)?;
+        let hidden = head.input();
+        let k = head.output();
+        let hw: Vec<f64> = head.weight.read().into_iter().map(f64::from).collect();
+        let hb: Vec<f64> = head.bias.read().into_iter().map(f64::from).collect();
+        let nw = hw.len();
+        let (out, dout) = super::affine_tangent64(&h, &dh, rows, &hw, &hb, &v[at..at + nw], &v[at + nw..at + head_len]);
+        at += head_len;
+        // u = M (J v) / N, row by row.
+        let inv_rows = 1.0 / rows as f64;
+        let mut u = vec![0.0f64; rows * k];
+        let log_std_part: Vec<f64> = match &self.head {
+            PolicyHead::Gaussian { log_std, .. } => {
+                let inv_var: Vec<f64> = log_std.as_vec().iter().map(|&l| (-2.0 * f64::from(l)).exp()).collect();
+                for (i, (ui, &d)) in u.iter_mut().zip(&dout).enumerate() {
+                    *ui = d * inv_var[i % k] * inv_rows;
+                }
+                // The log std is the same for every row: (1/N) sum_r 2 v = 2 v.
+                v[at..].iter().map(|&d| 2.0 * d).collect()
+            }
+            PolicyHead::Categorical(_) => {
+                for ((row, drow), urow) in out.chunks(k).zip(dout.chunks(k)).zip(u.chunks_mut(k)) {
+                    let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let e: Vec<f64> = row.iter().map(|&l| (l - m).exp()).collect();
+                    let z: f64 = e.iter().sum();
+                    let pd: f64 = e.iter().zip(drow).map(|(e, d)| e / z * d).sum();
+                    for ((uo, ei), &d) in urow.iter_mut().zip(&e).zip(drow) {
+                        *uo = ei / z * (d - pd) * inv_rows;
+                    }
+                }
+                Vec::new()
+            }
+        };
+        // J^T u: back-propagation in float64.
+        let mut fv = Vec::with_capacity(v.len());
+        let g_head_w = super::gemm64_tn(&u, &h, rows, k, hidden);
+        let mut g_head_b = vec![0.0; k];
+        for row in u.chunks(k) {
+            for (s, x) in g_head_b.iter_mut().zip(row) {
+                *s += x;
+            }
+        }
+        let g_h = super::gemm64(&u, rows, k, &hw, hidden, false);
+        for (gw, gb) in policy.backward64(&caches, g_h, rows) {
+            fv.extend(gw);
+            fv.extend(gb);
+        }
+        fv.extend(g_head_w);
+        fv.extend(g_head_b);
+        fv.extend(log_std_part);
+        Ok(fv)
     }
 }
 

@@ -136,3 +136,72 @@ impl Linear {
         }
     }
 }
+
+
+/// `a b` for row-major float64 matrices `a` (`ar x ac`) and `b` (`ac x bc`, or `bc x ac`
+/// when `b_transposed`), row-major out (faer, one thread).
+pub fn gemm64(a: &[f64], ar: usize, ac: usize, b: &[f64], bc: usize, b_transposed: bool) -> Vec<f64> {
+    use faer::{Accum, MatMut, MatRef, Par};
+    let mut out = vec![0.0; ar * bc];
+    let am = MatRef::from_row_major_slice(a, ar, ac);
+    let bm = if b_transposed { MatRef::from_row_major_slice(b, bc, ac).transpose() } else { MatRef::from_row_major_slice(b, ac, bc) };
+    faer::linalg::matmul::matmul(MatMut::from_row_major_slice_mut(&mut out, ar, bc), Accum::Replace, am, bm, 1.0, Par::Seq);
+    out
+}
+
+/// `a^T b` for row-major float64 `a` (`r x ac`) and `b` (`r x bc`): a `ac x bc` row-major
+/// weight gradient.
+pub fn gemm64_tn(a: &[f64], b: &[f64], r: usize, ac: usize, bc: usize) -> Vec<f64> {
+    use faer::{Accum, MatMut, MatRef, Par};
+    let mut out = vec![0.0; ac * bc];
+    let am = MatRef::from_row_major_slice(a, r, ac).transpose();
+    let bm = MatRef::from_row_major_slice(b, r, bc);
+    faer::linalg::matmul::matmul(MatMut::from_row_major_slice_mut(&mut out, ac, bc), Accum::Replace, am, bm, 1.0, Par::Seq);
+    out
+}
+
+/// An affine map in float64 with its tangent: `s = x W^T + b` and
+/// `ds = dx W^T + x dW^T + db` (the R-operator of Pearlmutter 1994 for one layer); `x` and
+/// `dx` are `rows x in`, `W`/`dW` are `out x in`, row-major.
+pub fn affine_tangent64(x: &[f64], dx: &[f64], rows: usize, w: &[f64], b: &[f64], dw: &[f64], db: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let out = b.len();
+    let input = w.len() / out;
+    let mut s = gemm64(x, rows, input, w, out, true);
+    let mut ds = gemm64(dx, rows, input, w, out, true);
+    let xdw = gemm64(x, rows, input, dw, out, true);
+    for r in 0..rows {
+        for j in 0..out {
+            s[r * out + j] += b[j];
+            ds[r * out + j] += xdw[r * out + j] + db[j];
+        }
+    }
+    (s, ds)
+}
+
+/// A nonlinearity in float64: `z = act(s)` and `act'(s)` (tanh: `1 - z^2`; relu: `1` where
+/// `s > 0`, else 0, as TensorFlow's and dfdx's relu gradients; ELU: `1` or `exp(s)`).
+pub fn activate64(act: Option<Activation>, s: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    s.iter()
+        .map(|&s| match act {
+            None => (s, 1.0),
+            Some(Activation::Tanh) => {
+                let z = s.tanh();
+                (z, 1.0 - z * z)
+            }
+            Some(Activation::Relu) => {
+                if s > 0.0 {
+                    (s, 1.0)
+                } else {
+                    (0.0, 0.0)
+                }
+            }
+            Some(Activation::Elu) => {
+                if s > 0.0 {
+                    (s, 1.0)
+                } else {
+                    (s.exp_m1(), s.exp())
+                }
+            }
+        })
+        .unzip()
+}

@@ -10,7 +10,7 @@ use dfdx::prelude::*;
 
 use rand::Rng;
 
-use super::ops::{flatten_index, gather, im2col_index, Layout};
+use super::ops::{flatten_index, gather, im2col_index, Layout, PAD};
 use super::{activate, Dev, ParamTensor, TraceEntry};
 use crate::nets::blocks::{BlockSpec, BlockValues, Group, KfacBlocks, LayerGrads, LayerKind};
 use crate::nets::{Activation, Init, LayerSpec, NetError};
@@ -61,7 +61,8 @@ impl SeqNet {
         Self::named(input_shape, specs, &params, name, group)
     }
 
-    fn named(input_shape: &[usize], specs: &[LayerSpec], params: &[(Vec<f32>, Vec<f32>)], name: &str, group: Group) -> Result<Self, NetError> {
+    /// [`Self::new`] with blocks named `{name} k` in `group`.
+    pub fn named(input_shape: &[usize], specs: &[LayerSpec], params: &[(Vec<f32>, Vec<f32>)], name: &str, group: Group) -> Result<Self, NetError> {
         let dev = Dev::default();
         let mut layout = match input_shape {
             [c, h, w] => Some(Layout::Chw { c: *c, h: *h, w: *w }),
@@ -208,6 +209,92 @@ impl SeqNet {
         h
     }
 
+    /// A float64 forward pass with a tangent: `y = f(x; theta)` and `dy = (df/dtheta) dtheta`
+    /// for a parameter direction given per linear/conv layer as `(dW, db)` (the layout of
+    /// [`Self::layer_params`]), `x` being `batch` rows; the input carries no tangent. This is
+    /// the R-operator (Pearlmutter 1994) that exact Fisher-vector products need (TRPO,
+    /// `crate::algo::trpo`): dfdx has no double backward, so `J v` is propagated forward layer
+    /// by layer, in float64 because conjugate gradient amplifies the rounding of its products
+    /// (see `golden/trpo/FORMAT.md`). Returns `y`, `dy` and what [`Self::backward64`] needs.
+    pub fn tangent64(&self, x: Vec<f64>, batch: usize, dtheta: &[(&[f64], &[f64])]) -> Result<(Vec<f64>, Vec<f64>, Vec<Cache64>), NetError> {
+        let layers = self.layer_params().len();
+        if dtheta.len() != layers {
+            return Err(NetError::Shape(format!("a tangent of {} layers for a network of {layers}", dtheta.len())));
+        }
+        let mut dh = vec![0.0; x.len()];
+        let mut h = x;
+        let mut caches = Vec::with_capacity(layers);
+        let mut k = 0;
+        for layer in &self.layers {
+            match layer {
+                Layer::Linear { w, b, act } | Layer::Conv { w, b, act, .. } => {
+                    let (dw, db) = dtheta[k];
+                    k += 1;
+                    if dw.len() != w.numel() || db.len() != b.numel() {
+                        return Err(NetError::Shape(format!("layer {k}: tangent of {} + {} values for {} + {} parameters", dw.len(), db.len(), w.numel(), b.numel())));
+                    }
+                    let (a, da, rows) = match layer {
+                        Layer::Conv { index, in_stride, spatial, .. } => {
+                            (gather64(&h, batch, *in_stride, index, *spatial), gather64(&dh, batch, *in_stride, index, *spatial), batch * spatial)
+                        }
+                        _ => (h, dh, batch),
+                    };
+                    let wv: Vec<f64> = w.read().into_iter().map(f64::from).collect();
+                    let bv: Vec<f64> = b.read().into_iter().map(f64::from).collect();
+                    let (s, ds) = super::affine_tangent64(&a, &da, rows, &wv, &bv, dw, db);
+                    let (z, deriv) = super::activate64(*act, &s);
+                    dh = ds.iter().zip(&deriv).map(|(d, g)| d * g).collect();
+                    h = z;
+                    caches.push(Cache64 { a, rows, deriv, w: wv });
+                }
+                Layer::Flatten { index: Some(idx), in_stride } => {
+                    h = gather64(&h, batch, *in_stride, idx, 1);
+                    dh = gather64(&dh, batch, *in_stride, idx, 1);
+                }
+                Layer::Flatten { index: None, .. } => {}
+            }
+        }
+        Ok((h, dh, caches))
+    }
+
+    /// Back-propagates `g = dL/dy` (float64, `batch` rows) through a [`Self::tangent64`]
+    /// pass: each linear/conv layer's `(dL/dW, dL/db)`, in order.
+    pub fn backward64(&self, caches: &[Cache64], mut g: Vec<f64>, batch: usize) -> Vec<(Vec<f64>, Vec<f64>)> {
+        let mut out = Vec::with_capacity(caches.len());
+        let mut k = caches.len();
+        for (pos, layer) in self.layers.iter().enumerate().rev() {
+            match layer {
+                Layer::Linear { .. } | Layer::Conv { .. } => {
+                    k -= 1;
+                    let c = &caches[k];
+                    let out_dim = c.deriv.len() / c.rows;
+                    let in_dim = c.a.len() / c.rows;
+                    let gs: Vec<f64> = g.iter().zip(&c.deriv).map(|(g, d)| g * d).collect();
+                    let gw = super::gemm64_tn(&gs, &c.a, c.rows, out_dim, in_dim);
+                    let mut gb = vec![0.0; out_dim];
+                    for row in gs.chunks(out_dim) {
+                        for (s, v) in gb.iter_mut().zip(row) {
+                            *s += v;
+                        }
+                    }
+                    out.push((gw, gb));
+                    if pos == 0 {
+                        break;
+                    }
+                    let ga = super::gemm64(&gs, c.rows, out_dim, &c.w, in_dim, false);
+                    g = match layer {
+                        Layer::Conv { index, in_stride, spatial, .. } => scatter64(&ga, batch, *in_stride, index, *spatial),
+                        _ => ga,
+                    };
+                }
+                Layer::Flatten { index: Some(idx), in_stride } => g = scatter64(&g, batch, *in_stride, idx, 1),
+                Layer::Flatten { index: None, .. } => {}
+            }
+        }
+        out.reverse();
+        out
+    }
+
     /// Weight and bias tensors of every linear/conv layer, in order (read-only).
     pub fn layer_params(&self) -> Vec<(&dyn ParamTensor, &dyn ParamTensor)> {
         self.layers
@@ -229,6 +316,43 @@ impl SeqNet {
             })
             .collect()
     }
+}
+
+/// One linear/conv layer of a [`SeqNet::tangent64`] pass: its input rows, `act'(s)`, and
+/// its weight in float64.
+pub struct Cache64 {
+    a: Vec<f64>,
+    rows: usize,
+    deriv: Vec<f64>,
+    w: Vec<f64>,
+}
+
+/// [`super::ops::gather`] on float64 rows: `out[b, k] = x[b * in_stride + index[k]]`.
+fn gather64(x: &[f64], batch: usize, in_stride: usize, index: &[u32], _out_rows: usize) -> Vec<f64> {
+    let per = index.len();
+    let mut out = vec![0.0; batch * per];
+    for b in 0..batch {
+        for (o, &k) in out[b * per..(b + 1) * per].iter_mut().zip(index) {
+            if k != PAD {
+                *o = x[b * in_stride + k as usize];
+            }
+        }
+    }
+    out
+}
+
+/// The adjoint of [`gather64`] (scatter-add).
+fn scatter64(g: &[f64], batch: usize, in_stride: usize, index: &[u32], _out_rows: usize) -> Vec<f64> {
+    let per = index.len();
+    let mut out = vec![0.0; batch * in_stride];
+    for b in 0..batch {
+        for (v, &k) in g[b * per..(b + 1) * per].iter().zip(index) {
+            if k != PAD {
+                out[b * in_stride + k as usize] += v;
+            }
+        }
+    }
+    out
 }
 
 fn apply<T: Tape<f32, Dev>>(s: Tensor<(usize, usize), f32, Dev, T>, act: Option<Activation>) -> Tensor<(usize, usize), f32, Dev, T> {
