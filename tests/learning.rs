@@ -10,6 +10,9 @@
 
 mod common;
 
+/// TRPO's budget: seed 0 first crossed within 30k timesteps; twice that, tolerant by design.
+const TRPO_STEPS: u64 = 60_000;
+
 use acktr::run::{self, logs};
 
 fn best_window_mean(returns: &[f64], window: usize) -> f64 {
@@ -17,8 +20,12 @@ fn best_window_mean(returns: &[f64], window: usize) -> f64 {
 }
 
 fn solves(algorithm: &str, steps: u64) {
+    solves_with(algorithm, steps, 8, 20);
+}
+
+fn solves_with(algorithm: &str, steps: u64, num_envs: usize, steps_per_update: usize) {
     let text = format!(
-        "title: learn\nreproduces: none\nenvs: [CartPole-v1]\nalgorithms:\n  - name: X\n    {algorithm}\nseeds: [0]\nbudget: {{total_timesteps: {steps}, num_envs: 8, steps_per_update: 20}}\n"
+        "title: learn\nreproduces: none\nenvs: [CartPole-v1]\nalgorithms:\n  - name: X\n    {algorithm}\nseeds: [0]\nbudget: {{total_timesteps: {steps}, num_envs: {num_envs}, steps_per_update: {steps_per_update}}}\n"
     );
     let spec = acktr::spec::parse(&text, std::path::Path::new("learn.yaml"), "paper").unwrap();
     let root = tempfile::tempdir().unwrap();
@@ -39,4 +46,11 @@ fn acktr_solves_cartpole() {
 #[test]
 fn a2c_solves_cartpole() {
     solves("a2c: {lr: 0.004, max_grad_norm: 10.0, network: {shared: false}}", 150_000);
+}
+
+#[test]
+fn trpo_solves_cartpole() {
+    // baselines' MuJoCo settings (max_kl 0.01, CG 10, damping 0.1, GAE 0.98, Adam value fit)
+    // on one copy with batches of 1000 consecutive steps.
+    solves_with("trpo: {preset: baselines_mujoco}", TRPO_STEPS, 1, 1000);
 }

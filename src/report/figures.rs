@@ -107,7 +107,8 @@ pub fn curves(spec: &Spec, cs: &CurveSpec, cells: &[CellLogs], axis: XAxis) -> R
             per_alg.push((label.to_string(), seeds));
         }
         if axis == XAxis::Timesteps {
-            x_max = spec.budget.total_timesteps as f64;
+            // Rows may have budgets of their own (Table 2's TRPO): the longest sets the axis.
+            x_max = spec.algorithms.iter().map(|a| spec.row_budget(a).total_timesteps).max().unwrap_or(spec.budget.total_timesteps) as f64;
         }
         for (label, seeds) in per_alg {
             lines.push(Curve { algorithm: label, points: average(&seeds, x_max, cs.points) });

@@ -97,6 +97,35 @@ pub struct AlgorithmSpec {
     pub config: AlgorithmConfig,
     /// Grid points with their resolved configurations; one empty point without a grid.
     pub grid: Vec<ResolvedPoint>,
+    /// The row's own budget fields (`budget:` under the row), checked.
+    #[serde(skip_serializing_if = "AlgorithmBudget::is_empty")]
+    pub budget: AlgorithmBudget,
+}
+
+/// An algorithm row's own budget fields, over the spec's `budget` (a profile's fields win).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AlgorithmBudget {
+    pub total_timesteps: Option<u64>,
+    pub steps_per_update: Option<usize>,
+}
+
+impl AlgorithmBudget {
+    fn is_empty(&self) -> bool {
+        self.total_timesteps.is_none() && self.steps_per_update.is_none()
+    }
+
+    /// `base` with this row's fields, except those the profile sets (`profile_sets`:
+    /// `total_timesteps`, `steps_per_update`).
+    fn apply(&self, base: Budget, profile_sets: (bool, bool)) -> Budget {
+        let mut b = base;
+        if let (Some(t), false) = (self.total_timesteps, profile_sets.0) {
+            b.total_timesteps = t;
+        }
+        if let (Some(s), false) = (self.steps_per_update, profile_sets.1) {
+            b.steps_per_update = s;
+        }
+        b
+    }
 }
 
 /// One grid point of an algorithm row with everything it changes, checked.
@@ -159,6 +188,9 @@ pub struct Spec {
     pub grid_ranking: Option<String>,
     /// Per-update columns to draw, if any.
     pub update_curves: Option<UpdateCurveSpec>,
+    /// Whether the profile sets `total_timesteps` and `steps_per_update` (which then win over
+    /// an algorithm row's own budget).
+    pub profile_sets: (bool, bool),
 }
 
 /// One unit of work: environment x algorithm x seed x grid point.
@@ -200,6 +232,12 @@ struct CellKey<'a> {
 }
 
 impl Spec {
+    /// The budget of an algorithm row's cells: the spec's, with the row's own fields where
+    /// the profile sets none.
+    pub fn row_budget(&self, alg: &AlgorithmSpec) -> Budget {
+        alg.budget.apply(self.budget, self.profile_sets)
+    }
+
     /// Every cell, in a stable order (env, algorithm, grid point, seed).
     pub fn cells(&self) -> Vec<Cell> {
         let mut out = Vec::new();
@@ -207,7 +245,7 @@ impl Spec {
             for alg in &self.algorithms {
                 for resolved in &alg.grid {
                     let (point, config) = (&resolved.point, &resolved.config);
-                    let mut budget = self.budget;
+                    let mut budget = self.row_budget(alg);
                     if let Some(steps) = resolved.steps_per_update {
                         budget.steps_per_update = steps;
                     }
@@ -519,7 +557,12 @@ mod check {
             let config = self.configured(&format!("{at}.{key}"), entry, v)?;
             self.config_checks(&at, &config)?;
             let grid = self.grid(&at, &config, &a.grid)?;
-            Ok(Some(AlgorithmSpec { name: a.name.clone(), config, grid }))
+            let rb = a.budget.clone().unwrap_or_default();
+            let budget = AlgorithmBudget {
+                total_timesteps: rb.total_timesteps.map(|v| self.positive(&format!("{at}.budget.total_timesteps"), v)).transpose()?,
+                steps_per_update: rb.steps_per_update.map(|v| self.positive(&format!("{at}.budget.steps_per_update"), v).map(|v| v as usize)).transpose()?,
+            };
+            Ok(Some(AlgorithmSpec { name: a.name.clone(), config, grid, budget }))
         }
 
         /// The range checks of every field (the base configuration and each grid point's).
@@ -726,6 +769,7 @@ mod check {
             curves,
             grid_ranking,
             update_curves,
+            profile_sets: (prof.total_timesteps.is_some(), prof.steps_per_update.is_some()),
         })
     }
 
@@ -860,6 +904,7 @@ mod check {
         let limit = machine_memory();
         for e in shapes {
             for alg in algorithms {
+                let budget = &alg.budget.apply(*budget, (prof.total_timesteps.is_some(), prof.steps_per_update.is_some()));
                 for config in std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)) {
                     let settings = config.settings();
                     let pipe = settings.pipeline();

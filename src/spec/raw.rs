@@ -87,6 +87,10 @@ pub struct RawAlgorithm {
     /// Hyperparameter grid over this algorithm.
     #[serde(default)]
     pub grid: RawGrid,
+    /// This row's own budget fields (TRPO's 10M timesteps and batch 25000 in Table 2), over
+    /// the spec's `budget`; a profile's fields still win.
+    #[serde(default)]
+    pub budget: Option<RawAlgorithmBudget>,
     /// Every other key: the algorithm's configuration (an optional `preset` plus overrides,
     /// merged in the checker, so kept as YAML here). The checker refuses keys that name no
     /// algorithm.
@@ -117,6 +121,16 @@ impl<'de> Deserialize<'de> for RawGrid {
         }
         Ok(RawGrid(out))
     }
+}
+
+/// An algorithm row's budget fields.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlgorithmBudget {
+    #[serde(default)]
+    pub total_timesteps: Option<i64>,
+    #[serde(default)]
+    pub steps_per_update: Option<i64>,
 }
 
 /// Budget and batch layout.
