@@ -1,8 +1,8 @@
 //! A cell killed at any moment resumes from its checkpoint and ends with the same
 //! `episodes.parquet` and `updates.parquet` (apart from the wall-clock columns) as an
 //! uninterrupted run, on a MuJoCo task and a classic one, for ACKTR (the paper's MuJoCo
-//! preset: filter, K-FAC factors and eigendecompositions, cold start, adaptive step size)
-//! and A2C (RMSProp).
+//! preset: filter, K-FAC factors and eigendecompositions, cold start, adaptive step size),
+//! A2C (RMSProp) and TRPO (running observation sums, Adam, the minibatch shuffle stream).
 
 mod common;
 
@@ -19,6 +19,8 @@ algorithms:
     acktr: {preset: baselines_mujoco}
   - name: A2C
     a2c: {preset: mujoco_pipeline}
+  - name: TRPO
+    trpo: {preset: baselines_mujoco}
 seeds: [0]
 budget:
   total_timesteps: 12000
@@ -85,7 +87,7 @@ fn killed_cells_resume_from_checkpoints_to_identical_logs() {
 
     let a = cell_dirs(&reference.path().join("results/ck"));
     let b = cell_dirs(&killed.path().join("results/ck"));
-    assert_eq!(a.len(), 4);
+    assert_eq!(a.len(), 6);
     assert_eq!(a.iter().map(|p| p.file_name()).collect::<Vec<_>>(), b.iter().map(|p| p.file_name()).collect::<Vec<_>>());
     for (x, y) in a.iter().zip(&b) {
         for (fx, fy) in frames(x).iter().zip(frames(y)) {
