@@ -694,3 +694,47 @@ struct TrpoState {
     rng: ChaCha8Rng,
     pipeline: super::pipeline::PipelineState,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_mean_std_starts_at_unit_scale_and_follows_the_reference_sums() {
+        let mut s = RunningMeanStd::new(2);
+        // sum 0, sumsq = count = 1e-2: mean 0, std 1.
+        let n = s.norm(5.0);
+        assert_eq!((n.mean, n.std), (vec![0.0, 0.0], vec![1.0, 1.0]));
+        s.update(&[1.0, 10.0, 3.0, 10.0], 2);
+        let n = s.norm(5.0);
+        let count = 2.01f64;
+        let mean0 = 4.0 / count;
+        let var0 = (10.0 + 1e-2) / count - mean0 * mean0;
+        assert!((f64::from(n.mean[0]) - mean0).abs() < 1e-6);
+        assert!((f64::from(n.std[0]) - var0.sqrt()).abs() < 1e-6);
+        // A constant column: the variance floor 1e-2 gives std 0.1.
+        let mean1 = 20.0 / count;
+        assert!((f64::from(n.std[1]) - ((200.0 + 1e-2) / count - mean1 * mean1).max(1e-2).sqrt()).abs() < 1e-3);
+    }
+
+    #[test]
+    fn cg_solves_a_small_spd_system_and_stops_on_the_residual() {
+        let a = [[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 2.0]];
+        let b = [1.0, 2.0, 3.0];
+        let f = |p: &[f64]| -> Result<Vec<f64>, ()> { Ok((0..3).map(|i| (0..3).map(|j| a[i][j] * p[j]).sum()).collect()) };
+        let (x, its) = cg(f, &b, 10, 1e-10).unwrap();
+        assert_eq!(its.len(), 3, "exact in n iterations, then the residual stops it");
+        for i in 0..3 {
+            let ax: f64 = (0..3).map(|j| a[i][j] * x[j]).sum();
+            assert!((ax - b[i]).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn standardised_advantages_have_zero_mean_and_unit_population_std() {
+        let a = standardise(&[1.0, 2.0, 3.0, 6.0]);
+        let m: f64 = a.iter().sum::<f64>() / 4.0;
+        let v: f64 = a.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 4.0;
+        assert!(m.abs() < 1e-12 && (v - 1.0).abs() < 1e-12);
+    }
+}
