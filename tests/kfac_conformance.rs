@@ -5,44 +5,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use acktr::kfac::conformance::{case_files, load_case, run_case};
+use acktr::kfac::conformance::{load_case, run_case, run_suite};
 
 fn main() -> ExitCode {
-    let mut dirs = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/kfac")];
-    match std::env::var("KFAC_CASES") {
-        Ok(extra) if !extra.is_empty() => dirs.push(PathBuf::from(extra)),
-        _ => println!("kfac conformance: KFAC_CASES is not set; running golden/kfac only"),
-    }
-    let (mut ok, mut failed) = (0, 0);
-    for dir in &dirs {
-        let files = match case_files(dir) {
-            Ok(f) if !f.is_empty() => f,
-            Ok(_) => {
-                println!("kfac conformance: no cases in {}", dir.display());
-                failed += 1;
-                continue;
-            }
-            Err(e) => {
-                println!("kfac conformance: {e}");
-                failed += 1;
-                continue;
-            }
-        };
-        for file in files {
-            match load_case(&file).and_then(|case| run_case(&case).map(|()| case.name.clone()).map_err(|e| format!("{}: {e}", case.name))) {
-                Ok(name) => {
-                    println!("kfac case {name}: ok");
-                    ok += 1;
-                }
-                Err(msg) => {
-                    println!("kfac case {msg}");
-                    failed += 1;
-                }
-            }
-        }
-    }
-    println!("kfac-conformance: {ok} passed, {failed} failed");
-    if failed == 0 && ok > 0 {
+    let builtin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/kfac");
+    let passed = run_suite("kfac", builtin, "KFAC_CASES", |file| {
+        load_case(file).and_then(|case| run_case(&case).map(|()| case.name.clone()).map_err(|e| format!("{}: {e}", case.name)))
+    });
+    if passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

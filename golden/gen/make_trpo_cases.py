@@ -141,13 +141,16 @@ def fisher(case, rows):
     return F / n
 
 
-def cg(A, b, iters, tol):
-    """baselines common/cg.py, returning every iterate."""
+def cg(A, b, iters, tol, rng=None, rel=0.0):
+    """baselines common/cg.py, returning the solution and every iterate; with `rng`, every
+    product is perturbed by relative noise `rel` (for check_conditioning)."""
     p, r, x = b.copy(), b.copy(), np.zeros_like(b)
     rdotr = r @ r
     its = []
     for _ in range(iters):
         z = A @ p
+        if rng is not None:
+            z = z * (1 + rel * rng.normal(size=z.shape))
         v = rdotr / (p @ z)
         x = x + v * p
         r = r - v * z
@@ -160,26 +163,6 @@ def cg(A, b, iters, tol):
     return x, its
 
 
-def cg_perturbed(A, b, iters, tol, rng, rel):
-    """cg() with every product perturbed by relative noise `rel`."""
-    p, r, x = b.copy(), b.copy(), np.zeros_like(b)
-    rdotr = r @ r
-    its = []
-    for _ in range(iters):
-        z = A @ p
-        z = z * (1 + rel * rng.normal(size=z.shape))
-        v = rdotr / (p @ z)
-        x = x + v * p
-        r = r - v * z
-        new = r @ r
-        p = r + (new / rdotr) * p
-        rdotr = new
-        its.append(x.copy())
-        if rdotr < tol:
-            break
-    return its
-
-
 def check_conditioning(A, g, its, cfg):
     """Refuses a case whose CG iterates an implementation within the format's precision model
     could not follow: a gradient `g` rounded as float32 (relative noise 1e-6 here, ten times
@@ -190,7 +173,7 @@ def check_conditioning(A, g, its, cfg):
     rng = np.random.default_rng(12345)
     for _ in range(5):
         gp = g * (1 + 1e-6 * rng.normal(size=g.shape))
-        other = cg_perturbed(A, gp, cfg["cg_iters"], cfg["cg_residual_tol"], rng, 1e-12)
+        _, other = cg(A, gp, cfg["cg_iters"], cfg["cg_residual_tol"], rng, 1e-12)
         assert len(other) == len(its), ("CG iteration count is fragile", len(other), len(its))
         for a, b in zip(its, other):
             assert np.abs(a - b).max() <= 1e-4 * np.abs(a).max(), ("CG iterates are fragile",)

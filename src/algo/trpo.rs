@@ -310,8 +310,8 @@ pub fn cg<E>(mut f_ax: impl FnMut(&[f64]) -> Result<Vec<f64>, E>, b: &[f64], ite
     Ok((x, iterates))
 }
 
-/// What the policy step needs of [`TrpoConfig`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What the policy step needs of [`TrpoConfig`] (also a conformance case's `config`).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct StepConfig {
     pub max_kl: f64,
     pub cg_iters: usize,

@@ -13,18 +13,6 @@ use crate::kfac::conformance::{compare, f32s, layer_specs, CaseLayer, CaseParams
 use crate::nets::{self, ActionBatch, Engine, LayerSpec};
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct CaseConfig {
-    pub max_kl: f64,
-    pub cg_iters: usize,
-    pub cg_damping: f64,
-    pub cg_residual_tol: f64,
-    pub fvp_subsample: usize,
-    pub line_search_steps: usize,
-    pub accept_kl_ratio: f64,
-    pub entropy_coef: f64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CaseDistribution {
     Categorical,
@@ -77,7 +65,7 @@ pub struct CaseExpected {
 pub struct TrpoCase {
     pub format: String,
     pub name: String,
-    pub config: CaseConfig,
+    pub config: StepConfig,
     pub network: Vec<CaseLayer>,
     pub input_shape: Vec<usize>,
     pub distribution: CaseDistribution,
@@ -138,17 +126,7 @@ pub fn run_case(case: &TrpoCase) -> Result<(), String> {
     let sub: Vec<f32> = obs.chunks(width).step_by(case.config.fvp_subsample).flatten().copied().collect();
     let fv = net.policy_fvp(&sub, sub.len() / width, &e.fvp_probe.v.data).map_err(|e| e.to_string())?;
     compare("Fisher-vector product", &fv, &e.fvp_probe.fv.data)?;
-    let c = &case.config;
-    let cfg = StepConfig {
-        max_kl: c.max_kl,
-        cg_iters: c.cg_iters,
-        cg_damping: c.cg_damping,
-        cg_residual_tol: c.cg_residual_tol,
-        fvp_subsample: c.fvp_subsample,
-        line_search_steps: c.line_search_steps,
-        accept_kl_ratio: c.accept_kl_ratio,
-        entropy_coef: c.entropy_coef,
-    };
+    let cfg = case.config;
     let batch = PolicyBatch { obs: &obs, rows, actions: action_batch, advantages: &advantages };
     let step = policy_step(&mut *net, &batch, &cfg).map_err(|e| e.to_string())?;
     close("surrogate before", step.surrogate_before, e.surrogate_before, 0.0)?;

@@ -232,3 +232,45 @@ pub fn run_case(case: &KfacCase) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Runs a conformance suite: every case file in `builtin` and, when the environment variable
+/// `env_var` names one, in that directory too; prints `{label} case NAME: ok` or the first
+/// mismatch per case and a summary line. `run` loads and runs one file, returning the case's
+/// name or `NAME: why`. True when every case passed and there was at least one.
+pub fn run_suite(label: &str, builtin: PathBuf, env_var: &str, run: impl Fn(&Path) -> Result<String, String>) -> bool {
+    let mut dirs = vec![builtin];
+    match std::env::var(env_var) {
+        Ok(extra) if !extra.is_empty() => dirs.push(PathBuf::from(extra)),
+        _ => println!("{label} conformance: {env_var} is not set; running {} only", dirs[0].display()),
+    }
+    let (mut ok, mut failed) = (0, 0);
+    for dir in &dirs {
+        let files = match case_files(dir) {
+            Ok(f) if !f.is_empty() => f,
+            Ok(_) => {
+                println!("{label} conformance: no cases in {}", dir.display());
+                failed += 1;
+                continue;
+            }
+            Err(e) => {
+                println!("{label} conformance: {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        for file in files {
+            match run(&file) {
+                Ok(name) => {
+                    println!("{label} case {name}: ok");
+                    ok += 1;
+                }
+                Err(msg) => {
+                    println!("{label} case {msg}");
+                    failed += 1;
+                }
+            }
+        }
+    }
+    println!("{label}-conformance: {ok} passed, {failed} failed");
+    failed == 0 && ok > 0
+}

@@ -254,6 +254,29 @@ impl ActorCritic {
         self.dev.tensor_from_vec(x, (rows, cols))
     }
 
+    /// Overwrites the tensors of `blocks` (in that order, each weight then bias) from `flat`.
+    fn write_blocks(&mut self, blocks: &[usize], flat: &[f32], what: &str) -> Result<(), NetError> {
+        let mut slots: Vec<Option<Slot>> = self.slots().into_iter().map(Some).collect();
+        let mut tensors: Vec<&mut dyn ParamTensor> = Vec::new();
+        for &i in blocks {
+            match slots[i].take().expect("each block once") {
+                Slot::Layer(w, b) => tensors.extend([w, b]),
+                Slot::Bias(b) => tensors.push(b),
+            }
+        }
+        let total: usize = tensors.iter().map(|p| p.numel()).sum();
+        if total != flat.len() {
+            return Err(NetError::Shape(format!("{} parameters given, {what} has {total}", flat.len())));
+        }
+        let mut at = 0;
+        for p in tensors {
+            let n = p.numel();
+            p.write(&flat[at..at + n]);
+            at += n;
+        }
+        Ok(())
+    }
+
     /// The policy head's linear layer (logits or Gaussian mean).
     fn head_linear(&self) -> &Linear {
         match &self.head {
@@ -531,25 +554,7 @@ impl ActorCriticNet for ActorCritic {
 
     fn set_params(&mut self, flat: &[f32]) -> Result<(), NetError> {
         let order = self.flat_order();
-        let mut slots: Vec<Option<Slot>> = self.slots().into_iter().map(Some).collect();
-        let mut tensors: Vec<&mut dyn ParamTensor> = Vec::new();
-        for i in order {
-            match slots[i].take().expect("each block once") {
-                Slot::Layer(w, b) => tensors.extend([w, b]),
-                Slot::Bias(b) => tensors.push(b),
-            }
-        }
-        let total: usize = tensors.iter().map(|p| p.numel()).sum();
-        if total != flat.len() {
-            return Err(NetError::Shape(format!("{} parameters given, the network has {total}", flat.len())));
-        }
-        let mut at = 0;
-        for p in tensors {
-            let n = p.numel();
-            p.write(&flat[at..at + n]);
-            at += n;
-        }
-        Ok(())
+        self.write_blocks(&order, flat, "the network")
     }
 
     fn boxed_clone(&self) -> Box<dyn ActorCriticNet> {
@@ -574,25 +579,7 @@ impl ActorCriticNet for ActorCritic {
 
     fn set_policy_params(&mut self, flat: &[f32]) -> Result<(), NetError> {
         let policy = self.group_blocks(Group::Policy);
-        let mut slots: Vec<Option<Slot>> = self.slots().into_iter().map(Some).collect();
-        let mut tensors: Vec<&mut dyn ParamTensor> = Vec::new();
-        for i in policy {
-            match slots[i].take().expect("each block once") {
-                Slot::Layer(w, b) => tensors.extend([w, b]),
-                Slot::Bias(b) => tensors.push(b),
-            }
-        }
-        let total: usize = tensors.iter().map(|p| p.numel()).sum();
-        if total != flat.len() {
-            return Err(NetError::Shape(format!("{} policy parameters given, the policy has {total}", flat.len())));
-        }
-        let mut at = 0;
-        for p in tensors {
-            let n = p.numel();
-            p.write(&flat[at..at + n]);
-            at += n;
-        }
-        Ok(())
+        self.write_blocks(&policy, flat, "the policy")
     }
 
     fn policy_fvp(&self, obs: &[f32], rows: usize, v: &[f64]) -> Result<Vec<f64>, NetError> {
