@@ -56,6 +56,31 @@ fn acktr_updates_the_paper_atari_network_on_a_synthetic_batch() {
 }
 
 #[test]
+fn trpo_steps_its_atari_network_on_a_synthetic_batch() {
+    // baselines' trpo_mpi/run_atari.py settings on the paper's small TRPO network
+    // (appendix A.1: conv 8 8x8/4, conv 16 4x4/2, fc 128), separate policy and value.
+    let obs = ObservationSpace::Frames { channels: 4, height: 84, width: 84 };
+    let act = ActionSpace::Discrete { n: 6 };
+    let cfg = AlgorithmConfig::Trpo(acktr::algo::trpo::Preset::BaselinesAtari.config());
+    let mut algo = cfg.build(&obs, &act, 0).unwrap();
+    let blocks = algo.policy().blocks().to_vec();
+    assert!(blocks[0].name.contains("conv 4x8x8 -> 8") && blocks[1].name.contains("conv 8x4x4 -> 16"), "{blocks:?}");
+    let mut rollout = Rollout::synthetic(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0), 4, 5, 4 * 84 * 84, &act);
+    // Rewards that vary, so the advantages (standardised per batch) are not all equal.
+    rollout.rewards.iter_mut().enumerate().for_each(|(i, r)| *r = (i % 3) as f32);
+    let before = algo.policy().policy_params();
+    let stats = algo.update(&rollout, Progress { timesteps_done: 0, total_timesteps: 1000 }).unwrap();
+    let after = algo.policy().policy_params();
+    assert!(after.iter().all(|x| x.is_finite()));
+    // An accepted step within the trust region (mean KL <= 1.5 max_kl, max_kl 0.001) that
+    // improved the surrogate.
+    assert_eq!(stat(&stats, "stepped"), 1.0, "{stats:?}");
+    assert!(stat(&stats, "mean_kl") > 0.0 && stat(&stats, "mean_kl") <= 1.5e-3, "{stats:?}");
+    assert!(stat(&stats, "surrogate_improve") >= 0.0, "{stats:?}");
+    assert_ne!(before, after);
+}
+
+#[test]
 fn a2c_trains_the_same_network_through_the_same_interface() {
     let obs = ObservationSpace::Frames { channels: 4, height: 84, width: 84 };
     let act = ActionSpace::Discrete { n: 4 };
