@@ -77,9 +77,25 @@ pub enum LogStdUpdate {
     /// (ikostrikov's `AddBias` under K-FAC).
     #[default]
     Factored,
-    /// Its plain gradient inside the trust region and momentum: baselines `acktr/kfac.py`
-    /// finds no factor for `logstd` and leaves its gradient unpreconditioned (l. 627-634).
+    /// Its plain gradient inside the trust region and momentum (no Kronecker factor). This
+    /// was the `baselines_mujoco` preset's reading of baselines until the fidelity audit
+    /// below; kept as an option and measured in `specs/ablation_reacher.yaml`.
     Unpreconditioned,
+    /// What openai/baselines `acktr/kfac.py` actually does with `logstd` (commit c6c0f45):
+    /// the graph `logstd -> ExpandDims -> Exp -> Tile` (`policies.py` l. 22-25) puts the
+    /// variable's gradient under an `ExpandDims` op, which is not a K-FAC op, so
+    /// `searchFactors` takes its "unknown OPs, block approximation" branch (l. 114-123)
+    /// and records as the backward factor the input of `Exp_grad/mul` that is a gradient:
+    /// `Tile_grad/Sum`, the gradient of the sampled Fisher loss `-mean(log pi(a|s))` with
+    /// respect to `std = exp(logstd)`, *summed over the batch* (shape `1 x act_dim`). Its
+    /// statistic is then `G = s s^T` with `B = 1` (l. 393-421), running-averaged like any
+    /// factor (decay 0.99), eigendecomposed, and the log std's gradient is preconditioned
+    /// by `(e_G + damping)^-1` in `G`'s eigenbasis (l. 634-738; no weight decay: `logstd` is
+    /// not in `wd_dict`). Since `E|s|^2 = 2/(N sigma^2)` is far below the damping (0.01) at
+    /// batch 2,500, this multiplies the log std's raw gradient by about `1/damping` before
+    /// the trust-region scale, so the log std moves about as fast as the trust region lets.
+    /// Ours: a bias block whose statistics are one row, `s_j = sum_rows g_j / sigma_j`.
+    BatchSummed,
 }
 
 /// What the critic regresses on.
@@ -191,7 +207,8 @@ pub enum Preset {
     ///   (`utils.py::dense`, `kfac.py` l. 731), stat decay 0.99, `cold_iter` 1 (cold
     ///   momentum SGD while `sgd_step <= cold_iter`: 2 updates) at 0.1 x lr, kl_clip 0.01
     ///   (`KfacOptimizer`'s default), no gradient clipping, biases in homogeneous
-    ///   coordinates (`blockdiag_bias=False`), the log std unpreconditioned;
+    ///   coordinates (`blockdiag_bias=False`), the log std preconditioned by the
+    ///   batch-summed statistic baselines gives it ([`LogStdUpdate::BatchSummed`]);
     /// - value function (`value_functions.py`): input `[policy input, mean, std, t/10, 1]`,
     ///   64-64 ELU, normc 1.0, loss `mean((V - R)^2) + 3e-4 l2(W)` on discounted Monte-Carlo
     ///   returns `R`, 25 K-FAC steps per batch *before* the policy update (as `vf.fit` runs
@@ -251,7 +268,7 @@ impl Preset {
                 network: NetworkConfig::baselines_mujoco(),
                 pipeline: PipelineConfig::baselines_mujoco(),
                 value_l2: 3e-4,
-                log_std: LogStdUpdate::Unpreconditioned,
+                log_std: LogStdUpdate::BatchSummed,
                 value_targets: ValueTargets::DiscountedReturns,
                 ..AcktrConfig::default()
             },
@@ -486,10 +503,19 @@ impl Acktr {
             kfac_stats: true,
         })?;
         let mut stats = out.stats;
-        if self.cfg.log_std == LogStdUpdate::Unpreconditioned {
-            // The Gaussian log std is the one weightless bias block.
-            for s in stats.iter_mut().filter(|s| s.kind == LayerKind::Bias) {
-                s.kind = LayerKind::Unfactored;
+        // The Gaussian log std is the one weightless bias block.
+        match self.cfg.log_std {
+            LogStdUpdate::Factored => {}
+            LogStdUpdate::Unpreconditioned => {
+                for s in stats.iter_mut().filter(|s| s.kind == LayerKind::Bias) {
+                    s.kind = LayerKind::Unfactored;
+                }
+            }
+            LogStdUpdate::BatchSummed => {
+                for (&i, s) in self.blocks(phase).iter().zip(stats.iter_mut()).filter(|(_, s)| s.kind == LayerKind::Bias) {
+                    let log_std = self.net.block_values(i).bias;
+                    *s = batch_summed_std_stats(s, &log_std);
+                }
             }
         }
         Ok(stats)
@@ -732,6 +758,23 @@ impl Algorithm for Acktr {
     }
 }
 
+/// The log std's statistics as baselines `kfac.py` forms them ([`LogStdUpdate::BatchSummed`]):
+/// one row `s_j = sum_r g_rj / sigma_j`, the batch-summed gradient of the sampled Fisher loss
+/// with respect to `sigma = exp(log_std)` (the per-row `g` is with respect to the log std),
+/// with `batch = 1`, so that K-FAC's bias statistic (`batch x` the rows' Gram matrix) is
+/// `s s^T` (`kfac.py` l. 395-421, where `B = tf.shape(bpropFactor)[0]` is 1).
+fn batch_summed_std_stats(s: &crate::nets::LayerStats, log_std: &[f32]) -> crate::nets::LayerStats {
+    let dim = s.out_dim;
+    let mut sum = vec![0.0f64; dim];
+    for row in s.g.chunks_exact(dim) {
+        for (acc, &g) in sum.iter_mut().zip(row) {
+            *acc += f64::from(g);
+        }
+    }
+    let g = sum.iter().zip(log_std).map(|(&v, &l)| (v / f64::from(l).exp()) as f32).collect();
+    crate::nets::LayerStats { kind: LayerKind::Bias, batch: 1, a: Vec::new(), in_dim: s.in_dim, g, out_dim: dim }
+}
+
 /// ACKTR's checkpoint: parameters, every optimizer's state, the Fisher sampler's stream,
 /// the Bellman-error variance, the pipeline.
 #[derive(Serialize, Deserialize)]
@@ -748,4 +791,30 @@ struct AcktrState {
 enum ValueState {
     Kfac(crate::kfac::KfacState),
     RmsProp(RmsProp),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nets::LayerStats;
+
+    #[test]
+    fn the_batch_summed_log_std_statistic_is_one_row_of_std_gradients() {
+        // Three rows of per-row gradients with respect to the log std (two dimensions).
+        let g = vec![0.5f32, -1.0, 0.25, 2.0, -0.75, 1.0];
+        let per_row = LayerStats { kind: LayerKind::Bias, batch: 3, a: Vec::new(), in_dim: 0, g, out_dim: 2 };
+        let log_std = [0.0f32, -0.5];
+        let s = batch_summed_std_stats(&per_row, &log_std);
+        assert_eq!((s.kind, s.batch, s.out_dim, s.g.len()), (LayerKind::Bias, 1, 2, 2));
+        // s_j = sum_r g_rj / exp(log_std_j): d/d(std) = d/d(log std) / std.
+        let expected = [(0.5 + 0.25 - 0.75) / 1.0, (-1.0 + 2.0 + 1.0) / (-0.5f64).exp()];
+        for (got, want) in s.g.iter().zip(expected) {
+            assert!((f64::from(*got) - want).abs() < 1e-6, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn the_baselines_mujoco_preset_preconditions_the_log_std_as_baselines_does() {
+        assert_eq!(Preset::BaselinesMujoco.config().log_std, LogStdUpdate::BatchSummed);
+    }
 }
