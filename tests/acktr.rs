@@ -38,10 +38,14 @@ fn run(env_id: &str, cfg: &AlgorithmConfig, envs: usize, steps: usize, updates: 
 fn short_acktr_runs_are_pinned() {
     let shared = run("CartPole-v1", &config("{preset: baselines_atari}"), 4, 5, 14);
     // The MuJoCo preset runs whole episodes of one copy (Pendulum: 200 steps, > 150).
-    let separate = run("Pendulum-v1", &config_on("Pendulum-v1", "{preset: baselines_mujoco, value_epochs: 3}"), 1, 150, 6);
+    // Pinned before the preset's log std became baselines' batch-summed block: with the old
+    // log-std rule named explicitly, every other step of the preset is unchanged bit for bit.
+    let separate = run("Pendulum-v1", &config_on("Pendulum-v1", "{preset: baselines_mujoco, value_epochs: 3, log_std: unpreconditioned}"), 1, 150, 6);
+    let preset = run("Pendulum-v1", &config_on("Pendulum-v1", "{preset: baselines_mujoco, value_epochs: 3}"), 1, 150, 6);
     insta::with_settings!({snapshot_path => "../golden/snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("acktr_cartpole_baselines_atari", shared);
         insta::assert_snapshot!("acktr_pendulum_baselines_mujoco", separate);
+        insta::assert_snapshot!("acktr_pendulum_baselines_mujoco_batch_summed_log_std", preset);
     });
 }
 
