@@ -479,8 +479,8 @@ impl Acktr {
         Ok((loss.blocks, loss.policy_term, loss.value_term, loss.entropy))
     }
 
-    /// K-FAC statistics of the sampled Fisher loss (module docs) for the pass's blocks.
-    fn fisher_stats(&self, phase: Phase, b: &PassBatch, noise: &[f32]) -> Result<Vec<crate::nets::LayerStats>, AlgoError> {
+    /// K-FAC statistics of the sampled Fisher loss (module docs) for the pass's blocks `which`.
+    fn fisher_stats(&self, phase: Phase, which: &[usize], b: &PassBatch, noise: &[f32]) -> Result<Vec<crate::nets::LayerStats>, AlgoError> {
         let rows = b.rollout.len();
         let (pw, vw) = phase.weights();
         let fisher_w: Vec<f32> = vec![-pw / rows as f32; rows];
@@ -512,7 +512,7 @@ impl Acktr {
                 }
             }
             LogStdUpdate::BatchSummed => {
-                for (&i, s) in self.blocks(phase).iter().zip(stats.iter_mut()).filter(|(_, s)| s.kind == LayerKind::Bias) {
+                for (&i, s) in which.iter().zip(stats.iter_mut()).filter(|(_, s)| s.kind == LayerKind::Bias) {
                     let log_std = self.net.block_values(i).bias;
                     *s = batch_summed_std_stats(s, &log_std);
                 }
@@ -578,7 +578,7 @@ impl Acktr {
         let step = if phase == Phase::Value && euclidean {
             self.euclidean_step(&which, &grads)?
         } else {
-            let stats = self.fisher_stats(phase, b, noise)?;
+            let stats = self.fisher_stats(phase, &which, b, noise)?;
             let kfac = match (&mut self.opt, phase) {
                 (Optimizers::Separate { value: ValueOptimizer::Kfac(k), .. }, Phase::Value) => k,
                 (Optimizers::Joint { kfac, .. } | Optimizers::Separate { policy: kfac, .. }, _) => kfac,
