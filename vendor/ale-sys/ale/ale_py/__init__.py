@@ -1,0 +1,1 @@
+from .ale_python_interface import *
