@@ -42,6 +42,102 @@ fn main() {
         // A panic prints the whole message under "failed to run custom build command".
         panic!("\n\nacktr: cannot provision MuJoCo {MUJOCO_VERSION} / Gymnasium {GYMNASIUM_VERSION} models.\n{msg}\n");
     }
+    if std::env::var_os("CARGO_FEATURE_ATARI").is_some() {
+        if let Err(msg) = provision_roms() {
+            panic!("\n\nacktr: cannot provision the Atari ROMs of ale-py {ALE_PY_VERSION}.\n{msg}\n");
+        }
+    }
+}
+
+const ALE_PY_VERSION: &str = "0.12.1";
+
+fn how_to_fix_roms(cache: &Path) -> String {
+    format!(
+        "How to provide them:\n\
+         - with network access to PyPI and `python3 -m pip`, just build again; or\n\
+         - on a machine with network, run\n    \
+           python3 -m pip download --no-deps --only-binary=:all: ale-py=={ALE_PY_VERSION} -d WHEELS\n  \
+           and copy the .whl file into {wheels}; or\n\
+         - build without Atari: cargo build --release --no-default-features\n\
+         (At run time ACKTR_ATARI_ROMS may name a directory of your own ROMs; each is md5-checked.)",
+        wheels = cache.join("wheels").display()
+    )
+}
+
+/// The 108 ROMs of the ale-py wheel, extracted into `target/ale-py-<version>/roms/` and
+/// checked against the wheel's own `md5.json`, which must equal the copy in
+/// `assets/atari/` that the binary checks ROMs against at run time.
+fn provision_roms() -> Result<(), String> {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
+    let cache = manifest.join("target").join(format!("ale-py-{ALE_PY_VERSION}"));
+    let dir = cache.join("roms");
+    let table_path = manifest.join("assets/atari/ale-py-0.12.1-md5.json");
+    println!("cargo:rerun-if-changed={}", table_path.display());
+    let complete = dir.join("md5.json").is_file();
+    if !complete {
+        let wheel = fetch_wheel(&cache, "ale_py", ALE_PY_VERSION, "ale-py", &how_to_fix_roms(&cache))?;
+        extract_roms(&wheel, &dir, &cache)?;
+    }
+    // Python's json and hashlib check every ROM against the wheel's md5.json and that table
+    // against ours (key for key, value for value).
+    let script = "import sys, json, hashlib, os\n\
+                  d = sys.argv[1]\n\
+                  want = json.load(open(os.path.join(d, 'md5.json')))\n\
+                  ours = json.load(open(sys.argv[2]))\n\
+                  assert want == ours, 'the wheel md5.json differs from assets/atari'\n\
+                  bad = [f for f, m in want.items() if hashlib.md5(open(os.path.join(d, f), 'rb').read()).hexdigest() != m]\n\
+                  assert not bad, 'md5 mismatch: %s' % bad\n";
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&dir)
+        .arg(&table_path)
+        .output()
+        .map_err(|e| format!("cannot run `{python}` ({e}).\n{}", how_to_fix_roms(&cache)))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the ROMs in {} failed their md5 check:\n{}\n(delete {} and build again)\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr),
+            cache.display(),
+            how_to_fix_roms(&cache)
+        ));
+    }
+    println!("cargo:rerun-if-changed={}", dir.join("md5.json").display());
+    println!("cargo:rustc-env=ACKTR_ATARI_ROMS_DIR={}", dir.display());
+    Ok(())
+}
+
+/// Extracts `ale_py/roms/*.bin` and `md5.json` flat into `dest`, atomically.
+fn extract_roms(wheel: &Path, dest: &Path, cache: &Path) -> Result<(), String> {
+    let tmp = dest.with_extension(format!("tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    let script = "import sys, zipfile, os\n\
+                  z = zipfile.ZipFile(sys.argv[1])\n\
+                  for m in z.namelist():\n    \
+                      if m.startswith('ale_py/roms/') and (m.endswith('.bin') or m.endswith('md5.json')):\n        \
+                          open(os.path.join(sys.argv[2], os.path.basename(m)), 'wb').write(z.read(m))\n";
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(wheel)
+        .arg(&tmp)
+        .output()
+        .map_err(|e| format!("cannot run `{python}` ({e}).\n{}", how_to_fix_roms(cache)))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(format!(
+            "cannot extract the ROMs from {}:\n{}\n(the wheel may be damaged: delete it and build again)\n{}",
+            wheel.display(),
+            String::from_utf8_lossy(&out.stderr),
+            how_to_fix_roms(cache)
+        ));
+    }
+    let _ = std::fs::remove_dir_all(dest);
+    std::fs::rename(&tmp, dest).map_err(|e| format!("cannot move {} to {}: {e}", tmp.display(), dest.display()))
 }
 
 fn record_versions() {
@@ -105,7 +201,7 @@ fn provision_mujoco() -> Result<(), String> {
             let lib_dir = cache.join("lib");
             let lib = lib_dir.join(format!("libmujoco.so.{MUJOCO_VERSION}"));
             if !lib.is_file() {
-                let wheel = fetch_wheel(&cache, "mujoco", MUJOCO_VERSION)?;
+                let wheel = fetch_wheel(&cache, "mujoco", MUJOCO_VERSION, "mujoco", &how_to_fix(&cache))?;
                 extract(&wheel, &[format!("mujoco/libmujoco.so.{MUJOCO_VERSION}")], &lib_dir, &cache)?;
             }
             if !lib.is_file() {
@@ -129,7 +225,7 @@ fn provision_mujoco() -> Result<(), String> {
         _ => {
             let dir = cache.join(format!("gymnasium-{GYMNASIUM_VERSION}-assets"));
             if !ASSETS.iter().all(|a| dir.join(a).is_file()) {
-                let wheel = fetch_wheel(&cache, "gymnasium", GYMNASIUM_VERSION)?;
+                let wheel = fetch_wheel(&cache, "gymnasium", GYMNASIUM_VERSION, "gymnasium", &how_to_fix(&cache))?;
                 let members: Vec<String> =
                     ASSETS.iter().map(|a| format!("gymnasium/envs/mujoco/assets/{a}")).collect();
                 extract(&wheel, &members, &dir, &cache)?;
@@ -149,7 +245,7 @@ fn provision_mujoco() -> Result<(), String> {
 }
 
 /// The wheel `name==version` in `cache/wheels`, downloaded with pip if it is not there.
-fn fetch_wheel(cache: &Path, name: &str, version: &str) -> Result<PathBuf, String> {
+fn fetch_wheel(cache: &Path, name: &str, version: &str, pip_name: &str, fix: &str) -> Result<PathBuf, String> {
     let wheels = cache.join("wheels");
     std::fs::create_dir_all(&wheels).map_err(|e| format!("cannot create {}: {e}", wheels.display()))?;
     let find = || -> Option<PathBuf> {
@@ -170,24 +266,24 @@ fn fetch_wheel(cache: &Path, name: &str, version: &str) -> Result<PathBuf, Strin
         return Ok(w);
     }
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    println!("cargo:warning=acktr: downloading {name}=={version} from PyPI into {}", wheels.display());
+    println!("cargo:warning=acktr: downloading {pip_name}=={version} from PyPI into {}", wheels.display());
     let out = Command::new(&python)
         .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check"])
-        .arg(format!("{name}=={version}"))
+        .arg(format!("{pip_name}=={version}"))
         .arg("-d")
         .arg(&wheels)
         .output()
-        .map_err(|e| format!("cannot run `{python} -m pip` ({e}): Python 3 with pip is needed.\n{}", how_to_fix(cache)))?;
+        .map_err(|e| format!("cannot run `{python} -m pip` ({e}): Python 3 with pip is needed.\n{}", fix))?;
     if !out.status.success() {
         return Err(format!(
-            "`{python} -m pip download {name}=={version}` failed:\n{}{}\n{}",
+            "`{python} -m pip download {pip_name}=={version}` failed:\n{}{}\n{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
-            how_to_fix(cache)
+            fix
         ));
     }
     find().ok_or_else(|| {
-        format!("pip reported success but no {name}-{version}-*.whl is in {}.\n{}", wheels.display(), how_to_fix(cache))
+        format!("pip reported success but no {name}-{version}-*.whl is in {}.\n{}", wheels.display(), fix)
     })
 }
 

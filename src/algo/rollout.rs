@@ -109,6 +109,8 @@ pub struct EpisodeEvent {
     pub env_index: usize,
     pub ret: f64,
     pub length: usize,
+    /// What the learner saw of the same episode (Atari: clipped rewards; else `ret`).
+    pub learner_return: f64,
 }
 
 /// What a [`Collector`] carries between batches (a checkpoint's part).
@@ -254,6 +256,7 @@ impl Collector {
                     env_index: ep.env_index,
                     ret: ep.ret,
                     length: ep.length,
+                    learner_return: ep.learner_return,
                 });
             }
             let pipeline = algo.pipeline_mut();

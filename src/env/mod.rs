@@ -8,6 +8,8 @@
 //! (`../shared/env-conformance/FORMAT.md`); stacked image observations (Atari, later) are
 //! bytes. Both are turned into the network's float32 input by [`Observation::write_f32`].
 
+#[cfg(feature = "atari")]
+pub mod atari;
 pub mod cartpole;
 pub mod conformance;
 pub mod mujoco;
@@ -115,6 +117,16 @@ pub struct Step {
     pub truncated: bool,
 }
 
+/// A whole game that ended, as baselines' `Monitor` records it below the episodic-life
+/// wrapper (Atari): its unclipped score, its length in agent steps, and the sum of the
+/// (clipped) rewards the learner saw during it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GameEnd {
+    pub score: f64,
+    pub steps: usize,
+    pub learner_return: f64,
+}
+
 /// A state to restore, as conformance cases give it (`initial_state`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum EnvState {
@@ -167,6 +179,16 @@ pub trait Env: Send {
     fn snapshot(&self) -> EnvSnapshot;
     /// Continues from a [`Env::snapshot`] of the same environment.
     fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<(), EnvError>;
+    /// True when the environment's episodes are not the statistics' episodes (Atari: the
+    /// learner's episodes are lives, the statistics are whole games); then the episode
+    /// statistics come from [`Env::take_game_end`].
+    fn reports_games(&self) -> bool {
+        false
+    }
+    /// The game that ended during the last step or reset, once.
+    fn take_game_end(&mut self) -> Option<GameEnd> {
+        None
+    }
 }
 
 /// Gymnasium's `TimeLimit` wrapper: `truncated` once `max_episode_steps` steps have been
@@ -221,6 +243,12 @@ impl<E: Env> Env for TimeLimit<E> {
         self.elapsed = elapsed as usize;
         Ok(())
     }
+    fn reports_games(&self) -> bool {
+        self.inner.reports_games()
+    }
+    fn take_game_end(&mut self) -> Option<GameEnd> {
+        self.inner.take_game_end()
+    }
 }
 
 /// The error for a snapshot that does not fit the environment.
@@ -270,15 +298,23 @@ pub const REGISTRY: &[EnvEntry] = &[
     },
 ];
 
+/// Every registry: the entries above and, when built with the `atari` feature, the Atari games.
+pub fn entries() -> impl Iterator<Item = &'static EnvEntry> {
+    #[cfg(feature = "atari")]
+    let atari = atari::REGISTRY;
+    #[cfg(not(feature = "atari"))]
+    let atari: &[EnvEntry] = &[];
+    REGISTRY.iter().chain(atari)
+}
+
 /// Ids of the registered environments, comma separated (for error messages).
 pub fn known_ids() -> String {
-    REGISTRY.iter().map(|e| e.id).collect::<Vec<_>>().join(", ")
+    entries().map(|e| e.id).collect::<Vec<_>>().join(", ")
 }
 
 /// Looks an id up in the registry.
 pub fn lookup(id: &str) -> Result<&'static EnvEntry, EnvError> {
-    REGISTRY
-        .iter()
+    entries()
         .find(|e| e.id == id)
         .ok_or_else(|| EnvError::UnknownEnv { id: id.to_string(), known: known_ids() })
 }
@@ -314,5 +350,11 @@ impl Env for Box<dyn Env> {
     }
     fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<(), EnvError> {
         (**self).restore(snapshot)
+    }
+    fn reports_games(&self) -> bool {
+        (**self).reports_games()
+    }
+    fn take_game_end(&mut self) -> Option<GameEnd> {
+        (**self).take_game_end()
     }
 }

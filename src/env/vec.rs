@@ -26,10 +26,15 @@ pub struct VecEnvSnapshot {
 pub struct EpisodeRecord {
     /// Which copy it ran in.
     pub env_index: usize,
-    /// Undiscounted sum of the environment's rewards.
+    /// Undiscounted sum of the environment's rewards; for Atari the unclipped score of a
+    /// whole game (all lives), as baselines' `Monitor` records it.
     pub ret: f64,
-    /// Number of steps.
+    /// Number of steps (Atari: agent steps of the game, those inside resets included, as
+    /// `Monitor` counts them).
     pub length: usize,
+    /// The sum of the rewards the learner saw over the same episode (Atari: clipped, over
+    /// the game's lives; elsewhere equal to `ret`).
+    pub learner_return: f64,
 }
 
 /// The result of stepping all copies once.
@@ -147,11 +152,40 @@ impl VecEnv {
             out.rewards.push(step.reward);
             out.terminated.push(step.terminated);
             out.truncated.push(step.truncated && !step.terminated);
+            let games = self.envs[i].reports_games();
+            if games {
+                if let Some(g) = self.envs[i].take_game_end() {
+                    out.episodes.push(EpisodeRecord {
+                        env_index: i,
+                        ret: g.score,
+                        length: g.steps,
+                        learner_return: g.learner_return,
+                    });
+                }
+            }
             if done {
-                out.episodes.push(EpisodeRecord { env_index: i, ret: self.ep_return[i], length: self.ep_length[i] });
+                if !games {
+                    out.episodes.push(EpisodeRecord {
+                        env_index: i,
+                        ret: self.ep_return[i],
+                        length: self.ep_length[i],
+                        learner_return: self.ep_return[i],
+                    });
+                }
                 self.ep_return[i] = 0.0;
                 self.ep_length[i] = 0;
                 self.obs[i] = self.envs[i].reset(&mut self.rngs[i]);
+                if games {
+                    // A game can end inside a reset too (FireReset's steps).
+                    if let Some(g) = self.envs[i].take_game_end() {
+                        out.episodes.push(EpisodeRecord {
+                            env_index: i,
+                            ret: g.score,
+                            length: g.steps,
+                            learner_return: g.learner_return,
+                        });
+                    }
+                }
                 out.final_obs.push(Some(step.obs));
             } else {
                 out.final_obs.push(None);

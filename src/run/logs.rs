@@ -22,6 +22,8 @@ pub struct CellLog {
     ep_env: Vec<u32>,
     ep_return: Vec<f64>,
     ep_length: Vec<u64>,
+    #[serde(default)]
+    ep_learner_return: Vec<f64>,
     ep_wall: Vec<f64>,
     up_index: Vec<u64>,
     up_step: Vec<u64>,
@@ -38,6 +40,7 @@ impl CellLog {
             self.ep_env.push(ep.env_index as u32);
             self.ep_return.push(ep.ret);
             self.ep_length.push(ep.length as u64);
+            self.ep_learner_return.push(ep.learner_return);
             self.ep_wall.push(wall_seconds);
         }
         self.up_index.push(update.update);
@@ -70,6 +73,7 @@ impl CellLog {
             Column::new("env_index".into(), &self.ep_env),
             Column::new("return".into(), &self.ep_return),
             Column::new("length".into(), &self.ep_length),
+            Column::new("learner_return".into(), &self.ep_learner_return),
             Column::new("wall_seconds".into(), &self.ep_wall),
         ])
     }

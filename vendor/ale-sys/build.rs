@@ -42,6 +42,13 @@ fn main() {
 		lvl => panic!("Unknown OPT_LEVEL: {}", lvl),
 	};
 
+	// acktr patch (patches/0001-build.diff): a clear message when cmake is missing.
+	if std::process::Command::new("cmake").arg("--version").output().map(|o| !o.status.success()).unwrap_or(true) {
+		panic!("\n\nale-sys: `cmake` was not found. Building the Arcade Learning Environment needs cmake and a C++ compiler:\n  \
+		        install them (Debian/Ubuntu: `apt-get install cmake g++`), or build acktr without Atari:\n  \
+		        cargo build --release --no-default-features\n");
+	}
+
 	let temp_dir = tempdir::TempDir::new("ale-sys-build").expect("failed to create temp dir");
 	println!("temp_dir={}", temp_dir.path().display());
 	let lib_dir = out_dir().join("build").join("lib");
@@ -80,6 +87,9 @@ fn main() {
 	println!("cargo:rerun-if-changed=build.rs");
 	println!("cargo:rustc-link-search=native={}", lib_dir.display());
 	println!("cargo:rustc-link-lib=static=ale_c_static");
+	// acktr patch (patches/0001-build.diff): the static library is C++; without the
+	// standard library the final link fails (`undefined symbol: operator delete(void*)`).
+	println!("cargo:rustc-link-lib=dylib=stdc++");
 }
 
 fn project_root() -> PathBuf {

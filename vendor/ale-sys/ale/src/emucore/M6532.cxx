@@ -32,11 +32,14 @@ using namespace std;
 M6532::M6532(const Console& console)
     : myConsole(console)
 {
+  // acktr patch: ALE 0.12 System::System seeds its generator with system_random_seed.
+  myRiotRandom.seed(4753849);
+
   // Randomize the 128 bytes of memory
 
   for(uInt32 t = 0; t < 128; ++t)
   {
-    myRAM[t] = myConsole.osystem().rng().next();
+    myRAM[t] = myRiotRandom.next();
   }
 
   // Initialize other data members
@@ -57,7 +60,7 @@ const char* M6532::name() const
 // - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -
 void M6532::reset()
 {
-  myTimer = 25 + (myConsole.osystem().rng().next() % 75);
+  myTimer = 25 + (myRiotRandom.next() % 75);
   myIntervalShift = 6;
   myCyclesWhenTimerSet = 0;
   myCyclesWhenInterruptReset = 0;
@@ -340,6 +343,8 @@ bool M6532::save(Serializer& out)
     out.putBool(myTimerReadAfterInterrupt);
     out.putInt(myDDRA);
     out.putInt(myDDRB);
+    // acktr patch: the RIOT generator is part of the state (ALE 0.12 saves the System's).
+    myRiotRandom.saveState(out);
   }
   catch(char *msg)
   {
@@ -378,6 +383,8 @@ bool M6532::load(Deserializer& in)
 
     myDDRA = (uInt8) in.getInt();
     myDDRB = (uInt8) in.getInt();
+    // acktr patch: see save().
+    myRiotRandom.loadState(in);
   }
   catch(char *msg)
   {

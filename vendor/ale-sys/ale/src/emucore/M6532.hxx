@@ -110,6 +110,12 @@ class M6532 : public Device
     virtual void poke(uInt16 address, uInt8 value);
 
   private:
+    // acktr patch (vendor/ale-sys/patches/0002-riot-system-random.diff): the RIOT's
+    // power-on randomness (RAM contents, timer) comes from the console's own generator,
+    // seeded with ALE 0.12's system_random_seed (4753849) when the console is made, as
+    // ale-py 0.12.1 does, instead of the environment's generator (OSystem::rng).
+    Random myRiotRandom;
+
     // Reference to the console
     const Console& myConsole;
 

@@ -51,7 +51,9 @@ OSystemUNIX::OSystemUNIX()
   //ALE  const string& basedir = string(getenv("HOME")) + "/.stella";
   string basedir = string(".");  //ALE 
   setBaseDir(basedir);
-  setConfigFile(basedir + "/ale.cfg");
+  // acktr patch (patches/0003-no-cwd-config.diff): no settings file from the working
+  // directory; every setting is made through the API. (Was: basedir + "/ale.cfg".)
+  setConfigFile("");
 }
 
 // - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -

@@ -1,0 +1,501 @@
+//! Atari 2600 games through the Arcade Learning Environment, as the paper ran them: the
+//! Gymnasium ids `<Game>NoFrameskip-v4` (ale-py 0.12.1 settings, [`ale`]) under openai/baselines'
+//! `wrap_deepmind(make_atari(id))` and the 4-frame `VecFrameStack` of A2C/ACKTR
+//! (`baselines/common/atari_wrappers.py`, `baselines/common/vec_env/vec_frame_stack.py`):
+//! NoopReset(30), MaxAndSkip(4), EpisodicLife, FireReset, WarpFrame (84x84 grey, [`warp`]),
+//! ClipReward, stack of 4. Exactness is defined by `../shared/env-conformance/FORMAT.md`,
+//! "Atari cases"; [`conformance`] replays those cases.
+//!
+//! The learner's episodes are lives (EpisodicLife) and its rewards are clipped; the episode
+//! statistics are whole games with unclipped scores, counted below EpisodicLife as
+//! baselines' `Monitor` (wrapped around `make_atari`'s env in `make_atari_env`) counts them:
+//! every MaxAndSkip step between two game resets, the ones FireReset and a life-loss reset
+//! take included ([`Env::take_game_end`]).
+
+pub mod ale;
+pub mod conformance;
+pub mod roms;
+pub mod warp;
+
+use std::os::raw::c_int;
+use std::path::PathBuf;
+
+use rand::Rng;
+
+use self::ale::{Ale, MAX_EPISODE_FRAMES, SCREEN_BYTES};
+use self::warp::{Warp, SIZE};
+use super::{
+    bad_snapshot, Action, ActionSpace, Env, EnvEntry, EnvError, EnvRng, EnvSnapshot, EnvState, GameEnd, Observation,
+    ObservationSpace, Step,
+};
+
+/// NoopResetEnv's `noop_max` (baselines `make_atari`).
+pub const NOOP_MAX: u32 = 30;
+/// MaxAndSkipEnv's `skip`.
+pub const SKIP: usize = 4;
+/// VecFrameStack's `nstack` for A2C/ACKTR.
+pub const STACK: usize = 4;
+const FRAME: usize = SIZE * SIZE;
+
+/// The games of the paper (Table 1's six, Atlantis of Figure 2, Table 4's 44), all supported
+/// by ALE 0.6 and bundled with ale-py 0.12.1: Gymnasium name and ale-py ROM id.
+pub const GAMES: &[(&str, &str)] = &[
+    ("Alien", "alien"),
+    ("Amidar", "amidar"),
+    ("Assault", "assault"),
+    ("Asterix", "asterix"),
+    ("Asteroids", "asteroids"),
+    ("Atlantis", "atlantis"),
+    ("BankHeist", "bank_heist"),
+    ("BattleZone", "battle_zone"),
+    ("BeamRider", "beam_rider"),
+    ("Berzerk", "berzerk"),
+    ("Bowling", "bowling"),
+    ("Boxing", "boxing"),
+    ("Breakout", "breakout"),
+    ("Centipede", "centipede"),
+    ("CrazyClimber", "crazy_climber"),
+    ("DemonAttack", "demon_attack"),
+    ("DoubleDunk", "double_dunk"),
+    ("Enduro", "enduro"),
+    ("FishingDerby", "fishing_derby"),
+    ("Freeway", "freeway"),
+    ("Gopher", "gopher"),
+    ("IceHockey", "ice_hockey"),
+    ("Jamesbond", "jamesbond"),
+    ("Kangaroo", "kangaroo"),
+    ("Krull", "krull"),
+    ("KungFuMaster", "kung_fu_master"),
+    ("Phoenix", "phoenix"),
+    ("Pitfall", "pitfall"),
+    ("Pong", "pong"),
+    ("Qbert", "qbert"),
+    ("Riverraid", "riverraid"),
+    ("RoadRunner", "road_runner"),
+    ("Robotank", "robotank"),
+    ("Seaquest", "seaquest"),
+    ("Solaris", "solaris"),
+    ("SpaceInvaders", "space_invaders"),
+    ("StarGunner", "star_gunner"),
+    ("TimePilot", "time_pilot"),
+    ("Tutankham", "tutankham"),
+    ("UpNDown", "up_n_down"),
+    ("VideoPinball", "video_pinball"),
+    ("WizardOfWor", "wizard_of_wor"),
+    ("YarsRevenge", "yars_revenge"),
+    ("Zaxxon", "zaxxon"),
+];
+
+/// The ale-py ROM id of a `<Game>NoFrameskip-v4` id.
+pub fn rom_of(id: &str) -> Option<&'static str> {
+    let game = id.strip_suffix("NoFrameskip-v4")?;
+    GAMES.iter().find(|(g, _)| *g == game).map(|(_, r)| *r)
+}
+
+macro_rules! atari_entries {
+    ($($game:literal => $rom:literal),* $(,)?) => {
+        /// Registry entries of the Atari games (no Gymnasium TimeLimit: ALE truncates at
+        /// 108,000 frames itself).
+        pub const REGISTRY: &[EnvEntry] = &[
+            $(EnvEntry {
+                id: concat!($game, "NoFrameskip-v4"),
+                max_episode_steps: usize::MAX,
+                make: || AtariEnv::boxed($rom, concat!($game, "NoFrameskip-v4")),
+            },)*
+        ];
+    };
+}
+
+atari_entries! {
+    "Alien" => "alien", "Amidar" => "amidar", "Assault" => "assault", "Asterix" => "asterix",
+    "Asteroids" => "asteroids", "Atlantis" => "atlantis", "BankHeist" => "bank_heist",
+    "BattleZone" => "battle_zone", "BeamRider" => "beam_rider", "Berzerk" => "berzerk",
+    "Bowling" => "bowling", "Boxing" => "boxing", "Breakout" => "breakout", "Centipede" => "centipede",
+    "CrazyClimber" => "crazy_climber", "DemonAttack" => "demon_attack", "DoubleDunk" => "double_dunk",
+    "Enduro" => "enduro", "FishingDerby" => "fishing_derby", "Freeway" => "freeway", "Gopher" => "gopher",
+    "IceHockey" => "ice_hockey", "Jamesbond" => "jamesbond", "Kangaroo" => "kangaroo", "Krull" => "krull",
+    "KungFuMaster" => "kung_fu_master", "Phoenix" => "phoenix", "Pitfall" => "pitfall", "Pong" => "pong",
+    "Qbert" => "qbert", "Riverraid" => "riverraid", "RoadRunner" => "road_runner", "Robotank" => "robotank",
+    "Seaquest" => "seaquest", "Solaris" => "solaris", "SpaceInvaders" => "space_invaders",
+    "StarGunner" => "star_gunner", "TimePilot" => "time_pilot", "Tutankham" => "tutankham",
+    "UpNDown" => "up_n_down", "VideoPinball" => "video_pinball", "WizardOfWor" => "wizard_of_wor",
+    "YarsRevenge" => "yars_revenge", "Zaxxon" => "zaxxon",
+}
+
+/// What one raw emulator step returned.
+#[derive(Debug, Clone, Copy)]
+pub struct RawStep {
+    pub reward: i32,
+    pub terminated: bool,
+    pub truncated: bool,
+}
+
+/// The raw `NoFrameskip-v4` environment (FORMAT.md "The emulator").
+pub struct RawAtari {
+    ale: Ale,
+    rom: PathBuf,
+    loaded: bool,
+    actions: Vec<c_int>,
+}
+
+impl RawAtari {
+    /// An emulator for `rom` (an ale-py ROM id), the file found and md5-checked.
+    pub fn new(rom: &str, id: &str) -> Result<Self, EnvError> {
+        let path = roms::locate(rom).map_err(|why| EnvError::Engine { env: id.to_string(), why })?;
+        let mut raw = Self { ale: Ale::new(), rom: path, loaded: false, actions: Vec::new() };
+        // Loaded once now (seed 1) so that the action set is known before the first reset,
+        // and again with the reset's seed then, as ale-py also loads twice (FORMAT.md: the
+        // first load has no effect).
+        raw.load(1);
+        Ok(raw)
+    }
+
+    fn load(&mut self, seed: i32) {
+        self.ale.set_random_seed(seed);
+        self.ale.load(&self.rom);
+        self.actions = self.ale.minimal_actions().to_vec();
+    }
+
+    /// The first reset: `random_seed` = `seed` (never 0, which means "from the clock"), load
+    /// the ROM (which resets the game).
+    pub fn seed_and_load(&mut self, seed: i32) {
+        self.load(seed);
+        self.loaded = true;
+    }
+
+    pub fn is_loaded(&self) -> bool {
+        self.loaded
+    }
+
+    /// The minimal action set (ALE ids).
+    pub fn actions(&self) -> &[c_int] {
+        &self.actions
+    }
+
+    pub fn reset_game(&mut self) {
+        self.ale.reset_game();
+    }
+
+    fn truncated(&self) -> bool {
+        self.ale.episode_frame() >= MAX_EPISODE_FRAMES
+    }
+
+    /// One frame with minimal-set action `i`; once the game is over, no frame and reward 0.
+    pub fn step(&mut self, i: usize) -> RawStep {
+        let reward = if self.ale.game_over() { 0 } else { self.ale.act(self.actions[i]) };
+        let truncated = self.truncated();
+        RawStep { reward, terminated: self.ale.game_over() && !truncated, truncated }
+    }
+
+    pub fn lives(&self) -> i32 {
+        self.ale.lives()
+    }
+
+    pub fn screen(&self, out: &mut [u8]) {
+        self.ale.screen_rgb(out)
+    }
+}
+
+/// A whole game in progress, as `Monitor` counts it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Game {
+    score: f64,
+    learner: f64,
+    steps: usize,
+}
+
+/// `wrap_deepmind(make_atari(id))` + the stack of 4: the environment the agents see.
+pub struct AtariEnv {
+    id: &'static str,
+    raw: RawAtari,
+    warp: Warp,
+    /// MaxAndSkip's two frame buffers: zero when made, never cleared.
+    buf: [Vec<u8>; 2],
+    screen: Vec<u8>,
+    was_real_done: bool,
+    lives: i32,
+    stack: Vec<u8>,
+    frame: Vec<u8>,
+    game: Game,
+    ended: Option<GameEnd>,
+    /// Frames run by the last step (1-4), for the conformance cases.
+    last_frames: usize,
+}
+
+/// What one wrapped step returned, before warping.
+struct LifeStep {
+    reward: f64,
+    terminated: bool,
+    truncated: bool,
+    frames: usize,
+}
+
+impl AtariEnv {
+    /// Builds `id` for ROM `rom`; the ROM is loaded at the first reset (its seed comes from
+    /// the reset's random stream).
+    pub fn new(rom: &str, id: &'static str) -> Result<Self, EnvError> {
+        Ok(Self {
+            id,
+            raw: RawAtari::new(rom, id)?,
+            warp: Warp::new(),
+            buf: [vec![0; SCREEN_BYTES], vec![0; SCREEN_BYTES]],
+            screen: vec![0; SCREEN_BYTES],
+            was_real_done: true,
+            lives: 0,
+            stack: vec![0; STACK * FRAME],
+            frame: vec![0; FRAME],
+            game: Game::default(),
+            ended: None,
+            last_frames: 0,
+        })
+    }
+
+    pub fn boxed(rom: &str, id: &'static str) -> Result<Box<dyn Env>, EnvError> {
+        Ok(Box::new(Self::new(rom, id)?))
+    }
+
+    /// Number of actions (the minimal set).
+    fn n_actions(&self) -> usize {
+        self.raw.actions().len()
+    }
+
+    /// MaxAndSkip.step: 4 frames (fewer if the game ends), the last two max-pooled.
+    fn skip(&mut self, a: usize) -> (LifeStep, bool) {
+        let mut total = 0i64;
+        let mut frames = 0;
+        let mut last = RawStep { reward: 0, terminated: false, truncated: false };
+        for i in 0..SKIP {
+            last = self.raw.step(a);
+            frames += 1;
+            if i == SKIP - 2 {
+                self.raw.screen(&mut self.buf[0]);
+            }
+            if i == SKIP - 1 {
+                self.raw.screen(&mut self.buf[1]);
+            }
+            total += i64::from(last.reward);
+            if last.terminated || last.truncated {
+                break;
+            }
+        }
+        let done = last.terminated || last.truncated;
+        // Monitor sits here, below EpisodicLife: every MaxAndSkip step counts.
+        self.game.score += total as f64;
+        self.game.steps += 1;
+        if done {
+            self.ended = Some(GameEnd { score: self.game.score, steps: self.game.steps, learner_return: self.game.learner });
+        }
+        (LifeStep { reward: total as f64, terminated: last.terminated, truncated: last.truncated, frames }, done)
+    }
+
+    /// The max-pool of the two buffers into `self.screen`.
+    fn pool(&mut self) {
+        for ((o, a), b) in self.screen.iter_mut().zip(&self.buf[0]).zip(&self.buf[1]) {
+            *o = (*a).max(*b);
+        }
+    }
+
+    /// EpisodicLife.step.
+    fn life_step(&mut self, a: usize) -> LifeStep {
+        let (mut s, done) = self.skip(a);
+        self.was_real_done = done;
+        let l = self.raw.lives();
+        if 0 < l && l < self.lives {
+            s.terminated = true;
+        }
+        self.lives = l;
+        s
+    }
+
+    /// NoopReset.reset with `n` no-ops; the observation is the last raw screen, in `self.screen`.
+    fn real_reset(&mut self, n: u32) {
+        self.raw.reset_game();
+        self.game = Game::default();
+        for _ in 0..n {
+            let s = self.raw.step(0);
+            if s.terminated || s.truncated {
+                self.raw.reset_game();
+            }
+        }
+        self.raw.screen(&mut self.screen);
+    }
+
+    /// EpisodicLife.reset.
+    fn life_reset(&mut self, n: u32) {
+        if self.was_real_done {
+            self.real_reset(n);
+        } else {
+            self.skip(0);
+            self.pool();
+        }
+        self.lives = self.raw.lives();
+    }
+
+    /// FireReset.reset (the game has FIRE: all the paper's games but a few; see
+    /// [`Self::has_fire`]); `draw` gives a fresh no-op count for the never-exercised redo.
+    fn fire_reset(&mut self, n: u32, draw: &mut dyn FnMut() -> u32) {
+        self.life_reset(n);
+        if !self.has_fire() {
+            return;
+        }
+        let s = self.life_step(1);
+        if s.terminated || s.truncated {
+            self.life_reset(draw());
+        }
+        let s = self.life_step(2);
+        self.pool();
+        if s.terminated || s.truncated {
+            self.life_reset(draw());
+        }
+    }
+
+    /// FireReset applies when action 1 of the minimal set is FIRE (ALE id 1) and the set has
+    /// at least 3 actions (baselines asserts both).
+    fn has_fire(&self) -> bool {
+        let a = self.raw.actions();
+        a.len() >= 3 && a[1] == 1
+    }
+
+    /// Warps `self.screen` into the newest frame.
+    fn warp_screen(&mut self) {
+        self.warp.apply(&self.screen, &mut self.frame);
+    }
+
+    fn push_frame(&mut self) {
+        self.stack.copy_within(FRAME.., 0);
+        self.stack[(STACK - 1) * FRAME..].copy_from_slice(&self.frame);
+    }
+
+    fn ensure_loaded(&mut self, rng: &mut EnvRng) {
+        if !self.raw.is_loaded() {
+            // ALE's random_seed: a positive int32 (0 would seed from the clock).
+            let seed: i32 = rng.gen_range(1..=i32::MAX);
+            self.raw.seed_and_load(seed);
+        }
+    }
+
+    /// The reset the conformance cases describe: `noops` no-ops if this is a game reset.
+    /// Returns whether it was a game reset.
+    pub fn reset_with(&mut self, noops: u32, draw: &mut dyn FnMut() -> u32) -> bool {
+        let real = self.was_real_done;
+        self.fire_reset(noops, draw);
+        self.warp_screen();
+        self.stack.fill(0);
+        self.stack[(STACK - 1) * FRAME..].copy_from_slice(&self.frame);
+        real
+    }
+
+    /// A wrapped step, with its raw (unclipped) reward and frame count.
+    pub fn step_raw(&mut self, a: usize) -> (f64, bool, bool, usize) {
+        let s = self.life_step(a);
+        self.pool();
+        self.warp_screen();
+        self.push_frame();
+        self.last_frames = s.frames;
+        (s.reward, s.terminated, s.truncated, s.frames)
+    }
+
+    /// The stack, oldest frame first.
+    pub fn stack(&self) -> &[u8] {
+        &self.stack
+    }
+
+    /// The newest frame.
+    pub fn frame(&self) -> &[u8] {
+        &self.frame
+    }
+
+    pub fn lives(&self) -> i32 {
+        self.raw.lives()
+    }
+
+    /// Loads the ROM with ALE seed `seed` (the conformance cases' `ale_seed`).
+    pub fn load_with_seed(&mut self, seed: i32) {
+        self.raw.seed_and_load(seed);
+    }
+
+    /// The minimal action set (ALE ids); empty before the first reset.
+    pub fn actions(&self) -> &[c_int] {
+        self.raw.actions()
+    }
+}
+
+/// `sign(r)`, baselines' ClipRewardEnv.
+fn clip(r: f64) -> f64 {
+    if r > 0.0 {
+        1.0
+    } else if r < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+impl Env for AtariEnv {
+    fn id(&self) -> &str {
+        self.id
+    }
+
+    fn observation_space(&self) -> ObservationSpace {
+        ObservationSpace::Frames { channels: STACK, height: SIZE, width: SIZE }
+    }
+
+    fn action_space(&self) -> ActionSpace {
+        ActionSpace::Discrete { n: self.n_actions() }
+    }
+
+    fn reset(&mut self, rng: &mut EnvRng) -> Observation {
+        self.ensure_loaded(rng);
+        // NoopResetEnv: `np_random.randint(1, noop_max + 1)`, drawn at game resets only
+        // (EpisodicLife calls it only then).
+        let n = if self.was_real_done { rng.gen_range(1..=NOOP_MAX) } else { 0 };
+        // Never exercised (FORMAT.md (*)): a fresh count for a FireReset redo.
+        let mut redo = || rng.gen_range(1..=NOOP_MAX);
+        self.reset_with(n, &mut redo);
+        Observation::Frames(self.stack.clone())
+    }
+
+    fn step(&mut self, action: &Action) -> Result<Step, EnvError> {
+        let a = match action {
+            Action::Discrete(a) if *a < self.n_actions() => *a,
+            _ => {
+                return Err(EnvError::BadAction {
+                    env: self.id.to_string(),
+                    action: action.clone(),
+                    why: format!("expected a discrete action below {}", self.n_actions()),
+                })
+            }
+        };
+        let (r, terminated, truncated, _) = self.step_raw(a);
+        let reward = clip(r);
+        self.game.learner += reward;
+        if let Some(end) = self.ended.as_mut() {
+            end.learner_return = self.game.learner;
+        }
+        Ok(Step { obs: Observation::Frames(self.stack.clone()), reward, terminated, truncated })
+    }
+
+    fn set_state(&mut self, state: &EnvState) -> Result<Observation, EnvError> {
+        Err(EnvError::BadState {
+            env: self.id.to_string(),
+            state: state.clone(),
+            why: "Atari cases replay from a seed (FORMAT.md \"Atari cases\"), not from a state".into(),
+        })
+    }
+
+    fn snapshot(&self) -> EnvSnapshot {
+        EnvSnapshot::default()
+    }
+
+    fn restore(&mut self, _snapshot: &EnvSnapshot) -> Result<(), EnvError> {
+        Err(bad_snapshot(self.id, "Atari environments do not checkpoint yet"))
+    }
+
+    fn take_game_end(&mut self) -> Option<GameEnd> {
+        self.ended.take()
+    }
+
+    fn reports_games(&self) -> bool {
+        true
+    }
+}
