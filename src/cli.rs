@@ -91,7 +91,7 @@ pub enum Command {
         /// Gymnasium id.
         #[arg(long)]
         env: String,
-        /// `none` (environment only), `mujoco` (raw MuJoCo stepping, MuJoCo tasks), `a2c`, `acktr`, `acktr:baselines_atari`, `acktr:baselines_mujoco`.
+        /// `none` (environment only), `mujoco` (raw MuJoCo stepping, MuJoCo tasks), `ale` (raw ALE frames, Atari games), `a2c`, `acktr`, `acktr:baselines_atari`, `acktr:baselines_mujoco`.
         #[arg(long)]
         algo: String,
         /// Timesteps to run.

@@ -1,4 +1,5 @@
-//! `acktr bench`: timesteps per second of environment stepping alone (`--algo none`) or of
+//! `acktr bench`: timesteps per second of environment stepping alone (`--algo none`; the
+//! engines alone: `--algo mujoco`, `--algo ale`) or of
 //! training (`a2c`, `acktr`, `acktr:<preset>`), single-threaded, as one JSON line — the
 //! measurement behind the paper's Table 3 and the README's speed figures.
 
@@ -20,6 +21,10 @@ pub enum BenchAlgo {
     /// random controls, no observation or reward, reset every `max_episode_steps` — the
     /// baseline the environment's own speed is judged against.
     Mujoco,
+    /// The Arcade Learning Environment itself (Atari games only): 4 raw `act` frames per
+    /// timestep (the frame skip) with uniformly random minimal-set actions, `reset_game` at
+    /// game over; no screen, warp, pooling or stack — the baseline `none` is judged against.
+    Ale,
     /// Training with this configuration.
     Train(AlgorithmConfig),
 }
@@ -37,13 +42,15 @@ pub enum BenchError {
     BadArgument(String),
     #[error("`--algo mujoco` needs a MuJoCo task, not `{0}`")]
     NotMujoco(String),
+    #[error("`--algo ale` needs an Atari game (`<Game>NoFrameskip-v4`, built with the `atari` feature), not `{0}`")]
+    NotAtari(String),
     #[error("cannot start a single worker thread: {0}")]
     Pool(#[from] rayon::ThreadPoolBuildError),
 }
 
 /// `none`, `mujoco`, then every registered algorithm and `algorithm:preset`.
 fn known_algos() -> String {
-    let mut k = vec!["none".to_string(), "mujoco".to_string()];
+    let mut k = vec!["none".to_string(), "mujoco".to_string(), "ale".to_string()];
     for e in crate::algo::ALGORITHMS {
         k.push(e.key.to_string());
         k.extend(e.presets.iter().map(|p| format!("{}:{p}", e.key)));
@@ -54,7 +61,10 @@ fn known_algos() -> String {
 impl BenchError {
     /// Whether the command line was at fault (exit code 2).
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, BenchError::UnknownAlgo(_) | BenchError::BadArgument(_) | BenchError::NotMujoco(_))
+        matches!(
+            self,
+            BenchError::UnknownAlgo(_) | BenchError::BadArgument(_) | BenchError::NotMujoco(_) | BenchError::NotAtari(_)
+        )
     }
 }
 
@@ -65,6 +75,7 @@ impl BenchAlgo {
         Ok(match name {
             "none" => BenchAlgo::None,
             "mujoco" => BenchAlgo::Mujoco,
+            "ale" => BenchAlgo::Ale,
             _ => {
                 let (key, preset) = match name.split_once(':') {
                     Some((k, p)) => (k, Some(p)),
@@ -115,11 +126,27 @@ pub fn bench(env_id: &str, algo_name: &str, steps: u64, num_envs: usize, steps_p
             steps_per_sec: steps as f64 / seconds,
         });
     }
+    if algo == BenchAlgo::Ale {
+        #[cfg(feature = "atari")]
+        if let Some(rom) = env::atari::rom_of(env_id) {
+            let seconds = env::atari::bench_raw(rom, env_id, steps)?;
+            return Ok(BenchResult {
+                env: env_id.into(),
+                algo: algo_name.into(),
+                steps,
+                num_envs: 1,
+                steps_per_update: 0,
+                seconds,
+                steps_per_sec: steps as f64 / seconds,
+            });
+        }
+        return Err(BenchError::NotAtari(env_id.into()));
+    }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let (seconds, done) = pool.install(|| -> Result<(f64, u64), BenchError> {
         let mut venv = VecEnv::new(num_envs, 0, || env::make(env_id))?;
         match algo {
-            BenchAlgo::Mujoco => unreachable!("handled above"),
+            BenchAlgo::Mujoco | BenchAlgo::Ale => unreachable!("handled above"),
             BenchAlgo::None => {
                 let mut rng = ChaCha8Rng::seed_from_u64(0);
                 let space = venv.action_space();

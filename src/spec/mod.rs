@@ -107,22 +107,45 @@ pub struct AlgorithmSpec {
 pub struct AlgorithmBudget {
     pub total_timesteps: Option<u64>,
     pub steps_per_update: Option<usize>,
+    /// The row's own batch layout (paper Table 1: ACKTR 32 environments, A2C 16).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_envs: Option<usize>,
+}
+
+/// Which budget fields the chosen profile sets (they then win over a row's own).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ProfileSets {
+    pub total_timesteps: bool,
+    pub steps_per_update: bool,
+    pub num_envs: bool,
+}
+
+impl ProfileSets {
+    fn of(prof: &raw::RawProfile) -> Self {
+        Self {
+            total_timesteps: prof.total_timesteps.is_some(),
+            steps_per_update: prof.steps_per_update.is_some(),
+            num_envs: prof.num_envs.is_some(),
+        }
+    }
 }
 
 impl AlgorithmBudget {
     fn is_empty(&self) -> bool {
-        self.total_timesteps.is_none() && self.steps_per_update.is_none()
+        self.total_timesteps.is_none() && self.steps_per_update.is_none() && self.num_envs.is_none()
     }
 
-    /// `base` with this row's fields, except those the profile sets (`profile_sets`:
-    /// `total_timesteps`, `steps_per_update`).
-    fn apply(&self, base: Budget, profile_sets: (bool, bool)) -> Budget {
+    /// `base` with this row's fields, except those the profile sets.
+    fn apply(&self, base: Budget, profile_sets: ProfileSets) -> Budget {
         let mut b = base;
-        if let (Some(t), false) = (self.total_timesteps, profile_sets.0) {
+        if let (Some(t), false) = (self.total_timesteps, profile_sets.total_timesteps) {
             b.total_timesteps = t;
         }
-        if let (Some(s), false) = (self.steps_per_update, profile_sets.1) {
+        if let (Some(s), false) = (self.steps_per_update, profile_sets.steps_per_update) {
             b.steps_per_update = s;
+        }
+        if let (Some(n), false) = (self.num_envs, profile_sets.num_envs) {
+            b.num_envs = n;
         }
         b
     }
@@ -188,9 +211,8 @@ pub struct Spec {
     pub grid_ranking: Option<String>,
     /// Per-update columns to draw, if any.
     pub update_curves: Option<UpdateCurveSpec>,
-    /// Whether the profile sets `total_timesteps` and `steps_per_update` (which then win over
-    /// an algorithm row's own budget).
-    pub profile_sets: (bool, bool),
+    /// Which budget fields the profile sets (they then win over an algorithm row's own).
+    pub profile_sets: ProfileSets,
 }
 
 /// One unit of work: environment x algorithm x seed x grid point.
@@ -561,6 +583,7 @@ mod check {
             let budget = AlgorithmBudget {
                 total_timesteps: rb.total_timesteps.map(|v| self.positive(&format!("{at}.budget.total_timesteps"), v)).transpose()?,
                 steps_per_update: rb.steps_per_update.map(|v| self.positive(&format!("{at}.budget.steps_per_update"), v).map(|v| v as usize)).transpose()?,
+                num_envs: rb.num_envs.map(|v| self.positive(&format!("{at}.budget.num_envs"), v).map(|v| v as usize)).transpose()?,
             };
             Ok(Some(AlgorithmSpec { name: a.name.clone(), config, grid, budget }))
         }
@@ -769,7 +792,7 @@ mod check {
             curves,
             grid_ranking,
             update_curves,
-            profile_sets: (prof.total_timesteps.is_some(), prof.steps_per_update.is_some()),
+            profile_sets: ProfileSets::of(&prof),
         })
     }
 
@@ -904,7 +927,7 @@ mod check {
         let limit = machine_memory();
         for e in shapes {
             for alg in algorithms {
-                let budget = &alg.budget.apply(*budget, (prof.total_timesteps.is_some(), prof.steps_per_update.is_some()));
+                let budget = &alg.budget.apply(*budget, ProfileSets::of(prof));
                 for config in std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)) {
                     let settings = config.settings();
                     let pipe = settings.pipeline();
@@ -914,14 +937,20 @@ mod check {
                     };
                     let net = settings.network();
                     let layers = net.architecture.layers(&input, net.policy_activation).unwrap_or_default();
+                    // Spatial size of each layer's input, walked through the convolutions.
+                    let (mut h, mut w) = match input.as_slice() {
+                        [_, h, w] => (*h, *w),
+                        _ => (1, 1),
+                    };
                     let layer_floats: u128 = layers
                         .iter()
                         .map(|l| match l {
                             crate::nets::LayerSpec::Linear { input, output, .. } => (input + output) as u128,
-                            crate::nets::LayerSpec::Conv2d { in_channels, out_channels, kernel, .. } => {
-                                // Patches of every output position (bounded by the input's).
-                                let positions: u128 = input.iter().skip(1).product::<usize>() as u128;
-                                positions * (in_channels * kernel * kernel + out_channels) as u128
+                            crate::nets::LayerSpec::Conv2d { in_channels, out_channels, kernel, stride, padding, .. } => {
+                                // The patches of every output position, and the outputs.
+                                let out = |x: usize| (x + 2 * padding).saturating_sub(*kernel) / stride.max(&1) + 1;
+                                (h, w) = (out(h), out(w));
+                                (h * w) as u128 * (in_channels * kernel * kernel + out_channels) as u128
                             }
                             crate::nets::LayerSpec::Flatten => 0,
                         })

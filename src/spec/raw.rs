@@ -131,6 +131,8 @@ pub struct RawAlgorithmBudget {
     pub total_timesteps: Option<i64>,
     #[serde(default)]
     pub steps_per_update: Option<i64>,
+    #[serde(default)]
+    pub num_envs: Option<i64>,
 }
 
 /// Budget and batch layout.

@@ -94,12 +94,13 @@ pub fn rom_of(id: &str) -> Option<&'static str> {
 
 macro_rules! atari_entries {
     ($($game:literal => $rom:literal),* $(,)?) => {
-        /// Registry entries of the Atari games (no Gymnasium TimeLimit: ALE truncates at
-        /// 108,000 frames itself).
+        /// Registry entries of the Atari games. No Gymnasium TimeLimit applies: ALE
+        /// truncates a game at 108,000 frames itself, 27,000 agent steps after the frame
+        /// skip, which `max_episode_steps` states (the wrapper never fires before ALE).
         pub const REGISTRY: &[EnvEntry] = &[
             $(EnvEntry {
                 id: concat!($game, "NoFrameskip-v4"),
-                max_episode_steps: usize::MAX,
+                max_episode_steps: (MAX_EPISODE_FRAMES as usize) / SKIP,
                 make: || AtariEnv::boxed($rom, concat!($game, "NoFrameskip-v4")),
             },)*
         ];
@@ -120,6 +121,28 @@ atari_entries! {
     "StarGunner" => "star_gunner", "TimePilot" => "time_pilot", "Tutankham" => "tutankham",
     "UpNDown" => "up_n_down", "VideoPinball" => "video_pinball", "WizardOfWor" => "wizard_of_wor",
     "YarsRevenge" => "yars_revenge", "Zaxxon" => "zaxxon",
+}
+
+/// Seconds for `steps` timesteps of the bare emulator: [`SKIP`] `act` frames each with a
+/// uniformly random minimal-set action (drawn once per timestep), `reset_game` at game over;
+/// no screen is read (`acktr bench --algo ale`).
+pub fn bench_raw(rom: &str, id: &str, steps: u64) -> Result<f64, EnvError> {
+    use rand::SeedableRng;
+    let mut raw = RawAtari::new(rom, id)?;
+    raw.seed_and_load(1);
+    let mut rng = EnvRng::seed_from_u64(0);
+    let n = raw.actions().len();
+    let start = std::time::Instant::now();
+    for _ in 0..steps {
+        let a = rng.gen_range(0..n);
+        for _ in 0..SKIP {
+            let s = raw.step(a);
+            if s.terminated || s.truncated {
+                raw.reset_game();
+            }
+        }
+    }
+    Ok(start.elapsed().as_secs_f64())
 }
 
 /// What one raw emulator step returned.
