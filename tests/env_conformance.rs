@@ -1,4 +1,5 @@
-//! Environment conformance: every case under `golden/envs/` and, when set, every case in
+//! Environment conformance: every case under `golden/envs/` (and `golden/atari/` with the
+//! `atari` feature) and, when set, every case in
 //! the directories named by `ENV_CASES` and `ATARI_CASES` (format env-case/1; a case with a
 //! `wrappers` field is an Atari case, FORMAT.md "Atari cases"; each variable may list several
 //! directories separated by `:`). Prints one line per case
@@ -14,6 +15,11 @@ use acktr::env::conformance::{case_files, load_case, run_case, Verdict};
 
 fn main() -> ExitCode {
     let mut dirs = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/envs")];
+    // Our own Atari cases (golden/gen/atari_cases.py, recorded from ale-py 0.12.1): seven
+    // games, both wrapper kinds, life losses and game overs.
+    if cfg!(feature = "atari") {
+        dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/atari"));
+    }
     for var in ["ENV_CASES", "ATARI_CASES"] {
         match std::env::var(var) {
             Ok(extra) if !extra.is_empty() => dirs.extend(extra.split(':').filter(|d| !d.is_empty()).map(PathBuf::from)),
