@@ -29,6 +29,20 @@ fn every_specs_smoke_profile_runs_to_a_complete_report() {
         acktr::run::reproduce(&s, &acktr::run::RunOptions { results_root: root.path().into(), jobs: 2, progress: false, checkpoint_every: None })
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let (report, path) = acktr::report::write(&s, root.path()).unwrap();
+        // Atari smoke budgets (tens of timesteps: the conv networks' K-FAC on 2 cores) end no
+        // game; such a row may have no value, and only then: every one of its cells must
+        // have run all its updates and logged no episode.
+        let gameless = |env: &str, alg: &str| {
+            let mine: Vec<_> = s.cells().into_iter().filter(|c| c.env == env && c.row_label() == alg).collect();
+            !mine.is_empty()
+                && mine.iter().all(|c| {
+                    let dir = acktr::run::cell_dir(root.path(), c);
+                    let rows = |f: &str| acktr::run::logs::read_parquet(&dir.join(f)).map(|d| d.height()).unwrap_or(usize::MAX);
+                    let budget = s.row_budget(s.algorithms.iter().find(|a| a.name == c.algorithm).unwrap());
+                    let updates = budget.total_timesteps as usize / (budget.num_envs * budget.steps_per_update);
+                    c.env.ends_with("NoFrameskip-v4") && rows("episodes.parquet") == 0 && rows("updates.parquet") == updates
+                })
+        };
         assert_eq!(report.cells_finished, report.cells_total, "{name}");
         assert!(path.exists());
         for row in report.rows.iter().filter(|r| r.available) {
@@ -36,7 +50,7 @@ fn every_specs_smoke_profile_runs_to_a_complete_report() {
             for (m, spec_m) in row.metrics.iter().zip(&s.metrics) {
                 assert_eq!(m.agg.n_seeds, row.seeds_total, "{name}: {} {}", row.env, row.algorithm);
                 // A threshold may legitimately not be reached at a smoke budget (N/A).
-                if !matches!(spec_m.kind, spec::MetricKind::EpisodesToThreshold { .. }) {
+                if !matches!(spec_m.kind, spec::MetricKind::EpisodesToThreshold { .. }) && !gameless(&row.env, &row.algorithm) {
                     assert!(m.agg.value.is_some_and(f64::is_finite), "{name}: {} {} has no value", row.env, row.algorithm);
                 }
             }

@@ -33,6 +33,9 @@ pub(super) const COLORS: [RGBColor; 6] = [
 pub enum XAxis {
     Timesteps,
     WallClock,
+    /// Updates done when the episode ended: timesteps over the row's batch
+    /// (`num_envs x steps_per_update`).
+    Updates,
 }
 
 /// One line of one panel: x values and the mean and standard deviation over seeds.
@@ -43,10 +46,13 @@ pub struct Curve {
 }
 
 /// One seed's smoothed returns against the x axis, in episode order.
-pub fn smoothed(logs: &CellLogs, smoothing: usize, axis: XAxis) -> PolarsResult<Vec<(f64, f64)>> {
+/// `batch` is the cell's timesteps per update (read for [`XAxis::Updates`] only).
+pub fn smoothed(logs: &CellLogs, smoothing: usize, axis: XAxis, batch: f64) -> PolarsResult<Vec<(f64, f64)>> {
     let x = match axis {
         XAxis::Timesteps => col("global_step").cast(DataType::Float64),
         XAxis::WallClock => col("wall_seconds"),
+        // Divided and floored below (Polars' `floor` needs a feature we do not build).
+        XAxis::Updates => col("global_step").cast(DataType::Float64),
     };
     let out = logs
         .episodes
@@ -61,7 +67,8 @@ pub fn smoothed(logs: &CellLogs, smoothing: usize, axis: XAxis) -> PolarsResult<
         .collect()?;
     let xs = out.column("x")?.f64()?.clone();
     let ys = out.column("y")?.f64()?.clone();
-    Ok(xs.iter().zip(ys.iter()).filter_map(|(x, y)| Some((x?, y?))).collect())
+    let to_x = |x: f64| if axis == XAxis::Updates { (x / batch).floor() } else { x };
+    Ok(xs.iter().zip(ys.iter()).filter_map(|(x, y)| Some((to_x(x?), y?))).collect())
 }
 
 /// Mean and standard deviation (ddof 0 across seeds, 0 for one seed) of the seeds' smoothed
@@ -98,7 +105,14 @@ pub fn curves(spec: &Spec, cs: &CurveSpec, cells: &[CellLogs], axis: XAxis) -> R
         for label in &labels {
             let mut seeds = Vec::new();
             for c in cells.iter().filter(|c| &c.env == env && c.algorithm == *label) {
-                let s = smoothed(c, cs.smoothing_episodes, axis).map_err(|e| e.to_string())?;
+                let batch = spec
+                    .algorithms
+                    .iter()
+                    .find(|a| a.name == c.algorithm)
+                    .map(|a| spec.row_budget(a))
+                    .unwrap_or(spec.budget);
+                let batch = (batch.num_envs * batch.steps_per_update).max(1) as f64;
+                let s = smoothed(c, cs.smoothing_episodes, axis, batch).map_err(|e| e.to_string())?;
                 if let Some(last) = s.last() {
                     x_max = x_max.max(last.0);
                 }
@@ -145,6 +159,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec
     let x_desc = match axis {
         XAxis::Timesteps => "timesteps",
         XAxis::WallClock => "wall-clock seconds",
+        XAxis::Updates => "updates",
     };
     for (area, (env, lines)) in areas.iter().zip(panels) {
         let pts = lines.iter().flat_map(|l| l.points.iter());
@@ -202,12 +217,17 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec
     root.present().map_err(err)
 }
 
-/// Writes `curves_timesteps.{png,svg}` and `curves_wallclock.{png,svg}` into `dir`
+/// Writes `curves_timesteps.{png,svg}`, `curves_wallclock.{png,svg}` and, with
+/// `curves.updates`, `curves_updates.{png,svg}` into `dir`
 /// (each through a temporary file renamed into place); returns the file names.
 pub fn write_curves(spec: &Spec, cs: &CurveSpec, cells: &[CellLogs], dir: &Path) -> Result<Vec<String>, ReportError> {
     register_font();
     let mut written = Vec::new();
-    for (axis, stem) in [(XAxis::Timesteps, "curves_timesteps"), (XAxis::WallClock, "curves_wallclock")] {
+    let mut axes = vec![(XAxis::Timesteps, "curves_timesteps"), (XAxis::WallClock, "curves_wallclock")];
+    if cs.updates {
+        axes.push((XAxis::Updates, "curves_updates"));
+    }
+    for (axis, stem) in axes {
         let plot_err = |why: String| ReportError::Plot { path: dir.join(stem), why };
         let panels = curves(spec, cs, cells, axis).map_err(plot_err)?;
         let cols = panels.len().clamp(1, 4) as u32;

@@ -124,6 +124,8 @@ pub struct Report {
     pub grid_rankings: Option<ranking::GridRankings>,
     /// Remarks on what the figures leave out (e.g. a column an algorithm does not log).
     pub notes: Vec<String>,
+    /// Other methods' published numbers beside ours (`references:` of the spec).
+    pub references: Option<crate::spec::References>,
 }
 
 impl Report {
@@ -315,6 +317,7 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
         figures: Vec::new(),
         grid_rankings,
         notes: Vec::new(),
+        references: spec.references.clone(),
     })
 }
 
@@ -483,6 +486,9 @@ pub fn render_markdown(r: &Report) -> String {
         }
         s.push('\n');
     }
+    if let Some(refs) = &r.references {
+        render_references_markdown(&mut s, r, refs);
+    }
     if !r.across_tasks.is_empty() {
         let _ = writeln!(s, "## Across tasks\n");
         let _ = writeln!(s, "Interquartile mean of paper-normalised per-seed scores (ours / paper; paper / ours where the paper's number is negative; 1 = the paper), 95% task-stratified bootstrap interval (rliable).\n");
@@ -527,6 +533,47 @@ pub fn render_markdown(r: &Report) -> String {
         metrics::BOOTSTRAP_RESAMPLES
     );
     s
+}
+
+/// Other methods' numbers (`references:`), then the paper's and our value of the same
+/// metric for every algorithm row, one line per environment.
+fn render_references_markdown(s: &mut String, r: &Report, refs: &crate::spec::References) {
+    let mut algs: Vec<&str> = Vec::new();
+    for row in &r.rows {
+        if !algs.contains(&row.algorithm.as_str()) {
+            algs.push(&row.algorithm);
+        }
+    }
+    let _ = writeln!(s, "## {}\n", refs.caption);
+    let _ = writeln!(s, "Metric `{}`; the published columns as the paper prints them.\n", r.metrics[refs.metric]);
+    let mut head = String::from("| Environment |");
+    let mut rule = String::from("|---|");
+    for c in &refs.columns {
+        head += &format!(" {c} |");
+        rule += "---:|";
+    }
+    for a in &algs {
+        head += &format!(" {a} (paper) | {a} (ours) |");
+        rule += "---:|---:|";
+    }
+    let _ = writeln!(s, "{head}\n{rule}");
+    for (env, values) in &refs.rows {
+        let mut line = format!("| {env} |");
+        for v in values {
+            line += &format!(" {} |", fmt_num(*v));
+        }
+        for a in &algs {
+            match r.rows.iter().find(|row| &row.env == env && row.algorithm == *a) {
+                Some(row) => {
+                    let m = &row.metrics[refs.metric];
+                    line += &format!(" {} | {} |", fmt_paper(&m.paper), fmt_ours(row, m));
+                }
+                None => line += " — | — |",
+            }
+        }
+        let _ = writeln!(s, "{line}");
+    }
+    s.push('\n');
 }
 
 /// The value of a ranked point as printed: mean (N/A or — without one).

@@ -71,6 +71,9 @@ pub struct CurveSpec {
     pub smoothing_episodes: usize,
     /// Points along the x axis.
     pub points: usize,
+    /// Also against the number of updates (`curves_updates.{png,svg}`; paper Figure 5(d)).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub updates: bool,
 }
 
 /// An algorithm row the spec names but this build cannot run yet (TRPO).
@@ -211,8 +214,22 @@ pub struct Spec {
     pub grid_ranking: Option<String>,
     /// Per-update columns to draw, if any.
     pub update_curves: Option<UpdateCurveSpec>,
+    /// Other methods' published numbers to show beside ours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub references: Option<References>,
     /// Which budget fields the profile sets (they then win over an algorithm row's own).
     pub profile_sets: ProfileSets,
+}
+
+/// Published numbers of other methods (`references:`), checked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct References {
+    pub caption: String,
+    /// Index into the spec's metrics.
+    pub metric: usize,
+    pub columns: Vec<String>,
+    /// Rows in the spec's environment order.
+    pub rows: Vec<(String, Vec<f64>)>,
 }
 
 /// One unit of work: environment x algorithm x seed x grid point.
@@ -768,6 +785,7 @@ mod check {
         let curves = curves(&c, &raw)?;
         let grid_ranking = grid_ranking(&c, &raw, &metrics)?;
         let update_curves = update_curves(&c, &raw)?;
+        let references = references(&c, &raw, &metrics)?;
         let paper = paper(&c, &raw, &algorithms, &unavailable, &metrics)?;
         let mut profiles: Vec<String> = raw.profiles.keys().cloned().collect();
         if !profiles.iter().any(|p| p == PAPER_PROFILE) {
@@ -792,6 +810,7 @@ mod check {
             curves,
             grid_ranking,
             update_curves,
+            references,
             profile_sets: ProfileSets::of(&prof),
         })
     }
@@ -1035,6 +1054,7 @@ mod check {
                     Some(p) => c.positive("curves.points", p)? as usize,
                     None => 100,
                 },
+                updates: cv.updates,
             }),
             None => None,
         })
@@ -1080,6 +1100,35 @@ mod check {
             }
             None => None,
         })
+    }
+
+    /// Other methods' numbers: a metric of the spec, environments of the spec, one finite
+    /// number per column.
+    fn references(c: &Checker, raw: &RawSpec, metrics: &[MetricSpec]) -> Result<Option<References>, SpecError> {
+        let Some(r) = &raw.references else { return Ok(None) };
+        let metric = metrics
+            .iter()
+            .position(|m| m.name == r.metric)
+            .ok_or_else(|| c.err("references.metric", format!("`{}` is not one of the spec's metrics", r.metric)))?;
+        if r.columns.is_empty() {
+            return Err(c.err("references.columns", "name at least one method"));
+        }
+        for (env, values) in &r.rows {
+            if !raw.envs.contains(env) {
+                return Err(c.err(format!("references.rows.{env}"), format!("`{env}` is not one of the spec's envs")));
+            }
+            if values.len() != r.columns.len() {
+                return Err(c.err(
+                    format!("references.rows.{env}"),
+                    format!("{} numbers for {} columns", values.len(), r.columns.len()),
+                ));
+            }
+            if let Some(x) = values.iter().find(|x| !x.is_finite()) {
+                return Err(c.err(format!("references.rows.{env}"), format!("{x} is not a finite number")));
+            }
+        }
+        let rows = raw.envs.iter().filter_map(|e| r.rows.get(e).map(|v| (e.clone(), v.clone()))).collect();
+        Ok(Some(References { caption: r.caption.clone(), metric, columns: r.columns.clone(), rows }))
     }
 
     /// The paper's numbers: rows of the spec's envs and algorithms (or grid rows), values of

@@ -43,6 +43,24 @@ pub struct RawSpec {
     /// Columns of `updates.parquet` to plot against the update index (figures).
     #[serde(default)]
     pub update_curves: Option<RawUpdateCurves>,
+    /// Other methods' published numbers, shown beside ours (paper Table 4).
+    #[serde(default)]
+    pub references: Option<RawReferences>,
+}
+
+/// Published numbers of methods the spec does not run (paper Table 4's human, DQN, ...),
+/// one list per environment in the order of `columns`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReferences {
+    /// Section heading in the report.
+    pub caption: String,
+    /// The metric they are comparable with.
+    pub metric: String,
+    /// Method names.
+    pub columns: Vec<String>,
+    /// Environment -> one number per column.
+    pub rows: BTreeMap<String, Vec<f64>>,
 }
 
 /// The ranking of grid points in reports.
@@ -76,6 +94,9 @@ pub struct RawCurves {
     /// Points along the x axis where the seeds are averaged.
     #[serde(default)]
     pub points: Option<i64>,
+    /// Also draw the curves against the number of updates (paper Figure 5(d)).
+    #[serde(default)]
+    pub updates: bool,
 }
 
 /// One algorithm row: a label, exactly one algorithm configuration under its registry key

@@ -10,7 +10,7 @@
 use std::ffi::CString;
 use std::os::raw::c_int;
 use std::path::Path;
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 
 use ale_sys as sys;
 
@@ -22,8 +22,8 @@ pub const SCREEN_H: usize = 210;
 /// Bytes of one RGB screen.
 pub const SCREEN_BYTES: usize = SCREEN_W * SCREEN_H * 3;
 
-/// One emulator. Not `Sync`; `Send` because ALE keeps no thread-local or global state other
-/// than its logger mode (set once, before the first emulator is made).
+/// One emulator. Not `Sync`; `Send` because ALE keeps no thread-local state, and its global
+/// state is written only while [`LIFECYCLE`] is held (and the logger mode, set once).
 pub struct Ale {
     ptr: *mut sys::ALEInterface,
     actions: Vec<c_int>,
@@ -35,6 +35,20 @@ unsafe impl Send for Ale {}
 
 static LOGGER: Once = Once::new();
 
+/// Held while an emulator is made, loads a ROM or is destroyed. ALE 0.6 writes static state
+/// there that is not thread-safe: the cartridge constructor assigns the static
+/// `Cartridge::myAboutString` (a `std::string`; two threads loading at once corrupted the
+/// heap: a SIGSEGV in the spec tests, which run two cells in parallel) and the CPU
+/// constructor refills `M6502::ourBCDTable`. Emulation itself touches only per-instance
+/// state (the TIA's static tables are filled once, under `std::call_once`).
+static LIFECYCLE: Mutex<()> = Mutex::new(());
+
+fn lifecycle() -> std::sync::MutexGuard<'static, ()> {
+    // A panic while holding it leaves nothing half-done on the C++ side that a later caller
+    // could observe, so a poisoned lock is still usable.
+    LIFECYCLE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn cstr(s: &str) -> CString {
     CString::new(s).expect("setting names have no NUL")
 }
@@ -45,7 +59,10 @@ impl Ale {
         // 2 = errors only: ALE prints its banner and ROM details at "info".
         LOGGER.call_once(|| unsafe { sys::setLoggerMode(2) });
         // SAFETY: ALE_new returns a fresh interface or aborts; we own it until Drop.
-        let ptr = unsafe { sys::ALE_new() };
+        let ptr = {
+            let _guard = lifecycle();
+            unsafe { sys::ALE_new() }
+        };
         assert!(!ptr.is_null(), "ALE_new returned null");
         let ale = Self { ptr, actions: Vec::new() };
         unsafe {
@@ -65,7 +82,10 @@ impl Ale {
     /// Loads a ROM file that exists and has been md5-checked; resets the game.
     pub fn load(&mut self, rom: &Path) {
         let path = cstr(rom.to_str().expect("ROM paths are UTF-8 (checked by roms::locate)"));
-        unsafe { sys::loadROM(self.ptr, path.as_ptr()) };
+        {
+            let _guard = lifecycle();
+            unsafe { sys::loadROM(self.ptr, path.as_ptr()) };
+        }
         let n = unsafe { sys::getMinimalActionSize(self.ptr) } as usize;
         let mut actions = vec![0 as c_int; n];
         unsafe { sys::getMinimalActionSet(self.ptr, actions.as_mut_ptr()) };
@@ -138,6 +158,38 @@ impl Default for Ale {
 
 impl Drop for Ale {
     fn drop(&mut self) {
+        let _guard = lifecycle();
         unsafe { sys::ALE_del(self.ptr) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without [`LIFECYCLE`], loading ROMs from several threads at once corrupts ALE's static
+    /// `Cartridge::myAboutString` (a crash within a few dozen loads here).
+    #[test]
+    fn emulators_can_be_made_and_loaded_from_many_threads() {
+        let rom = crate::env::atari::roms::locate("breakout").expect("the build provisions the ROMs");
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let rom = rom.clone();
+                std::thread::spawn(move || {
+                    for k in 0..25 {
+                        let mut ale = Ale::new();
+                        ale.set_random_seed(1 + t * 100 + k);
+                        ale.load(&rom);
+                        assert_eq!(ale.minimal_actions(), &[0, 1, 3, 4]);
+                        for _ in 0..10 {
+                            ale.act(1);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
     }
 }
