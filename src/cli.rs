@@ -103,6 +103,10 @@ pub enum Command {
         /// Steps of every copy per update (batch = num_envs x steps_per_update).
         #[arg(long, default_value_t = 2500)]
         steps_per_update: usize,
+        /// The torso to train with (`mlp64x64`, `atari_acktr`, `nature`, `atari_trpo`,
+        /// `pixel_mujoco`), over the configuration's own; Atari games need a conv torso.
+        #[arg(long)]
+        network: Option<String>,
     },
 }
 
@@ -169,8 +173,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Bench { env, algo, steps, num_envs, steps_per_update } => {
-            let r = run::bench::bench(env, algo, *steps, *num_envs, *steps_per_update)?;
+        Command::Bench { env, algo, steps, num_envs, steps_per_update, network } => {
+            let r = run::bench::bench(env, algo, network.as_deref(), *steps, *num_envs, *steps_per_update)?;
             println!("{}", serde_json::to_string(&r)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -69,8 +69,9 @@ impl BenchError {
 }
 
 impl BenchAlgo {
-    /// Parses `none`, `mujoco`, an algorithm's key (its defaults) or `key:preset`.
-    pub fn parse(name: &str) -> Result<Self, BenchError> {
+    /// Parses `none`, `mujoco`, `ale`, an algorithm's key (its defaults) or `key:preset`;
+    /// `network` (an architecture, e.g. `atari_acktr`) replaces the configuration's torso.
+    pub fn parse(name: &str, network: Option<&str>) -> Result<Self, BenchError> {
         let unknown = || BenchError::UnknownAlgo(name.into());
         Ok(match name {
             "none" => BenchAlgo::None,
@@ -82,10 +83,22 @@ impl BenchAlgo {
                     None => (name, None),
                 };
                 let entry = crate::algo::lookup(key).ok_or_else(unknown)?;
-                BenchAlgo::Train(match preset {
+                let mut cfg = match preset {
                     None => (entry.defaults)(),
                     Some(p) => (entry.preset)(serde_yaml::Value::String(p.into())).map_err(|_| unknown())?,
-                })
+                };
+                if let Some(arch) = network {
+                    let mut y = cfg.inner_yaml();
+                    let bad = |why: String| BenchError::BadArgument(format!("--network {arch}: {why}"));
+                    let net = y
+                        .as_mapping_mut()
+                        .and_then(|m| m.get_mut("network"))
+                        .and_then(|n| n.as_mapping_mut())
+                        .ok_or_else(|| bad(format!("`{key}` has no network")))?;
+                    net.insert("architecture".into(), serde_yaml::Value::String(arch.into()));
+                    cfg = (entry.typed)(y).map_err(|e| bad(e.message))?;
+                }
+                BenchAlgo::Train(cfg)
             }
         })
     }
@@ -104,13 +117,20 @@ pub struct BenchResult {
 }
 
 /// Runs `steps` timesteps on one thread.
-pub fn bench(env_id: &str, algo_name: &str, steps: u64, num_envs: usize, steps_per_update: usize) -> Result<BenchResult, BenchError> {
+pub fn bench(
+    env_id: &str,
+    algo_name: &str,
+    network: Option<&str>,
+    steps: u64,
+    num_envs: usize,
+    steps_per_update: usize,
+) -> Result<BenchResult, BenchError> {
     for (flag, v) in [("--steps", steps as usize), ("--num-envs", num_envs), ("--steps-per-update", steps_per_update)] {
         if v == 0 {
             return Err(BenchError::BadArgument(format!("{flag} must be at least 1")));
         }
     }
-    let algo = BenchAlgo::parse(algo_name)?;
+    let algo = BenchAlgo::parse(algo_name, network)?;
     let entry = env::lookup(env_id)?;
     if algo == BenchAlgo::Mujoco {
         let task = env::mujoco::task_by_id(env_id).ok_or_else(|| BenchError::NotMujoco(env_id.into()))?;

@@ -1,0 +1,41 @@
+//! Atari episode statistics are whole games as baselines' `Monitor` records them below
+//! EpisodicLife (README "Atari"): the unclipped score of all lives, the agent steps of the
+//! game including those FireReset and life-loss resets take, and beside them the clipped
+//! return the learner saw.
+#![cfg(feature = "atari")]
+
+use acktr::env::{self, Action, VecEnv};
+use rand::{Rng, SeedableRng};
+
+#[test]
+fn a_breakout_game_is_one_episode_of_five_lives_with_its_unclipped_score() {
+    let mut venv = VecEnv::new(1, 3, || env::make("BreakoutNoFrameskip-v4")).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let (mut steps, mut lives_lost, mut clipped, mut terminations) = (0usize, 0usize, 0.0f64, 0usize);
+    let game = loop {
+        let s = venv.step(&[Action::Discrete(rng.gen_range(0..4))]).unwrap();
+        steps += 1;
+        clipped += s.rewards[0];
+        assert!([-1.0, 0.0, 1.0].contains(&s.rewards[0]), "the learner's rewards are clipped");
+        if s.terminated[0] {
+            terminations += 1;
+        }
+        if let Some(ep) = s.episodes.first() {
+            break ep.clone();
+        }
+        if s.terminated[0] {
+            lives_lost += 1;
+        }
+        assert!(steps < 20_000, "no game ended");
+    };
+    // Breakout has 5 lives: 4 life-loss episodes for the learner, then the game over.
+    assert_eq!(lives_lost, 4);
+    assert_eq!(terminations, 5);
+    assert_eq!(game.learner_return, clipped);
+    // A brick is worth 1, 4 or 7: the score is at least the clipped sum, and the random
+    // policy here breaks some bricks of the upper rows.
+    assert!(game.ret >= clipped && clipped > 0.0, "score {} clipped {}", game.ret, clipped);
+    // Monitor counts every MaxAndSkip step: the agent's, FireReset's two after the game
+    // reset, and NOOP + FIRE + UP (index 2) after each life lost.
+    assert_eq!(game.length, steps + 2 + 3 * lives_lost);
+}
