@@ -14,6 +14,7 @@
 
 pub mod ale;
 pub mod conformance;
+pub mod palette;
 pub mod roms;
 pub mod warp;
 
@@ -22,8 +23,9 @@ use std::path::PathBuf;
 
 use rand::Rng;
 
-use self::ale::{Ale, MAX_EPISODE_FRAMES, SCREEN_BYTES};
-use self::warp::{Warp, SIZE};
+use self::ale::{Ale, MAX_EPISODE_FRAMES, SCREEN_BYTES, SCREEN_PIXELS, SCREEN_W};
+use self::palette::Palette;
+use self::warp::{same_row, Warp, SIZE};
 use super::{
     bad_snapshot, Action, ActionSpace, Env, EnvEntry, EnvError, EnvRng, EnvSnapshot, EnvState, GameEnd, Observation,
     ObservationSpace, Step,
@@ -214,9 +216,43 @@ impl RawAtari {
         self.ale.lives()
     }
 
+    /// The RGB screen (`getScreenRGB`), 210x160x3.
     pub fn screen(&self, out: &mut [u8]) {
         self.ale.screen_rgb(out)
     }
+
+    /// The screen as palette indices (`getScreen`), 210x160.
+    pub fn screen_indices(&self, out: &mut [u8]) {
+        self.ale.screen_indices(out)
+    }
+}
+
+/// Reads the current screen's palette indices into `out`, and learns the colour of any index
+/// `palette` does not know yet from the RGB screen of this same frame (`rgb`: scratch of
+/// [`SCREEN_BYTES`]). `old`: a screen whose indices are all known, so that only the rows that
+/// differ from it need checking.
+fn grab(raw: &RawAtari, palette: &mut Palette, rgb: &mut [u8], out: &mut [u8], old: Option<&[u8]>) {
+    raw.screen_indices(out);
+    let known = match old {
+        Some(old) => out
+            .chunks_exact(SCREEN_W)
+            .zip(old.chunks_exact(SCREEN_W))
+            .all(|(n, o)| same_row(n, o) || palette.knows_all(n)),
+        None => palette.knows_all(out),
+    };
+    if !known {
+        raw.screen(rgb);
+        palette.learn(out, rgb);
+    }
+}
+
+/// Which screen the wrapped observation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    /// The last raw screen (NoopReset's), in `AtariEnv::screen`.
+    Raw,
+    /// The max-pool of MaxAndSkip's two buffers.
+    Pooled,
 }
 
 /// A whole game in progress, as `Monitor` counts it.
@@ -232,9 +268,20 @@ pub struct AtariEnv {
     id: &'static str,
     raw: RawAtari,
     warp: Warp,
-    /// MaxAndSkip's two frame buffers: zero when made, never cleared.
+    /// The colours of the palette indices seen so far, and their pooled grey values.
+    palette: Palette,
+    /// MaxAndSkip's two frame buffers, as palette indices: zero RGB (black) when made, which
+    /// `written` false stands for, and never cleared.
     buf: [Vec<u8>; 2],
+    written: [bool; 2],
+    /// The screen being read into a buffer (swapped with it).
+    fresh: Vec<u8>,
+    /// NoopReset's last raw screen, as palette indices.
     screen: Vec<u8>,
+    /// Scratch for an RGB screen, read only when a new palette index shows up.
+    rgb: Vec<u8>,
+    /// Which screen the observation is (what `warp_screen` warps).
+    shown: Shown,
     was_real_done: bool,
     lives: i32,
     stack: Vec<u8>,
@@ -261,8 +308,13 @@ impl AtariEnv {
             id,
             raw: RawAtari::new(rom, id)?,
             warp: Warp::new(),
-            buf: [vec![0; SCREEN_BYTES], vec![0; SCREEN_BYTES]],
-            screen: vec![0; SCREEN_BYTES],
+            palette: Palette::new(),
+            buf: [vec![0; SCREEN_PIXELS], vec![0; SCREEN_PIXELS]],
+            written: [false; 2],
+            fresh: vec![0; SCREEN_PIXELS],
+            screen: vec![0; SCREEN_PIXELS],
+            rgb: vec![0; SCREEN_BYTES],
+            shown: Shown::Raw,
             was_real_done: true,
             lives: 0,
             stack: vec![0; STACK * FRAME],
@@ -291,10 +343,10 @@ impl AtariEnv {
             last = self.raw.step(a);
             frames += 1;
             if i == SKIP - 2 {
-                self.raw.screen(&mut self.buf[0]);
+                self.fetch(0);
             }
             if i == SKIP - 1 {
-                self.raw.screen(&mut self.buf[1]);
+                self.fetch(1);
             }
             total += i64::from(last.reward);
             if last.terminated || last.truncated {
@@ -311,11 +363,18 @@ impl AtariEnv {
         (LifeStep { reward: total as f64, terminated: last.terminated, truncated: last.truncated, frames }, done)
     }
 
-    /// The max-pool of the two buffers into `self.screen`.
+    /// The current screen into MaxAndSkip's buffer `k`.
+    fn fetch(&mut self, k: usize) {
+        let old = self.written[k].then_some(&self.buf[k][..]);
+        grab(&self.raw, &mut self.palette, &mut self.rgb, &mut self.fresh, old);
+        std::mem::swap(&mut self.fresh, &mut self.buf[k]);
+        self.written[k] = true;
+    }
+
+    /// The observation is now the max-pool of the two buffers (as they are now: nothing
+    /// fetches between a `pool` and the `warp_screen` that follows it).
     fn pool(&mut self) {
-        for ((o, a), b) in self.screen.iter_mut().zip(&self.buf[0]).zip(&self.buf[1]) {
-            *o = (*a).max(*b);
-        }
+        self.shown = Shown::Pooled;
     }
 
     /// EpisodicLife.step.
@@ -340,7 +399,9 @@ impl AtariEnv {
                 self.raw.reset_game();
             }
         }
-        self.raw.screen(&mut self.screen);
+        let old = self.written[1].then_some(&self.buf[1][..]);
+        grab(&self.raw, &mut self.palette, &mut self.rgb, &mut self.screen, old);
+        self.shown = Shown::Raw;
     }
 
     /// EpisodicLife.reset.
@@ -379,9 +440,22 @@ impl AtariEnv {
         a.len() >= 3 && a[1] == 1
     }
 
-    /// Warps `self.screen` into the newest frame.
+    /// Warps the observation's screen into the newest frame. A buffer never written is
+    /// black, and `max(c, black) = c = max(c, c)`.
     fn warp_screen(&mut self) {
-        self.warp.apply(&self.screen, &mut self.frame);
+        let pool = self.palette.pool();
+        let (a, b) = match (self.shown, self.written) {
+            (Shown::Raw, _) => (&self.screen, &self.screen),
+            (Shown::Pooled, [true, true]) => (&self.buf[0], &self.buf[1]),
+            (Shown::Pooled, [true, false]) => (&self.buf[0], &self.buf[0]),
+            (Shown::Pooled, [false, true]) => (&self.buf[1], &self.buf[1]),
+            (Shown::Pooled, [false, false]) => {
+                // Both black: grey 0 everywhere, which the area resampling keeps 0.
+                self.frame.fill(0);
+                return;
+            }
+        };
+        self.warp.apply_indexed(a, b, pool, &mut self.frame);
     }
 
     fn push_frame(&mut self) {
