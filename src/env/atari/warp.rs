@@ -11,10 +11,11 @@
 //! the leading `0 +` of the accumulation is the first product itself.
 //!
 //! [`Warp::apply_indexed`] warps the max-pool of two palette-index screens through a
-//! [`super::palette::Palette`]'s pooled grey table, and keeps what it computed: a source row
-//! whose two index rows are those of the previous call keeps its horizontal pass, and an
-//! output row none of whose source rows changed keeps its value. Both are pure functions of
-//! those index rows, so the result is the same as computing everything again.
+//! [`super::palette::Palette`]'s pooled grey table, and keeps what it computed: given the
+//! words (8 pixels) of each row that changed since its last call on the same two screens
+//! ([`changed_words`]), it computes again only those pixels' grey, the horizontal outputs
+//! whose taps read them and the output rows that read those. Every value is a pure function
+//! of the pixels it reads, so the result is the same as computing everything again.
 
 use super::ale::{SCREEN_H, SCREEN_W};
 use super::palette::POOL_LEN;
@@ -89,36 +90,99 @@ where
 fn round_u8(x: f32) -> u8 {
     const BIG: f32 = 8_388_608.0;
     debug_assert!((0.0..BIG).contains(&x));
-    ((x + BIG) - BIG).clamp(0.0, 255.0) as u8
+    let r = ((x + BIG) - BIG).clamp(0.0, 255.0);
+    // SAFETY: `r` is an integer in 0..=255 (never NaN: `x` is a sum of non-negative products).
+    unsafe { r.to_int_unchecked::<i32>() as u8 }
 }
 
-/// Whether two equally long byte rows are equal (a branch-free, vectorisable compare).
-#[inline(always)]
-pub(super) fn same_row(a: &[u8], b: &[u8]) -> bool {
-    let mut d = 0u64;
-    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        d |= u64::from_ne_bytes(x.try_into().unwrap()) ^ u64::from_ne_bytes(y.try_into().unwrap());
+/// Words (8 pixels) of a screen row: the unit of change [`changed_words`] reports.
+pub const WORDS: usize = SCREEN_W / 8;
+const _: () = assert!(SCREEN_W % 8 == 0 && WORDS <= 32 && SCREEN_W % 32 == 0);
+
+/// For every row `y` of two index screens, `masks[y]` gets bit `w` set iff the row's bytes
+/// `8w..8w+8` differ between `new` and `old`.
+pub fn changed_words(new: &[u8], old: &[u8], masks: &mut [u32]) {
+    assert_eq!(new.len(), PIXELS);
+    assert_eq!(old.len(), PIXELS);
+    assert_eq!(masks.len(), SCREEN_H);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is present; the lengths are checked above.
+        unsafe { changed_words_avx2(new, old, masks) };
+        return;
     }
-    d == 0 && a.chunks_exact(8).remainder() == b.chunks_exact(8).remainder()
+    for ((m, n), o) in masks.iter_mut().zip(new.chunks_exact(SCREEN_W)).zip(old.chunks_exact(SCREEN_W)) {
+        let mut bits = 0u32;
+        for (w, (x, y)) in n.chunks_exact(8).zip(o.chunks_exact(8)).enumerate() {
+            let x = u64::from_ne_bytes(x.try_into().unwrap());
+            let y = u64::from_ne_bytes(y.try_into().unwrap());
+            bits |= u32::from(x != y) << w;
+        }
+        *m = bits;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn changed_words_avx2(new: &[u8], old: &[u8], masks: &mut [u32]) {
+    use std::arch::x86_64::{__m256i, _mm256_castsi256_pd, _mm256_cmpeq_epi64, _mm256_loadu_si256, _mm256_movemask_pd};
+    for (y, m) in masks.iter_mut().enumerate() {
+        let mut bits = 0u32;
+        for c in 0..SCREEN_W / 32 {
+            let i = y * SCREEN_W + 32 * c;
+            // SAFETY: i + 32 <= PIXELS = the length of both screens.
+            let eq = unsafe {
+                let x = _mm256_loadu_si256(new.as_ptr().add(i).cast::<__m256i>());
+                let z = _mm256_loadu_si256(old.as_ptr().add(i).cast::<__m256i>());
+                _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(x, z))) as u32
+            };
+            bits |= (!eq & 0xf) << (4 * c);
+        }
+        *m = bits;
+    }
+}
+
+/// One index screen given to [`Warp::apply_indexed`]: its pixels, which of the caller's
+/// screens it is (`slot`), and, per row, the words that may differ from what that screen
+/// held when the warp last read it (a superset is fine).
+#[derive(Debug, Clone, Copy)]
+pub struct Indexed<'a> {
+    pub px: &'a [u8],
+    pub slot: usize,
+    pub changed: &'a [u32],
+}
+
+/// Iterates over the set bits of `m`, lowest first.
+#[inline(always)]
+fn bits128(mut m: u128) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        (m != 0).then(|| {
+            let b = m.trailing_zeros() as usize;
+            m &= m - 1;
+            b
+        })
+    })
 }
 
 /// The grey conversion and both tables, made once per environment, with the work buffers and
-/// [`Self::apply_indexed`]'s memory of its last input.
+/// what [`Self::apply_indexed`] computed last.
 #[derive(Debug, Clone)]
 pub struct Warp {
-    /// Column taps; sources as `u8` index a 256-long row, so no bounds check is needed.
+    /// Column taps; sources as `u8`.
     cols: Padded<u8>,
     rows: Padded<usize>,
-    /// One grey source row as float32 (160 used).
-    line: [f32; 256],
+    /// For each word of a row, the output columns whose taps read one of its pixels.
+    word_cols: [u128; WORDS],
+    /// The grey source image as float32, 210x160.
+    grey: Vec<f32>,
     /// The horizontal pass: 210 rows of 84.
     h: Vec<f32>,
-    /// `apply_indexed`'s last input (two index screens) and output; `valid` once it holds one.
-    last_a: Vec<u8>,
-    last_b: Vec<u8>,
-    last_out: Vec<u8>,
-    valid: bool,
-    dirty: [bool; SCREEN_H],
+    /// The output last computed.
+    out: Vec<u8>,
+    /// Per source row, the output columns of `h` that `apply_indexed` recomputed.
+    row_cols: [u128; SCREEN_H],
+    /// The slots of `apply_indexed`'s last input, while `grey`, `h` and `out` are its warp.
+    last: Option<(usize, usize)>,
 }
 
 impl Default for Warp {
@@ -129,17 +193,23 @@ impl Default for Warp {
 
 impl Warp {
     pub fn new() -> Self {
-        assert!(SCREEN_W <= 256);
+        const { assert!(SCREEN_W <= 256) };
+        let cols: Padded<u8> = padded(&area_table(SCREEN_W, SIZE));
+        let mut word_cols = [0u128; WORDS];
+        for (dx, src) in cols.src.iter().enumerate() {
+            for &s in src {
+                word_cols[usize::from(s) / 8] |= 1 << dx;
+            }
+        }
         Self {
-            cols: padded(&area_table(SCREEN_W, SIZE)),
+            cols,
             rows: padded(&area_table(SCREEN_H, SIZE)),
-            line: [0.0; 256],
+            word_cols,
+            grey: vec![0.0; PIXELS],
             h: vec![0.0; SCREEN_H * SIZE],
-            last_a: vec![0; PIXELS],
-            last_b: vec![0; PIXELS],
-            last_out: vec![0; SIZE * SIZE],
-            valid: false,
-            dirty: [true; SCREEN_H],
+            out: vec![0; SIZE * SIZE],
+            row_cols: [0; SCREEN_H],
+            last: None,
         }
     }
 
@@ -148,30 +218,36 @@ impl Warp {
         ((9798 * u32::from(r) + 19235 * u32::from(g) + 3735 * u32::from(b) + 16384) >> 15) as u8
     }
 
-    /// Horizontal pass of `self.line` into row `y` of `self.h`: for each column entry in
-    /// order, `buf[y][dx] += float(g[y][sx]) * w`.
+    /// Horizontal pass of output column `dx` of source row `y`: for each column entry of `dx`
+    /// in order, `buf[y][dx] += float(g[y][sx]) * w`.
     #[inline(always)]
+    fn h_at(&mut self, y: usize, dx: usize) {
+        let line: &[f32; SCREEN_W] = self.grey[y * SCREEN_W..(y + 1) * SCREEN_W].try_into().unwrap();
+        let (s, w) = (self.cols.src[dx], self.cols.w[dx]);
+        let p0 = line[usize::from(s[0])] * w[0];
+        let p1 = line[usize::from(s[1])] * w[1];
+        let p2 = line[usize::from(s[2])] * w[2];
+        self.h[y * SIZE + dx] = (p0 + p1) + p2;
+    }
+
+    /// The horizontal pass of a whole source row.
     fn h_row(&mut self, y: usize) {
-        let line = &self.line;
-        let row = &mut self.h[y * SIZE..(y + 1) * SIZE];
-        for ((o, s), w) in row.iter_mut().zip(&self.cols.src).zip(&self.cols.w) {
-            let p0 = line[usize::from(s[0])] * w[0];
-            let p1 = line[usize::from(s[1])] * w[1];
-            let p2 = line[usize::from(s[2])] * w[2];
-            *o = (p0 + p1) + p2;
+        for dx in 0..SIZE {
+            self.h_at(y, dx);
         }
     }
 
-    /// Vertical pass for output row `dy` into `out` (84 bytes): for each row entry in order,
+    /// Vertical pass for output row `dy` into `self.out`: for each row entry in order,
     /// `acc[dx] += w * buf[sy][dx]`, then rounded.
     #[inline(always)]
-    fn v_row(&self, dy: usize, out: &mut [u8]) {
+    fn v_row(&mut self, dy: usize) {
         let s = self.rows.src[dy];
         let w = self.rows.w[dy];
         let r0 = &self.h[s[0] * SIZE..][..SIZE];
         let r1 = &self.h[s[1] * SIZE..][..SIZE];
         let r2 = &self.h[s[2] * SIZE..][..SIZE];
-        for (((o, a), b), c) in out[..SIZE].iter_mut().zip(r0).zip(r1).zip(r2) {
+        let out = &mut self.out[dy * SIZE..][..SIZE];
+        for (((o, a), b), c) in out.iter_mut().zip(r0).zip(r1).zip(r2) {
             let acc = (w[0] * *a + w[1] * *b) + w[2] * *c;
             *o = round_u8(acc);
         }
@@ -181,55 +257,74 @@ impl Warp {
     pub fn apply(&mut self, rgb: &[u8], out: &mut [u8]) {
         assert_eq!(rgb.len(), PIXELS * 3);
         assert_eq!(out.len(), SIZE * SIZE);
+        for (g, p) in self.grey.iter_mut().zip(rgb.chunks_exact(3)) {
+            *g = f32::from(Self::grey(p[0], p[1], p[2]));
+        }
         for y in 0..SCREEN_H {
-            let src = &rgb[y * SCREEN_W * 3..(y + 1) * SCREEN_W * 3];
-            for (g, p) in self.line.iter_mut().zip(src.chunks_exact(3)) {
-                *g = f32::from(Self::grey(p[0], p[1], p[2]));
-            }
             self.h_row(y);
         }
         for dy in 0..SIZE {
-            self.v_row(dy, &mut out[dy * SIZE..(dy + 1) * SIZE]);
+            self.v_row(dy);
         }
-        // `self.h` no longer matches `apply_indexed`'s last input.
-        self.valid = false;
+        out.copy_from_slice(&self.out);
+        // The buffers no longer hold `apply_indexed`'s last warp.
+        self.last = None;
     }
 
     /// Warps the max-pool of the index screens `a` and `b` (210x160 palette indices each)
     /// into an 84x84 grey frame, the grey of a pixel being `pool[a * 256 + b]`
-    /// ([`super::palette::Palette::pool`]; every index of `a` and `b` must be known to it).
-    /// A single screen is `apply_indexed(s, s, ..)`. `pool` must be the same table (or one
-    /// that agrees with it on the indices of the previous calls) at every call.
-    pub fn apply_indexed(&mut self, a: &[u8], b: &[u8], pool: &[u8], out: &mut [u8]) {
-        assert_eq!(a.len(), PIXELS);
-        assert_eq!(b.len(), PIXELS);
+    /// ([`super::palette::Palette::pool`]; every index of `a` and `b` must be known to it,
+    /// and the table must agree with the earlier calls' on their indices). A single screen is
+    /// `a` = `b`.
+    ///
+    /// When `a` and `b` are the slots of the last call, only what their `changed` words reach
+    /// is computed again: those pixels' grey, the horizontal outputs that read them, the
+    /// output rows that read those; the caller then clears both slots' `changed`.
+    pub fn apply_indexed(&mut self, a: Indexed, b: Indexed, pool: &[u8], out: &mut [u8]) {
+        assert_eq!(a.px.len(), PIXELS);
+        assert_eq!(b.px.len(), PIXELS);
+        assert_eq!(a.changed.len(), SCREEN_H);
+        assert_eq!(b.changed.len(), SCREEN_H);
         assert_eq!(out.len(), SIZE * SIZE);
         let pool: &[u8; POOL_LEN] = pool.try_into().expect("a 256x256 pool table");
-        let valid = self.valid;
-        for y in 0..SCREEN_H {
-            let r = y * SCREEN_W..(y + 1) * SCREEN_W;
-            let (ra, rb) = (&a[r.clone()], &b[r.clone()]);
-            let dirty = !valid || !same_row(ra, &self.last_a[r.clone()]) || !same_row(rb, &self.last_b[r.clone()]);
-            self.dirty[y] = dirty;
-            if dirty {
-                for ((g, &i), &j) in self.line.iter_mut().zip(ra).zip(rb) {
-                    *g = f32::from(pool[(usize::from(i) << 8) | usize::from(j)]);
-                }
+        let full = self.last != Some((a.slot, b.slot));
+        if full {
+            for ((g, &i), &j) in self.grey.iter_mut().zip(a.px).zip(b.px) {
+                *g = f32::from(pool[(usize::from(i) << 8) | usize::from(j)]);
+            }
+            for y in 0..SCREEN_H {
                 self.h_row(y);
-                self.last_a[r.clone()].copy_from_slice(ra);
-                self.last_b[r].copy_from_slice(rb);
+            }
+            for dy in 0..SIZE {
+                self.v_row(dy);
+            }
+        } else {
+            for y in 0..SCREEN_H {
+                let mut m = a.changed[y] | b.changed[y];
+                let mut cols = 0u128;
+                while m != 0 {
+                    let w = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    let r = y * SCREEN_W + 8 * w..y * SCREEN_W + 8 * w + 8;
+                    for ((g, &i), &j) in self.grey[r.clone()].iter_mut().zip(&a.px[r.clone()]).zip(&b.px[r]) {
+                        *g = f32::from(pool[(usize::from(i) << 8) | usize::from(j)]);
+                    }
+                    cols |= self.word_cols[w];
+                }
+                for dx in bits128(cols) {
+                    self.h_at(y, dx);
+                }
+                self.row_cols[y] = cols;
+            }
+            for dy in 0..SIZE {
+                let s = self.rows.src[dy];
+                if self.row_cols[s[0]] | self.row_cols[s[1]] | self.row_cols[s[2]] != 0 {
+                    self.v_row(dy);
+                }
             }
         }
-        let mut last_out = std::mem::take(&mut self.last_out);
-        for dy in 0..SIZE {
-            let s = self.rows.src[dy];
-            if !valid || self.dirty[s[0]] || self.dirty[s[1]] || self.dirty[s[2]] {
-                self.v_row(dy, &mut last_out[dy * SIZE..(dy + 1) * SIZE]);
-            }
-        }
-        out.copy_from_slice(&last_out);
-        self.last_out = last_out;
-        self.valid = true;
+        out.copy_from_slice(&self.out);
+        self.last = Some((a.slot, b.slot));
     }
 }
 
@@ -329,9 +424,55 @@ mod tests {
         }
     }
 
-    /// The indexed warp, with its memory of the last input, against the literal warp of the
-    /// RGB max-pool, over a sequence of screens that change a few rows at a time (and
-    /// sometimes entirely), interleaved with RGB warps.
+    /// A caller of `apply_indexed` as `AtariEnv` is one: three index screens (slots), each
+    /// with the words changed since the warp last read it.
+    struct Caller {
+        px: Vec<Vec<u8>>,
+        since: Vec<Vec<u32>>,
+        masks: Vec<u32>,
+    }
+
+    impl Caller {
+        fn new(first: &[u8]) -> Self {
+            Self { px: vec![first.to_vec(); 3], since: vec![vec![0; SCREEN_H]; 3], masks: vec![0; SCREEN_H] }
+        }
+
+        fn set(&mut self, slot: usize, new: Vec<u8>) {
+            changed_words(&new, &self.px[slot], &mut self.masks);
+            for (s, m) in self.since[slot].iter_mut().zip(&self.masks) {
+                *s |= *m;
+            }
+            self.px[slot] = new;
+        }
+
+        fn warp(&mut self, w: &mut Warp, pool: &[u8], (sa, sb): (usize, usize), out: &mut [u8]) {
+            let a = Indexed { px: &self.px[sa], slot: sa, changed: &self.since[sa] };
+            let b = Indexed { px: &self.px[sb], slot: sb, changed: &self.since[sb] };
+            w.apply_indexed(a, b, pool, out);
+            self.since[sa].fill(0);
+            self.since[sb].fill(0);
+        }
+    }
+
+    #[test]
+    fn changed_words_marks_exactly_the_changed_words() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        let old: Vec<u8> = (0..PIXELS).map(|_| rng.gen()).collect();
+        let mut new = old.clone();
+        let mut want = vec![0u32; SCREEN_H];
+        for _ in 0..300 {
+            let i = rng.gen_range(0..PIXELS);
+            new[i] ^= 1 << rng.gen_range(0..8);
+            want[i / SCREEN_W] |= 1 << (i % SCREEN_W / 8);
+        }
+        let mut got = vec![0u32; SCREEN_H];
+        changed_words(&new, &old, &mut got);
+        assert_eq!(got, want);
+    }
+
+    /// The indexed warp, recomputing only what changed, against the literal warp of the RGB
+    /// max-pool, over screens that change a few pixels at a time (and sometimes entirely),
+    /// with the pair of slots switching now and then and RGB warps in between.
     #[test]
     fn apply_indexed_equals_the_literal_warp_of_the_pool() {
         use super::super::palette::Palette;
@@ -343,31 +484,81 @@ mod tests {
         p.learn(&idx, &rgb_of(&idx));
         let mut w = Warp::new();
         let mut out = vec![0u8; SIZE * SIZE];
-        let mut a: Vec<u8> = (0..PIXELS).map(|_| idx[rng.gen_range(0..128)]).collect();
-        let mut b = a.clone();
-        for step in 0..60 {
-            match step % 7 {
-                0 => a.iter_mut().for_each(|x| *x = idx[rng.gen_range(0..4)]),
-                3 => b.copy_from_slice(&a),
-                _ => {
-                    for _ in 0..rng.gen_range(0..6) {
-                        let s = if rng.gen() { &mut a } else { &mut b };
-                        let y = rng.gen_range(0..SCREEN_H);
-                        let x = rng.gen_range(0..SCREEN_W);
-                        s[y * SCREEN_W + x] = idx[rng.gen_range(0..128)];
+        let first: Vec<u8> = (0..PIXELS).map(|_| idx[rng.gen_range(0..128)]).collect();
+        let mut c = Caller::new(&first);
+        for step in 0..120 {
+            for slot in 0..3 {
+                let mut s = c.px[slot].clone();
+                match rng.gen_range(0..12) {
+                    0 => s.iter_mut().for_each(|x| *x = idx[rng.gen_range(0..4)]),
+                    1 => s.copy_from_slice(&c.px[(slot + 1) % 3]),
+                    _ => {
+                        for _ in 0..rng.gen_range(0..40) {
+                            let y = rng.gen_range(0..SCREEN_H);
+                            let x = rng.gen_range(0..SCREEN_W);
+                            s[y * SCREEN_W + x] = idx[rng.gen_range(0..128)];
+                        }
                     }
                 }
+                c.set(slot, s);
             }
-            let (ra, rb) = (rgb_of(&a), rgb_of(&b));
+            let pair = match rng.gen_range(0..10) {
+                0 => (2, 2),
+                1 => (0, 0),
+                2 => (1, 0),
+                _ => (0, 1),
+            };
+            let (ra, rb) = (rgb_of(&c.px[pair.0]), rgb_of(&c.px[pair.1]));
             let pooled: Vec<u8> = ra.iter().zip(&rb).map(|(x, y)| *x.max(y)).collect();
-            w.apply_indexed(&a, &b, p.pool(), &mut out);
-            assert_eq!(out, reference(&pooled), "step {step}");
-            w.apply_indexed(&a, &a, p.pool(), &mut out);
-            assert_eq!(out, reference(&ra), "step {step}, single");
-            if step % 5 == 0 {
+            c.warp(&mut w, p.pool(), pair, &mut out);
+            assert_eq!(out, reference(&pooled), "step {step}, slots {pair:?}");
+            if step % 17 == 0 {
                 w.apply(&rb, &mut out);
                 assert_eq!(out, reference(&rb), "step {step}, rgb");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    #[ignore]
+    fn warp_timing() {
+        use super::super::palette::Palette;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+        let idx: Vec<u8> = (0..128).map(|i| 2 * i as u8).collect();
+        let mut p = Palette::new();
+        let rgb: Vec<u8> = idx.iter().flat_map(|_| [rng.gen::<u8>(), rng.gen(), rng.gen()]).collect();
+        p.learn(&idx, &rgb);
+        let mut w = Warp::new();
+        let mut out = vec![0u8; SIZE * SIZE];
+        let a: Vec<u8> = (0..PIXELS).map(|_| idx[rng.gen_range(0..8)]).collect();
+        let mut b = a.clone();
+        let mut old = b.clone();
+        let none = vec![0u32; SCREEN_H];
+        let mut masks = vec![0u32; SCREEN_H];
+        for (dirty, stride) in [(0usize, 1usize), (30, 1), (30, 7), (210, 11)] {
+            let n = 20000;
+            let t = std::time::Instant::now();
+            for k in 0..n {
+                for j in 0..dirty {
+                    let y = (j * stride + k) % SCREEN_H;
+                    b[y * SCREEN_W + (k % SCREEN_W)] ^= 2;
+                }
+                changed_words(&b, &old, &mut masks);
+                old.copy_from_slice(&b);
+                w.apply_indexed(
+                    Indexed { px: &a, slot: 0, changed: &none },
+                    Indexed { px: &b, slot: 1, changed: &masks },
+                    p.pool(),
+                    &mut out,
+                );
+            }
+            eprintln!("dirty ~{dirty} stride {stride}: {:.2} us/call", t.elapsed().as_secs_f64() * 1e6 / n as f64);
         }
     }
 }
