@@ -346,7 +346,7 @@ pub struct AtariEnv {
     warp: Warp,
     /// MaxAndSkip's two frame buffers and NoopReset's last raw screen.
     screens: Screens,
-    /// Which screen the observation is (what `warp_screen` warps).
+    /// Which screen the observation is (what `observe` warps).
     shown: Shown,
     was_real_done: bool,
     lives: i32,
@@ -426,7 +426,7 @@ impl AtariEnv {
     }
 
     /// The observation is now the max-pool of the two buffers (as they are now: nothing
-    /// fetches between a `pool` and the `warp_screen` that follows it).
+    /// fetches between a `pool` and the `observe` that follows it).
     fn pool(&mut self) {
         self.shown = Shown::Pooled;
     }
