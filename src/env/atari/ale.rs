@@ -19,8 +19,10 @@ pub const MAX_EPISODE_FRAMES: u32 = 108_000;
 /// Width and height of the screen (NTSC).
 pub const SCREEN_W: usize = 160;
 pub const SCREEN_H: usize = 210;
+/// Pixels of one screen (bytes of one palette-index screen).
+pub const SCREEN_PIXELS: usize = SCREEN_W * SCREEN_H;
 /// Bytes of one RGB screen.
-pub const SCREEN_BYTES: usize = SCREEN_W * SCREEN_H * 3;
+pub const SCREEN_BYTES: usize = SCREEN_PIXELS * 3;
 
 /// One emulator. Not `Sync`; `Send` because ALE keeps no thread-local state, and its global
 /// state is written only while [`LIFECYCLE`] is held (and the logger mode, set once).
@@ -126,6 +128,13 @@ impl Ale {
     pub fn screen_rgb(&self, out: &mut [u8]) {
         assert_eq!(out.len(), SCREEN_BYTES);
         unsafe { sys::getScreenRGB(self.ptr, out.as_mut_ptr()) }
+    }
+
+    /// The screen as palette indices (`getScreen`), rows x columns; [`Self::screen_rgb`] is
+    /// this mapped through the palette.
+    pub fn screen_indices(&self, out: &mut [u8]) {
+        assert_eq!(out.len(), SCREEN_PIXELS);
+        unsafe { sys::getScreen(self.ptr, out.as_mut_ptr()) }
     }
 
     /// The emulator's whole state (console, cartridge, generators, frame counters) as bytes.

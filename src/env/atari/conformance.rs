@@ -154,10 +154,10 @@ fn replay_deepmind(case: &AtariCase, rom: &str) -> Result<(), String> {
                 eq(&at, "real", real, reset.real)?;
                 if first {
                     let want = b64(&case.initial_obs_b64, "initial_obs_b64")?;
-                    eq(&at, "initial observation bytes equal", env.stack() == want.as_slice(), true)?;
+                    eq(&at, "initial observation bytes equal", env.stack() == want, true)?;
                     first = false;
                 }
-                eq(&at, "obs md5", md5_hex(env.stack()), reset.obs.clone())?;
+                eq(&at, "obs md5", md5_hex(&env.stack()), reset.obs.clone())?;
                 if let Some(f) = &reset.frame {
                     eq(&at, "frame md5", md5_hex(env.frame()), f.clone())?;
                 }
@@ -165,7 +165,7 @@ fn replay_deepmind(case: &AtariCase, rom: &str) -> Result<(), String> {
             }
             Entry::Step { action, obs, frame, reward, raw_reward, terminated, truncated, lives, frames } => {
                 let (r, term, trunc, n) = env.step_raw(*action);
-                eq(&at, "obs md5", md5_hex(env.stack()), obs.clone())?;
+                eq(&at, "obs md5", md5_hex(&env.stack()), obs.clone())?;
                 if let Some(f) = frame {
                     eq(&at, "frame md5", md5_hex(env.frame()), f.clone())?;
                 }

@@ -14,6 +14,7 @@
 
 pub mod ale;
 pub mod conformance;
+pub mod palette;
 pub mod roms;
 pub mod warp;
 
@@ -22,8 +23,9 @@ use std::path::PathBuf;
 
 use rand::Rng;
 
-use self::ale::{Ale, MAX_EPISODE_FRAMES, SCREEN_BYTES};
-use self::warp::{Warp, SIZE};
+use self::ale::{Ale, MAX_EPISODE_FRAMES, SCREEN_BYTES, SCREEN_H, SCREEN_PIXELS, SCREEN_W};
+use self::palette::Palette;
+use self::warp::{changed_words, Indexed, Warp, SIZE};
 use super::{
     bad_snapshot, Action, ActionSpace, Env, EnvEntry, EnvError, EnvRng, EnvSnapshot, EnvState, GameEnd, Observation,
     ObservationSpace, Step,
@@ -214,8 +216,118 @@ impl RawAtari {
         self.ale.lives()
     }
 
+    /// The RGB screen (`getScreenRGB`), 210x160x3.
     pub fn screen(&self, out: &mut [u8]) {
         self.ale.screen_rgb(out)
+    }
+
+    /// The screen as palette indices (`getScreen`), 210x160.
+    pub fn screen_indices(&self, out: &mut [u8]) {
+        self.ale.screen_indices(out)
+    }
+}
+
+/// Which screen the wrapped observation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    /// NoopReset's last raw screen.
+    Raw,
+    /// The max-pool of MaxAndSkip's two buffers.
+    Pooled,
+}
+
+/// Slots of [`Screens`]: MaxAndSkip's two buffers, NoopReset's raw screen.
+const B0: usize = 0;
+const B1: usize = 1;
+const RAW: usize = 2;
+
+/// The screens an observation is made of, as palette indices (`getScreen`), with the
+/// palette that turns them into pooled grey values ([`palette`]).
+struct Screens {
+    palette: Palette,
+    /// Per slot: the screen; zero RGB (black) until first written, which `written` false
+    /// stands for (MaxAndSkip's buffers are zero when made and never cleared).
+    px: [Vec<u8>; 3],
+    written: [bool; 3],
+    /// Per slot and row, the words (8 pixels) changed since the warp last read the slot.
+    since: [Vec<u32>; 3],
+    /// The screen being read (then swapped into its slot).
+    fresh: Vec<u8>,
+    /// One read's changed words.
+    masks: Vec<u32>,
+    /// An RGB screen, read only when a palette index not seen before shows up.
+    rgb: Vec<u8>,
+}
+
+impl Screens {
+    fn new() -> Self {
+        Self {
+            palette: Palette::new(),
+            px: std::array::from_fn(|_| vec![0; SCREEN_PIXELS]),
+            written: [false; 3],
+            since: std::array::from_fn(|_| vec![0; SCREEN_H]),
+            fresh: vec![0; SCREEN_PIXELS],
+            masks: vec![0; SCREEN_H],
+            rgb: vec![0; SCREEN_BYTES],
+        }
+    }
+
+    /// The current screen into `slot`. A palette index not known yet is learned from the RGB
+    /// screen of this same frame; only the words that changed can hold one (every index of
+    /// a written slot is known).
+    fn grab(&mut self, raw: &RawAtari, slot: usize) {
+        raw.screen_indices(&mut self.fresh);
+        changed_words(&self.fresh, &self.px[slot], &mut self.masks);
+        let known = if self.written[slot] {
+            self.masks.iter().enumerate().all(|(y, &m)| {
+                let mut m = m;
+                while m != 0 {
+                    let w = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    let i = y * SCREEN_W + 8 * w;
+                    if !self.palette.knows_all(&self.fresh[i..i + 8]) {
+                        return false;
+                    }
+                }
+                true
+            })
+        } else {
+            self.palette.knows_all(&self.fresh)
+        };
+        if !known {
+            raw.screen(&mut self.rgb);
+            self.palette.learn(&self.fresh, &self.rgb);
+        }
+        for (s, m) in self.since[slot].iter_mut().zip(&self.masks) {
+            *s |= *m;
+        }
+        std::mem::swap(&mut self.fresh, &mut self.px[slot]);
+        self.written[slot] = true;
+    }
+
+    /// Warps the screen `shown` into `out`. A buffer never written is black, and
+    /// `max(c, black) = c = max(c, c)`.
+    fn warp(&mut self, warp: &mut Warp, shown: Shown, out: &mut [u8]) {
+        let (a, b) = match (shown, self.written[B0], self.written[B1]) {
+            (Shown::Raw, ..) => (RAW, RAW),
+            (Shown::Pooled, true, true) => (B0, B1),
+            (Shown::Pooled, true, false) => (B0, B0),
+            (Shown::Pooled, false, true) => (B1, B1),
+            (Shown::Pooled, false, false) => {
+                // Both black: grey 0 everywhere, which the area resampling keeps 0.
+                out.fill(0);
+                return;
+            }
+        };
+        debug_assert!(self.written[a] && self.written[b]);
+        warp.apply_indexed(
+            Indexed { px: &self.px[a], slot: a, changed: &self.since[a] },
+            Indexed { px: &self.px[b], slot: b, changed: &self.since[b] },
+            self.palette.pool(),
+            out,
+        );
+        self.since[a].fill(0);
+        self.since[b].fill(0);
     }
 }
 
@@ -232,13 +344,15 @@ pub struct AtariEnv {
     id: &'static str,
     raw: RawAtari,
     warp: Warp,
-    /// MaxAndSkip's two frame buffers: zero when made, never cleared.
-    buf: [Vec<u8>; 2],
-    screen: Vec<u8>,
+    /// MaxAndSkip's two frame buffers and NoopReset's last raw screen.
+    screens: Screens,
+    /// Which screen the observation is (what `observe` warps).
+    shown: Shown,
     was_real_done: bool,
     lives: i32,
-    stack: Vec<u8>,
-    frame: Vec<u8>,
+    /// The stack as a ring: frame `newest` is the newest, the one after it the oldest.
+    frames: [Vec<u8>; STACK],
+    newest: usize,
     game: Game,
     ended: Option<GameEnd>,
     /// Frames run by the last step (1-4), for the conformance cases.
@@ -261,12 +375,12 @@ impl AtariEnv {
             id,
             raw: RawAtari::new(rom, id)?,
             warp: Warp::new(),
-            buf: [vec![0; SCREEN_BYTES], vec![0; SCREEN_BYTES]],
-            screen: vec![0; SCREEN_BYTES],
+            screens: Screens::new(),
+            shown: Shown::Raw,
             was_real_done: true,
             lives: 0,
-            stack: vec![0; STACK * FRAME],
-            frame: vec![0; FRAME],
+            frames: std::array::from_fn(|_| vec![0; FRAME]),
+            newest: STACK - 1,
             game: Game::default(),
             ended: None,
             last_frames: 0,
@@ -291,10 +405,10 @@ impl AtariEnv {
             last = self.raw.step(a);
             frames += 1;
             if i == SKIP - 2 {
-                self.raw.screen(&mut self.buf[0]);
+                self.screens.grab(&self.raw, B0);
             }
             if i == SKIP - 1 {
-                self.raw.screen(&mut self.buf[1]);
+                self.screens.grab(&self.raw, B1);
             }
             total += i64::from(last.reward);
             if last.terminated || last.truncated {
@@ -311,11 +425,10 @@ impl AtariEnv {
         (LifeStep { reward: total as f64, terminated: last.terminated, truncated: last.truncated, frames }, done)
     }
 
-    /// The max-pool of the two buffers into `self.screen`.
+    /// The observation is now the max-pool of the two buffers (as they are now: nothing
+    /// fetches between a `pool` and the `observe` that follows it).
     fn pool(&mut self) {
-        for ((o, a), b) in self.screen.iter_mut().zip(&self.buf[0]).zip(&self.buf[1]) {
-            *o = (*a).max(*b);
-        }
+        self.shown = Shown::Pooled;
     }
 
     /// EpisodicLife.step.
@@ -340,7 +453,8 @@ impl AtariEnv {
                 self.raw.reset_game();
             }
         }
-        self.raw.screen(&mut self.screen);
+        self.screens.grab(&self.raw, RAW);
+        self.shown = Shown::Raw;
     }
 
     /// EpisodicLife.reset.
@@ -379,14 +493,17 @@ impl AtariEnv {
         a.len() >= 3 && a[1] == 1
     }
 
-    /// Warps `self.screen` into the newest frame.
-    fn warp_screen(&mut self) {
-        self.warp.apply(&self.screen, &mut self.frame);
-    }
-
-    fn push_frame(&mut self) {
-        self.stack.copy_within(FRAME.., 0);
-        self.stack[(STACK - 1) * FRAME..].copy_from_slice(&self.frame);
+    /// Warps the observation's screen into the newest frame of the stack: a new one
+    /// (the oldest dropped), or, at a reset, the only one (the others zero).
+    fn observe(&mut self, reset: bool) {
+        if reset {
+            for f in &mut self.frames {
+                f.fill(0);
+            }
+        } else {
+            self.newest = (self.newest + 1) % STACK;
+        }
+        self.screens.warp(&mut self.warp, self.shown, &mut self.frames[self.newest]);
     }
 
     fn ensure_loaded(&mut self, rng: &mut EnvRng) {
@@ -402,9 +519,7 @@ impl AtariEnv {
     pub fn reset_with(&mut self, noops: u32, draw: &mut dyn FnMut() -> u32) -> bool {
         let real = self.was_real_done;
         self.fire_reset(noops, draw);
-        self.warp_screen();
-        self.stack.fill(0);
-        self.stack[(STACK - 1) * FRAME..].copy_from_slice(&self.frame);
+        self.observe(true);
         real
     }
 
@@ -412,20 +527,23 @@ impl AtariEnv {
     pub fn step_raw(&mut self, a: usize) -> (f64, bool, bool, usize) {
         let s = self.life_step(a);
         self.pool();
-        self.warp_screen();
-        self.push_frame();
+        self.observe(false);
         self.last_frames = s.frames;
         (s.reward, s.terminated, s.truncated, s.frames)
     }
 
     /// The stack, oldest frame first.
-    pub fn stack(&self) -> &[u8] {
-        &self.stack
+    pub fn stack(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(STACK * FRAME);
+        for k in 1..=STACK {
+            v.extend_from_slice(&self.frames[(self.newest + k) % STACK]);
+        }
+        v
     }
 
     /// The newest frame.
     pub fn frame(&self) -> &[u8] {
-        &self.frame
+        &self.frames[self.newest]
     }
 
     pub fn lives(&self) -> i32 {
@@ -475,7 +593,7 @@ impl Env for AtariEnv {
         // Never exercised (FORMAT.md (*)): a fresh count for a FireReset redo.
         let mut redo = || rng.gen_range(1..=NOOP_MAX);
         self.reset_with(n, &mut redo);
-        Observation::Frames(self.stack.clone())
+        Observation::Frames(self.stack())
     }
 
     fn step(&mut self, action: &Action) -> Result<Step, EnvError> {
@@ -495,7 +613,7 @@ impl Env for AtariEnv {
         if let Some(end) = self.ended.as_mut() {
             end.learner_return = self.game.learner;
         }
-        Ok(Step { obs: Observation::Frames(self.stack.clone()), reward, terminated, truncated })
+        Ok(Step { obs: Observation::Frames(self.stack()), reward, terminated, truncated })
     }
 
     fn set_state(&mut self, state: &EnvState) -> Result<Observation, EnvError> {
