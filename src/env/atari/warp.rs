@@ -494,10 +494,3 @@ mod tests {
         }
     }
 }
-
-#[cfg(test)]
-mod timing {
-    use super::*;
-    use rand::{Rng, SeedableRng};
-
-}
