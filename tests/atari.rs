@@ -39,3 +39,32 @@ fn a_breakout_game_is_one_episode_of_five_lives_with_its_unclipped_score() {
     // reset, and NOOP + FIRE + UP (index 2) after each life lost.
     assert_eq!(game.length, steps + 2 + 3 * lives_lost);
 }
+
+/// A checkpoint's environment part: a fresh copy restored from a snapshot continues exactly
+/// as the original does (observations, rewards, flags, games), across life losses and a
+/// game over (Breakout, random actions).
+#[test]
+fn an_atari_vec_env_continues_bit_for_bit_from_its_snapshot() {
+    let make = || env::make("BreakoutNoFrameskip-v4");
+    let mut a = VecEnv::new(2, 11, make).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut act = |rng: &mut rand_chacha::ChaCha8Rng| [Action::Discrete(rng.gen_range(0..4)), Action::Discrete(rng.gen_range(0..4))];
+    for _ in 0..700 {
+        a.step(&act(&mut rng)).unwrap();
+    }
+    let snap = a.snapshot();
+    let mut b = VecEnv::new(2, 999, make).unwrap();
+    b.restore(&snap).unwrap();
+    assert_eq!(a.observations(), b.observations());
+    let (mut games, mut lives) = (0, 0);
+    for t in 0..1500 {
+        let actions = act(&mut rng);
+        let (x, y) = (a.step(&actions).unwrap(), b.step(&actions).unwrap());
+        assert_eq!(a.observations(), b.observations(), "step {t}");
+        assert_eq!((&x.rewards, &x.terminated, &x.truncated), (&y.rewards, &y.terminated, &y.truncated), "step {t}");
+        assert_eq!(x.episodes, y.episodes, "step {t}");
+        games += x.episodes.len();
+        lives += x.terminated.iter().filter(|&&d| d).count();
+    }
+    assert!(games >= 1 && lives > games, "the run crossed life losses ({lives}) and game overs ({games})");
+}

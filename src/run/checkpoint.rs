@@ -16,7 +16,8 @@ use crate::algo::{AlgoError, Algorithm, CollectorState, Training};
 use crate::spec::Cell;
 
 /// The file format's version: a checkpoint of another version is ignored.
-const VERSION: u32 = 1;
+/// 2: `CellLog` carries `learner_return` (Atari), Atari environments save their state.
+const VERSION: u32 = 2;
 
 /// A running cell's state.
 #[derive(Serialize, Deserialize)]

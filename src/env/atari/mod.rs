@@ -561,6 +561,35 @@ impl AtariEnv {
     }
 }
 
+/// Byte strings packed into `u64`s: for each, its length, then its bytes 8 to a word.
+fn pack(parts: &[Vec<u8>], out: &mut Vec<u64>) {
+    out.push(parts.len() as u64);
+    for p in parts {
+        out.push(p.len() as u64);
+        out.extend(p.chunks(8).map(|c| {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(w)
+        }));
+    }
+}
+
+/// The inverse of [`pack`]; `None` if the words do not hold exactly that.
+fn unpack(words: &[u64]) -> Option<Vec<Vec<u8>>> {
+    let (&n, mut rest) = words.split_first()?;
+    let mut parts = Vec::with_capacity(n.min(64) as usize);
+    for _ in 0..n {
+        let (&len, r) = rest.split_first()?;
+        let len = usize::try_from(len).ok()?;
+        let (body, r) = r.split_at_checked(len.div_ceil(8))?;
+        let mut bytes: Vec<u8> = body.iter().flat_map(|w| w.to_le_bytes()).collect();
+        bytes.truncate(len);
+        parts.push(bytes);
+        rest = r;
+    }
+    rest.is_empty().then_some(parts)
+}
+
 /// `sign(r)`, baselines' ClipRewardEnv.
 fn clip(r: f64) -> f64 {
     if r > 0.0 {
@@ -624,12 +653,66 @@ impl Env for AtariEnv {
         })
     }
 
+    /// The emulator's whole state (ALE's `cloneSystemState`: console, cartridge, generators
+    /// and frame counters) and the wrappers' (MaxAndSkip's buffers, the stack, lives, the
+    /// game in progress, the colours learned so far), as bytes packed into `counters`.
     fn snapshot(&self) -> EnvSnapshot {
-        EnvSnapshot::default()
+        let mut bytes: Vec<Vec<u8>> = vec![self.raw.ale.save_state()];
+        bytes.extend(self.screens.px.iter().cloned());
+        bytes.push(self.screens.written.iter().map(|&w| u8::from(w)).collect());
+        let (idx, rgb) = self.screens.palette.known_colours();
+        bytes.push(idx);
+        bytes.push(rgb);
+        bytes.extend(self.frames.iter().cloned());
+        let mut counters = vec![
+            u64::from(self.raw.loaded),
+            u64::from(self.shown == Shown::Pooled),
+            u64::from(self.was_real_done),
+            self.lives as u32 as u64,
+            self.newest as u64,
+            self.game.steps as u64,
+        ];
+        pack(&bytes, &mut counters);
+        EnvSnapshot { values: vec![self.game.score, self.game.learner], counters }
     }
 
-    fn restore(&mut self, _snapshot: &EnvSnapshot) -> Result<(), EnvError> {
-        Err(bad_snapshot(self.id, "Atari environments do not checkpoint yet"))
+    fn restore(&mut self, snapshot: &EnvSnapshot) -> Result<(), EnvError> {
+        let bad = |why: &str| bad_snapshot(self.id, why);
+        let (head, packed) = snapshot.counters.split_at_checked(6).ok_or_else(|| bad("too short"))?;
+        let parts = unpack(packed).ok_or_else(|| bad("damaged"))?;
+        let want = 1 + 3 + 1 + 2 + STACK;
+        if parts.len() != want || snapshot.values.len() != 2 {
+            return Err(bad("not an Atari snapshot"));
+        }
+        let sizes_ok = parts[1..4].iter().all(|p| p.len() == SCREEN_PIXELS)
+            && parts[4].len() == 3
+            && parts[6].len() == 3 * parts[5].len()
+            && parts[7..].iter().all(|f| f.len() == FRAME)
+            && (head[4] as usize) < STACK;
+        if !sizes_ok {
+            return Err(bad("sizes do not fit this environment"));
+        }
+        self.raw.ale.restore_state(&parts[0]);
+        self.raw.loaded = head[0] != 0;
+        for (k, px) in parts[1..4].iter().enumerate() {
+            self.screens.px[k].copy_from_slice(px);
+            self.screens.written[k] = parts[4][k] != 0;
+            // Everything changed as far as the warp knows: its next pass is a full one.
+            self.screens.since[k].fill(u32::MAX);
+        }
+        self.screens.palette = palette::Palette::new();
+        self.screens.palette.learn(&parts[5], &parts[6]);
+        for (f, p) in self.frames.iter_mut().zip(&parts[7..]) {
+            f.copy_from_slice(p);
+        }
+        self.shown = if head[1] != 0 { Shown::Pooled } else { Shown::Raw };
+        self.was_real_done = head[2] != 0;
+        self.lives = head[3] as u32 as i32;
+        self.newest = head[4] as usize;
+        self.game = Game { score: snapshot.values[0], learner: snapshot.values[1], steps: head[5] as usize };
+        self.ended = None;
+        self.warp = Warp::new();
+        Ok(())
     }
 
     fn take_game_end(&mut self) -> Option<GameEnd> {

@@ -87,6 +87,13 @@ impl Palette {
         }
     }
 
+    /// The known indices and their colours (3 bytes each), to learn again elsewhere.
+    pub fn known_colours(&self) -> (Vec<u8>, Vec<u8>) {
+        let idx: Vec<u8> = (0..=255u8).filter(|&i| self.knows(i)).collect();
+        let rgb = idx.iter().flat_map(|&i| self.rgb[usize::from(i)]).collect();
+        (idx, rgb)
+    }
+
     /// `pool[a * 256 + b]` = `grey(max(rgb(a), rgb(b)))` for known `a`, `b` (0 elsewhere).
     pub fn pool(&self) -> &[u8] {
         &self.pool
