@@ -314,6 +314,13 @@ pub fn known_ids() -> String {
 
 /// Looks an id up in the registry.
 pub fn lookup(id: &str) -> Result<&'static EnvEntry, EnvError> {
+    #[cfg(not(feature = "atari"))]
+    if id.ends_with("NoFrameskip-v4") {
+        return Err(EnvError::Engine {
+            env: id.to_string(),
+            why: "this build has no Atari: build with the default features (`atari`, which needs cmake and a C++ compiler; README \"Atari\")".into(),
+        });
+    }
     entries()
         .find(|e| e.id == id)
         .ok_or_else(|| EnvError::UnknownEnv { id: id.to_string(), known: known_ids() })
