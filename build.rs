@@ -76,7 +76,16 @@ fn provision_roms() -> Result<(), String> {
     let complete = dir.join("md5.json").is_file();
     if !complete {
         let wheel = fetch_wheel(&cache, "ale_py", ALE_PY_VERSION, "ale-py", &how_to_fix_roms(&cache))?;
-        extract_roms(&wheel, &dir, &cache)?;
+        // The members: the ROMs our table names (the check below proves the wheel's
+        // md5.json names the same) and that md5.json.
+        let table = std::fs::read_to_string(&table_path).map_err(|e| format!("cannot read {}: {e}", table_path.display()))?;
+        let mut members: Vec<String> = table
+            .split('"')
+            .filter(|t| t.ends_with(".bin"))
+            .map(|t| format!("ale_py/roms/{t}"))
+            .collect();
+        members.push("ale_py/roms/md5.json".into());
+        extract(&wheel, &members, &dir, &how_to_fix_roms(&cache))?;
     }
     // Python's json and hashlib check every ROM against the wheel's md5.json and that table
     // against ours (key for key, value for value).
@@ -107,37 +116,6 @@ fn provision_roms() -> Result<(), String> {
     println!("cargo:rerun-if-changed={}", dir.join("md5.json").display());
     println!("cargo:rustc-env=ACKTR_ATARI_ROMS_DIR={}", dir.display());
     Ok(())
-}
-
-/// Extracts `ale_py/roms/*.bin` and `md5.json` flat into `dest`, atomically.
-fn extract_roms(wheel: &Path, dest: &Path, cache: &Path) -> Result<(), String> {
-    let tmp = dest.with_extension(format!("tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
-    let script = "import sys, zipfile, os\n\
-                  z = zipfile.ZipFile(sys.argv[1])\n\
-                  for m in z.namelist():\n    \
-                      if m.startswith('ale_py/roms/') and (m.endswith('.bin') or m.endswith('md5.json')):\n        \
-                          open(os.path.join(sys.argv[2], os.path.basename(m)), 'wb').write(z.read(m))\n";
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(&python)
-        .arg("-c")
-        .arg(script)
-        .arg(wheel)
-        .arg(&tmp)
-        .output()
-        .map_err(|e| format!("cannot run `{python}` ({e}).\n{}", how_to_fix_roms(cache)))?;
-    if !out.status.success() {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(format!(
-            "cannot extract the ROMs from {}:\n{}\n(the wheel may be damaged: delete it and build again)\n{}",
-            wheel.display(),
-            String::from_utf8_lossy(&out.stderr),
-            how_to_fix_roms(cache)
-        ));
-    }
-    let _ = std::fs::remove_dir_all(dest);
-    std::fs::rename(&tmp, dest).map_err(|e| format!("cannot move {} to {}: {e}", tmp.display(), dest.display()))
 }
 
 fn record_versions() {
@@ -202,7 +180,7 @@ fn provision_mujoco() -> Result<(), String> {
             let lib = lib_dir.join(format!("libmujoco.so.{MUJOCO_VERSION}"));
             if !lib.is_file() {
                 let wheel = fetch_wheel(&cache, "mujoco", MUJOCO_VERSION, "mujoco", &how_to_fix(&cache))?;
-                extract(&wheel, &[format!("mujoco/libmujoco.so.{MUJOCO_VERSION}")], &lib_dir, &cache)?;
+                extract(&wheel, &[format!("mujoco/libmujoco.so.{MUJOCO_VERSION}")], &lib_dir, &how_to_fix(&cache))?;
             }
             if !lib.is_file() {
                 return Err(format!("{} is missing after extraction.\n{}", lib.display(), how_to_fix(&cache)));
@@ -228,7 +206,7 @@ fn provision_mujoco() -> Result<(), String> {
                 let wheel = fetch_wheel(&cache, "gymnasium", GYMNASIUM_VERSION, "gymnasium", &how_to_fix(&cache))?;
                 let members: Vec<String> =
                     ASSETS.iter().map(|a| format!("gymnasium/envs/mujoco/assets/{a}")).collect();
-                extract(&wheel, &members, &dir, &cache)?;
+                extract(&wheel, &members, &dir, &how_to_fix(&cache))?;
             }
             dir
         }
@@ -289,7 +267,7 @@ fn fetch_wheel(cache: &Path, name: &str, version: &str, pip_name: &str, fix: &st
 
 /// Extracts `members` of a wheel (a zip file) flat into `dest`, atomically (temporary directory
 /// renamed into place). Uses Python's zipfile, since pip (hence Python) is already required.
-fn extract(wheel: &Path, members: &[String], dest: &Path, cache: &Path) -> Result<(), String> {
+fn extract(wheel: &Path, members: &[String], dest: &Path, fix: &str) -> Result<(), String> {
     let tmp = dest.with_extension(format!("tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
@@ -306,14 +284,14 @@ fn extract(wheel: &Path, members: &[String], dest: &Path, cache: &Path) -> Resul
         .arg(&tmp)
         .args(members)
         .output()
-        .map_err(|e| format!("cannot run `{python}` ({e}).\n{}", how_to_fix(cache)))?;
+        .map_err(|e| format!("cannot run `{python}` ({e}).\n{}", fix))?;
     if !out.status.success() {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(format!(
             "cannot extract {members:?} from {}:\n{}\n(the wheel may be damaged: delete it and build again)\n{}",
             wheel.display(),
             String::from_utf8_lossy(&out.stderr),
-            how_to_fix(cache)
+            fix
         ));
     }
     let _ = std::fs::remove_dir_all(dest);

@@ -37,6 +37,13 @@ pub struct EpisodeRecord {
     pub learner_return: f64,
 }
 
+impl EpisodeRecord {
+    /// A whole game of copy `env_index`, as the environment reported it.
+    fn game(env_index: usize, g: super::GameEnd) -> Self {
+        Self { env_index, ret: g.score, length: g.steps, learner_return: g.learner_return }
+    }
+}
+
 /// The result of stepping all copies once.
 #[derive(Debug, Clone)]
 pub struct VecStep {
@@ -154,14 +161,7 @@ impl VecEnv {
             out.truncated.push(step.truncated && !step.terminated);
             let games = self.envs[i].reports_games();
             if games {
-                if let Some(g) = self.envs[i].take_game_end() {
-                    out.episodes.push(EpisodeRecord {
-                        env_index: i,
-                        ret: g.score,
-                        length: g.steps,
-                        learner_return: g.learner_return,
-                    });
-                }
+                out.episodes.extend(self.envs[i].take_game_end().map(|g| EpisodeRecord::game(i, g)));
             }
             if done {
                 if !games {
@@ -177,14 +177,7 @@ impl VecEnv {
                 self.obs[i] = self.envs[i].reset(&mut self.rngs[i]);
                 if games {
                     // A game can end inside a reset too (FireReset's steps).
-                    if let Some(g) = self.envs[i].take_game_end() {
-                        out.episodes.push(EpisodeRecord {
-                            env_index: i,
-                            ret: g.score,
-                            length: g.steps,
-                            learner_return: g.learner_return,
-                        });
-                    }
+                    out.episodes.extend(self.envs[i].take_game_end().map(|g| EpisodeRecord::game(i, g)));
                 }
                 out.final_obs.push(Some(step.obs));
             } else {

@@ -116,6 +116,21 @@ pub struct BenchResult {
     pub steps_per_sec: f64,
 }
 
+impl BenchResult {
+    /// The line of an engine-only run (`mujoco`, `ale`): one copy, no updates.
+    fn engine(env: &str, algo: &str, steps: u64, seconds: f64) -> Self {
+        Self {
+            env: env.into(),
+            algo: algo.into(),
+            steps,
+            num_envs: 1,
+            steps_per_update: 0,
+            seconds,
+            steps_per_sec: steps as f64 / seconds,
+        }
+    }
+}
+
 /// Runs `steps` timesteps on one thread.
 pub fn bench(
     env_id: &str,
@@ -136,29 +151,13 @@ pub fn bench(
         let task = env::mujoco::task_by_id(env_id).ok_or_else(|| BenchError::NotMujoco(env_id.into()))?;
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let seconds = env::mujoco::bench_raw(task, steps, entry.max_episode_steps as u64, &mut rng)?;
-        return Ok(BenchResult {
-            env: env_id.into(),
-            algo: algo_name.into(),
-            steps,
-            num_envs: 1,
-            steps_per_update: 0,
-            seconds,
-            steps_per_sec: steps as f64 / seconds,
-        });
+        return Ok(BenchResult::engine(env_id, algo_name, steps, seconds));
     }
     if algo == BenchAlgo::Ale {
         #[cfg(feature = "atari")]
         if let Some(rom) = env::atari::rom_of(env_id) {
             let seconds = env::atari::bench_raw(rom, env_id, steps)?;
-            return Ok(BenchResult {
-                env: env_id.into(),
-                algo: algo_name.into(),
-                steps,
-                num_envs: 1,
-                steps_per_update: 0,
-                seconds,
-                steps_per_sec: steps as f64 / seconds,
-            });
+            return Ok(BenchResult::engine(env_id, algo_name, steps, seconds));
         }
         return Err(BenchError::NotAtari(env_id.into()));
     }
