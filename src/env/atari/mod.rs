@@ -39,55 +39,6 @@ pub const SKIP: usize = 4;
 pub const STACK: usize = 4;
 const FRAME: usize = SIZE * SIZE;
 
-/// The games of the paper (Table 1's six, Atlantis of Figure 2, Table 4's 44), all supported
-/// by ALE 0.6 and bundled with ale-py 0.12.1: Gymnasium name and ale-py ROM id.
-pub const GAMES: &[(&str, &str)] = &[
-    ("Alien", "alien"),
-    ("Amidar", "amidar"),
-    ("Assault", "assault"),
-    ("Asterix", "asterix"),
-    ("Asteroids", "asteroids"),
-    ("Atlantis", "atlantis"),
-    ("BankHeist", "bank_heist"),
-    ("BattleZone", "battle_zone"),
-    ("BeamRider", "beam_rider"),
-    ("Berzerk", "berzerk"),
-    ("Bowling", "bowling"),
-    ("Boxing", "boxing"),
-    ("Breakout", "breakout"),
-    ("Centipede", "centipede"),
-    ("CrazyClimber", "crazy_climber"),
-    ("DemonAttack", "demon_attack"),
-    ("DoubleDunk", "double_dunk"),
-    ("Enduro", "enduro"),
-    ("FishingDerby", "fishing_derby"),
-    ("Freeway", "freeway"),
-    ("Gopher", "gopher"),
-    ("IceHockey", "ice_hockey"),
-    ("Jamesbond", "jamesbond"),
-    ("Kangaroo", "kangaroo"),
-    ("Krull", "krull"),
-    ("KungFuMaster", "kung_fu_master"),
-    ("Phoenix", "phoenix"),
-    ("Pitfall", "pitfall"),
-    ("Pong", "pong"),
-    ("Qbert", "qbert"),
-    ("Riverraid", "riverraid"),
-    ("RoadRunner", "road_runner"),
-    ("Robotank", "robotank"),
-    ("Seaquest", "seaquest"),
-    ("Solaris", "solaris"),
-    ("SpaceInvaders", "space_invaders"),
-    ("StarGunner", "star_gunner"),
-    ("TimePilot", "time_pilot"),
-    ("Tutankham", "tutankham"),
-    ("UpNDown", "up_n_down"),
-    ("VideoPinball", "video_pinball"),
-    ("WizardOfWor", "wizard_of_wor"),
-    ("YarsRevenge", "yars_revenge"),
-    ("Zaxxon", "zaxxon"),
-];
-
 /// The ale-py ROM id of a `<Game>NoFrameskip-v4` id.
 pub fn rom_of(id: &str) -> Option<&'static str> {
     let game = id.strip_suffix("NoFrameskip-v4")?;
@@ -96,6 +47,10 @@ pub fn rom_of(id: &str) -> Option<&'static str> {
 
 macro_rules! atari_entries {
     ($($game:literal => $rom:literal),* $(,)?) => {
+        /// The games of the paper (Table 1's six, Atlantis of Figure 2, Table 4's 44), all
+        /// supported by ALE 0.6 and bundled with ale-py 0.12.1: Gymnasium name and ale-py ROM id.
+        pub const GAMES: &[(&str, &str)] = &[$(($game, $rom),)*];
+
         /// Registry entries of the Atari games. No Gymnasium TimeLimit applies: ALE
         /// truncates a game at 108,000 frames itself, 27,000 agent steps after the frame
         /// skip, which `max_episode_steps` states (the wrapper never fires before ALE).
@@ -355,8 +310,6 @@ pub struct AtariEnv {
     newest: usize,
     game: Game,
     ended: Option<GameEnd>,
-    /// Frames run by the last step (1-4), for the conformance cases.
-    last_frames: usize,
 }
 
 /// What one wrapped step returned, before warping.
@@ -383,7 +336,6 @@ impl AtariEnv {
             newest: STACK - 1,
             game: Game::default(),
             ended: None,
-            last_frames: 0,
         })
     }
 
@@ -528,7 +480,6 @@ impl AtariEnv {
         let s = self.life_step(a);
         self.pool();
         self.observe(false);
-        self.last_frames = s.frames;
         (s.reward, s.terminated, s.truncated, s.frames)
     }
 
