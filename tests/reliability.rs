@@ -114,6 +114,23 @@ fn bench_refuses_zero_sizes_as_bad_input() {
 }
 
 #[test]
+fn bench_refuses_a_bad_network_or_an_engine_of_another_kind_as_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, named) in [
+        (vec!["--algo", "a2c", "--network", "no_such_torso"], "no_such_torso"),
+        (vec!["--algo", "ale"], "--algo ale"),
+    ] {
+        let mut all = vec!["bench", "--env", "CartPole-v1", "--steps", "100"];
+        all.extend_from_slice(&args);
+        let out = acktr(dir.path(), &all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(named), "{stderr}");
+    }
+}
+
+#[test]
 fn a_finished_cell_is_in_place_when_its_line_is_printed_and_survives_a_kill() {
     use std::io::{BufRead, BufReader};
     // Two cells, one at a time; kill as soon as the first says it is done.
