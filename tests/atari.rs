@@ -48,7 +48,7 @@ fn an_atari_vec_env_continues_bit_for_bit_from_its_snapshot() {
     let make = || env::make("BreakoutNoFrameskip-v4");
     let mut a = VecEnv::new(2, 11, make).unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-    let mut act = |rng: &mut rand_chacha::ChaCha8Rng| [Action::Discrete(rng.gen_range(0..4)), Action::Discrete(rng.gen_range(0..4))];
+    let act = |rng: &mut rand_chacha::ChaCha8Rng| [Action::Discrete(rng.gen_range(0..4)), Action::Discrete(rng.gen_range(0..4))];
     for _ in 0..700 {
         a.step(&act(&mut rng)).unwrap();
     }

@@ -177,6 +177,7 @@ impl Algorithm for A2c {
             target: ValueTarget::Fixed(&returns),
             grads: GradsWanted::Flat,
             kfac_stats: false,
+            fisher: None,
         })?;
         let mut grads = loss.flat;
         let grad_norm = clip_by_global_norm(&mut grads, self.cfg.max_grad_norm);

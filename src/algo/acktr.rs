@@ -32,7 +32,7 @@ use super::rollout::Rollout;
 use super::{AlgoError, Algorithm, AlgorithmConfig, AlgorithmEntry, NetworkConfig, Progress, Settings, UpdateStats};
 use crate::check::{self, FieldError};
 use crate::kfac::{glue, BiasMode, Kfac, KfacConfig, KfacEvent, KfacStep, LayerGrads, LayerKind};
-use crate::nets::{ActionBatch, ActorCriticNet, GradsWanted, Group, LossQuery, Parts, ValueTarget};
+use crate::nets::{ActionBatch, ActorCriticNet, FisherQuery, GradsWanted, Group, LossQuery, Parts, ValueTarget};
 use crate::optim::{RmsProp, RmsPropConfig};
 
 /// How the critic is trained.
@@ -396,6 +396,15 @@ struct PassBatch<'a> {
     sigma: f64,
 }
 
+/// A pass's loss gradients, Fisher statistics and terms.
+struct PassGrads {
+    grads: Vec<LayerGrads>,
+    stats: Vec<crate::nets::LayerStats>,
+    policy_term: f64,
+    value_term: f64,
+    entropy: f64,
+}
+
 /// What one pass reports.
 struct PassOut {
     step: KfacStep,
@@ -459,13 +468,28 @@ impl Acktr {
         }
     }
 
-    /// Gradients of the actor-critic loss for the blocks `which`, with the pass's terms.
-    fn loss_grads(&self, phase: Phase, b: &PassBatch, which: &[usize]) -> Result<(Vec<LayerGrads>, f64, f64, f64), AlgoError> {
+    /// Gradients of the actor-critic loss for the blocks `which`, with the pass's terms, and
+    /// (with `noise`) the K-FAC statistics of the sampled Fisher loss (module docs) on the
+    /// same rows, in one query: the engine shares the forward pass where it can.
+    fn loss_grads(&self, phase: Phase, b: &PassBatch, which: &[usize], noise: Option<&[f32]>) -> Result<PassGrads, AlgoError> {
+        let rows = b.rollout.len();
         let (pw, vw) = phase.weights();
         let weights: Vec<f32> = b.logp_weights.iter().map(|w| w * pw).collect();
-        let loss = self.net.loss(&LossQuery {
+        let fisher_w: Vec<f32> = vec![-pw / rows as f32; rows];
+        let fisher = noise.map(|noise| FisherQuery {
+            actions: if self.discrete {
+                ActionBatch::Discrete(b.sampled)
+            } else {
+                ActionBatch::Continuous { values: b.sampled, dim: b.rollout.act_dim }
+            },
+            logp_weights: &fisher_w,
+            value_coef: -self.cfg.value_fisher_coef / (b.sigma * b.sigma) * f64::from(vw),
+            noise,
+            sigma: b.sigma as f32,
+        });
+        let out = self.net.loss(&LossQuery {
             obs: &b.rollout.obs,
-            rows: b.rollout.len(),
+            rows,
             value_obs: b.value_obs,
             actions: b.rollout.action_batch(self.discrete),
             parts: phase.parts(),
@@ -475,34 +499,16 @@ impl Acktr {
             target: ValueTarget::Fixed(b.targets),
             grads: GradsWanted::Blocks(which),
             kfac_stats: false,
+            fisher,
         })?;
-        Ok((loss.blocks, loss.policy_term, loss.value_term, loss.entropy))
+        let stats = if noise.is_some() { self.fisher_stats(which, out.stats) } else { Vec::new() };
+        Ok(PassGrads { grads: out.blocks, stats, policy_term: out.policy_term, value_term: out.value_term, entropy: out.entropy })
     }
 
-    /// K-FAC statistics of the sampled Fisher loss (module docs) for the pass's blocks `which`.
-    fn fisher_stats(&self, phase: Phase, which: &[usize], b: &PassBatch, noise: &[f32]) -> Result<Vec<crate::nets::LayerStats>, AlgoError> {
-        let rows = b.rollout.len();
-        let (pw, vw) = phase.weights();
-        let fisher_w: Vec<f32> = vec![-pw / rows as f32; rows];
-        let actions = if self.discrete {
-            ActionBatch::Discrete(b.sampled)
-        } else {
-            ActionBatch::Continuous { values: b.sampled, dim: b.rollout.act_dim }
-        };
-        let out = self.net.loss(&LossQuery {
-            obs: &b.rollout.obs,
-            rows,
-            value_obs: b.value_obs,
-            actions,
-            parts: phase.parts(),
-            logp_weights: &fisher_w,
-            entropy_coef: 0.0,
-            value_coef: -self.cfg.value_fisher_coef / (b.sigma * b.sigma) * f64::from(vw),
-            target: ValueTarget::Noisy { noise, sigma: b.sigma as f32 },
-            grads: GradsWanted::None,
-            kfac_stats: true,
-        })?;
-        let mut stats = out.stats;
+    /// The log std's treatment ([`LogStdUpdate`]) applied to the Fisher statistics of the
+    /// blocks `which`.
+    fn fisher_stats(&self, which: &[usize], stats: Vec<crate::nets::LayerStats>) -> Vec<crate::nets::LayerStats> {
+        let mut stats = stats;
         // The Gaussian log std is the one weightless bias block.
         match self.cfg.log_std {
             LogStdUpdate::Factored => {}
@@ -518,7 +524,7 @@ impl Acktr {
                 }
             }
         }
-        Ok(stats)
+        stats
     }
 
     /// Adds `d/dW (c/2)|W|^2` to the gradients of the blocks' weights (not biases).
@@ -570,15 +576,14 @@ impl Acktr {
     /// One K-FAC (or, for a Euclidean critic, RMSProp) pass over the blocks of `phase`.
     fn pass(&mut self, phase: Phase, b: &PassBatch, noise: &[f32], lr: f64) -> Result<PassOut, AlgoError> {
         let which = self.blocks(phase);
-        let (mut grads, policy_term, value_term, entropy) = self.loss_grads(phase, b, &which)?;
+        let euclidean = phase == Phase::Value && matches!(self.opt, Optimizers::Separate { value: ValueOptimizer::RmsProp(_), .. });
+        let PassGrads { mut grads, stats, policy_term, value_term, entropy } = self.loss_grads(phase, b, &which, (!euclidean).then_some(noise))?;
         if phase == Phase::Value && self.cfg.value_l2 > 0.0 {
             self.add_weight_decay(&which, &mut grads, self.cfg.value_l2);
         }
-        let euclidean = matches!(self.opt, Optimizers::Separate { value: ValueOptimizer::RmsProp(_), .. });
-        let step = if phase == Phase::Value && euclidean {
+        let step = if euclidean {
             self.euclidean_step(&which, &grads)?
         } else {
-            let stats = self.fisher_stats(phase, &which, b, noise)?;
             let kfac = match (&mut self.opt, phase) {
                 (Optimizers::Separate { value: ValueOptimizer::Kfac(k), .. }, Phase::Value) => k,
                 (Optimizers::Joint { kfac, .. } | Optimizers::Separate { policy: kfac, .. }, _) => kfac,

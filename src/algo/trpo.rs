@@ -421,6 +421,7 @@ fn surrogate_gradient(net: &dyn ActorCriticNet, batch: &PolicyBatch, entropy_coe
         target: ValueTarget::Fixed(&vec![0.0; batch.rows]),
         grads: GradsWanted::Blocks(&policy),
         kfac_stats: false,
+        fisher: None,
     })?;
     Ok(out.blocks.iter().flat_map(|b| b.weight.iter().flatten().chain(b.bias.iter().flatten())).map(|g| -g).collect())
 }
@@ -565,6 +566,7 @@ impl Trpo {
                     target: ValueTarget::Fixed(&y),
                     grads: GradsWanted::Blocks(&blocks),
                     kfac_stats: false,
+                    fisher: None,
                 })?;
                 sum += out.value_term;
                 count += 1;

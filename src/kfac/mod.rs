@@ -285,6 +285,49 @@ fn rows_to_mat(x: &[f32], rows: usize, cols: usize, extra_one: bool) -> Mat<f64>
     Mat::from_fn(rows, c, |i, j| if j < cols { f64::from(x[i * cols + j]) } else { 1.0 })
 }
 
+/// `scale * [X 1]^T [X 1]` (without the `1` column unless `extra_one`) for row-major float32
+/// rows `x` (`rows x cols`), in float64: the rows widened once into a contiguous buffer, the
+/// product's lower triangle only (faer), mirrored; the ones column's entries are the
+/// columns' sums. A float32 product passes the conformance tolerances but moves a pinned
+/// ACKTR snapshot in its fourth digit, so the factors stay float64 (README "Performance").
+fn gram_rows(x: &[f32], rows: usize, cols: usize, extra_one: bool, scale: f64) -> Mat<f64> {
+    use faer::linalg::matmul::triangular::{matmul, BlockStructure};
+    let wide: Vec<f64> = x[..rows * cols].iter().map(|&v| f64::from(v)).collect();
+    let xm = faer::MatRef::from_row_major_slice(&wide, rows, cols);
+    let c = cols + usize::from(extra_one);
+    let mut out = Mat::<f64>::zeros(c, c);
+    matmul(
+        out.as_mut().submatrix_mut(0, 0, cols, cols),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        xm.transpose(),
+        BlockStructure::Rectangular,
+        xm,
+        BlockStructure::Rectangular,
+        scale,
+        Par::Seq,
+    );
+    for j in 0..cols {
+        for i in j + 1..cols {
+            out[(j, i)] = out[(i, j)];
+        }
+    }
+    if extra_one {
+        let mut sums = vec![0.0f64; cols];
+        for row in wide.chunks_exact(cols) {
+            for (s, &v) in sums.iter_mut().zip(row) {
+                *s += v;
+            }
+        }
+        for (j, s) in sums.into_iter().enumerate() {
+            out[(cols, j)] = scale * s;
+            out[(j, cols)] = scale * s;
+        }
+        out[(cols, cols)] = scale * rows as f64;
+    }
+    out
+}
+
 /// `scale * X^T X`.
 fn gram(x: &Mat<f64>, scale: f64) -> Mat<f64> {
     let mut out = Mat::<f64>::zeros(x.ncols(), x.ncols());
@@ -404,13 +447,13 @@ impl Kfac {
                 out.push(Block { a: Mat::identity(1, 1), g: Mat::identity(1, 1), kind: BlockKind::Identity });
                 continue;
             }
-            let g = rows_to_mat(&s.g, rows, s.out_dim, false);
-            let g_weight = gram(&g, b * t);
+            let g_weight = gram_rows(&s.g, rows, s.out_dim, false, b * t);
             let bias_block = || -> Block {
                 let g_bias = if spatial == 1 {
                     g_weight.clone()
                 } else {
                     // sum over positions per example
+                    let g = rows_to_mat(&s.g, rows, s.out_dim, false);
                     let summed = Mat::from_fn(s.batch, s.out_dim, |i, j| (0..spatial).map(|k| g[(i * spatial + k, j)]).sum());
                     gram(&summed, b)
                 };
@@ -422,13 +465,11 @@ impl Kfac {
                 }
                 (LayerKind::Bias, _) => out.push(bias_block()),
                 (_, BiasMode::Separate) => {
-                    let a = rows_to_mat(&s.a, rows, s.in_dim, false);
-                    out.push(Block { a: gram(&a, 1.0 / (b * t * t)), g: g_weight.clone(), kind: BlockKind::Weight });
+                    out.push(Block { a: gram_rows(&s.a, rows, s.in_dim, false, 1.0 / (b * t * t)), g: g_weight.clone(), kind: BlockKind::Weight });
                     out.push(bias_block());
                 }
                 (_, BiasMode::Homogeneous) => {
-                    let a = rows_to_mat(&s.a, rows, s.in_dim, true);
-                    out.push(Block { a: gram(&a, 1.0 / (b * t * t)), g: g_weight, kind: BlockKind::Weight });
+                    out.push(Block { a: gram_rows(&s.a, rows, s.in_dim, true, 1.0 / (b * t * t)), g: g_weight, kind: BlockKind::Weight });
                 }
             }
         }

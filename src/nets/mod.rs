@@ -284,6 +284,25 @@ pub struct LossQuery<'a> {
     pub grads: GradsWanted<'a>,
     /// Record K-FAC statistics of every block the forward pass runs.
     pub kfac_stats: bool,
+    /// Instead of this loss's statistics, those of a sampled Fisher loss on the same rows
+    /// ([`FisherQuery`]), from the same forward pass where the engine can share it
+    /// (`kfac_stats` must then be false). ACKTR asks for its loss gradients and its Fisher
+    /// statistics in one query.
+    pub fisher: Option<FisherQuery<'a>>,
+}
+
+/// The sampled Fisher loss `sum_r w_r log pi(a~_r|s_r) + c_v mean((V(s) - sg(V(s) + sigma eps))^2)`
+/// (paper section 3.1; see `crate::algo::acktr`) whose K-FAC statistics a [`LossQuery`]
+/// wants beside its own gradients. Its gradients are not returned.
+#[derive(Debug, Clone)]
+pub struct FisherQuery<'a> {
+    /// Actions drawn from the current policy.
+    pub actions: ActionBatch<'a>,
+    pub logp_weights: &'a [f32],
+    pub value_coef: f64,
+    /// `eps ~ N(0, 1)` per row.
+    pub noise: &'a [f32],
+    pub sigma: f32,
 }
 
 /// What a [`LossQuery`] gives back.
@@ -293,7 +312,8 @@ pub struct LossOutput {
     pub flat: Vec<f32>,
     /// [`GradsWanted::Blocks`]'s gradients, in the order asked (else empty).
     pub blocks: Vec<LayerGrads>,
-    /// K-FAC statistics of the blocks the pass ran, in declaration order (else empty).
+    /// K-FAC statistics of the blocks the pass ran, in declaration order (else empty): of
+    /// the loss itself (`kfac_stats`) or of [`LossQuery::fisher`].
     pub stats: Vec<LayerStats>,
     /// `sum_r w_r log pi(a_r|s_r)`.
     pub policy_term: f64,

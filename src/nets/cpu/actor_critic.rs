@@ -5,11 +5,14 @@
 use dfdx::prelude::*;
 use rand::Rng;
 
-use super::{Batch, Column, Dev, Linear, ParamTensor, SeqNet, TraceEntry};
+use std::borrow::Cow;
+
+use super::dense;
+use super::{Batch, Column, Dev, Linear, Param, ParamTensor, SeqNet, TraceEntry};
 use crate::env::ActionSpace;
 use crate::nets::blocks::{BlockSpec, BlockValues, Group, KfacBlocks, LayerGrads, LayerKind};
 use crate::nets::{
-    Activation, LayerSpec, ActionBatch, ActorCriticNet, ActorCriticSpec, DistParams, GradsWanted, InputNorm, Layout, LossOutput, LossQuery, NetError, Parts,
+    Activation, LayerSpec, ActionBatch, ActorCriticNet, ActorCriticSpec, DistParams, FisherQuery, GradsWanted, LayerStats, InputNorm, Layout, LossOutput, LossQuery, NetError, Parts,
     ValueInput, ValueTarget,
 };
 
@@ -29,7 +32,7 @@ enum PolicyHead {
     /// Logits of a categorical distribution.
     Categorical(Linear),
     /// Mean of a diagonal Gaussian with a state-independent log standard deviation.
-    Gaussian { mean: Linear, log_std: Tensor<(usize,), f32, Dev> },
+    Gaussian { mean: Linear, log_std: Param<(usize,)> },
 }
 
 /// Per-row log-probability, entropy and value of a batch, with the tape that produced them
@@ -114,7 +117,7 @@ impl ActorCritic {
         let head = match actions {
             ActionSpace::Discrete { n } => PolicyHead::Categorical(linear(hidden, *n, head_gain, rng)),
             ActionSpace::Continuous { dim, .. } => {
-                PolicyHead::Gaussian { mean: linear(hidden, *dim, head_gain, rng), log_std: dev.zeros_like(&(*dim,)) }
+                PolicyHead::Gaussian { mean: linear(hidden, *dim, head_gain, rng), log_std: Param::new(dev.zeros_like(&(*dim,))) }
             }
         };
         let value = linear(value_hidden, 1, value_gain, rng);
@@ -145,7 +148,7 @@ impl ActorCritic {
         }
         let linear = Linear::from_values(&dev, hidden, out, head.0, head.1);
         let (head, activation) = match log_std {
-            Some(ls) if ls.len() == out => (PolicyHead::Gaussian { mean: linear, log_std: dev.tensor_from_vec(ls, (out,)) }, Activation::Tanh),
+            Some(ls) if ls.len() == out => (PolicyHead::Gaussian { mean: linear, log_std: Param::new(dev.tensor_from_vec(ls, (out,))) }, Activation::Tanh),
             Some(ls) => return Err(NetError::Shape(format!("{} log stds for {out} means", ls.len()))),
             None => (PolicyHead::Categorical(linear), Activation::Tanh),
         };
@@ -181,7 +184,7 @@ impl ActorCritic {
             PolicyHead::Categorical(l) => out.push(lin("policy head", l, Group::Policy)),
             PolicyHead::Gaussian { mean, log_std } => {
                 out.push(lin("policy mean head", mean, Group::Policy));
-                let n = log_std.shape().0;
+                let n = log_std.numel();
                 out.push(BlockSpec { name: format!("policy log std (bias, {n})"), group: Group::Policy, kind: LayerKind::Bias, in_dim: 0, out_dim: n });
             }
         }
@@ -246,12 +249,141 @@ impl ActorCritic {
 
     /// Observation rows as the torso reads them: normalised when an [`InputNorm`] is set.
     fn input_tensor(&self, obs: &[f32], rows: usize) -> Batch<usize> {
+        self.obs_tensor(&self.input_rows(obs), rows)
+    }
+
+    /// The values of [`Self::input_tensor`] as rows.
+    fn input_rows<'o>(&self, obs: &'o [f32]) -> Cow<'o, [f32]> {
         let Some(n) = &self.norm else {
-            return self.obs_tensor(obs, rows);
+            return Cow::Borrowed(obs);
         };
         let cols = n.mean.len();
-        let x: Vec<f32> = obs.iter().enumerate().map(|(i, &x)| ((x - n.mean[i % cols]) / n.std[i % cols]).clamp(-n.clip, n.clip)).collect();
-        self.dev.tensor_from_vec(x, (rows, cols))
+        Cow::Owned(obs.iter().enumerate().map(|(i, &x)| ((x - n.mean[i % cols]) / n.std[i % cols]).clamp(-n.clip, n.clip)).collect())
+    }
+
+    fn policy_torso(&self) -> &SeqNet {
+        match &self.torsos {
+            Torsos::Shared(t) | Torsos::Separate { policy: t, .. } => t,
+        }
+    }
+
+    fn value_torso(&self) -> &SeqNet {
+        match &self.torsos {
+            Torsos::Shared(t) | Torsos::Separate { value: t, .. } => t,
+        }
+    }
+
+    /// The distribution given the policy head's output rows.
+    fn dist_from_head(&self, out: Vec<f32>) -> DistParams {
+        match &self.head {
+            PolicyHead::Categorical(l) => DistParams::Categorical { logits: out, n: l.output() },
+            PolicyHead::Gaussian { log_std, .. } => DistParams::Gaussian { mean: out, log_std: log_std.host().to_vec() },
+        }
+    }
+
+    /// The policy's distribution for torso inputs `x` through the plain kernels of
+    /// [`dense`] (the dfdx engine's forward pass bit for bit), when the torso is an MLP.
+    fn dense_dist(&self, x: &[f32], rows: usize) -> Option<DistParams> {
+        let mut layers = self.policy_torso().dense_layers()?;
+        layers.push(self.head_linear().dense(None));
+        Some(self.dist_from_head(dense::forward(&layers, x, rows, None)))
+    }
+
+    /// Values for value-torso inputs `x` through [`dense`], when the torso is an MLP.
+    fn dense_values(&self, x: &[f32], rows: usize) -> Option<Vec<f32>> {
+        let mut layers = self.value_torso().dense_layers()?;
+        layers.push(self.value.dense(None));
+        Some(dense::forward(&layers, x, rows, None))
+    }
+
+    /// [`ActorCriticNet::act`] through [`dense`] for policy-input values, when the
+    /// torso(s) are MLPs; a shared torso runs once for both heads.
+    fn dense_act(&self, x: &[f32], rows: usize) -> Option<(DistParams, Vec<f32>)> {
+        match &self.torsos {
+            Torsos::Shared(t) => {
+                let h = dense::forward(&t.dense_layers()?, x, rows, None);
+                let out = dense::forward(&[self.head_linear().dense(None)], &h, rows, None);
+                let values = dense::forward(&[self.value.dense(None)], &h, rows, None);
+                Some((self.dist_from_head(out), values))
+            }
+            Torsos::Separate { .. } => Some((self.dense_dist(x, rows)?, self.dense_values(x, rows)?)),
+        }
+    }
+
+    /// The value pass of separate MLP networks with its Fisher statistics, on one forward
+    /// pass through [`dense`] and two backward passes (the loss's, and the sampled Fisher
+    /// loss's, which needs only its pre-activation gradients). `None` when the query is not
+    /// such a pass (the caller then takes the dfdx engine's two traced passes). This is
+    /// where ACKTR with baselines' value function spends most of a batch (25 K-FAC steps of
+    /// the critic, `acktr_cont.py`): issue 9.
+    fn dense_value_pass(&self, q: &LossQuery, f: &FisherQuery) -> Result<Option<LossOutput>, NetError> {
+        let (Parts::VALUE, Torsos::Separate { value, .. }, ValueTarget::Fixed(targets)) = (q.parts, &self.torsos, q.target) else {
+            return Ok(None);
+        };
+        let which = match q.grads {
+            GradsWanted::Blocks(w) => Some(w),
+            GradsWanted::None => None,
+            GradsWanted::Flat => return Ok(None),
+        };
+        let Some(mut layers) = value.dense_layers() else {
+            return Ok(None);
+        };
+        layers.push(self.value.dense(None));
+        let rows = q.rows;
+        if targets.len() != rows || f.noise.len() != rows {
+            return Err(NetError::Shape(format!("{} targets and {} noise values for {rows} rows", targets.len(), f.noise.len())));
+        }
+        let x: Cow<[f32]> = match q.value_obs {
+            Some(v) => {
+                self.check_rows("value features", v.len(), rows)?;
+                Cow::Borrowed(v)
+            }
+            None => self.input_rows(q.obs),
+        };
+        let mut caches = Vec::with_capacity(layers.len());
+        let v = dense::forward(&layers, &x, rows, Some(&mut caches));
+        // d/dV of c mean((V - y)^2) is (d + d) c / B with d = V - y (dfdx's square and mean).
+        let n = rows as f32;
+        let (cl, cf) = (q.value_coef as f32 / n, f.value_coef as f32 / n);
+        let mut sq = 0.0f32;
+        let mut gl = Vec::with_capacity(rows);
+        let mut gf = Vec::with_capacity(rows);
+        for ((&v, &y), &e) in v.iter().zip(targets).zip(f.noise) {
+            let d = v - y;
+            sq += d * d;
+            gl.push((d + d) * cl);
+            let df = v - (v + f.sigma * e);
+            gf.push((df + df) * cf);
+        }
+        let loss = dense::backward(&layers, &caches, gl, rows, which.is_some());
+        let fisher = dense::backward(&layers, &caches, gf, rows, false);
+        let stats = caches
+            .into_iter()
+            .zip(fisher)
+            .zip(&layers)
+            .map(|((c, g), l)| LayerStats { kind: LayerKind::Linear, batch: rows, a: c.a, in_dim: l.input, g: g.g, out_dim: l.output })
+            .collect();
+        let mut blocks = Vec::new();
+        if let Some(which) = which {
+            // The value blocks are the value torso's layers then the value head, in order.
+            let value_blocks = self.group_blocks(crate::nets::Group::Value);
+            for (k, &i) in which.iter().enumerate() {
+                if i >= self.blocks.len() || which[..k].contains(&i) {
+                    return Err(NetError::Block { index: i, name: String::new(), why: "asked for twice or not declared".into() });
+                }
+                let wide = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
+                blocks.push(match value_blocks.iter().position(|&b| b == i) {
+                    Some(p) => LayerGrads { weight: loss[p].weight.as_deref().map(wide), bias: loss[p].bias.as_deref().map(wide) },
+                    // A policy block: the value loss does not reach it.
+                    None => {
+                        let b = &self.blocks[i];
+                        let weight = (b.kind != LayerKind::Bias).then(|| vec![0.0; b.in_dim * b.out_dim]);
+                        LayerGrads { weight, bias: Some(vec![0.0; b.out_dim]) }
+                    }
+                });
+            }
+        }
+        Ok(Some(LossOutput { flat: Vec::new(), blocks, stats, policy_term: 0.0, value_term: f64::from(sq / n), entropy: 0.0 }))
     }
 
     /// Overwrites the tensors of `blocks` (in that order, each weight then bias) from `flat`.
@@ -353,7 +485,7 @@ impl ActorCritic {
             (PolicyHead::Gaussian { mean, log_std }, ActionBatch::Continuous { values, dim }) => {
                 let mu = mean.forward(h_pi.put_tape(tape), trace.as_deref_mut());
                 let shape = *mu.shape();
-                let mut lsb = log_std.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
+                let mut lsb = log_std.t.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
                 if let Some(t) = trace {
                     // K-FAC needs each row's gradient. A broadcast tensor shares one row of
                     // storage, so its gradient reads as the batch's summed gradient on every
@@ -381,7 +513,7 @@ impl ActorCritic {
         match &self.head {
             PolicyHead::Categorical(l) => DistParams::Categorical { logits: l.forward(h_pi, None).as_vec(), n: l.output() },
             PolicyHead::Gaussian { mean, log_std } => {
-                DistParams::Gaussian { mean: mean.forward(h_pi, None).as_vec(), log_std: log_std.as_vec() }
+                DistParams::Gaussian { mean: mean.forward(h_pi, None).as_vec(), log_std: log_std.host().to_vec() }
             }
         }
     }
@@ -393,6 +525,13 @@ impl ActorCritic {
     }
 
     fn values_of_features(&self, obs: &[f32], features: Option<Vec<f32>>, rows: usize) -> Vec<f32> {
+        let x = match &features {
+            Some(f) => Cow::Borrowed(f.as_slice()),
+            None => self.input_rows(obs),
+        };
+        if let Some(v) = self.dense_values(&x, rows) {
+            return v;
+        }
         let value_obs = features.map(|f| self.obs_tensor(&f, rows));
         let (_, h_v, _) = self.torso_outputs(self.input_tensor(obs, rows), value_obs, Parts::VALUE, None);
         self.value.forward(h_v.expect("asked for"), None).as_vec()
@@ -468,6 +607,9 @@ impl ActorCriticNet for ActorCritic {
             let values = self.values_under(obs, &dist, episode_steps, rows);
             return Ok((dist, values));
         }
+        if let Some(out) = self.dense_act(&self.input_rows(obs), rows) {
+            return Ok(out);
+        }
         let (h_pi, h_v, _) = self.torso_outputs(self.input_tensor(obs, rows), None, Parts::ALL, None);
         let (h_pi, h_v) = (h_pi.expect("asked for"), h_v.expect("asked for"));
         let values = self.value.forward(h_v, None).as_vec();
@@ -485,6 +627,9 @@ impl ActorCriticNet for ActorCritic {
 
     fn policy_dist(&self, obs: &[f32], rows: usize) -> Result<DistParams, NetError> {
         self.check_rows("observations", obs.len(), rows)?;
+        if let Some(d) = self.dense_dist(&self.input_rows(obs), rows) {
+            return Ok(d);
+        }
         let (h_pi, _, _) = self.torso_outputs(self.input_tensor(obs, rows), None, Parts::POLICY, None);
         Ok(self.dist_of(h_pi.expect("asked for")))
     }
@@ -494,6 +639,30 @@ impl ActorCriticNet for ActorCritic {
         self.check_rows("observations", q.obs.len(), rows)?;
         if q.logp_weights.len() != rows {
             return Err(NetError::Shape(format!("{} log-probability weights for {rows} rows", q.logp_weights.len())));
+        }
+        if let Some(f) = &q.fisher {
+            if q.kfac_stats {
+                return Err(NetError::Shape("a query asks for its own and its Fisher loss's statistics".into()));
+            }
+            if let Some(out) = self.dense_value_pass(q, f)? {
+                return Ok(out);
+            }
+            // Two traced passes: the loss's gradients, then the Fisher loss's statistics.
+            let mut out = self.loss(&LossQuery { fisher: None, ..q.clone() })?;
+            out.stats = self
+                .loss(&LossQuery {
+                    actions: f.actions.clone(),
+                    logp_weights: f.logp_weights,
+                    entropy_coef: 0.0,
+                    value_coef: f.value_coef,
+                    target: ValueTarget::Noisy { noise: f.noise, sigma: f.sigma },
+                    grads: GradsWanted::None,
+                    kfac_stats: true,
+                    fisher: None,
+                    ..q.clone()
+                })?
+                .stats;
+            return Ok(out);
         }
         let obs = self.input_tensor(q.obs, rows).retaped::<OwnedTape<f32, Dev>>();
         let mut trace = Vec::new();
@@ -620,7 +789,7 @@ impl ActorCriticNet for ActorCritic {
         let mut u = vec![0.0f64; rows * k];
         let log_std_part: Vec<f64> = match &self.head {
             PolicyHead::Gaussian { log_std, .. } => {
-                let inv_var: Vec<f64> = log_std.as_vec().iter().map(|&l| (-2.0 * f64::from(l)).exp()).collect();
+                let inv_var: Vec<f64> = log_std.host().iter().map(|&l| (-2.0 * f64::from(l)).exp()).collect();
                 for (i, (ui, &d)) in u.iter_mut().zip(&dout).enumerate() {
                     *ui = d * inv_var[i % k] * inv_rows;
                 }
@@ -688,6 +857,7 @@ mod tests {
             target: ValueTarget::Fixed(target),
             grads,
             kfac_stats: false,
+            fisher: None,
         }
     }
 
@@ -856,4 +1026,90 @@ mod tests {
         assert_eq!(p.blocks()[2].in_dim, 32 * 81);
         assert_eq!(p.blocks().len(), 3 + 3 + 1 + 2);
     }
+
+    #[test]
+    fn the_dense_value_pass_matches_the_two_traced_passes() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        let space = ActionSpace::Continuous { dim: 2, low: vec![-1.0; 2], high: vec![1.0; 2] };
+        let mut net = ActorCritic::new(&spec(SEPARATE), &[5], &space, &mut rng).unwrap();
+        // A non-zero value head and an input normalisation, so every path is exercised.
+        let n = net.params().len();
+        let p: Vec<f32> = (0..n).map(|_| rng.sample::<f32, _>(StandardNormal) * 0.3).collect();
+        net.set_params(&p).unwrap();
+        net.set_input_norm(Some(InputNorm { mean: vec![0.1; 5], std: vec![2.0; 5], clip: 5.0 })).unwrap();
+        let rows = 40;
+        let obs: Vec<f32> = (0..rows * 5).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+        let acts: Vec<f32> = (0..rows * 2).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+        let targets: Vec<f32> = (0..rows).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+        let noise: Vec<f32> = (0..rows).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+        let zeros = vec![0.0f32; rows];
+        let value_blocks = net.group_blocks(Group::Value);
+        let mut which = value_blocks.clone();
+        which.insert(0, 0); // a policy block: zero gradients
+        let base = LossQuery {
+            parts: Parts::VALUE,
+            entropy_coef: 0.0,
+            value_coef: 0.7,
+            ..query(&obs, rows, ActionBatch::Continuous { values: &acts, dim: 2 }, &zeros, &targets, GradsWanted::Blocks(&which))
+        };
+        let fisher = FisherQuery { actions: ActionBatch::Continuous { values: &acts, dim: 2 }, logp_weights: &zeros, value_coef: -0.25, noise: &noise, sigma: 2.0 };
+        let fused = net.loss(&LossQuery { fisher: Some(fisher), ..base.clone() }).unwrap();
+        let grads = net.loss(&base).unwrap();
+        let stats = net
+            .loss(&LossQuery {
+                value_coef: -0.25,
+                target: ValueTarget::Noisy { noise: &noise, sigma: 2.0 },
+                grads: GradsWanted::None,
+                kfac_stats: true,
+                ..base.clone()
+            })
+            .unwrap()
+            .stats;
+        let close = |a: &[f64], b: &[f64], what: &str| {
+            assert_eq!(a.len(), b.len(), "{what}");
+            let scale = b.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            for (x, y) in a.iter().zip(b) {
+                assert!((x - y).abs() <= 1e-5 * scale + 1e-9, "{what}: {x} vs {y}");
+            }
+        };
+        let wide = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
+        assert!((fused.value_term - grads.value_term).abs() <= 1e-6 * grads.value_term);
+        assert_eq!(fused.blocks.len(), which.len());
+        for (k, (f, g)) in fused.blocks.iter().zip(&grads.blocks).enumerate() {
+            close(f.weight.as_ref().unwrap(), g.weight.as_ref().unwrap(), &format!("block {k} weight"));
+            close(f.bias.as_ref().unwrap(), g.bias.as_ref().unwrap(), &format!("block {k} bias"));
+        }
+        assert!(fused.blocks[0].weight.as_ref().unwrap().iter().all(|&x| x == 0.0));
+        assert_eq!(fused.stats.len(), stats.len());
+        assert_eq!(stats.len(), value_blocks.len());
+        for (f, s) in fused.stats.iter().zip(&stats) {
+            assert_eq!((f.kind, f.batch, f.in_dim, f.out_dim), (s.kind, s.batch, s.in_dim, s.out_dim));
+            assert_eq!(f.a, s.a, "the layer inputs are the forward pass's, bit for bit");
+            close(&wide(&f.g), &wide(&s.g), "Fisher g");
+        }
+    }
+
+    #[test]
+    fn acting_through_the_dense_kernels_is_bit_identical_to_the_traced_forward() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        for (layout, space) in [
+            (SEPARATE, ActionSpace::Continuous { dim: 3, low: vec![-1.0; 3], high: vec![1.0; 3] }),
+            (Layout::Shared { activation: Activation::Tanh }, ActionSpace::Discrete { n: 4 }),
+        ] {
+            let net = ActorCritic::new(&spec(layout), &[6], &space, &mut rng).unwrap();
+            for rows in [1usize, 9] {
+                let obs: Vec<f32> = (0..rows * 6).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+                let (dist, values) = net.act(&obs, &vec![0; rows], rows).unwrap();
+                let (h_pi, h_v, _) = net.torso_outputs(net.input_tensor(&obs, rows), None, Parts::ALL, None);
+                assert_eq!(values, net.value.forward(h_v.unwrap(), None).as_vec());
+                let want = net.dist_of(h_pi.unwrap());
+                match (dist, want) {
+                    (DistParams::Gaussian { mean: a, .. }, DistParams::Gaussian { mean: b, .. }) => assert_eq!(a, b),
+                    (DistParams::Categorical { logits: a, .. }, DistParams::Categorical { logits: b, .. }) => assert_eq!(a, b),
+                    _ => panic!("distribution kinds differ"),
+                }
+            }
+        }
+    }
+
 }

@@ -2,6 +2,7 @@
 //! behind [`super::ActorCriticNet`]; `algo/` never sees a tensor.
 
 pub mod actor_critic;
+pub mod dense;
 pub mod ops;
 pub mod seq;
 
@@ -50,6 +51,43 @@ pub trait ParamTensor {
     }
 }
 
+/// A parameter: its dfdx tensor and a host copy of its values (row-major), kept equal by
+/// every write, so the plain kernels of [`dense`] read parameters without copying them
+/// out of a tensor (dfdx's `as_vec` walks strides element by element).
+#[derive(Debug, Clone)]
+pub struct Param<S: Shape> {
+    pub t: Tensor<S, f32, Dev>,
+    host: Vec<f32>,
+}
+
+impl<S: Shape> Param<S> {
+    pub fn new(t: Tensor<S, f32, Dev>) -> Self {
+        let host = t.as_vec();
+        Self { t, host }
+    }
+
+    /// The values, row-major.
+    pub fn host(&self) -> &[f32] {
+        &self.host
+    }
+}
+
+impl<S: Shape> ParamTensor for Param<S> {
+    fn numel(&self) -> usize {
+        self.host.len()
+    }
+    fn read(&self) -> Vec<f32> {
+        self.host.clone()
+    }
+    fn write(&mut self, values: &[f32]) {
+        self.t.copy_from(values);
+        self.host.copy_from_slice(values);
+    }
+    fn grad(&self, grads: &mut Gradients<f32, Dev>) -> Vec<f32> {
+        self.t.grad(grads)
+    }
+}
+
 impl<S: Shape> ParamTensor for Tensor<S, f32, Dev> {
     fn numel(&self) -> usize {
         self.shape().num_elements()
@@ -92,24 +130,24 @@ impl TraceEntry {
 /// A fully connected layer `s = x W^T + b` with `W: (out, in)`, run-time sizes.
 #[derive(Debug, Clone)]
 pub struct Linear {
-    pub weight: Tensor<(usize, usize), f32, Dev>,
-    pub bias: Tensor<(usize,), f32, Dev>,
+    pub weight: Param<(usize, usize)>,
+    pub bias: Param<(usize,)>,
 }
 
 impl Linear {
     /// A layer from its weight (`out x in`, row-major) and bias.
     pub fn from_values(dev: &Dev, input: usize, output: usize, weight: Vec<f32>, bias: Vec<f32>) -> Self {
-        Self { weight: dev.tensor_from_vec(weight, (output, input)), bias: dev.tensor_from_vec(bias, (output,)) }
+        Self { weight: Param::new(dev.tensor_from_vec(weight, (output, input))), bias: Param::new(dev.tensor_from_vec(bias, (output,))) }
     }
 
     /// Inputs per row.
     pub fn input(&self) -> usize {
-        self.weight.shape().1
+        self.weight.t.shape().1
     }
 
     /// Outputs per row.
     pub fn output(&self) -> usize {
-        self.weight.shape().0
+        self.weight.t.shape().0
     }
 
     /// `x W^T + b` for a batch `x: (B, in)`, recording the input and pre-activation for
@@ -117,13 +155,18 @@ impl Linear {
     pub fn forward<T: Tape<f32, Dev>>(&self, x: Batch<usize, T>, trace: Option<&mut Vec<TraceEntry>>) -> Batch<usize, T> {
         let a = trace.as_ref().map(|_| x.as_vec());
         let batch = x.shape().0;
-        let y = x.matmul(self.weight.retaped::<T>().permute::<_, Axes2<1, 0>>());
+        let y = x.matmul(self.weight.t.retaped::<T>().permute::<_, Axes2<1, 0>>());
         let shape = *y.shape();
-        let s = y + self.bias.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
+        let s = y + self.bias.t.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
         if let (Some(t), Some(a)) = (trace, a) {
             t.push(TraceEntry::new(LayerKind::Linear, batch, a, self.input(), self.output(), &s));
         }
         s
+    }
+
+    /// The layer as the [`dense`] kernels read it.
+    pub fn dense(&self, act: Option<Activation>) -> dense::DenseLayer<'_> {
+        dense::DenseLayer { w: self.weight.host(), b: self.bias.host(), input: self.input(), output: self.output(), act }
     }
 
     /// Adds a K-FAC step.

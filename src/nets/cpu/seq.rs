@@ -11,16 +11,17 @@ use dfdx::prelude::*;
 use rand::Rng;
 
 use super::ops::{flatten_index, gather, im2col_index, Layout, PAD};
-use super::{activate, Dev, ParamTensor, TraceEntry};
+use super::dense::DenseLayer;
+use super::{activate, Dev, Param, ParamTensor, TraceEntry};
 use crate::nets::blocks::{BlockSpec, BlockValues, Group, KfacBlocks, LayerGrads, LayerKind};
 use crate::nets::{Activation, Init, LayerSpec, NetError};
 
 #[derive(Debug, Clone)]
 enum Layer {
-    Linear { w: Tensor<(usize, usize), f32, Dev>, b: Tensor<(usize,), f32, Dev>, act: Option<Activation> },
+    Linear { w: Param<(usize, usize)>, b: Param<(usize,)>, act: Option<Activation> },
     Conv {
-        w: Tensor<(usize, usize), f32, Dev>,
-        b: Tensor<(usize,), f32, Dev>,
+        w: Param<(usize, usize)>,
+        b: Param<(usize,)>,
         act: Option<Activation>,
         index: Arc<Vec<u32>>,
         in_stride: usize,
@@ -92,8 +93,8 @@ impl SeqNet {
                         out_dim: *output,
                     });
                     layers.push(Layer::Linear {
-                        w: dev.tensor_from_vec(w.clone(), (*output, *input)),
-                        b: dev.tensor_from_vec(b.clone(), (*output,)),
+                        w: Param::new(dev.tensor_from_vec(w.clone(), (*output, *input))),
+                        b: Param::new(dev.tensor_from_vec(b.clone(), (*output,))),
                         act: *activation,
                     });
                     width = *output;
@@ -118,8 +119,8 @@ impl SeqNet {
                         out_dim: *out_channels,
                     });
                     layers.push(Layer::Conv {
-                        w: dev.tensor_from_vec(w.clone(), (*out_channels, fan_in)),
-                        b: dev.tensor_from_vec(b.clone(), (*out_channels,)),
+                        w: Param::new(dev.tensor_from_vec(w.clone(), (*out_channels, fan_in))),
+                        b: Param::new(dev.tensor_from_vec(b.clone(), (*out_channels,))),
                         act: *activation,
                         index,
                         in_stride: c * h * w_,
@@ -176,22 +177,22 @@ impl SeqNet {
                 Layer::Linear { w, b, act } => {
                     let a = trace.as_ref().map(|_| h.as_vec());
                     let rows = h.shape().0;
-                    let s = h.matmul(w.retaped::<T>().permute::<_, Axes2<1, 0>>());
+                    let s = h.matmul(w.t.retaped::<T>().permute::<_, Axes2<1, 0>>());
                     let shape = *s.shape();
-                    let s = s + b.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
+                    let s = s + b.t.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
                     if let (Some(t), Some(a)) = (trace.as_deref_mut(), a) {
-                        t.push(TraceEntry::new(LayerKind::Linear, rows, a, w.shape().1, w.shape().0, &s));
+                        t.push(TraceEntry::new(LayerKind::Linear, rows, a, w.t.shape().1, w.t.shape().0, &s));
                     }
                     apply(s, *act)
                 }
                 Layer::Conv { w, b, act, index, in_stride, spatial } => {
                     let patches = gather(h, batch, *in_stride, index, *spatial);
                     let a = trace.as_ref().map(|_| patches.as_vec());
-                    let s = patches.matmul(w.retaped::<T>().permute::<_, Axes2<1, 0>>());
+                    let s = patches.matmul(w.t.retaped::<T>().permute::<_, Axes2<1, 0>>());
                     let shape = *s.shape();
-                    let s = s + b.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
+                    let s = s + b.t.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape);
                     if let (Some(t), Some(a)) = (trace.as_deref_mut(), a) {
-                        t.push(TraceEntry::new(LayerKind::Conv { spatial: *spatial }, batch, a, w.shape().1, w.shape().0, &s));
+                        t.push(TraceEntry::new(LayerKind::Conv { spatial: *spatial }, batch, a, w.t.shape().1, w.t.shape().0, &s));
                     }
                     // rows are (example, position): one row per example for the next layer
                     // is made by the next gather, so keep the (batch * spatial, out) matrix.
@@ -293,6 +294,23 @@ impl SeqNet {
         }
         out.reverse();
         out
+    }
+
+    /// The layers as the plain float32 kernels of [`super::dense`] read them, when every
+    /// layer is linear (an MLP); `None` for a network with convolutions.
+    pub fn dense_layers(&self) -> Option<Vec<DenseLayer<'_>>> {
+        let mut out = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            match l {
+                Layer::Linear { w, b, act } => {
+                    let (output, input) = *w.t.shape();
+                    out.push(DenseLayer { w: w.host(), b: b.host(), input, output, act: *act });
+                }
+                Layer::Flatten { index: None, .. } => {}
+                Layer::Conv { .. } | Layer::Flatten { index: Some(_), .. } => return None,
+            }
+        }
+        Some(out)
     }
 
     /// Weight and bias tensors of every linear/conv layer, in order (read-only).
