@@ -33,95 +33,54 @@ pub struct DenseCache {
     pub deriv: Vec<f32>,
 }
 
+/// `dst (m x n, row-major) = lhs (m x k) rhs (k x n)`, each operand given by its row and
+/// column strides, on one thread: the one `gemm` call every kernel below makes. The caller
+/// bounds every access (asserts in each kernel).
+unsafe fn gemm_rm(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f32], lhs_rs: usize, lhs_cs: usize, rhs: &[f32], rhs_rs: usize, rhs_cs: usize) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        dst.as_mut_ptr(),
+        1,
+        n as isize,
+        false,
+        lhs.as_ptr(),
+        lhs_cs as isize,
+        lhs_rs as isize,
+        rhs.as_ptr(),
+        rhs_cs as isize,
+        rhs_rs as isize,
+        0.0,
+        1.0,
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    )
+}
+
 /// `out = x W^T` for `x: rows x k` and `w: n x k`, both row-major; `out: rows x n`.
 /// dfdx's forward matmul of `x` by the permuted weight, argument for argument.
 pub fn matmul_nt(x: &[f32], rows: usize, k: usize, w: &[f32], n: usize, out: &mut [f32]) {
     assert!(x.len() >= rows * k && w.len() >= n * k && out.len() >= rows * n, "matmul_nt: shapes");
-    // SAFETY: the asserts bound every access: dst rows x n (rs n, cs 1), lhs rows x k
-    // (rs k, cs 1), rhs k x n read as w^T (rs 1, cs k).
-    unsafe {
-        gemm::gemm(
-            rows,
-            n,
-            k,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            x.as_ptr(),
-            1,
-            k as isize,
-            w.as_ptr(),
-            k as isize,
-            1,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
-    }
+    // SAFETY: bounded by the assert: lhs rows x k row-major, rhs w^T (k x n: rs 1, cs k).
+    unsafe { gemm_rm(rows, n, k, out, x, k, 1, w, 1, k) }
 }
 
 /// `out = g W` for `g: rows x n` and `w: n x k` row-major; `out: rows x k`.
 pub fn matmul_nn(g: &[f32], rows: usize, n: usize, w: &[f32], k: usize, out: &mut [f32]) {
     assert!(g.len() >= rows * n && w.len() >= n * k && out.len() >= rows * k, "matmul_nn: shapes");
-    // SAFETY: bounded by the asserts: dst rows x k, lhs rows x n, rhs n x k, all row-major.
-    unsafe {
-        gemm::gemm(
-            rows,
-            k,
-            n,
-            out.as_mut_ptr(),
-            1,
-            k as isize,
-            false,
-            g.as_ptr(),
-            1,
-            n as isize,
-            w.as_ptr(),
-            1,
-            k as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
-    }
+    // SAFETY: bounded by the assert: lhs rows x n, rhs n x k, both row-major.
+    unsafe { gemm_rm(rows, k, n, out, g, n, 1, w, k, 1) }
 }
 
 /// `out = g^T a` for `g: rows x n` and `a: rows x k` row-major; `out: n x k` (a weight
 /// gradient).
 pub fn matmul_tn(g: &[f32], a: &[f32], rows: usize, n: usize, k: usize, out: &mut [f32]) {
     assert!(g.len() >= rows * n && a.len() >= rows * k && out.len() >= n * k, "matmul_tn: shapes");
-    // SAFETY: bounded by the asserts: dst n x k row-major, lhs g^T (n x rows: rs 1, cs n),
-    // rhs a (rows x k row-major).
-    unsafe {
-        gemm::gemm(
-            n,
-            k,
-            rows,
-            out.as_mut_ptr(),
-            1,
-            k as isize,
-            false,
-            g.as_ptr(),
-            n as isize,
-            1,
-            a.as_ptr(),
-            1,
-            k as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
-    }
+    // SAFETY: bounded by the assert: lhs g^T (n x rows: rs 1, cs n), rhs a rows x k row-major.
+    unsafe { gemm_rm(n, k, rows, out, g, 1, n, a, k, 1) }
 }
 
 /// Applies `act` in place to pre-activations `s`, returning `act'(s)` when `deriv`
