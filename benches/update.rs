@@ -10,17 +10,22 @@
 //!     + RMSProp) versus ACKTR's (forward/backward + traced Fisher pass + K-FAC step), both
 //!     through the same actor-critic interface the training loop uses.
 //!
+//! (c) The rollout's batch-1 forward against one environment step, on each MuJoCo task:
+//!     `act` of the paper's networks (`acktr:baselines_mujoco`: the 64-64 tanh policy and
+//!     the 64-64 ELU value network on its features, both run per step), and one step of the
+//!     environment (`VecEnv`, one copy, zero action), measured in the same run.
+//!
 //! Run: `cargo bench --bench update` (criterion; set `ACKTR_BENCH_QUICK=1` for fewer
 //! samples).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use acktr::algo::acktr::Preset;
 use acktr::algo::{A2cConfig, AcktrConfig, AlgorithmConfig, Architecture, NetworkConfig, Progress, Rollout};
 use acktr::nets::Activation;
-use acktr::env::{ActionSpace, ObservationSpace};
+use acktr::env::{self as env, Action, ActionSpace, ObservationSpace, VecEnv};
 
 fn algo(yaml: &str) -> AlgorithmConfig {
     let text = format!(
@@ -72,6 +77,35 @@ fn atari(c: &mut Criterion) {
     g.finish();
 }
 
+fn rollout_batch1(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rollout_batch1");
+    for id in [
+        "HalfCheetah-v5",
+        "Hopper-v5",
+        "Walker2d-v5",
+        "Ant-v5",
+        "Swimmer-v5",
+        "Reacher-v5",
+        "InvertedPendulum-v5",
+        "InvertedDoublePendulum-v5",
+    ] {
+        let mut venv = VecEnv::new(1, 0, || env::make(id)).unwrap();
+        let (obs, act) = (venv.observation_space(), venv.action_space());
+        let mut a = AlgorithmConfig::Acktr(Preset::BaselinesMujoco.config()).build(&obs, &act, 0).unwrap();
+        let input: Vec<f32> = {
+            let mut rng = ChaCha8Rng::seed_from_u64(2);
+            (0..a.pipeline_mut().input_dim()).map(|_| rng.gen_range(-1.0..1.0)).collect()
+        };
+        let zero = match &act {
+            ActionSpace::Continuous { dim, .. } => Action::Continuous(vec![0.0; *dim]),
+            ActionSpace::Discrete { .. } => Action::Discrete(0),
+        };
+        g.bench_function(format!("{id}/env_step"), |b| b.iter(|| venv.step(std::slice::from_ref(&zero)).unwrap()));
+        g.bench_function(format!("{id}/act"), |b| b.iter(|| a.policy().act(&input, &[7], 1).unwrap()));
+    }
+    g.finish();
+}
+
 fn config() -> Criterion {
     let c = Criterion::default().configure_from_args();
     if std::env::var_os("ACKTR_BENCH_QUICK").is_some() {
@@ -81,5 +115,5 @@ fn config() -> Criterion {
     }
 }
 
-criterion_group! { name = benches; config = config(); targets = mujoco, atari }
+criterion_group! { name = benches; config = config(); targets = mujoco, atari, rollout_batch1 }
 criterion_main!(benches);
