@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::nets::Engine;
 use crate::{report, run, spec};
 
 /// Exit code for bad input (a spec that cannot be used).
@@ -21,8 +22,19 @@ pub struct Cli {
     /// Root directory of results.
     #[arg(long, global = true, default_value = "results")]
     pub results: PathBuf,
+    /// Run every network on this engine (`cpu`, or `cuda` in a build with `--features
+    /// cuda`), over the spec's `engine:`; it changes the cells' keys (README "GPU engine").
+    #[arg(long, global = true, value_parser = parse_engine)]
+    pub engine: Option<Engine>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+fn parse_engine(name: &str) -> Result<Engine, String> {
+    Engine::from_name(name).ok_or_else(|| {
+        let known: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
+        format!("no engine `{name}` (known: {})", known.join(", "))
+    })
 }
 
 /// Subcommands.
@@ -143,7 +155,17 @@ pub struct SlurmArgs {
 
 fn load(cli: &Cli, name: &str, profile: &str) -> Result<spec::Spec, spec::SpecError> {
     let path = spec::resolve_path(name, &cli.specs_dir)?;
-    spec::load(&path, profile)
+    let s = spec::load(&path, profile)?;
+    match cli.engine {
+        None => Ok(s),
+        Some(engine) => s.with_engine(engine).map_err(|e| spec::SpecError::Invalid {
+            file: path.clone(),
+            line: None,
+            column: None,
+            field: "--engine".into(),
+            message: e.to_string(),
+        }),
+    }
 }
 
 /// `--checkpoint-minutes`: negative (or not a number) means never.

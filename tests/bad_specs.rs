@@ -78,8 +78,25 @@ fn cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'static str>)> 
         ("a profile batch too large for memory", GOOD.replace("paper:\n", "profiles:\n  big:\n    num_envs: 100000000000\npaper:\n"), vec![], vec!["bad.yaml:20", "profiles.big.num_envs", "GiB"]),
         ("zero best seeds", GOOD.replace("      episodes: 10", "      episodes: 10\n    best_seeds: 0"), vec![], vec!["bad.yaml:18:", "metrics[0].best_seeds", "positive"]),
         ("trpo beside another configuration", GOOD.replace("      lr: 0.0007", "      lr: 0.0007\n    trpo: {}"), vec![], vec!["bad.yaml:6:", "algorithms[0]", "not several"]),
+        ("an unknown engine", format!("engine: tpu\n{GOOD}"), vec![], vec!["bad.yaml:1", "engine", "no engine `tpu`", "cpu, cuda"]),
         ("an empty batch-size grid", GOOD.replace("      lr: 0.0007", "      lr: 0.0007\n    grid:\n      steps_per_update: []"), vec![], vec!["bad.yaml:10:", "algorithms[0].grid.steps_per_update", "empty"]),
     ]
+}
+
+/// Asking a build without the `cuda` feature for the CUDA engine, in each of the three places.
+#[cfg(not(feature = "cuda"))]
+fn cuda_cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'static str>)> {
+    let how = "cargo build --release --features cuda";
+    vec![
+        ("the spec's engine: cuda", format!("engine: cuda\n{GOOD}"), vec![], vec!["bad.yaml:1", "engine", "without the `cuda` feature", how]),
+        ("a row's network engine: cuda", GOOD.replace("lr: 0.0007", "network: {engine: cuda}"), vec![], vec!["bad.yaml:8", "algorithms[0].a2c.network.engine", how]),
+        ("--engine cuda", GOOD.to_string(), vec!["--engine", "cuda"], vec!["bad.yaml", "--engine", "without the `cuda` feature", how]),
+    ]
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'static str>)> {
+    vec![]
 }
 
 #[test]
@@ -90,7 +107,7 @@ fn the_good_spec_is_accepted() {
 
 #[test]
 fn every_kind_of_bad_spec_exits_2_with_a_located_message_and_touches_no_results() {
-    for (what, text, extra, expected) in cases() {
+    for (what, text, extra, expected) in cases().into_iter().chain(cuda_cases()) {
         let dir = tempfile::tempdir().unwrap();
         let specs = dir.path().join("specs");
         std::fs::create_dir_all(&specs).unwrap();

@@ -593,3 +593,36 @@ fn the_time_limit_signal_checkpoints_the_cell_and_the_script_requeues_its_task()
         .count();
     assert_eq!(cells, 1);
 }
+
+#[test]
+fn the_engine_flag_reaches_the_tasks_and_the_report_whose_plan_it_is() {
+    // `--engine` enters the cells' keys, so the array tasks (which check the plan's digest)
+    // and the report job must be given it too; bash runs a task to prove the digest holds.
+    let dir = setup(&tiny_spec(&["CartPole-v1"], &[0], 200));
+    let out = acktr_with(dir.path(), None, &["--engine", "cpu", "reproduce", "tiny", "--slurm", "--no-submit"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let written: Vec<PathBuf> =
+        String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.strip_prefix("wrote ")).map(PathBuf::from).collect();
+    assert_eq!(written.len(), 2, "{}", text(&out));
+    let array = std::fs::read_to_string(&written[0]).unwrap();
+    let report = std::fs::read_to_string(&written[1]).unwrap();
+    assert!(array.contains("--engine cpu run-cell"), "{array}");
+    assert!(report.contains("--engine cpu report"), "{report}");
+    let run = Command::new("bash")
+        .arg(&written[0])
+        .current_dir(dir.path())
+        .env("SLURM_ARRAY_TASK_ID", "0")
+        .env("SLURM_ARRAY_JOB_ID", "78")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("cell 0/1 done"), "{}", text(&run));
+    let cell = cell_dirs(&dir.path().join("results/tiny")).into_iter().find(|d| !d.ends_with("slurm")).unwrap();
+    let prov: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(cell.join("provenance.json")).unwrap()).unwrap();
+    assert_eq!(prov["engine"], "cpu", "the engine is in each cell's provenance");
+    // Without the flag the scripts carry none.
+    let dir = setup(&tiny_spec(&["CartPole-v1"], &[0], 200));
+    let out = acktr_with(dir.path(), None, &["reproduce", "tiny", "--slurm", "--no-submit"]);
+    let first = String::from_utf8_lossy(&out.stdout).lines().find_map(|l| l.strip_prefix("wrote ").map(PathBuf::from)).unwrap();
+    assert!(!std::fs::read_to_string(first).unwrap().contains("--engine"));
+}

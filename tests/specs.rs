@@ -73,3 +73,40 @@ fn cell_hashes_are_stable_and_distinct() {
     let paper = spec::load(&common::repo().join("specs/smoke.yaml"), "paper").unwrap();
     assert_ne!(paper.cells()[0].hash, cells[0].hash, "a different budget is a different cell");
 }
+
+#[test]
+fn the_cpu_engine_leaves_cell_hashes_as_they_were() {
+    // `engine: cpu` (written or by `--engine`) is the default and does not enter a cell's
+    // key, so results computed before the engine field existed are still found.
+    let path = common::repo().join("specs/smoke.yaml");
+    let plain = spec::load(&path, "smoke").unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let written = spec::parse(&format!("engine: cpu\n{text}"), &path, "smoke").unwrap();
+    let flagged = spec::load(&path, "smoke").unwrap().with_engine(acktr::nets::Engine::Cpu).unwrap();
+    let hashes = |s: &spec::Spec| s.cells().into_iter().map(|c| c.hash).collect::<Vec<_>>();
+    assert_eq!(hashes(&written), hashes(&plain));
+    assert_eq!(hashes(&flagged), hashes(&plain));
+    assert_eq!(plain.engines(), vec![acktr::nets::Engine::Cpu]);
+    // And the committed results' cells (computed before the field existed) are in their
+    // specs' plans.
+    let results = common::repo().join("results");
+    let mut checked = 0;
+    for spec_dir in std::fs::read_dir(&results).unwrap().flatten().filter(|e| e.path().is_dir()) {
+        let name = spec_dir.file_name().to_string_lossy().into_owned();
+        let spec_path = common::repo().join("specs").join(format!("{name}.yaml"));
+        if !spec_path.exists() {
+            continue;
+        }
+        for cell in std::fs::read_dir(spec_dir.path()).unwrap().flatten() {
+            let prov = cell.path().join("provenance.json");
+            let Ok(text) = std::fs::read_to_string(&prov) else { continue };
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let profile = v["profile"].as_str().unwrap();
+            let s = spec::load(&spec_path, profile).unwrap();
+            let hash = cell.file_name().to_string_lossy().into_owned();
+            assert!(s.cells().iter().any(|c| c.hash == hash), "{}: not in {name}'s `{profile}` plan", cell.path().display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no committed cell was checked");
+}

@@ -101,6 +101,10 @@ impl Settings for A2cConfig {
         &self.network
     }
 
+    fn network_mut(&mut self) -> &mut NetworkConfig {
+        &mut self.network
+    }
+
     fn pipeline(&self) -> &PipelineConfig {
         &self.pipeline
     }

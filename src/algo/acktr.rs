@@ -290,6 +290,10 @@ impl Settings for AcktrConfig {
         &self.network
     }
 
+    fn network_mut(&mut self) -> &mut NetworkConfig {
+        &mut self.network
+    }
+
     fn pipeline(&self) -> &PipelineConfig {
         &self.pipeline
     }

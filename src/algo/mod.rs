@@ -74,6 +74,11 @@ pub struct NetworkConfig {
     /// What the value network reads (`observation`, or baselines `acktr_cont`'s
     /// `observation_dist_time`; separate networks only).
     pub value_input: ValueInput,
+    /// The tensor engine (`cpu`, `cuda`). Set for every row by the spec's top-level
+    /// `engine:` or `--engine`; left out of cell keys when `cpu`, so CPU cells keep their
+    /// hashes and a CUDA cell is never mistaken for a CPU one.
+    #[serde(skip_serializing_if = "Engine::is_cpu")]
+    pub engine: Engine,
 }
 
 impl NetworkConfig {
@@ -119,6 +124,7 @@ impl Default for NetworkConfig {
             value_activation: Activation::Tanh,
             init: Init::Orthogonal,
             value_input: ValueInput::Observation,
+            engine: Engine::Cpu,
         }
     }
 }
@@ -159,6 +165,8 @@ pub enum AlgorithmConfig {
 pub trait Settings {
     /// The network it trains.
     fn network(&self) -> &NetworkConfig;
+    /// The network it trains, to set its engine (spec `engine:`, `--engine`).
+    fn network_mut(&mut self) -> &mut NetworkConfig;
     /// Its data pipeline.
     fn pipeline(&self) -> &PipelineConfig;
     /// The learning rate (what the grid alias `lr` and reports name).
@@ -239,6 +247,16 @@ impl AlgorithmConfig {
         }
     }
 
+    /// The engine its network runs on.
+    pub fn engine(&self) -> Engine {
+        self.settings().network().engine
+    }
+
+    /// Runs its network on `engine` (spec `engine:`, `--engine`).
+    pub fn set_engine(&mut self, engine: Engine) {
+        self.settings_mut().network_mut().engine = engine;
+    }
+
     /// The learning rate (for reports and grids).
     pub fn lr_mut(&mut self) -> &mut f64 {
         self.settings_mut().lr_mut()
@@ -272,6 +290,7 @@ impl AlgorithmConfig {
 
 /// The checks every algorithm's network and pipeline share.
 fn check_network(net: &NetworkConfig, pipe: &PipelineConfig) -> Result<(), FieldError> {
+    net.engine.compiled_in().map_err(|e| FieldError::new("network.engine", e.to_string()))?;
     if let pipeline::ObservationFilter::ZFilter { clip } = pipe.observation_filter {
         check::rate("pipeline.observation_filter.z_filter.clip", clip)?;
     }
@@ -333,7 +352,7 @@ fn build_network(
     rng: &mut ChaCha8Rng,
 ) -> Result<Box<dyn ActorCriticNet>, AlgoError> {
     let input = network_input(cfg, pipeline, obs, actions, algo)?;
-    Ok(cfg.actor_critic_spec().build(Engine::Cpu, &input, actions, rng)?)
+    Ok(cfg.actor_critic_spec().build(cfg.engine, &input, actions, rng)?)
 }
 
 /// One update's record: where it happened and what the algorithm reported.

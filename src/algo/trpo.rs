@@ -148,6 +148,7 @@ impl Preset {
                 value_activation: Activation::Tanh,
                 init: Init::NormcTrpo,
                 value_input: crate::nets::ValueInput::Observation,
+                engine: crate::nets::Engine::Cpu,
             },
             pipeline: PipelineConfig::default(),
         };
@@ -185,6 +186,10 @@ pub const ENTRY: AlgorithmEntry = AlgorithmEntry {
 impl Settings for TrpoConfig {
     fn network(&self) -> &NetworkConfig {
         &self.network
+    }
+
+    fn network_mut(&mut self) -> &mut NetworkConfig {
+        &mut self.network
     }
 
     fn pipeline(&self) -> &PipelineConfig {

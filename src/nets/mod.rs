@@ -17,6 +17,8 @@
 
 pub mod blocks;
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 pub mod dist;
 pub mod init;
 
@@ -189,22 +191,74 @@ pub struct ActorCriticSpec {
     pub init: Init,
 }
 
-/// The tensor engine a network runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The tensor engine a network runs on (spec `engine:`, CLI `--engine`; README "GPU engine").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Engine {
-    /// dfdx 0.13 on the CPU, single-threaded, bit-reproducible.
+    /// dfdx 0.13 on the CPU, single-threaded, bit-reproducible: the reference engine.
     #[default]
     Cpu,
+    /// CUDA through cudarc 0.19 (cargo feature `cuda`, off by default).
+    Cuda,
 }
+
+impl Engine {
+    /// Every engine, in the order `--engine` lists them.
+    pub const ALL: [Engine; 2] = [Engine::Cpu, Engine::Cuda];
+
+    /// The spec's and the command line's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Cpu => "cpu",
+            Engine::Cuda => "cuda",
+        }
+    }
+
+    /// Parses `cpu` or `cuda`.
+    pub fn from_name(name: &str) -> Option<Engine> {
+        Engine::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// The reference engine (not written into cell keys, so CPU cells keep their hashes).
+    pub fn is_cpu(&self) -> bool {
+        *self == Engine::Cpu
+    }
+
+    /// Whether this binary was built with the engine: `Err` says how to build one that is.
+    pub fn compiled_in(self) -> Result<(), NetError> {
+        match self {
+            Engine::Cpu => Ok(()),
+            Engine::Cuda if cfg!(feature = "cuda") => Ok(()),
+            Engine::Cuda => Err(NetError::Engine(NOT_BUILT_WITH_CUDA.into())),
+        }
+    }
+}
+
+/// What a build without the `cuda` feature says when asked for the CUDA engine.
+pub const NOT_BUILT_WITH_CUDA: &str = "`cuda` is not in this binary (built without the `cuda` feature); build it with \
+     `cargo build --release --features cuda` (needs no CUDA toolkit; at run time the CUDA 13 libraries, \
+     README \"GPU engine\")";
 
 impl ActorCriticSpec {
     /// Builds the actor-critic for inputs of shape `input` (`[D]` or `[C, H, W]`: the
     /// network's input, after the data pipeline) and `actions`, its weights drawn from `rng`.
     pub fn build(&self, engine: Engine, input: &[usize], actions: &ActionSpace, rng: &mut impl Rng) -> Result<Box<dyn ActorCriticNet>, NetError> {
+        engine.compiled_in()?;
         match engine {
             Engine::Cpu => Ok(Box::new(cpu::ActorCritic::new(self, input, actions, rng)?)),
+            Engine::Cuda => cuda_build(self, input, actions, rng),
         }
     }
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_build(spec: &ActorCriticSpec, input: &[usize], actions: &ActionSpace, rng: &mut impl Rng) -> Result<Box<dyn ActorCriticNet>, NetError> {
+    cuda::build(spec, input, actions, rng)
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_build(_: &ActorCriticSpec, _: &[usize], _: &ActionSpace, _: &mut impl Rng) -> Result<Box<dyn ActorCriticNet>, NetError> {
+    Err(NetError::Engine(NOT_BUILT_WITH_CUDA.into()))
 }
 
 /// Separate networks with the given policy on `engine`: torso layers with their parameters
@@ -219,8 +273,10 @@ pub fn with_policy(
     head: (Vec<f32>, Vec<f32>),
     log_std: Option<Vec<f32>>,
 ) -> Result<Box<dyn ActorCriticNet>, NetError> {
+    engine.compiled_in()?;
     match engine {
         Engine::Cpu => Ok(Box::new(cpu::ActorCritic::with_policy(input, torso, torso_params, head, log_std)?)),
+        Engine::Cuda => Err(NetError::Engine("`cuda`: policies given as parameters (the TRPO conformance replay) run on the CPU engine only".into())),
     }
 }
 

@@ -527,6 +527,7 @@ pub fn run_cell(
         cell,
         spec_file: spec_file.to_string(),
         profile: &spec.profile,
+        engine: cell.config.engine().name(),
         git_commit: git.0.to_string(),
         git_dirty: git.1,
         acktr_version: env!("CARGO_PKG_VERSION"),

@@ -15,6 +15,8 @@ pub struct Provenance<'a> {
     pub cell: &'a Cell,
     pub spec_file: String,
     pub profile: &'a str,
+    /// The tensor engine the cell's networks ran on (`cpu`, `cuda`).
+    pub engine: &'static str,
     pub git_commit: String,
     pub git_dirty: bool,
     pub acktr_version: &'static str,

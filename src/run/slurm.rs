@@ -297,6 +297,9 @@ pub struct ScriptContext {
     pub exe: PathBuf,
     pub log_dir: PathBuf,
     pub plan_digest: String,
+    /// `--engine` as given to `reproduce` (passed on to the tasks and the report, whose
+    /// plan it changes); None without one.
+    pub engine: Option<crate::nets::Engine>,
 }
 
 fn header(
@@ -365,6 +368,11 @@ fn body_vars(s: &mut String, ctx: &ScriptContext) -> Result<(), SlurmError> {
     Ok(())
 }
 
+/// `--engine NAME ` when `reproduce` was given one, else nothing.
+fn engine_flag(ctx: &ScriptContext) -> String {
+    ctx.engine.map(|e| format!("--engine {} ", e.name())).unwrap_or_default()
+}
+
 /// What an array task runs, after its `#SBATCH` lines and variables (`{offset}`,
 /// `{minutes}`, `{exit_stopped}` and `{max_requeues}` filled in).
 const TASK_BODY: &str = r#"index=$(({offset} + SLURM_ARRAY_TASK_ID))
@@ -376,7 +384,7 @@ signal= child=
 forward() { signal=$1; [ -n "$child" ] && kill -"$1" "$child" 2>/dev/null; }
 trap 'forward USR1' USR1
 trap 'forward TERM' TERM
-"$acktr" --results "$results" run-cell "$spec" --profile "$profile" --index "$index" --plan-digest "$plan" --checkpoint-minutes {minutes} &
+"$acktr" --results "$results" {engine}run-cell "$spec" --profile "$profile" --index "$index" --plan-digest "$plan" --checkpoint-minutes {minutes} &
 child=$!
 while :; do
   wait "$child"; rc=$?
@@ -435,6 +443,7 @@ pub fn array_script(
     let body = TASK_BODY
         .replace("{offset}", &offset.to_string())
         .replace("{minutes}", &opts.checkpoint_minutes.to_string())
+        .replace("{engine}", &engine_flag(ctx))
         .replace("{exit_stopped}", &super::EXIT_STOPPED.to_string())
         .replace("{max_requeues}", &MAX_REQUEUES.to_string());
     s.push_str(&body);
@@ -465,7 +474,8 @@ pub fn report_script(ctx: &ScriptContext, opts: &SlurmOptions) -> Result<String,
     let _ = writeln!(s, "export POLARS_MAX_THREADS=1");
     let _ = writeln!(
         s,
-        "exec \"$acktr\" --results \"$results\" report \"$spec\" --profile \"$profile\""
+        "exec \"$acktr\" --results \"$results\" {}report \"$spec\" --profile \"$profile\"",
+        engine_flag(ctx)
     );
     Ok(s)
 }
@@ -674,6 +684,7 @@ pub fn submit(
             .map_err(io(Path::new("acktr executable")))?,
         log_dir,
         plan_digest: plan_digest(&cells),
+        engine: spec.engine_flag,
     };
     let mut records = load_records(&root, spec);
     let mut sub = Submission::default();

@@ -16,6 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::algo::AlgorithmConfig;
+use crate::nets::{Engine, NetError};
 pub use grid::{GridPoint, GridValue};
 use raw::{RawPaperValue, RawSpec};
 
@@ -219,6 +220,9 @@ pub struct Spec {
     pub references: Option<References>,
     /// Which budget fields the profile sets (they then win over an algorithm row's own).
     pub profile_sets: ProfileSets,
+    /// `--engine`, when the command line gave one (Slurm passes it on to its tasks).
+    #[serde(skip)]
+    pub engine_flag: Option<Engine>,
 }
 
 /// Published numbers of other methods (`references:`), checked.
@@ -270,7 +274,37 @@ struct CellKey<'a> {
     config: &'a AlgorithmConfig,
 }
 
+/// Runs every row's network, and every grid point's, on `engine`.
+fn set_engine(algorithms: &mut [AlgorithmSpec], engine: Engine) {
+    for a in algorithms {
+        a.config.set_engine(engine);
+        for p in &mut a.grid {
+            p.config.set_engine(engine);
+        }
+    }
+}
+
 impl Spec {
+    /// The spec with every network on `engine` (`--engine`, over the spec's `engine:`), or
+    /// why this binary cannot run it.
+    pub fn with_engine(mut self, engine: Engine) -> Result<Spec, NetError> {
+        engine.compiled_in()?;
+        set_engine(&mut self.algorithms, engine);
+        self.engine_flag = Some(engine);
+        Ok(self)
+    }
+
+    /// The engines the spec's cells run on (one, unless rows set their own).
+    pub fn engines(&self) -> Vec<Engine> {
+        let mut out: Vec<Engine> = Vec::new();
+        for p in self.algorithms.iter().flat_map(|a| &a.grid) {
+            if !out.contains(&p.config.engine()) {
+                out.push(p.config.engine());
+            }
+        }
+        out
+    }
+
     /// The budget of an algorithm row's cells: the spec's, with the row's own fields where
     /// the profile sets none.
     pub fn row_budget(&self, alg: &AlgorithmSpec) -> Budget {
@@ -761,7 +795,15 @@ mod check {
             return Err(c.err("title", "the title is empty"));
         }
         envs(&c, &raw.envs)?;
-        let (algorithms, unavailable) = algorithms(&c, &raw.algorithms)?;
+        let (mut algorithms, unavailable) = algorithms(&c, &raw.algorithms)?;
+        if let Some(name) = &raw.engine {
+            let engine = Engine::from_name(name).ok_or_else(|| {
+                let known: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
+                c.err("engine", format!("no engine `{name}` (known: {})", known.join(", ")))
+            })?;
+            engine.compiled_in().map_err(|e| c.err("engine", e.to_string()))?;
+            set_engine(&mut algorithms, engine);
+        }
         let (seeds, budget, paper_budget) = seeds_and_budget(&c, &raw, &prof, profile)?;
         let spaces = spaces(&c, &raw.envs, &algorithms)?;
         memory(&c, &spaces, &algorithms, &budget, &prof, profile)?;
@@ -812,6 +854,7 @@ mod check {
             update_curves,
             references,
             profile_sets: ProfileSets::of(&prof),
+            engine_flag: None,
         })
     }
 

@@ -46,6 +46,10 @@ pub struct RawSpec {
     /// Other methods' published numbers, shown beside ours (paper Table 4).
     #[serde(default)]
     pub references: Option<RawReferences>,
+    /// The tensor engine of every row's network (`cpu`, the default, or `cuda`; README
+    /// "GPU engine"). `--engine` overrides it.
+    #[serde(default)]
+    pub engine: Option<String>,
 }
 
 /// Published numbers of methods the spec does not run (paper Table 4's human, DQN, ...),
