@@ -4,10 +4,12 @@
 //! build needs no CUDA toolkit. What is here: the libraries' discovery and the errors for
 //! their absence, the kernels and their NVRTC compilation ([`kernels`]), the device
 //! ([`Device`]: context, stream, cuBLAS, the kernels loaded from a CUBIN for its own
-//! architecture) and row-major GEMMs on it. What is not here yet: the networks themselves
-//! on the device (the engine seam's `ActorCriticNet` for the Atari and MLP actor-critics)
-//! and K-FAC's factor products and eigendecompositions on the device; [`build`] says so.
+//! architecture), row-major GEMMs on it, and the forward pass of a shared actor-critic
+//! ([`forward`]). What is not here yet: the backward pass, the engine seam's
+//! `ActorCriticNet` on the device, and K-FAC's factor products and eigendecompositions on
+//! the device; [`build`] says so.
 
+pub mod forward;
 pub mod kernels;
 pub mod libs;
 
@@ -156,7 +158,7 @@ mod tests {
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
-    fn device() -> Option<Device> {
+    pub(super) fn device() -> Option<Device> {
         match Device::open(0) {
             Ok(d) => {
                 println!("CUDA device: {} (sm_{}{})", d.name, d.compute_capability.0, d.compute_capability.1);
