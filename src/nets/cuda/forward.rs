@@ -1,9 +1,10 @@
-//! The forward pass of a shared-torso actor-critic on the device (the paper's Atari
+//! The forward and backward passes of a shared-torso actor-critic on the device (the paper's Atari
 //! network, appendix A.1, and any torso of [`LayerSpec`]s): the first piece of the CUDA
 //! actor-critic (issue 15). Parameters come from the CPU engine's network in K-FAC block
 //! order (torso layers, value head, policy head: `cpu::ActorCritic::declare`), so both
 //! engines start from the same weights and the CPU engine is the reference the device
-//! test compares against. Not yet here: the backward pass, the K-FAC statistics, the
+//! tests compare against. The backward pass gives every block's gradient from the output
+//! gradients. Not yet here: the K-FAC statistics, the loss itself on the device, the
 //! `ActorCriticNet` implementation.
 //!
 //! Layouts are the CPU engine's: images NCHW, conv weights `out x (in*k*k)` with columns in
@@ -12,7 +13,7 @@
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 use super::{err, Device};
-use crate::nets::{Activation, BlockValues, LayerSpec, NetError};
+use crate::nets::{Activation, BlockValues, LayerGrads, LayerSpec, NetError};
 
 /// One layer's geometry on the device.
 #[derive(Debug, Clone, Copy)]
@@ -145,25 +146,175 @@ impl DeviceActorCritic {
     /// The policy's logits (`batch x actions`) and the values (`batch`) of `batch`
     /// observations (the network's input, after the data pipeline).
     pub fn forward(&self, dev: &Device, obs: &[f32], batch: usize) -> Result<(Vec<f32>, Vec<f32>), NetError> {
+        let tape = self.forward_traced(dev, obs, batch)?;
+        Ok((dev.download(&tape.logits)?, dev.download(&tape.values)?))
+    }
+
+    /// [`Self::forward`], keeping on the device what [`Self::backward`] needs.
+    pub fn forward_traced(&self, dev: &Device, obs: &[f32], batch: usize) -> Result<Tape, NetError> {
         let first = self.torso.first().map(DeviceLayer::in_len).unwrap_or(self.value.in_len());
-        if obs.len() != batch * first {
+        if batch == 0 || obs.len() != batch * first {
             return Err(NetError::Shape(format!("{} observation values for {batch} rows of {first}", obs.len())));
         }
         let mut x = dev.upload(obs)?;
+        let mut layers = Vec::new();
         for l in &self.torso {
-            x = layer_forward(dev, l, &x, batch)?;
+            let (y, cols) = layer_forward(dev, l, &x, batch)?;
+            layers.push(Saved { input: x, cols });
+            x = y;
         }
-        let logits = layer_forward(dev, &self.policy, &x, batch)?;
-        let values = layer_forward(dev, &self.value, &x, batch)?;
-        Ok((dev.download(&logits)?, dev.download(&values)?))
+        let (logits, _) = layer_forward(dev, &self.policy, &x, batch)?;
+        let (values, _) = layer_forward(dev, &self.value, &x, batch)?;
+        Ok(Tape { batch, layers, features: x, logits, values })
     }
+
+    /// Every block's gradient (torso layers, value head, policy head: K-FAC's declaration
+    /// order) from the loss's gradients with respect to the logits (`batch x actions`) and
+    /// the values (`batch`), by the chain rule through the traced pass.
+    pub fn backward(&self, dev: &Device, tape: &Tape, d_logits: &[f32], d_values: &[f32]) -> Result<Vec<LayerGrads>, NetError> {
+        let batch = tape.batch;
+        if d_logits.len() != batch * self.policy.out_len() || d_values.len() != batch {
+            return Err(NetError::Shape(format!("output gradients of {} and {} values for {batch} rows", d_logits.len(), d_values.len())));
+        }
+        let (dl, dv) = (dev.upload(d_logits)?, dev.upload(d_values)?);
+        let mut grads_rev = Vec::new();
+        // The heads: both read the features; their input gradients add up.
+        let features = self.value.in_len();
+        let mut dx = dev.zeros(batch * features)?;
+        let pg = linear_backward(dev, &self.policy, &tape.features, &dl, batch, Some((&mut dx, 0.0)))?;
+        let vg = linear_backward(dev, &self.value, &tape.features, &dv, batch, Some((&mut dx, 1.0)))?;
+        for (i, l) in self.torso.iter().enumerate().rev() {
+            let saved = &tape.layers[i];
+            // Through the activation: `dx` is the gradient of the layer's output.
+            let y = if i + 1 < self.torso.len() { &tape.layers[i + 1].input } else { &tape.features };
+            let dpre = match l.act {
+                None => dx,
+                Some(act) => {
+                    let mut d = dev.zeros(batch * l.out_len())?;
+                    dev.launch_elementwise(activation_backward_kernel(act), &mut d, &[&dx, y], batch * l.out_len())?;
+                    d
+                }
+            };
+            let want_input = i > 0;
+            let mut dprev = if want_input { Some(dev.zeros(batch * l.in_len())?) } else { None };
+            let g = match l.geometry {
+                Geometry::Linear { .. } => linear_backward(dev, l, &saved.input, &dpre, batch, dprev.as_mut().map(|d| (d, 0.0)))?,
+                Geometry::Conv { .. } => conv_backward(dev, l, saved, &dpre, batch, dprev.as_mut())?,
+            };
+            grads_rev.push(g);
+            dx = match dprev {
+                Some(d) => d,
+                None => dev.zeros(1)?,
+            };
+        }
+        let mut out: Vec<LayerGrads> = grads_rev.into_iter().rev().collect();
+        out.push(vg);
+        out.push(pg);
+        Ok(out)
+    }
+}
+
+/// One torso layer's saved forward values.
+pub struct Saved {
+    /// The layer's input (the previous layer's output after its activation).
+    input: CudaSlice<f32>,
+    /// A conv layer's unfolded input (`batch*oh*ow x c*k*k`).
+    cols: Option<CudaSlice<f32>>,
+}
+
+/// What a traced forward pass keeps on the device.
+pub struct Tape {
+    batch: usize,
+    layers: Vec<Saved>,
+    /// The torso's output, which both heads read.
+    features: CudaSlice<f32>,
+    logits: CudaSlice<f32>,
+    values: CudaSlice<f32>,
+}
+
+fn activation_backward_kernel(act: Activation) -> &'static str {
+    match act {
+        Activation::Relu => "relu_bwd",
+        Activation::Tanh => "tanh_bwd",
+        Activation::Elu => "elu_bwd",
+    }
+}
+
+fn to_f64(dev: &Device, x: &CudaSlice<f32>) -> Result<Vec<f64>, NetError> {
+    Ok(dev.download(x)?.into_iter().map(f64::from).collect())
+}
+
+/// `out[c] = sum_r x[r, c]` on the device.
+fn column_sums(dev: &Device, x: &CudaSlice<f32>, rows: usize, cols: usize) -> Result<CudaSlice<f32>, NetError> {
+    let mut out = dev.zeros(cols)?;
+    let f = dev.kernel("sum_rows")?;
+    let (r, c) = (rows as i32, cols as i32);
+    let mut b = dev.stream.launch_builder(&f);
+    b.arg(&mut out).arg(x).arg(&r).arg(&c);
+    // SAFETY: sum_rows(float* out, const float* x, int rows, int cols) on rows x cols floats.
+    unsafe { b.launch(grid(cols)) }.map_err(|e| err("launching `sum_rows`", e))?;
+    Ok(out)
+}
+
+/// A linear layer's weight and bias gradients from its pre-activation gradient `ds`
+/// (`batch x out`) and input `x`; with `dx`, also `dx = beta dx + ds W`.
+fn linear_backward(
+    dev: &Device,
+    l: &DeviceLayer,
+    x: &CudaSlice<f32>,
+    ds: &CudaSlice<f32>,
+    batch: usize,
+    dx: Option<(&mut CudaSlice<f32>, f32)>,
+) -> Result<LayerGrads, NetError> {
+    let Geometry::Linear { input, output } = l.geometry else { unreachable!("a linear layer") };
+    let mut dw = dev.zeros(output * input)?;
+    dev.gemm(output, input, batch, ds, true, x, false, &mut dw, 0.0)?;
+    let db = column_sums(dev, ds, batch, output)?;
+    if let Some((dx, beta)) = dx {
+        dev.gemm(batch, input, output, ds, false, &l.weight, false, dx, beta)?;
+    }
+    Ok(LayerGrads { weight: Some(to_f64(dev, &dw)?), bias: Some(to_f64(dev, &db)?) })
+}
+
+/// A conv layer's gradients from its pre-activation gradient `ds` (NCHW); with `dx`, its
+/// input's gradient through `col2im`.
+fn conv_backward(dev: &Device, l: &DeviceLayer, saved: &Saved, ds: &CudaSlice<f32>, batch: usize, dx: Option<&mut CudaSlice<f32>>) -> Result<LayerGrads, NetError> {
+    let Geometry::Conv { c, h, w, out, k, s, oh, ow } = l.geometry else { unreachable!("a conv layer") };
+    let cols = saved.cols.as_ref().expect("a conv layer saves its columns");
+    let (rows, width) = (batch * oh * ow, c * k * k);
+    let mut dnhwc = dev.zeros(rows * out)?;
+    let f = dev.kernel("nchw_to_nhwc")?;
+    let (n, hw, ch) = (batch as i32, (oh * ow) as i32, out as i32);
+    let mut b = dev.stream.launch_builder(&f);
+    b.arg(&mut dnhwc).arg(ds).arg(&n).arg(&hw).arg(&ch);
+    // SAFETY: nchw_to_nhwc(float* out, const float* in, int n, int hw, int c) on n*hw*c floats.
+    unsafe { b.launch(grid(rows * out)) }.map_err(|e| err("launching `nchw_to_nhwc`", e))?;
+    let mut dw = dev.zeros(out * width)?;
+    dev.gemm(out, width, rows, &dnhwc, true, cols, false, &mut dw, 0.0)?;
+    let db = column_sums(dev, &dnhwc, rows, out)?;
+    if let Some(dx) = dx {
+        let mut dcols = dev.zeros(rows * width)?;
+        dev.gemm(rows, width, out, &dnhwc, false, &l.weight, false, &mut dcols, 0.0)?;
+        let f = dev.kernel("col2im")?;
+        let dims = [batch, c, h, w, k, s, oh, ow].map(|v| v as i32);
+        let mut b = dev.stream.launch_builder(&f);
+        b.arg(dx).arg(&dcols);
+        for d in &dims {
+            b.arg(d);
+        }
+        // SAFETY: col2im(float* dx, const float* dcols, int n, c, h, w, k, s, oh, ow) with
+        // `dx` batch x c x h x w and `dcols` rows x width floats.
+        unsafe { b.launch(grid(batch * c * h * w)) }.map_err(|e| err("launching `col2im`", e))?;
+    }
+    Ok(LayerGrads { weight: Some(to_f64(dev, &dw)?), bias: Some(to_f64(dev, &db)?) })
 }
 
 /// `act(x W^T + b)` for a linear layer; for a conv layer the same on `im2col(x)`, shuffled
 /// back to NCHW.
-fn layer_forward(dev: &Device, l: &DeviceLayer, x: &CudaSlice<f32>, batch: usize) -> Result<CudaSlice<f32>, NetError> {
+fn layer_forward(dev: &Device, l: &DeviceLayer, x: &CudaSlice<f32>, batch: usize) -> Result<(CudaSlice<f32>, Option<CudaSlice<f32>>), NetError> {
     let n_out = batch * l.out_len();
     let mut pre = dev.zeros(n_out)?;
+    let mut saved_cols = None;
     match l.geometry {
         Geometry::Linear { input, output } => {
             dev.gemm(batch, output, input, x, false, &l.weight, true, &mut pre, 0.0)?;
@@ -197,16 +348,18 @@ fn layer_forward(dev: &Device, l: &DeviceLayer, x: &CudaSlice<f32>, batch: usize
             // SAFETY: nhwc_to_nchw_bias(float* out, const float* in, const float* bias, int
             // n, int hw, int c) on n*hw*c floats and c biases.
             unsafe { b.launch(grid(n_out)) }.map_err(|e| err("launching `nhwc_to_nchw_bias`", e))?;
+            saved_cols = Some(cols);
         }
     }
-    match l.act {
-        None => Ok(pre),
+    let y = match l.act {
+        None => pre,
         Some(act) => {
             let mut y = dev.zeros(n_out)?;
             dev.launch_elementwise(activation_kernel(act), &mut y, &[&pre], n_out)?;
-            Ok(y)
+            y
         }
-    }
+    };
+    Ok((y, saved_cols))
 }
 
 #[cfg(test)]
@@ -274,5 +427,67 @@ mod tests {
         };
         close(&logits, &want_logits, "logits");
         close(&values, &want_values, "values");
+    }
+
+    /// The backward pass against the CPU engine's gradients of the same loss: A2C's
+    /// `sum_r w_r log pi(a_r|s_r) + c_v mean((V - y)^2)` (no entropy term), whose output
+    /// gradients are `w_r (onehot(a_r) - softmax_r)` and `2 c_v (V_r - y_r) / N`.
+    #[test]
+    fn the_atari_backward_pass_matches_the_cpu_engines_gradients() {
+        use crate::nets::{ActionBatch, GradsWanted, LossQuery, Parts, ValueTarget};
+        let Some(dev) = super::super::tests::device() else { return };
+        let (_, input, torso, params, cpu) = atari();
+        let gpu = DeviceActorCritic::upload(&dev, &input, &torso, &params).unwrap();
+        let batch = 4;
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let obs: Vec<f32> = (0..batch * 4 * 84 * 84).map(|_| rng.gen_range(0.0f32..1.0)).collect();
+        let actions: Vec<f32> = (0..batch).map(|_| rng.gen_range(0..6) as f32).collect();
+        let weights: Vec<f32> = (0..batch).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+        let targets: Vec<f32> = (0..batch).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+        let value_coef = 0.5;
+        let blocks: Vec<usize> = (0..params.len()).collect();
+        let want = cpu
+            .loss(&LossQuery {
+                obs: &obs,
+                rows: batch,
+                value_obs: None,
+                actions: ActionBatch::Discrete(&actions),
+                parts: Parts::ALL,
+                logp_weights: &weights,
+                entropy_coef: 0.0,
+                value_coef,
+                target: ValueTarget::Fixed(&targets),
+                grads: GradsWanted::Blocks(&blocks),
+                kfac_stats: false,
+                fisher: None,
+            })
+            .unwrap()
+            .blocks;
+        let tape = gpu.forward_traced(&dev, &obs, batch).unwrap();
+        let logits = dev.download(&tape.logits).unwrap();
+        let values = dev.download(&tape.values).unwrap();
+        let mut d_logits = vec![0.0f32; batch * 6];
+        for r in 0..batch {
+            let row = &logits[r * 6..(r + 1) * 6];
+            let m = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let z: f32 = row.iter().map(|l| (l - m).exp()).sum();
+            for j in 0..6 {
+                let p = (row[j] - m).exp() / z;
+                d_logits[r * 6 + j] = weights[r] * (f32::from(j == actions[r] as usize) - p);
+            }
+        }
+        let d_values: Vec<f32> = (0..batch).map(|r| 2.0 * value_coef as f32 * (values[r] - targets[r]) / batch as f32).collect();
+        let got = gpu.backward(&dev, &tape, &d_logits, &d_values).unwrap();
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            for (part, (gv, wv)) in [("weight", (&g.weight, &w.weight)), ("bias", (&g.bias, &w.bias))] {
+                let (gv, wv) = (gv.as_ref().unwrap(), wv.as_ref().unwrap());
+                assert_eq!(gv.len(), wv.len(), "block {i} {part}");
+                let scale = wv.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-12);
+                for (k, (a, b)) in gv.iter().zip(wv).enumerate() {
+                    assert!((a - b).abs() <= 1e-3 * scale, "block {i} {part}[{k}]: device {a}, cpu {b} (max |cpu| {scale})");
+                }
+            }
+        }
     }
 }
