@@ -245,7 +245,7 @@ fn to_f64(dev: &Device, x: &CudaSlice<f32>) -> Result<Vec<f64>, NetError> {
 }
 
 /// `out[c] = sum_r x[r, c]` on the device.
-fn column_sums(dev: &Device, x: &CudaSlice<f32>, rows: usize, cols: usize) -> Result<CudaSlice<f32>, NetError> {
+pub(super) fn column_sums(dev: &Device, x: &CudaSlice<f32>, rows: usize, cols: usize) -> Result<CudaSlice<f32>, NetError> {
     let mut out = dev.zeros(cols)?;
     let f = dev.kernel("sum_rows")?;
     let (r, c) = (rows as i32, cols as i32);

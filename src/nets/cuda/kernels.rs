@@ -4,7 +4,8 @@
 //! activations and their backward passes, biases and their gradients, the conv layers'
 //! patch unfolding (`im2col`) and its adjoint (`col2im`, a gather, so its sums run in a
 //! fixed order), the NHWC<->NCHW shuffles around a conv GEMM, the policy's log-softmax,
-//! K-FAC's preconditioning in the eigenbasis, and RMSProp. All float32, row-major, with
+//! K-FAC's factors with a ones column and its preconditioning in the eigenbasis, and
+//! RMSProp. All float32, row-major, with
 //! the CPU engine's conventions (PyTorch layouts: weights `out x in*k*k`, images NCHW,
 //! flattening in C,H,W order; `src/nets/cpu/`).
 //!
@@ -123,6 +124,20 @@ extern "C" __global__ void divide_eigen(float* m, const float* eg, const float* 
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < rows * cols) m[i] /= eg[i / cols] * ea[i % cols] + damping;
 }
+// K-FAC's factor with a ones column (a homogeneous weight-and-bias block): out is
+// (c+1) x (c+1) from xtx = X^T X (c x c), the column sums of X and the row count n, all
+// times scale.
+extern "C" __global__ void gram_with_ones(float* out, const float* xtx, const float* sums, int c, float n, float scale) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    int m = c + 1;
+    if (i >= m * m) return;
+    int r = i / m, k = i % m;
+    float v;
+    if (r < c && k < c) v = xtx[r * c + k];
+    else if (r == c && k == c) v = n;
+    else v = sums[r < c ? r : k];
+    out[i] = scale * v;
+}
 // RMSProp as baselines a2c (TF's RMSPropOptimizer): ms = alpha ms + (1 - alpha) g^2,
 // p -= lr g / sqrt(ms + eps).
 extern "C" __global__ void rmsprop(float* p, float* ms, const float* g, float lr, float alpha, float eps, int n) {
@@ -134,7 +149,7 @@ extern "C" __global__ void rmsprop(float* p, float* ms, const float* g, float lr
 "#;
 
 /// Every kernel [`SOURCE`] defines.
-pub const KERNELS: [&str; 15] = [
+pub const KERNELS: [&str; 16] = [
     "relu_fwd",
     "relu_bwd",
     "tanh_fwd",
@@ -150,6 +165,7 @@ pub const KERNELS: [&str; 15] = [
     "log_softmax_rows",
     "divide_eigen",
     "rmsprop",
+    "gram_with_ones",
 ];
 
 /// NVRTC's options: IEEE float32 (no fast math, no flush to zero), so the kernels follow

@@ -4,13 +4,15 @@
 //! build needs no CUDA toolkit. What is here: the libraries' discovery and the errors for
 //! their absence, the kernels and their NVRTC compilation ([`kernels`]), the device
 //! ([`Device`]: context, stream, cuBLAS, the kernels loaded from a CUBIN for its own
-//! architecture), row-major GEMMs on it, and the forward pass of a shared actor-critic
-//! ([`forward`]). What is not here yet: the backward pass, the engine seam's
-//! `ActorCriticNet` on the device, and K-FAC's factor products and eigendecompositions on
-//! the device; [`build`] says so.
+//! architecture), row-major GEMMs on it, the forward and backward passes of a shared
+//! actor-critic ([`forward`]), K-FAC's factors,
+//! eigendecompositions and natural gradient ([`kfac`]). What is not here yet: the engine
+//! seam's `ActorCriticNet` on the device, K-FAC's running averages, trust region and
+//! momentum on the device; [`build`] says so.
 
 pub mod forward;
 pub mod kernels;
+pub mod kfac;
 pub mod libs;
 
 use std::sync::Arc;
@@ -86,9 +88,10 @@ impl Device {
         self.stream.alloc_zeros(n).map_err(|e| err("allocation", e))
     }
 
-    /// Row-major `c = a . b` (`a` m x k, `b` k x n; `trans_a`/`trans_b` take `a`/`b` as
-    /// stored transposed, i.e. `a` k x m, `b` n x k), through cuBLAS's column-major GEMM:
-    /// a row-major matrix is its transpose column-major, so `c^T = b^T a^T`.
+    /// Row-major `c = a . b + beta c` (`a` m x k, `b` k x n; `trans_a`/`trans_b` take
+    /// `a`/`b` as stored transposed, i.e. `a` k x m, `b` n x k), through cuBLAS's
+    /// column-major GEMM: a row-major matrix is its transpose column-major, so
+    /// `c^T = b^T a^T`.
     #[allow(clippy::too_many_arguments)]
     pub fn gemm(
         &self,
@@ -102,6 +105,24 @@ impl Device {
         c: &mut CudaSlice<f32>,
         beta: f32,
     ) -> Result<(), NetError> {
+        self.gemm_scaled(m, n, k, a, trans_a, b, trans_b, c, 1.0, beta)
+    }
+
+    /// [`Self::gemm`] with the product scaled: `c = alpha a . b + beta c`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn gemm_scaled(
+        &self,
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &CudaSlice<f32>,
+        trans_a: bool,
+        b: &CudaSlice<f32>,
+        trans_b: bool,
+        c: &mut CudaSlice<f32>,
+        alpha: f32,
+        beta: f32,
+    ) -> Result<(), NetError> {
         use cudarc::cublas::sys::cublasOperation_t::{CUBLAS_OP_N, CUBLAS_OP_T};
         let op = |t: bool| if t { CUBLAS_OP_T } else { CUBLAS_OP_N };
         let cfg = GemmConfig {
@@ -110,15 +131,14 @@ impl Device {
             m: n as i32,
             n: m as i32,
             k: k as i32,
-            alpha: 1.0f32,
+            alpha,
             lda: if trans_b { k } else { n } as i32,
             ldb: if trans_a { m } else { k } as i32,
             beta,
             ldc: n as i32,
         };
-        // SAFETY: the slices hold m*k, k*n and m*n floats (checked by the callers' shapes;
-        // asserted here).
         assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm shapes");
+        // SAFETY: the slices hold m*k, k*n and m*n floats (asserted above).
         unsafe { self.blas.gemm(cfg, b, a, c) }.map_err(|e| err("cublasSgemm", e))
     }
 

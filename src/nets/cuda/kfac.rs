@@ -1,0 +1,187 @@
+//! K-FAC's arithmetic on the device, in float32 (issue 15): the Kronecker factors as
+//! cuBLAS products, their eigendecompositions with cuSOLVER's `syevd`, and the natural
+//! gradient in the eigenbasis, each the CPU engine's formula (`crate::kfac`, float64:
+//! `V = Q_G ((Q_G^T D Q_A) / (d_G d_A^T + damping)) Q_A^T`, eigenvalues at or below the
+//! floor set to 0). Not yet here: the running averages, the trust region and momentum,
+//! and the glue that drives a device network's blocks.
+
+use cudarc::cusolver::{safe::DnHandle, sys as solver_sys};
+use cudarc::driver::{CudaSlice, DevicePtr, DevicePtrMut, LaunchConfig, PushKernelArg};
+
+use super::{err, Device};
+use crate::nets::NetError;
+
+/// A symmetric matrix's eigendecomposition on the device.
+pub struct Eigen {
+    pub n: usize,
+    /// `Q^T`, row-major: row `i` is the eigenvector of `d[i]` (cuSOLVER's column-major
+    /// eigenvectors read as row-major).
+    pub qt: CudaSlice<f32>,
+    /// Eigenvalues, ascending, floored.
+    pub d: Vec<f32>,
+    d_dev: CudaSlice<f32>,
+}
+
+/// `scale * X^T X` of row-major `x` (`rows x cols`), with a ones column appended when
+/// `extra_one` (`scale * [X 1]^T [X 1]`): a Kronecker factor, row-major.
+pub fn gram(dev: &Device, x: &CudaSlice<f32>, rows: usize, cols: usize, extra_one: bool, scale: f32) -> Result<CudaSlice<f32>, NetError> {
+    let mut xtx = dev.zeros(cols * cols)?;
+    if !extra_one {
+        dev.gemm_scaled(cols, cols, rows, x, true, x, false, &mut xtx, scale, 0.0)?;
+        return Ok(xtx);
+    }
+    dev.gemm(cols, cols, rows, x, true, x, false, &mut xtx, 0.0)?;
+    let sums = super::forward::column_sums(dev, x, rows, cols)?;
+    let m = cols + 1;
+    let mut out = dev.zeros(m * m)?;
+    let f = dev.kernel("gram_with_ones")?;
+    let (c, n) = (cols as i32, rows as f32);
+    let mut b = dev.stream.launch_builder(&f);
+    b.arg(&mut out).arg(&xtx).arg(&sums).arg(&c).arg(&n).arg(&scale);
+    // SAFETY: gram_with_ones(float* out, const float* xtx, const float* sums, int c, float
+    // n, float scale) on (c+1)^2, c^2 and c floats.
+    unsafe { b.launch(LaunchConfig::for_num_elems((m * m) as u32)) }.map_err(|e| err("launching `gram_with_ones`", e))?;
+    Ok(out)
+}
+
+/// The eigendecomposition of the symmetric `n x n` matrix `m` (left as it is), eigenvalues
+/// at or below `floor` set to 0 (as `crate::kfac::eigen_of`).
+pub fn eigen(dev: &Device, solver: &DnHandle, m: &CudaSlice<f32>, n: usize, floor: f32) -> Result<Eigen, NetError> {
+    use solver_sys::{cublasFillMode_t::CUBLAS_FILL_MODE_LOWER, cusolverEigMode_t::CUSOLVER_EIG_MODE_VECTOR, cusolverStatus_t::CUSOLVER_STATUS_SUCCESS};
+    let mut a = dev.zeros(n * n)?;
+    dev.stream.memcpy_dtod(m, &mut a).map_err(|e| err("copying a factor", e))?;
+    let mut w = dev.zeros(n)?;
+    let mut lwork: i32 = 0;
+    let ni = n as i32;
+    {
+        let (ap, _ra) = a.device_ptr(&dev.stream);
+        let (wp, _rw) = w.device_ptr(&dev.stream);
+        // SAFETY: `a` holds n x n floats, `w` n; cuSOLVER only reads the sizes here.
+        let s = unsafe {
+            solver_sys::cusolverDnSsyevd_bufferSize(solver.cu(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, ap as *const f32, ni, wp as *const f32, &mut lwork)
+        };
+        if s != CUSOLVER_STATUS_SUCCESS {
+            return Err(NetError::Engine(format!("`cuda`: cusolverDnSsyevd_bufferSize: {s:?}")));
+        }
+    }
+    let mut work = dev.zeros(lwork.max(1) as usize)?;
+    let mut info: CudaSlice<i32> = dev.stream.alloc_zeros(1).map_err(|e| err("allocation", e))?;
+    {
+        let (ap, _ra) = a.device_ptr_mut(&dev.stream);
+        let (wp, _rw) = w.device_ptr_mut(&dev.stream);
+        let (kp, _rk) = work.device_ptr_mut(&dev.stream);
+        let (ip, _ri) = info.device_ptr_mut(&dev.stream);
+        // SAFETY: buffers of the sizes cuSOLVER asked for, on the handle's stream.
+        let s = unsafe {
+            solver_sys::cusolverDnSsyevd(solver.cu(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, ap as *mut f32, ni, wp as *mut f32, kp as *mut f32, lwork, ip as *mut i32)
+        };
+        if s != CUSOLVER_STATUS_SUCCESS {
+            return Err(NetError::Engine(format!("`cuda`: cusolverDnSsyevd: {s:?}")));
+        }
+    }
+    let info = dev.stream.clone_dtoh(&info).map_err(|e| err("copy from the device", e))?;
+    if info[0] != 0 {
+        return Err(NetError::Engine(format!("`cuda`: syevd did not converge (info {})", info[0])));
+    }
+    let d: Vec<f32> = dev.download(&w)?.into_iter().map(|v| if v <= floor { 0.0 } else { v }).collect();
+    if !d.iter().all(|v| v.is_finite()) {
+        return Err(NetError::Engine("`cuda`: an eigenvalue is not finite".into()));
+    }
+    Ok(Eigen { n, qt: a, d_dev: dev.upload(&d)?, d })
+}
+
+/// The natural gradient of the gradient matrix `grad` (`out x in`, row-major) under the
+/// factors `g` (`out`) and `a` (`in`): `Q_G ((Q_G^T D Q_A) / (d_G d_A^T + damping)) Q_A^T`.
+pub fn precondition(dev: &Device, grad: &CudaSlice<f32>, g: &Eigen, a: &Eigen, damping: f32) -> Result<CudaSlice<f32>, NetError> {
+    let (out, inp) = (g.n, a.n);
+    // Q_G^T D: qt_g (out x out) . D (out x in).
+    let mut t1 = dev.zeros(out * inp)?;
+    dev.gemm(out, inp, out, &g.qt, false, grad, false, &mut t1, 0.0)?;
+    // (Q_G^T D) Q_A = t1 . qt_a^T.
+    let mut t2 = dev.zeros(out * inp)?;
+    dev.gemm(out, inp, inp, &t1, false, &a.qt, true, &mut t2, 0.0)?;
+    let f = dev.kernel("divide_eigen")?;
+    let (r, c) = (out as i32, inp as i32);
+    let mut b = dev.stream.launch_builder(&f);
+    b.arg(&mut t2).arg(&g.d_dev).arg(&a.d_dev).arg(&damping).arg(&r).arg(&c);
+    // SAFETY: divide_eigen(float* m, const float* eg, const float* ea, float damping, int
+    // rows, int cols) on rows x cols floats, `rows` and `cols` eigenvalues.
+    unsafe { b.launch(LaunchConfig::for_num_elems((out * inp) as u32)) }.map_err(|e| err("launching `divide_eigen`", e))?;
+    // Q_G (.) = qt_g^T . t2, then (.) Q_A^T = . qt_a.
+    let mut t3 = dev.zeros(out * inp)?;
+    dev.gemm(out, inp, out, &g.qt, true, &t2, false, &mut t3, 0.0)?;
+    let mut v = dev.zeros(out * inp)?;
+    dev.gemm(out, inp, inp, &t3, false, &a.qt, false, &mut v, 0.0)?;
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use faer::{Mat, Side};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    fn rows(n: usize, cols: usize, seed: u64) -> Vec<f32> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..n * cols).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
+    }
+
+    /// The host reference in float64: `scale [X 1]^T [X 1]`.
+    fn host_gram(x: &[f32], n: usize, cols: usize, extra_one: bool, scale: f64) -> Mat<f64> {
+        let c = cols + usize::from(extra_one);
+        Mat::from_fn(c, c, |i, j| {
+            let v = |r: usize, k: usize| if k < cols { f64::from(x[r * cols + k]) } else { 1.0 };
+            scale * (0..n).map(|r| v(r, i) * v(r, j)).sum::<f64>()
+        })
+    }
+
+    #[test]
+    fn factors_eigendecompositions_and_the_natural_gradient_match_the_float64_formula() {
+        let Some(dev) = super::super::tests::device() else { return };
+        let solver = DnHandle::new(dev.stream.clone()).expect("cusolverDnCreate");
+        let (n, din, dout) = (50, 6, 4);
+        let a_rows = rows(n, din, 1);
+        let g_rows = rows(n, dout, 2);
+        let ad = dev.upload(&a_rows).unwrap();
+        let gd = dev.upload(&g_rows).unwrap();
+        let fa = gram(&dev, &ad, n, din, true, 1.0 / n as f32).unwrap();
+        let fg = gram(&dev, &gd, n, dout, false, 0.5).unwrap();
+        let (ha, hg) = (host_gram(&a_rows, n, din, true, 1.0 / n as f64), host_gram(&g_rows, n, dout, false, 0.5));
+        for (got, want) in [(dev.download(&fa).unwrap(), &ha), (dev.download(&fg).unwrap(), &hg)] {
+            for i in 0..want.nrows() {
+                for j in 0..want.ncols() {
+                    let w = want[(i, j)];
+                    assert!((f64::from(got[i * want.ncols() + j]) - w).abs() <= 1e-5 * (1.0 + w.abs()), "factor ({i}, {j})");
+                }
+            }
+        }
+        let ea = eigen(&dev, &solver, &fa, din + 1, 1e-6).unwrap();
+        let eg = eigen(&dev, &solver, &fg, dout, 1e-6).unwrap();
+        let grad = rows(dout, din + 1, 3);
+        let v = dev.download(&precondition(&dev, &dev.upload(&grad).unwrap(), &eg, &ea, 0.01).unwrap()).unwrap();
+        // The same formula on the host, in float64 (faer, as crate::kfac).
+        let dec = |m: &Mat<f64>| {
+            let e = m.self_adjoint_eigen(Side::Lower).unwrap();
+            let s = e.S().column_vector();
+            ((0..s.nrows()).map(|i| if s[i] <= 1e-6 { 0.0 } else { s[i] }).collect::<Vec<f64>>(), e.U().to_owned())
+        };
+        let ((da, qa), (dg, qg)) = (dec(&ha), dec(&hg));
+        let dm = Mat::from_fn(dout, din + 1, |i, j| f64::from(grad[i * (din + 1) + j]));
+        let mut m = qg.transpose() * &dm * &qa;
+        for i in 0..dout {
+            for j in 0..din + 1 {
+                m[(i, j)] /= dg[i] * da[j] + 0.01;
+            }
+        }
+        let want = &qg * &m * qa.transpose();
+        let scale = (0..dout).flat_map(|i| (0..din + 1).map(move |j| (i, j))).fold(0.0f64, |s, (i, j)| s.max(want[(i, j)].abs()));
+        for i in 0..dout {
+            for j in 0..din + 1 {
+                let got = f64::from(v[i * (din + 1) + j]);
+                assert!((got - want[(i, j)]).abs() <= 1e-3 * scale, "V ({i}, {j}): device {got}, host {}", want[(i, j)]);
+            }
+        }
+    }
+}
