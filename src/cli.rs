@@ -158,13 +158,10 @@ fn load(cli: &Cli, name: &str, profile: &str) -> Result<spec::Spec, spec::SpecEr
     let s = spec::load(&path, profile)?;
     match cli.engine {
         None => Ok(s),
-        Some(engine) => s.with_engine(engine).map_err(|e| spec::SpecError::Invalid {
-            file: path.clone(),
-            line: None,
-            column: None,
-            field: "--engine".into(),
-            message: e.to_string(),
-        }),
+        Some(engine) => match engine.not_compiled_in() {
+            Some(why) => Err(spec::SpecError::Invalid { file: path.clone(), line: None, column: None, field: "--engine".into(), message: why.into() }),
+            None => Ok(s.with_engine(engine).expect("compiled in: checked above")),
+        },
     }
 }
 
@@ -196,7 +193,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Bench { env, algo, steps, num_envs, steps_per_update, network } => {
-            let r = run::bench::bench(env, algo, network.as_deref(), *steps, *num_envs, *steps_per_update)?;
+            let r = run::bench::bench(env, algo, network.as_deref(), *steps, *num_envs, *steps_per_update, cli.engine)?;
             println!("{}", serde_json::to_string(&r)?);
             Ok(ExitCode::SUCCESS)
         }

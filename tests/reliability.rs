@@ -119,7 +119,13 @@ fn bench_refuses_a_bad_network_or_an_engine_of_another_kind_as_bad_input() {
     for (args, named) in [
         (vec!["--algo", "a2c", "--network", "no_such_torso"], "no_such_torso"),
         (vec!["--algo", "ale"], "--algo ale"),
-    ] {
+        // The environment alone runs no network, so it has no engine.
+        (vec!["--algo", "none", "--engine", "cuda"], "--engine"),
+    ]
+    .into_iter()
+    // A build without the CUDA engine refuses it for a training algorithm too.
+    .chain((!cfg!(feature = "cuda")).then(|| (vec!["--algo", "a2c", "--engine", "cuda"], "--features cuda")))
+    {
         let mut all = vec!["bench", "--env", "CartPole-v1", "--steps", "100"];
         all.extend_from_slice(&args);
         let out = acktr(dir.path(), &all);

@@ -290,7 +290,9 @@ impl AlgorithmConfig {
 
 /// The checks every algorithm's network and pipeline share.
 fn check_network(net: &NetworkConfig, pipe: &PipelineConfig) -> Result<(), FieldError> {
-    net.engine.compiled_in().map_err(|e| FieldError::new("network.engine", e.to_string()))?;
+    if let Some(why) = net.engine.not_compiled_in() {
+        return Err(FieldError::new("network.engine", why));
+    }
     if let pipeline::ObservationFilter::ZFilter { clip } = pipe.observation_filter {
         check::rate("pipeline.observation_filter.z_filter.clip", clip)?;
     }

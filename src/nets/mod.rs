@@ -226,10 +226,18 @@ impl Engine {
 
     /// Whether this binary was built with the engine: `Err` says how to build one that is.
     pub fn compiled_in(self) -> Result<(), NetError> {
+        match self.not_compiled_in() {
+            None => Ok(()),
+            Some(why) => Err(NetError::Engine(why.into())),
+        }
+    }
+
+    /// Why this binary cannot run the engine (how to build one that can), if it cannot.
+    pub fn not_compiled_in(self) -> Option<&'static str> {
         match self {
-            Engine::Cpu => Ok(()),
-            Engine::Cuda if cfg!(feature = "cuda") => Ok(()),
-            Engine::Cuda => Err(NetError::Engine(NOT_BUILT_WITH_CUDA.into())),
+            Engine::Cpu => None,
+            Engine::Cuda if cfg!(feature = "cuda") => None,
+            Engine::Cuda => Some(NOT_BUILT_WITH_CUDA),
         }
     }
 }

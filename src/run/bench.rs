@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::algo::{self, AlgoError, AlgorithmConfig};
 use crate::env::{self, Action, ActionSpace, EnvError, VecEnv};
+use crate::nets::Engine;
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,13 +140,26 @@ pub fn bench(
     steps: u64,
     num_envs: usize,
     steps_per_update: usize,
+    engine: Option<Engine>,
 ) -> Result<BenchResult, BenchError> {
     for (flag, v) in [("--steps", steps as usize), ("--num-envs", num_envs), ("--steps-per-update", steps_per_update)] {
         if v == 0 {
             return Err(BenchError::BadArgument(format!("{flag} must be at least 1")));
         }
     }
-    let algo = BenchAlgo::parse(algo_name, network)?;
+    let mut algo = BenchAlgo::parse(algo_name, network)?;
+    // `--engine` (global): the training algorithms' networks run on it; the environment
+    // alone has no network, so only `cpu` (the default) goes with `none`, `mujoco`, `ale`.
+    if let Some(engine) = engine {
+        if let Some(why) = engine.not_compiled_in() {
+            return Err(BenchError::BadArgument(format!("--engine: {why}")));
+        }
+        match &mut algo {
+            BenchAlgo::Train(cfg) => cfg.set_engine(engine),
+            _ if engine.is_cpu() => {}
+            _ => return Err(BenchError::BadArgument(format!("--engine {}: `--algo {algo_name}` runs no network", engine.name()))),
+        }
+    }
     let entry = env::lookup(env_id)?;
     if algo == BenchAlgo::Mujoco {
         let task = env::mujoco::task_by_id(env_id).ok_or_else(|| BenchError::NotMujoco(env_id.into()))?;

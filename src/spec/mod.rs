@@ -801,7 +801,9 @@ mod check {
                 let known: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
                 c.err("engine", format!("no engine `{name}` (known: {})", known.join(", ")))
             })?;
-            engine.compiled_in().map_err(|e| c.err("engine", e.to_string()))?;
+            if let Some(why) = engine.not_compiled_in() {
+                return Err(c.err("engine", why));
+            }
             set_engine(&mut algorithms, engine);
         }
         let (seeds, budget, paper_budget) = seeds_and_budget(&c, &raw, &prof, profile)?;
