@@ -4,8 +4,8 @@
 //! order (torso layers, value head, policy head: `cpu::ActorCritic::declare`), so both
 //! engines start from the same weights and the CPU engine is the reference the device
 //! tests compare against. The backward pass gives every block's gradient from the output
-//! gradients. Not yet here: the K-FAC statistics, the loss itself on the device, the
-//! `ActorCriticNet` implementation.
+//! gradients, and its K-FAC statistics. Not yet here: the losses themselves on the device,
+//! separate networks and Gaussian heads, the `ActorCriticNet` implementation.
 //!
 //! Layouts are the CPU engine's: images NCHW, conv weights `out x (in*k*k)` with columns in
 //! `(ci, ky, kx)` order (PyTorch's), flattening in C,H,W order.
@@ -13,7 +13,7 @@
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 use super::{err, Device};
-use crate::nets::{Activation, BlockValues, LayerGrads, LayerSpec, NetError};
+use crate::nets::{Activation, BlockValues, LayerGrads, LayerKind, LayerSpec, LayerStats, NetError};
 
 /// One layer's geometry on the device.
 #[derive(Debug, Clone, Copy)]
@@ -172,7 +172,23 @@ impl DeviceActorCritic {
     /// order) from the loss's gradients with respect to the logits (`batch x actions`) and
     /// the values (`batch`), by the chain rule through the traced pass.
     pub fn backward(&self, dev: &Device, tape: &Tape, d_logits: &[f32], d_values: &[f32]) -> Result<Vec<LayerGrads>, NetError> {
+        Ok(self.backward_with_stats(dev, tape, d_logits, d_values, false)?.0)
+    }
+
+    /// [`Self::backward`], and with `stats` every block's K-FAC statistics on the host, in
+    /// the CPU engine's layout (`LayerStats`: inputs `a`, patches for a conv layer with
+    /// rows `(example, position)`; pre-activation gradients `g`, NHWC rows for a conv layer),
+    /// so the CPU engine's K-FAC can take them while its device half is not written.
+    pub fn backward_with_stats(
+        &self,
+        dev: &Device,
+        tape: &Tape,
+        d_logits: &[f32],
+        d_values: &[f32],
+        stats: bool,
+    ) -> Result<(Vec<LayerGrads>, Vec<LayerStats>), NetError> {
         let batch = tape.batch;
+        let mut stats_rev: Vec<LayerStats> = Vec::new();
         if d_logits.len() != batch * self.policy.out_len() || d_values.len() != batch {
             return Err(NetError::Shape(format!("output gradients of {} and {} values for {batch} rows", d_logits.len(), d_values.len())));
         }
@@ -198,8 +214,22 @@ impl DeviceActorCritic {
             let want_input = i > 0;
             let mut dprev = if want_input { Some(dev.zeros(batch * l.in_len())?) } else { None };
             let g = match l.geometry {
-                Geometry::Linear { .. } => linear_backward(dev, l, &saved.input, &dpre, batch, dprev.as_mut().map(|d| (d, 0.0)))?,
-                Geometry::Conv { .. } => conv_backward(dev, l, saved, &dpre, batch, dprev.as_mut())?,
+                Geometry::Linear { input, output } => {
+                    if stats {
+                        let (a, g) = (dev.download(&saved.input)?, dev.download(&dpre)?);
+                        stats_rev.push(LayerStats { kind: LayerKind::Linear, batch, a, in_dim: input, g, out_dim: output });
+                    }
+                    linear_backward(dev, l, &saved.input, &dpre, batch, dprev.as_mut().map(|d| (d, 0.0)))?
+                }
+                Geometry::Conv { c, out, k, oh, ow, .. } => {
+                    let (g, dnhwc) = conv_backward(dev, l, saved, &dpre, batch, dprev.as_mut())?;
+                    if stats {
+                        let a = dev.download(saved.cols.as_ref().expect("a conv layer saves its columns"))?;
+                        let kind = LayerKind::Conv { spatial: oh * ow };
+                        stats_rev.push(LayerStats { kind, batch, a, in_dim: c * k * k, g: dev.download(&dnhwc)?, out_dim: out });
+                    }
+                    g
+                }
             };
             grads_rev.push(g);
             dx = match dprev {
@@ -210,7 +240,14 @@ impl DeviceActorCritic {
         let mut out: Vec<LayerGrads> = grads_rev.into_iter().rev().collect();
         out.push(vg);
         out.push(pg);
-        Ok(out)
+        let mut st: Vec<LayerStats> = stats_rev.into_iter().rev().collect();
+        if stats {
+            let a = dev.download(&tape.features)?;
+            st.push(LayerStats { kind: LayerKind::Linear, batch, a: a.clone(), in_dim: features, g: d_values.to_vec(), out_dim: 1 });
+            let actions = self.policy.out_len();
+            st.push(LayerStats { kind: LayerKind::Linear, batch, a, in_dim: features, g: d_logits.to_vec(), out_dim: actions });
+        }
+        Ok((out, st))
     }
 }
 
@@ -278,7 +315,14 @@ fn linear_backward(
 
 /// A conv layer's gradients from its pre-activation gradient `ds` (NCHW); with `dx`, its
 /// input's gradient through `col2im`.
-fn conv_backward(dev: &Device, l: &DeviceLayer, saved: &Saved, ds: &CudaSlice<f32>, batch: usize, dx: Option<&mut CudaSlice<f32>>) -> Result<LayerGrads, NetError> {
+fn conv_backward(
+    dev: &Device,
+    l: &DeviceLayer,
+    saved: &Saved,
+    ds: &CudaSlice<f32>,
+    batch: usize,
+    dx: Option<&mut CudaSlice<f32>>,
+) -> Result<(LayerGrads, CudaSlice<f32>), NetError> {
     let Geometry::Conv { c, h, w, out, k, s, oh, ow } = l.geometry else { unreachable!("a conv layer") };
     let cols = saved.cols.as_ref().expect("a conv layer saves its columns");
     let (rows, width) = (batch * oh * ow, c * k * k);
@@ -306,7 +350,7 @@ fn conv_backward(dev: &Device, l: &DeviceLayer, saved: &Saved, ds: &CudaSlice<f3
         // `dx` batch x c x h x w and `dcols` rows x width floats.
         unsafe { b.launch(grid(batch * c * h * w)) }.map_err(|e| err("launching `col2im`", e))?;
     }
-    Ok(LayerGrads { weight: Some(to_f64(dev, &dw)?), bias: Some(to_f64(dev, &db)?) })
+    Ok((LayerGrads { weight: Some(to_f64(dev, &dw)?), bias: Some(to_f64(dev, &db)?) }, dnhwc))
 }
 
 /// `act(x W^T + b)` for a linear layer; for a conv layer the same on `im2col(x)`, shuffled
@@ -433,7 +477,7 @@ mod tests {
     /// `sum_r w_r log pi(a_r|s_r) + c_v mean((V - y)^2)` (no entropy term), whose output
     /// gradients are `w_r (onehot(a_r) - softmax_r)` and `2 c_v (V_r - y_r) / N`.
     #[test]
-    fn the_atari_backward_pass_matches_the_cpu_engines_gradients() {
+    fn the_atari_backward_pass_matches_the_cpu_engines_gradients_and_kfac_statistics() {
         use crate::nets::{ActionBatch, GradsWanted, LossQuery, Parts, ValueTarget};
         let Some(dev) = super::super::tests::device() else { return };
         let (_, input, torso, params, cpu) = atari();
@@ -477,7 +521,36 @@ mod tests {
             }
         }
         let d_values: Vec<f32> = (0..batch).map(|r| 2.0 * value_coef as f32 * (values[r] - targets[r]) / batch as f32).collect();
-        let got = gpu.backward(&dev, &tape, &d_logits, &d_values).unwrap();
+        let (got, got_stats) = gpu.backward_with_stats(&dev, &tape, &d_logits, &d_values, true).unwrap();
+        // The K-FAC statistics of the same loss, in the CPU engine's layout.
+        let want_stats = cpu
+            .loss(&LossQuery {
+                obs: &obs,
+                rows: batch,
+                value_obs: None,
+                actions: ActionBatch::Discrete(&actions),
+                parts: Parts::ALL,
+                logp_weights: &weights,
+                entropy_coef: 0.0,
+                value_coef,
+                target: ValueTarget::Fixed(&targets),
+                grads: GradsWanted::None,
+                kfac_stats: true,
+                fisher: None,
+            })
+            .unwrap()
+            .stats;
+        assert_eq!(got_stats.len(), want_stats.len());
+        for (i, (g, w)) in got_stats.iter().zip(&want_stats).enumerate() {
+            assert_eq!((g.kind, g.batch, g.in_dim, g.out_dim), (w.kind, w.batch, w.in_dim, w.out_dim), "block {i}");
+            for (part, gv, wv) in [("a", &g.a, &w.a), ("g", &g.g, &w.g)] {
+                assert_eq!(gv.len(), wv.len(), "block {i} {part}");
+                let scale = wv.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
+                for (k, (x, y)) in gv.iter().zip(wv).enumerate() {
+                    assert!((x - y).abs() <= 1e-3 * scale, "block {i} {part}[{k}]: device {x}, cpu {y}");
+                }
+            }
+        }
         assert_eq!(got.len(), want.len());
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             for (part, (gv, wv)) in [("weight", (&g.weight, &w.weight)), ("bias", (&g.bias, &w.bias))] {
