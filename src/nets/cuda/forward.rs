@@ -490,7 +490,8 @@ mod tests {
         let targets: Vec<f32> = (0..batch).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
         let value_coef = 0.5;
         let blocks: Vec<usize> = (0..params.len()).collect();
-        let want = cpu
+        // The CPU engine's gradients and K-FAC statistics of the same loss, in its layout.
+        let cpu_out = cpu
             .loss(&LossQuery {
                 obs: &obs,
                 rows: batch,
@@ -502,11 +503,11 @@ mod tests {
                 value_coef,
                 target: ValueTarget::Fixed(&targets),
                 grads: GradsWanted::Blocks(&blocks),
-                kfac_stats: false,
+                kfac_stats: true,
                 fisher: None,
             })
-            .unwrap()
-            .blocks;
+            .unwrap();
+        let (want, want_stats) = (cpu_out.blocks, cpu_out.stats);
         let tape = gpu.forward_traced(&dev, &obs, batch).unwrap();
         let logits = dev.download(&tape.logits).unwrap();
         let values = dev.download(&tape.values).unwrap();
@@ -522,24 +523,6 @@ mod tests {
         }
         let d_values: Vec<f32> = (0..batch).map(|r| 2.0 * value_coef as f32 * (values[r] - targets[r]) / batch as f32).collect();
         let (got, got_stats) = gpu.backward_with_stats(&dev, &tape, &d_logits, &d_values, true).unwrap();
-        // The K-FAC statistics of the same loss, in the CPU engine's layout.
-        let want_stats = cpu
-            .loss(&LossQuery {
-                obs: &obs,
-                rows: batch,
-                value_obs: None,
-                actions: ActionBatch::Discrete(&actions),
-                parts: Parts::ALL,
-                logp_weights: &weights,
-                entropy_coef: 0.0,
-                value_coef,
-                target: ValueTarget::Fixed(&targets),
-                grads: GradsWanted::None,
-                kfac_stats: true,
-                fisher: None,
-            })
-            .unwrap()
-            .stats;
         assert_eq!(got_stats.len(), want_stats.len());
         for (i, (g, w)) in got_stats.iter().zip(&want_stats).enumerate() {
             assert_eq!((g.kind, g.batch, g.in_dim, g.out_dim), (w.kind, w.batch, w.in_dim, w.out_dim), "block {i}");
