@@ -15,9 +15,5 @@ out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 cargo test --release --features cuda --lib nets::cuda -- --nocapture --test-threads 1 2>&1 | tee "$out"
 # The compile test must have run, not been skipped: NVRTC was installed above.
-grep -q "NVRTC 13\." "$out" || { echo "ci/cuda_kernels.sh: the NVRTC compile test did not run" >&2; exit 1; }
-if grep -q "skipped: no NVRTC" "$out"; then
-  echo "ci/cuda_kernels.sh: NVRTC was installed but not found" >&2
-  exit 1
-fi
+grep -q "NVRTC 13\." "$out" || { echo "ci/cuda_kernels.sh: NVRTC was installed but the compile test did not run" >&2; exit 1; }
 echo "ci/cuda_kernels.sh: ok"

@@ -24,18 +24,12 @@ pub struct Cli {
     pub results: PathBuf,
     /// Run every network on this engine (`cpu`, or `cuda` in a build with `--features
     /// cuda`), over the spec's `engine:`; it changes the cells' keys (README "GPU engine").
-    #[arg(long, global = true, value_parser = parse_engine)]
+    #[arg(long, global = true, value_parser = Engine::parse)]
     pub engine: Option<Engine>,
     #[command(subcommand)]
     pub command: Command,
 }
 
-fn parse_engine(name: &str) -> Result<Engine, String> {
-    Engine::from_name(name).ok_or_else(|| {
-        let known: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
-        format!("no engine `{name}` (known: {})", known.join(", "))
-    })
-}
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
@@ -158,10 +152,13 @@ fn load(cli: &Cli, name: &str, profile: &str) -> Result<spec::Spec, spec::SpecEr
     let s = spec::load(&path, profile)?;
     match cli.engine {
         None => Ok(s),
-        Some(engine) => match engine.not_compiled_in() {
-            Some(why) => Err(spec::SpecError::Invalid { file: path.clone(), line: None, column: None, field: "--engine".into(), message: why.into() }),
-            None => Ok(s.with_engine(engine).expect("compiled in: checked above")),
-        },
+        Some(engine) => s.with_engine(engine).map_err(|why| spec::SpecError::Invalid {
+            file: path.clone(),
+            line: None,
+            column: None,
+            field: "--engine".into(),
+            message: why.into(),
+        }),
     }
 }
 

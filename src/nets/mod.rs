@@ -214,9 +214,12 @@ impl Engine {
         }
     }
 
-    /// Parses `cpu` or `cuda`.
-    pub fn from_name(name: &str) -> Option<Engine> {
-        Engine::ALL.into_iter().find(|e| e.name() == name)
+    /// Parses `cpu` or `cuda`; `Err` names the known engines.
+    pub fn parse(name: &str) -> Result<Engine, String> {
+        Engine::ALL.into_iter().find(|e| e.name() == name).ok_or_else(|| {
+            let known: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
+            format!("no engine `{name}` (known: {})", known.join(", "))
+        })
     }
 
     /// The reference engine (not written into cell keys, so CPU cells keep their hashes).

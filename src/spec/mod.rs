@@ -16,7 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::algo::AlgorithmConfig;
-use crate::nets::{Engine, NetError};
+use crate::nets::Engine;
 pub use grid::{GridPoint, GridValue};
 use raw::{RawPaperValue, RawSpec};
 
@@ -287,22 +287,13 @@ fn set_engine(algorithms: &mut [AlgorithmSpec], engine: Engine) {
 impl Spec {
     /// The spec with every network on `engine` (`--engine`, over the spec's `engine:`), or
     /// why this binary cannot run it.
-    pub fn with_engine(mut self, engine: Engine) -> Result<Spec, NetError> {
-        engine.compiled_in()?;
+    pub fn with_engine(mut self, engine: Engine) -> Result<Spec, &'static str> {
+        if let Some(why) = engine.not_compiled_in() {
+            return Err(why);
+        }
         set_engine(&mut self.algorithms, engine);
         self.engine_flag = Some(engine);
         Ok(self)
-    }
-
-    /// The engines the spec's cells run on (one, unless rows set their own).
-    pub fn engines(&self) -> Vec<Engine> {
-        let mut out: Vec<Engine> = Vec::new();
-        for p in self.algorithms.iter().flat_map(|a| &a.grid) {
-            if !out.contains(&p.config.engine()) {
-                out.push(p.config.engine());
-            }
-        }
-        out
     }
 
     /// The budget of an algorithm row's cells: the spec's, with the row's own fields where
@@ -797,10 +788,7 @@ mod check {
         envs(&c, &raw.envs)?;
         let (mut algorithms, unavailable) = algorithms(&c, &raw.algorithms)?;
         if let Some(name) = &raw.engine {
-            let engine = Engine::from_name(name).ok_or_else(|| {
-                let known: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
-                c.err("engine", format!("no engine `{name}` (known: {})", known.join(", ")))
-            })?;
+            let engine = Engine::parse(name).map_err(|why| c.err("engine", why))?;
             if let Some(why) = engine.not_compiled_in() {
                 return Err(c.err("engine", why));
             }

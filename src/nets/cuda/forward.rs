@@ -305,10 +305,10 @@ fn linear_backward(
 ) -> Result<LayerGrads, NetError> {
     let Geometry::Linear { input, output } = l.geometry else { unreachable!("a linear layer") };
     let mut dw = dev.zeros(output * input)?;
-    dev.gemm(output, input, batch, ds, true, x, false, &mut dw, 0.0)?;
+    dev.gemm(output, input, batch, ds, true, x, false, &mut dw, 1.0, 0.0)?;
     let db = column_sums(dev, ds, batch, output)?;
     if let Some((dx, beta)) = dx {
-        dev.gemm(batch, input, output, ds, false, &l.weight, false, dx, beta)?;
+        dev.gemm(batch, input, output, ds, false, &l.weight, false, dx, 1.0, beta)?;
     }
     Ok(LayerGrads { weight: Some(to_f64(dev, &dw)?), bias: Some(to_f64(dev, &db)?) })
 }
@@ -334,11 +334,11 @@ fn conv_backward(
     // SAFETY: nchw_to_nhwc(float* out, const float* in, int n, int hw, int c) on n*hw*c floats.
     unsafe { b.launch(grid(rows * out)) }.map_err(|e| err("launching `nchw_to_nhwc`", e))?;
     let mut dw = dev.zeros(out * width)?;
-    dev.gemm(out, width, rows, &dnhwc, true, cols, false, &mut dw, 0.0)?;
+    dev.gemm(out, width, rows, &dnhwc, true, cols, false, &mut dw, 1.0, 0.0)?;
     let db = column_sums(dev, &dnhwc, rows, out)?;
     if let Some(dx) = dx {
         let mut dcols = dev.zeros(rows * width)?;
-        dev.gemm(rows, width, out, &dnhwc, false, &l.weight, false, &mut dcols, 0.0)?;
+        dev.gemm(rows, width, out, &dnhwc, false, &l.weight, false, &mut dcols, 1.0, 0.0)?;
         let f = dev.kernel("col2im")?;
         let dims = [batch, c, h, w, k, s, oh, ow].map(|v| v as i32);
         let mut b = dev.stream.launch_builder(&f);
@@ -361,7 +361,7 @@ fn layer_forward(dev: &Device, l: &DeviceLayer, x: &CudaSlice<f32>, batch: usize
     let mut saved_cols = None;
     match l.geometry {
         Geometry::Linear { input, output } => {
-            dev.gemm(batch, output, input, x, false, &l.weight, true, &mut pre, 0.0)?;
+            dev.gemm(batch, output, input, x, false, &l.weight, true, &mut pre, 1.0, 0.0)?;
             let f = dev.kernel("add_bias_rows")?;
             let (rows, cols) = (batch as i32, output as i32);
             let mut b = dev.stream.launch_builder(&f);
@@ -384,7 +384,7 @@ fn layer_forward(dev: &Device, l: &DeviceLayer, x: &CudaSlice<f32>, batch: usize
             // `cols` rows x width and `x` batch x c x h x w floats.
             unsafe { b.launch(grid(rows * width)) }.map_err(|e| err("launching `im2col`", e))?;
             let mut nhwc = dev.zeros(n_out)?;
-            dev.gemm(rows, out, width, &cols, false, &l.weight, true, &mut nhwc, 0.0)?;
+            dev.gemm(rows, out, width, &cols, false, &l.weight, true, &mut nhwc, 1.0, 0.0)?;
             let f = dev.kernel("nhwc_to_nchw_bias")?;
             let (n, hw, ch) = (batch as i32, (oh * ow) as i32, out as i32);
             let mut b = dev.stream.launch_builder(&f);
@@ -463,14 +463,8 @@ mod tests {
         let (logits, values) = gpu.forward(&dev, &obs, batch).unwrap();
         let (dist, want_values) = cpu.act(&obs, &vec![0; batch], batch).unwrap();
         let DistParams::Categorical { logits: want_logits, .. } = dist else { panic!("a categorical policy") };
-        let close = |got: &[f32], want: &[f32], what: &str| {
-            assert_eq!(got.len(), want.len(), "{what}");
-            for (i, (g, w)) in got.iter().zip(want).enumerate() {
-                assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{what}[{i}]: device {g}, cpu {w}");
-            }
-        };
-        close(&logits, &want_logits, "logits");
-        close(&values, &want_values, "values");
+        super::super::tests::close(&logits, &want_logits, 1e-4, "logits");
+        super::super::tests::close(&values, &want_values, 1e-4, "values");
     }
 
     /// The backward pass against the CPU engine's gradients of the same loss: A2C's

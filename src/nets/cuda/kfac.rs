@@ -27,10 +27,10 @@ pub struct Eigen {
 pub fn gram(dev: &Device, x: &CudaSlice<f32>, rows: usize, cols: usize, extra_one: bool, scale: f32) -> Result<CudaSlice<f32>, NetError> {
     let mut xtx = dev.zeros(cols * cols)?;
     if !extra_one {
-        dev.gemm_scaled(cols, cols, rows, x, true, x, false, &mut xtx, scale, 0.0)?;
+        dev.gemm(cols, cols, rows, x, true, x, false, &mut xtx, scale, 0.0)?;
         return Ok(xtx);
     }
-    dev.gemm(cols, cols, rows, x, true, x, false, &mut xtx, 0.0)?;
+    dev.gemm(cols, cols, rows, x, true, x, false, &mut xtx, 1.0, 0.0)?;
     let sums = super::forward::column_sums(dev, x, rows, cols)?;
     let m = cols + 1;
     let mut out = dev.zeros(m * m)?;
@@ -96,10 +96,10 @@ pub fn precondition(dev: &Device, grad: &CudaSlice<f32>, g: &Eigen, a: &Eigen, d
     let (out, inp) = (g.n, a.n);
     // Q_G^T D: qt_g (out x out) . D (out x in).
     let mut t1 = dev.zeros(out * inp)?;
-    dev.gemm(out, inp, out, &g.qt, false, grad, false, &mut t1, 0.0)?;
+    dev.gemm(out, inp, out, &g.qt, false, grad, false, &mut t1, 1.0, 0.0)?;
     // (Q_G^T D) Q_A = t1 . qt_a^T.
     let mut t2 = dev.zeros(out * inp)?;
-    dev.gemm(out, inp, inp, &t1, false, &a.qt, true, &mut t2, 0.0)?;
+    dev.gemm(out, inp, inp, &t1, false, &a.qt, true, &mut t2, 1.0, 0.0)?;
     let f = dev.kernel("divide_eigen")?;
     let (r, c) = (out as i32, inp as i32);
     let mut b = dev.stream.launch_builder(&f);
@@ -109,9 +109,9 @@ pub fn precondition(dev: &Device, grad: &CudaSlice<f32>, g: &Eigen, a: &Eigen, d
     unsafe { b.launch(LaunchConfig::for_num_elems((out * inp) as u32)) }.map_err(|e| err("launching `divide_eigen`", e))?;
     // Q_G (.) = qt_g^T . t2, then (.) Q_A^T = . qt_a.
     let mut t3 = dev.zeros(out * inp)?;
-    dev.gemm(out, inp, out, &g.qt, true, &t2, false, &mut t3, 0.0)?;
+    dev.gemm(out, inp, out, &g.qt, true, &t2, false, &mut t3, 1.0, 0.0)?;
     let mut v = dev.zeros(out * inp)?;
-    dev.gemm(out, inp, inp, &t3, false, &a.qt, false, &mut v, 0.0)?;
+    dev.gemm(out, inp, inp, &t3, false, &a.qt, false, &mut v, 1.0, 0.0)?;
     Ok(v)
 }
 
@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn factors_eigendecompositions_and_the_natural_gradient_match_the_float64_formula() {
         let Some(dev) = super::super::tests::device() else { return };
-        let solver = DnHandle::new(dev.stream.clone()).expect("cusolverDnCreate");
+        let solver = dev.solver().unwrap();
         let (n, din, dout) = (50, 6, 4);
         let a_rows = rows(n, din, 1);
         let g_rows = rows(n, dout, 2);

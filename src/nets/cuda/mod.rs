@@ -68,6 +68,15 @@ impl Device {
         Ok(Device { ctx, stream, blas, module, name, compute_capability })
     }
 
+    /// A cuSOLVER handle on the device's stream (K-FAC's eigendecompositions), once the
+    /// libraries it needs are loaded: their absence is an error, not cudarc's panic.
+    pub fn solver(&self) -> Result<cudarc::cusolver::safe::DnHandle, NetError> {
+        libs::preload()
+            .require(&[libs::NVJITLINK, libs::CUBLASLT, libs::CUBLAS, libs::CUSPARSE, libs::CUSOLVER])
+            .map_err(|e| NetError::Engine(format!("`cuda`: {e}")))?;
+        cudarc::cusolver::safe::DnHandle::new(self.stream.clone()).map_err(|e| err("cusolverDnCreate", e))
+    }
+
     /// One of [`kernels::KERNELS`].
     pub fn kernel(&self, name: &str) -> Result<CudaFunction, NetError> {
         self.module.load_function(name).map_err(|e| err(&format!("kernel `{name}`"), e))
@@ -88,29 +97,12 @@ impl Device {
         self.stream.alloc_zeros(n).map_err(|e| err("allocation", e))
     }
 
-    /// Row-major `c = a . b + beta c` (`a` m x k, `b` k x n; `trans_a`/`trans_b` take
+    /// Row-major `c = alpha a . b + beta c` (`a` m x k, `b` k x n; `trans_a`/`trans_b` take
     /// `a`/`b` as stored transposed, i.e. `a` k x m, `b` n x k), through cuBLAS's
     /// column-major GEMM: a row-major matrix is its transpose column-major, so
     /// `c^T = b^T a^T`.
     #[allow(clippy::too_many_arguments)]
     pub fn gemm(
-        &self,
-        m: usize,
-        n: usize,
-        k: usize,
-        a: &CudaSlice<f32>,
-        trans_a: bool,
-        b: &CudaSlice<f32>,
-        trans_b: bool,
-        c: &mut CudaSlice<f32>,
-        beta: f32,
-    ) -> Result<(), NetError> {
-        self.gemm_scaled(m, n, k, a, trans_a, b, trans_b, c, 1.0, beta)
-    }
-
-    /// [`Self::gemm`] with the product scaled: `c = alpha a . b + beta c`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn gemm_scaled(
         &self,
         m: usize,
         n: usize,
@@ -196,7 +188,7 @@ mod tests {
         (0..n).map(|_| rng.gen_range(-2.0f32..2.0)).collect()
     }
 
-    fn close(got: &[f32], want: &[f32], tol: f32, what: &str) {
+    pub(super) fn close(got: &[f32], want: &[f32], tol: f32, what: &str) {
         assert_eq!(got.len(), want.len(), "{what}: length");
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
             assert!((g - w).abs() <= tol * (1.0 + w.abs()), "{what}[{i}]: {g} vs {w}");
@@ -259,7 +251,7 @@ mod tests {
             let ad = d.upload(if ta { &at } else { &a }).unwrap();
             let bd = d.upload(if tb { &bt } else { &b }).unwrap();
             let mut c = d.zeros(m * n).unwrap();
-            d.gemm(m, n, k, &ad, ta, &bd, tb, &mut c, 0.0).unwrap();
+            d.gemm(m, n, k, &ad, ta, &bd, tb, &mut c, 1.0, 0.0).unwrap();
             close(&d.download(&c).unwrap(), &want, 1e-5, &format!("gemm ta={ta} tb={tb}"));
         }
     }
