@@ -15,6 +15,12 @@
 //!     the 64-64 ELU value network on its features, both run per step), and one step of the
 //!     environment (`VecEnv`, one copy, zero action), measured in the same run.
 //!
+//! (d) The host's share of an ACKTR update on the CUDA engine (README "GPU engine"): one
+//!     `Kfac::step` of the Atari network's blocks from statistics already reduced to
+//!     float64 sums of products (what the device sends), batch 640, with its
+//!     eigendecompositions on the host (the `baselines_atari` preset refreshes them every
+//!     update) and without (what is left when the device does them).
+//!
 //! Run: `cargo bench --bench update` (criterion; set `ACKTR_BENCH_QUICK=1` for fewer
 //! samples).
 
@@ -77,6 +83,53 @@ fn atari(c: &mut Criterion) {
     g.finish();
 }
 
+fn atari_kfac_host_step(c: &mut Criterion) {
+    use acktr::kfac::{KfacConfig, LayerGrads, LayerKind, LayerStats};
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    // The blocks of ACKTR's Atari network at 4x84x84 (conv 32 8x8/4, 64 4x4/2, 32 3x3/1,
+    // fc 512, value head, 6-action policy head): (kind, in, out).
+    let blocks = [
+        (LayerKind::Conv { spatial: 400 }, 256, 32),
+        (LayerKind::Conv { spatial: 81 }, 512, 64),
+        (LayerKind::Conv { spatial: 49 }, 576, 32),
+        (LayerKind::Linear, 1568, 512),
+        (LayerKind::Linear, 512, 1),
+        (LayerKind::Linear, 512, 6),
+    ];
+    // Sums of products of a few random rows (the step's cost does not depend on their
+    // values), batch 640 for the factors' scales.
+    let stats: Vec<LayerStats> = blocks
+        .iter()
+        .map(|&(kind, i, o)| {
+            let rows = 2 * i.max(o);
+            let mut r = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.gen_range(-1.0f32..1.0)).collect() };
+            let spatial = match kind {
+                LayerKind::Conv { spatial } => spatial,
+                _ => 1,
+            };
+            let batch = rows.div_ceil(spatial);
+            let s = LayerStats { kind, batch, a: r(batch * spatial * i), in_dim: i, g: r(batch * spatial * o), out_dim: o, grams: None };
+            LayerStats { batch: 640, ..s.reduced() }
+        })
+        .collect();
+    let grads: Vec<LayerGrads> = blocks
+        .iter()
+        .map(|&(_, i, o)| LayerGrads {
+            weight: Some((0..i * o).map(|_| rng.gen_range(-1e-3..1e-3)).collect()),
+            bias: Some((0..o).map(|_| rng.gen_range(-1e-3..1e-3)).collect()),
+        })
+        .collect();
+    let mut g = c.benchmark_group("atari_kfac_host_step_batch640");
+    g.sample_size(10);
+    for (name, inverse_every) in [("with_eigendecompositions", 1), ("without", u64::MAX)] {
+        let mut k = KfacConfig { inverse_every, ..KfacConfig::default() }.build();
+        // The first step always decomposes.
+        k.step(&stats, &grads, 0.1);
+        g.bench_function(name, |b| b.iter(|| k.step(&stats, &grads, 0.1)));
+    }
+    g.finish();
+}
+
 fn rollout_batch1(c: &mut Criterion) {
     let mut g = c.benchmark_group("rollout_batch1");
     for id in [
@@ -115,5 +168,5 @@ fn config() -> Criterion {
     }
 }
 
-criterion_group! { name = benches; config = config(); targets = mujoco, atari, rollout_batch1 }
+criterion_group! { name = benches; config = config(); targets = mujoco, atari, rollout_batch1, atari_kfac_host_step }
 criterion_main!(benches);

@@ -44,6 +44,10 @@ pub enum Command {
         /// Cells run in parallel (default: the number of CPUs).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Threads each cell's environment copies step on (default 1; results do not depend
+        /// on it: the GPU engine's rollouts, README "GPU engine").
+        #[arg(long, default_value_t = 1)]
+        env_threads: usize,
         /// Do not draw a progress bar.
         #[arg(long)]
         no_progress: bool,
@@ -70,6 +74,9 @@ pub enum Command {
         /// As for `reproduce`.
         #[arg(long, default_value_t = run::DEFAULT_CHECKPOINT_MINUTES, allow_negative_numbers = true)]
         checkpoint_minutes: f64,
+        /// As for `reproduce`.
+        #[arg(long, default_value_t = 1)]
+        env_threads: usize,
     },
     /// Where each cell stands: finished, damaged, queued or running on Slurm, failed (with
     /// its task's log), interrupted (with its checkpoint's progress) or to do.
@@ -106,6 +113,9 @@ pub enum Command {
         /// Environment copies.
         #[arg(long, default_value_t = 1)]
         num_envs: usize,
+        /// Threads the copies step on (results do not depend on it).
+        #[arg(long, default_value_t = 1)]
+        env_threads: usize,
         /// Steps of every copy per update (batch = num_envs x steps_per_update).
         #[arg(long, default_value_t = 2500)]
         steps_per_update: usize,
@@ -189,8 +199,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Bench { env, algo, steps, num_envs, steps_per_update, network } => {
-            let r = run::bench::bench(env, algo, network.as_deref(), *steps, *num_envs, *steps_per_update, cli.engine)?;
+        Command::Bench { env, algo, steps, num_envs, env_threads, steps_per_update, network } => {
+            let r = run::bench::bench(env, algo, network.as_deref(), *steps, *num_envs, *env_threads, *steps_per_update, cli.engine)?;
             println!("{}", serde_json::to_string(&r)?);
             Ok(ExitCode::SUCCESS)
         }
@@ -204,7 +214,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::RunCell { spec: name, profile, index, plan_digest, checkpoint_minutes } => {
+        Command::RunCell { spec: name, profile, index, plan_digest, checkpoint_minutes, env_threads } => {
             let s = load(cli, name, profile)?;
             let cells = s.cells();
             let total = cells.len();
@@ -234,6 +244,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             let opts = run::RunOptions {
                 results_root: cli.results.clone(),
                 jobs: 1,
+                env_threads: *env_threads,
                 progress: false,
                 checkpoint_every: checkpoint_every(*checkpoint_minutes),
             };
@@ -286,7 +297,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             println!("wrote {} ({}/{} cells finished)", path.display(), r.cells_finished, r.cells_total);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Reproduce { spec: name, profile, jobs, no_progress, checkpoint_minutes, slurm } => {
+        Command::Reproduce { spec: name, profile, jobs, env_threads, no_progress, checkpoint_minutes, slurm } => {
             let s = load(cli, name, profile)?;
             if slurm.slurm {
                 return submit_slurm(&s, &cli.results, slurm, *checkpoint_minutes);
@@ -296,6 +307,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             let opts = run::RunOptions {
                 results_root: cli.results.clone(),
                 jobs,
+                env_threads: *env_threads,
                 progress: !no_progress && std::io::stderr().is_terminal(),
                 checkpoint_every: checkpoint_every(*checkpoint_minutes),
             };

@@ -449,6 +449,17 @@ impl Acktr {
             };
             Optimizers::Separate { policy: cfg.kfac.build(), policy_blocks: net.group_blocks(Group::Policy), value, value_blocks }
         };
+        let mut opt = opt;
+        // The engine's eigendecomposition, where it has one (the CUDA engine's cuSOLVER).
+        match &mut opt {
+            Optimizers::Joint { kfac, .. } => kfac.set_eigen_solver(net.eigen_solver()),
+            Optimizers::Separate { policy, value, .. } => {
+                policy.set_eigen_solver(net.eigen_solver());
+                if let ValueOptimizer::Kfac(k) = value {
+                    k.set_eigen_solver(net.eigen_solver());
+                }
+            }
+        }
         Ok(Self { cfg, net, pipeline, opt, discrete, rng, bellman_variance: None })
     }
 
@@ -781,7 +792,7 @@ fn batch_summed_std_stats(s: &crate::nets::LayerStats, log_std: &[f32]) -> crate
         }
     }
     let g = sum.iter().zip(log_std).map(|(&v, &l)| (v / f64::from(l).exp()) as f32).collect();
-    crate::nets::LayerStats { kind: LayerKind::Bias, batch: 1, a: Vec::new(), in_dim: s.in_dim, g, out_dim: dim }
+    crate::nets::LayerStats { kind: LayerKind::Bias, batch: 1, a: Vec::new(), in_dim: s.in_dim, g, out_dim: dim, grams: None }
 }
 
 /// ACKTR's checkpoint: parameters, every optimizer's state, the Fisher sampler's stream,
@@ -811,7 +822,7 @@ mod tests {
     fn the_batch_summed_log_std_statistic_is_one_row_of_std_gradients() {
         // Three rows of per-row gradients with respect to the log std (two dimensions).
         let g = vec![0.5f32, -1.0, 0.25, 2.0, -0.75, 1.0];
-        let per_row = LayerStats { kind: LayerKind::Bias, batch: 3, a: Vec::new(), in_dim: 0, g, out_dim: 2 };
+        let per_row = LayerStats { kind: LayerKind::Bias, batch: 3, a: Vec::new(), in_dim: 0, g, out_dim: 2, grams: None };
         let log_std = [0.0f32, -0.5];
         let s = batch_summed_std_stats(&per_row, &log_std);
         assert_eq!((s.kind, s.batch, s.out_dim, s.g.len()), (LayerKind::Bias, 1, 2, 2));

@@ -293,6 +293,13 @@ fn check_network(net: &NetworkConfig, pipe: &PipelineConfig) -> Result<(), Field
     if let Some(why) = net.engine.not_compiled_in() {
         return Err(FieldError::new("network.engine", why));
     }
+    if net.engine == Engine::Cuda && !net.shared {
+        return Err(FieldError::new(
+            "network.engine",
+            "the CUDA engine runs the shared actor-critic of the Atari experiments (network: {shared: true}); \
+             separate policy and value networks run on `cpu` (README \"GPU engine\")",
+        ));
+    }
     if let pipeline::ObservationFilter::ZFilter { clip } = pipe.observation_filter {
         check::rate("pipeline.observation_filter.z_filter.clip", clip)?;
     }
@@ -336,6 +343,9 @@ fn network_input(
         if !matches!(actions, ActionSpace::Continuous { .. }) {
             return Err(AlgoError::Unsupported { algo, why: "value_input observation_dist_time needs continuous actions".into() });
         }
+    }
+    if cfg.engine == Engine::Cuda && matches!(actions, ActionSpace::Continuous { .. }) {
+        return Err(AlgoError::Unsupported { algo, why: "the CUDA engine has a categorical policy only; continuous actions run on `--engine cpu`".into() });
     }
     let input = match obs {
         ObservationSpace::Vector { .. } => vec![pipeline.input_dim(obs)],
@@ -426,4 +436,28 @@ pub fn train_from(
         after(&event, &episodes, training, algo)?;
     }
     Ok(())
+}
+
+#[cfg(all(test, feature = "cuda"))]
+mod cuda_tests {
+    use super::*;
+
+    /// What the CUDA engine does not run is refused before anything is built: separate
+    /// networks at `network.engine` (the spec checker's field), continuous actions by the
+    /// space check `plan` runs.
+    #[test]
+    fn the_cuda_engine_is_refused_for_what_it_does_not_run() {
+        let mut mujoco = (lookup("acktr").unwrap().preset)(serde_yaml::Value::String("baselines_mujoco".into())).unwrap();
+        mujoco.set_engine(Engine::Cuda);
+        let e = mujoco.check().unwrap_err();
+        assert_eq!(e.field, "network.engine", "{}", e.message);
+        assert!(e.message.contains("shared: true"), "{}", e.message);
+        let mut a2c = (lookup("a2c").unwrap().defaults)();
+        a2c.set_engine(Engine::Cuda);
+        a2c.check().unwrap();
+        let gauss = ActionSpace::Continuous { dim: 2, low: vec![-1.0; 2], high: vec![1.0; 2] };
+        let e = a2c.check_spaces(&ObservationSpace::Vector { dim: 3 }, &gauss).unwrap_err();
+        assert!(e.to_string().contains("continuous actions run on `--engine cpu`"), "{e}");
+        a2c.check_spaces(&ObservationSpace::Vector { dim: 3 }, &ActionSpace::Discrete { n: 2 }).unwrap();
+    }
 }

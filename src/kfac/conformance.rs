@@ -1,7 +1,9 @@
 //! Runs K-FAC conformance cases (format `kfac-case/1`,
 //! `../shared/kfac-conformance/FORMAT.md`) through the torso type every actor-critic is
-//! built from ([`crate::nets::cpu::SeqNet`]) and the K-FAC glue ([`super::glue`]), comparing every factor, natural gradient, `vFv`, `nu` and
-//! the parameters after each step with the expected float64 values.
+//! built from ([`crate::nets::cpu::SeqNet`]; with the `cuda` feature, also its device
+//! counterpart, [`cuda`]) and the K-FAC glue ([`super::glue`]), comparing every factor,
+//! natural gradient, `vFv`, `nu` and the parameters after each step with the expected
+//! float64 values.
 
 use std::path::{Path, PathBuf};
 
@@ -163,11 +165,53 @@ pub fn layer_specs(network: &[CaseLayer]) -> Result<Vec<LayerSpec>, String> {
         .collect::<Result<Vec<_>, String>>()
 }
 
-/// Runs every step of a case; `Err` holds the first mismatch.
+/// A network a case runs on: the engine's half of each step.
+pub trait CaseNet: KfacBlocks {
+    /// One step's loss gradients (one per layer) and sampled Fisher statistics, from the
+    /// gradients of the network's output (`batch` rows `input`) of the training loss and
+    /// of the Fisher loss (FORMAT.md, steps 1-3).
+    fn step_inputs(&mut self, input: &[f32], batch: usize, loss_output_grad: &[f32], fisher_output_grad: &[f32]) -> Result<(Vec<LayerGrads>, Vec<LayerStats>), String>;
+}
+
+impl CaseNet for SeqNet {
+    fn step_inputs(&mut self, input: &[f32], batch: usize, loss_output_grad: &[f32], fisher_output_grad: &[f32]) -> Result<(Vec<LayerGrads>, Vec<LayerStats>), String> {
+        let dev = self.device().clone();
+        let x = dev.tensor_from_vec(input.to_vec(), (batch, self.input_dim()));
+        let out_dim = loss_output_grad.len() / batch;
+        let weighted = |net: &SeqNet, grad: &[f32], trace: Option<&mut Vec<TraceEntry>>| {
+            let y = net.forward(x.clone().retaped::<OwnedTape<f32, Dev>>(), trace);
+            let w = dev.tensor_from_vec(grad.to_vec(), (batch, out_dim));
+            (y * w).sum().backward()
+        };
+        // Loss gradients.
+        let mut grads = weighted(self, loss_output_grad, None);
+        let layer_grads: Vec<LayerGrads> = self
+            .layer_params_mut()
+            .into_iter()
+            .map(|(w, b)| LayerGrads { weight: Some(w.grad_f64(&mut grads)), bias: Some(b.grad_f64(&mut grads)) })
+            .collect();
+        // Fisher statistics.
+        let mut trace = Vec::new();
+        let mut fgrads = weighted(self, fisher_output_grad, Some(&mut trace));
+        Ok((layer_grads, trace.into_iter().map(|e| e.stats(&mut fgrads)).collect()))
+    }
+}
+
+/// Runs every step of a case on the CPU engine; `Err` holds the first mismatch.
 pub fn run_case(case: &KfacCase) -> Result<(), String> {
     let specs = layer_specs(&case.network)?;
-    let params: Vec<(Vec<f32>, Vec<f32>)> = case.initial_params.iter().map(|p| (f32s(&p.weight), f32s(&p.bias))).collect();
-    let mut net = SeqNet::new(&case.input_shape, &specs, &params).map_err(|e| e.to_string())?;
+    let mut net = SeqNet::new(&case.input_shape, &specs, &case_params(case)).map_err(|e| e.to_string())?;
+    run_case_on(case, &mut net)
+}
+
+/// The case's initial parameters, `(weight, bias)` per layer, in float32.
+pub fn case_params(case: &KfacCase) -> Vec<(Vec<f32>, Vec<f32>)> {
+    case.initial_params.iter().map(|p| (f32s(&p.weight), f32s(&p.bias))).collect()
+}
+
+/// Runs every step of a case on `net` (built from the case's network and initial
+/// parameters) through K-FAC's glue; `Err` holds the first mismatch.
+pub fn run_case_on(case: &KfacCase, net: &mut dyn CaseNet) -> Result<(), String> {
     let c = &case.config;
     let mut kfac = KfacConfig {
         lr: c.lr,
@@ -182,32 +226,14 @@ pub fn run_case(case: &KfacCase) -> Result<(), String> {
         ..KfacConfig::default()
     }
     .build();
+    kfac.set_eigen_solver(net.eigen_solver());
     for (t, step) in case.steps.iter().enumerate() {
         let batch = step.input.shape[0];
-        let dev = net.device().clone();
-        let x = dev.tensor_from_vec(f32s(&step.input), (batch, net.input_dim()));
-        let out_dim = step.loss_output_grad.data.len() / batch;
-        let weighted = |net: &SeqNet, grad: &CaseTensor, trace: Option<&mut Vec<TraceEntry>>| {
-            let y = net.forward(x.clone().retaped::<OwnedTape<f32, Dev>>(), trace);
-            let w = dev.tensor_from_vec(f32s(grad), (batch, out_dim));
-            (y * w).sum().backward()
-        };
-        // Loss gradients.
-        let mut grads = weighted(&net, &step.loss_output_grad, None);
-        let layer_grads: Vec<LayerGrads> = net
-            .layer_params_mut()
-            .into_iter()
-            .map(|(w, b)| LayerGrads {
-                weight: Some(w.grad_f64(&mut grads)),
-                bias: Some(b.grad_f64(&mut grads)),
-            })
-            .collect();
-        // Fisher statistics.
-        let mut trace = Vec::new();
-        let mut fgrads = weighted(&net, &step.fisher_output_grad, Some(&mut trace));
-        let stats: Vec<LayerStats> = trace.into_iter().map(|e| e.stats(&mut fgrads)).collect();
+        let (layer_grads, stats) = net
+            .step_inputs(&f32s(&step.input), batch, &f32s(&step.loss_output_grad), &f32s(&step.fisher_output_grad))
+            .map_err(|e| format!("step {t}: {e}"))?;
         let every: Vec<usize> = (0..net.blocks().len()).collect();
-        let out = glue::step(&mut net, &mut kfac, &every, &stats, &layer_grads, c.lr).map_err(|e| format!("step {t}: {e}"))?;
+        let out = glue::step(net, &mut kfac, &every, &stats, &layer_grads, c.lr).map_err(|e| format!("step {t}: {e}"))?;
         if let Some(ev) = out.event {
             return Err(format!("step {t}: update skipped ({ev:?})"));
         }
@@ -224,13 +250,94 @@ pub fn run_case(case: &KfacCase) -> Result<(), String> {
         }
         compare(&format!("step {t} vFv"), &[out.vfv], &[e.vFv])?;
         compare(&format!("step {t} nu"), &[out.nu], &[e.nu])?;
-        for (k, ((w, b), ep)) in net.layer_params_mut().into_iter().zip(&e.params_after).enumerate() {
-            let to64 = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<_>>();
-            compare(&format!("step {t} layer {k} weight after"), &to64(w.read()), &ep.weight.data)?;
-            compare(&format!("step {t} layer {k} bias after"), &to64(b.read()), &ep.bias.data)?;
+        if e.params_after.len() != net.blocks().len() {
+            return Err(format!("step {t}: {} layers after, the network has {}", e.params_after.len(), net.blocks().len()));
+        }
+        for (k, ep) in e.params_after.iter().enumerate() {
+            let v = net.block_values(k);
+            let to64 = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
+            compare(&format!("step {t} layer {k} weight after"), &to64(v.weight.as_deref().unwrap_or_default()), &ep.weight.data)?;
+            compare(&format!("step {t} layer {k} bias after"), &to64(&v.bias), &ep.bias.data)?;
         }
     }
     Ok(())
+}
+
+/// The CUDA engine's half of a case (cargo feature `cuda`): the case's network on the
+/// device ([`crate::nets::cuda::forward::DeviceSeq`]), its gradients and its Fisher
+/// statistics computed there, the statistics reduced there to float64 sums of products,
+/// the factors' eigendecompositions there (cuSOLVER `Dsyevd`); the rest of K-FAC as on the
+/// CPU. A host copy of the parameters (the CPU engine's network)
+/// answers the block reads; every step is written to both.
+#[cfg(feature = "cuda")]
+pub mod cuda {
+    use super::*;
+    use std::sync::Arc;
+
+    use crate::nets::cuda::forward::{DeviceSeq, Stats};
+    use crate::nets::cuda::kfac::DeviceEigen;
+    use crate::nets::cuda::Device;
+    use crate::nets::{BlockSpec, BlockValues, NetError, SymmetricEigen};
+
+    /// A case's network on GPU 0.
+    pub struct DeviceCaseNet {
+        dev: Arc<Device>,
+        seq: DeviceSeq,
+        host: SeqNet,
+        eigen: Arc<DeviceEigen>,
+    }
+
+    impl DeviceCaseNet {
+        /// Opens GPU 0 (an error says why there is none) and uploads the case's network.
+        pub fn new(case: &KfacCase) -> Result<DeviceCaseNet, String> {
+            let specs = layer_specs(&case.network)?;
+            let host = SeqNet::new(&case.input_shape, &specs, &case_params(case)).map_err(|e| e.to_string())?;
+            let dev = Arc::new(Device::open(0).map_err(|e| e.to_string())?);
+            let params: Vec<BlockValues> = (0..host.blocks().len()).map(|i| host.block_values(i)).collect();
+            let seq = DeviceSeq::upload(&dev, &case.input_shape, &specs, &params).map_err(|e| e.to_string())?;
+            let eigen = Arc::new(DeviceEigen::new(dev.clone()).map_err(|e| e.to_string())?);
+            Ok(DeviceCaseNet { dev, seq, host, eigen })
+        }
+    }
+
+    impl KfacBlocks for DeviceCaseNet {
+        fn blocks(&self) -> &[BlockSpec] {
+            self.host.blocks()
+        }
+
+        fn block_values(&self, i: usize) -> BlockValues {
+            self.host.block_values(i)
+        }
+
+        fn add_to_block(&mut self, i: usize, delta: &LayerGrads) -> Result<(), NetError> {
+            self.host.add_to_block(i, delta)?;
+            self.seq.write_block(&self.dev, i, &self.host.block_values(i))
+        }
+
+        fn eigen_solver(&self) -> Option<Arc<dyn SymmetricEigen>> {
+            Some(self.eigen.clone())
+        }
+    }
+
+    impl CaseNet for DeviceCaseNet {
+        fn step_inputs(&mut self, input: &[f32], batch: usize, loss_output_grad: &[f32], fisher_output_grad: &[f32]) -> Result<(Vec<LayerGrads>, Vec<LayerStats>), String> {
+            let e = |e: NetError| e.to_string();
+            let out = batch * self.seq.out_len();
+            if input.len() != batch * self.seq.in_len() || loss_output_grad.len() != out || fisher_output_grad.len() != out {
+                return Err(format!("{} inputs and {}/{} output gradients for {batch} rows", input.len(), loss_output_grad.len(), fisher_output_grad.len()));
+            }
+            let tape = self.seq.forward_traced(&self.dev, self.dev.upload(input).map_err(e)?, batch).map_err(e)?;
+            let (grads, _) = self.seq.backward(&self.dev, &tape, self.dev.upload(loss_output_grad).map_err(e)?, Stats::None, true).map_err(e)?;
+            let (_, stats) = self.seq.backward(&self.dev, &tape, self.dev.upload(fisher_output_grad).map_err(e)?, Stats::Reduced, false).map_err(e)?;
+            Ok((grads, stats))
+        }
+    }
+
+    /// Runs every step of a case on the GPU; `Err` holds the first mismatch (or why there
+    /// is no GPU).
+    pub fn run_case(case: &KfacCase) -> Result<(), String> {
+        run_case_on(case, &mut DeviceCaseNet::new(case)?)
+    }
 }
 
 /// Runs a conformance suite: every case file in `builtin` and, when the environment variable
@@ -273,4 +380,32 @@ pub fn run_suite(label: &str, builtin: PathBuf, env_var: &str, run: impl Fn(&Pat
     }
     println!("{label}-conformance: {ok} passed, {failed} failed");
     failed == 0 && ok > 0
+}
+
+#[cfg(all(test, feature = "cuda"))]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// The conformance cases (`golden/kfac/`, and `KFAC_CASES` when set) on the GPU, where
+    /// there is one; elsewhere the reason is printed.
+    #[test]
+    fn the_conformance_cases_pass_on_the_gpu() {
+        if let Err(e) = crate::nets::cuda::Device::open(0) {
+            println!("skipped: no CUDA device ({e})");
+            return;
+        }
+        // A test binary carried to a GPU machine has no source tree: there `KFAC_CASES`
+        // holds every case (benches/gpu_bundle.sh copies `golden/kfac/` into it).
+        let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/kfac");
+        let (builtin, extra) = match std::env::var("KFAC_CASES") {
+            Ok(d) if !golden.is_dir() && !d.is_empty() => (PathBuf::from(d), "KFAC_CASES_MORE"),
+            _ => (golden, "KFAC_CASES"),
+        };
+        let passed = run_suite("kfac (cuda)", builtin, extra, |file| {
+            load_case(file).and_then(|case| cuda::run_case(&case).map(|()| case.name.clone()).map_err(|e| format!("{}: {e}", case.name)))
+        });
+        assert!(passed, "a K-FAC conformance case failed on the GPU (lines above)");
+    }
 }

@@ -36,7 +36,18 @@ pub fn check_trace(blocks: &[BlockSpec], which: &[usize], stats: &[LayerStats]) 
             _ => 1,
         };
         let rows = s.batch * spatial;
-        if s.g.len() != rows * s.out_dim || (b.kind.has_weight() && s.a.len() != rows * s.in_dim) {
+        let sizes_ok = match &s.grams {
+            None => s.g.len() == rows * s.out_dim && (!b.kind.has_weight() || s.a.len() == rows * s.in_dim),
+            Some(gr) => {
+                let (o, i) = (s.out_dim * s.out_dim, (s.in_dim + 1) * (s.in_dim + 1));
+                gr.g.len() == o
+                    && (!b.kind.has_weight() || gr.a.len() == i)
+                    && (spatial == 1 || gr.g_summed.len() == o)
+                    && s.a.is_empty()
+                    && s.g.is_empty()
+            }
+        };
+        if !sizes_ok {
             return Err(err(format!("statistics of the wrong size for {} rows", rows)));
         }
     }
@@ -82,7 +93,7 @@ mod tests {
     }
 
     fn stats(in_dim: usize, out_dim: usize) -> LayerStats {
-        LayerStats { kind: LayerKind::Linear, batch: 4, a: vec![0.5; 4 * in_dim], in_dim, g: vec![0.1; 4 * out_dim], out_dim }
+        LayerStats { kind: LayerKind::Linear, batch: 4, a: vec![0.5; 4 * in_dim], in_dim, g: vec![0.1; 4 * out_dim], out_dim, grams: None }
     }
 
     #[test]
@@ -96,6 +107,20 @@ mod tests {
         let e = check_trace(n.blocks(), &[0], &[stats(3, 2), stats(2, 1)]).unwrap_err().to_string();
         assert!(e.contains("recorded 2 layers, 1 declared"), "{e}");
         assert_eq!(n.blocks()[0].group, Group::Policy);
+    }
+
+    #[test]
+    fn reduced_statistics_are_checked_against_the_declaration_too() {
+        let n = net();
+        let (s0, s1) = (stats(3, 2).reduced(), stats(2, 1).reduced());
+        assert!(check_trace(n.blocks(), &[0, 1], &[s0.clone(), s1.clone()]).is_ok());
+        let mut short = s0.clone();
+        short.grams.as_mut().unwrap().a.pop();
+        let e = check_trace(n.blocks(), &[0, 1], &[short, s1.clone()]).unwrap_err().to_string();
+        assert!(e.contains("block 0") && e.contains("wrong size"), "{e}");
+        let mut both = s1;
+        both.g = vec![0.0; 4];
+        assert!(check_trace(n.blocks(), &[0, 1], &[s0, both]).unwrap_err().to_string().contains("block 1"));
     }
 
     #[test]

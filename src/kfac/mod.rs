@@ -29,13 +29,13 @@
 pub mod conformance;
 pub mod glue;
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use faer::{Accum, Mat, Par, Side};
 use serde::{Deserialize, Serialize};
 
 use crate::check::{self, FieldError};
-pub use crate::nets::{LayerGrads, LayerKind, LayerStats};
+pub use crate::nets::{LayerGrads, LayerGrams, LayerKind, LayerStats, SymmetricEigen};
 use crate::optim::LrSchedule;
 
 /// How biases enter the factorisation.
@@ -278,6 +278,8 @@ pub struct Kfac {
     momentum: Vec<LayerGrads>,
     cold_momentum: Vec<LayerGrads>,
     pending: Option<mpsc::Receiver<Result<Vec<Eigen>, KfacEvent>>>,
+    /// The engine's eigendecomposition ([`Self::set_eigen_solver`]); faer's when `None`.
+    solver: Option<Arc<dyn SymmetricEigen>>,
 }
 
 fn rows_to_mat(x: &[f32], rows: usize, cols: usize, extra_one: bool) -> Mat<f64> {
@@ -339,15 +341,27 @@ fn finite(m: &Mat<f64>) -> bool {
     (0..m.nrows()).all(|i| (0..m.ncols()).all(|j| m[(i, j)].is_finite()))
 }
 
-fn eigen_of(b: &Block, floor: f64) -> Result<Eigen, KfacEvent> {
+fn eigen_of(b: &Block, floor: f64, solver: Option<&dyn SymmetricEigen>) -> Result<Eigen, KfacEvent> {
     if b.kind == BlockKind::Identity {
         return Ok(Eigen { qa: Mat::identity(1, 1), da: vec![1.0], qg: Mat::identity(1, 1), dg: vec![1.0] });
     }
     let dec = |m: &Mat<f64>| -> Result<(Mat<f64>, Vec<f64>), KfacEvent> {
-        let e = m.self_adjoint_eigen(Side::Lower).map_err(|_| KfacEvent::SkippedEigenFailure)?;
-        let s = e.S().column_vector();
-        let d: Vec<f64> = (0..s.nrows()).map(|i| if s[i] <= floor { 0.0 } else { s[i] }).collect();
-        let q = e.U().to_owned();
+        let (s, q): (Vec<f64>, Mat<f64>) = match solver {
+            None => {
+                let e = m.self_adjoint_eigen(Side::Lower).map_err(|_| KfacEvent::SkippedEigenFailure)?;
+                let s = e.S().column_vector();
+                ((0..s.nrows()).map(|i| s[i]).collect(), e.U().to_owned())
+            }
+            Some(solver) => {
+                let n = m.nrows();
+                let (s, q) = solver.eigh(&mat_rows(m), n).map_err(|_| KfacEvent::SkippedEigenFailure)?;
+                if s.len() != n || q.len() != n * n {
+                    return Err(KfacEvent::SkippedEigenFailure);
+                }
+                (s, Mat::from_fn(n, n, |i, j| q[i * n + j]))
+            }
+        };
+        let d: Vec<f64> = s.iter().map(|&v| if v <= floor { 0.0 } else { v }).collect();
         if d.iter().all(|x| x.is_finite()) && finite(&q) {
             Ok((q, d))
         } else {
@@ -359,8 +373,13 @@ fn eigen_of(b: &Block, floor: f64) -> Result<Eigen, KfacEvent> {
     Ok(Eigen { qa, da, qg, dg })
 }
 
-fn eigen_all(blocks: &[Block], floor: f64) -> Result<Vec<Eigen>, KfacEvent> {
-    blocks.iter().map(|b| eigen_of(b, floor)).collect()
+/// A matrix's entries, row-major.
+fn mat_rows(m: &Mat<f64>) -> Vec<f64> {
+    (0..m.nrows()).flat_map(|i| (0..m.ncols()).map(move |j| m[(i, j)])).collect()
+}
+
+fn eigen_all(blocks: &[Block], floor: f64, solver: Option<&dyn SymmetricEigen>) -> Result<Vec<Eigen>, KfacEvent> {
+    blocks.iter().map(|b| eigen_of(b, floor, solver)).collect()
 }
 
 impl Kfac {
@@ -376,7 +395,16 @@ impl Kfac {
             momentum: Vec::new(),
             cold_momentum: Vec::new(),
             pending: None,
+            solver: None,
         }
+    }
+
+    /// Eigendecomposes the factors with `solver` (an engine's, [`KfacBlocks::eigen_solver`];
+    /// `None`: faer on the host).
+    ///
+    /// [`KfacBlocks::eigen_solver`]: crate::nets::KfacBlocks::eigen_solver
+    pub fn set_eigen_solver(&mut self, solver: Option<Arc<dyn SymmetricEigen>>) {
+        self.solver = solver;
     }
 
     /// The configuration.
@@ -447,6 +475,10 @@ impl Kfac {
                 out.push(Block { a: Mat::identity(1, 1), g: Mat::identity(1, 1), kind: BlockKind::Identity });
                 continue;
             }
+            if let Some(gr) = &s.grams {
+                out.extend(self.factors_of_grams(s, gr));
+                continue;
+            }
             let g_weight = gram_rows(&s.g, rows, s.out_dim, false, b * t);
             let bias_block = || -> Block {
                 let g_bias = if spatial == 1 {
@@ -474,6 +506,31 @@ impl Kfac {
             }
         }
         out
+    }
+
+    /// [`Self::factors`] of one layer whose rows an engine has already reduced
+    /// ([`LayerGrams`]): the same scales, applied to the sums of products.
+    fn factors_of_grams(&self, s: &LayerStats, gr: &LayerGrams) -> Vec<Block> {
+        let spatial = match s.kind {
+            LayerKind::Conv { spatial } => spatial,
+            _ => 1,
+        };
+        let (b, t) = (s.batch as f64, spatial as f64);
+        let square = |v: &[f64], n: usize, m: usize, scale: f64| Mat::from_fn(m, m, |i, j| scale * v[i * n + j]);
+        let g_weight = square(&gr.g, s.out_dim, s.out_dim, b * t);
+        let bias_block = || Block {
+            a: Mat::from_fn(1, 1, |_, _| 1.0),
+            g: if spatial == 1 { g_weight.clone() } else { square(&gr.g_summed, s.out_dim, s.out_dim, b) },
+            kind: BlockKind::Bias,
+        };
+        let a_scale = 1.0 / (b * t * t);
+        match (s.kind, self.cfg.bias) {
+            (LayerKind::Bias | LayerKind::Unfactored, _) => vec![bias_block()],
+            (_, BiasMode::Separate) => {
+                vec![Block { a: square(&gr.a, s.in_dim + 1, s.in_dim, a_scale), g: g_weight.clone(), kind: BlockKind::Weight }, bias_block()]
+            }
+            (_, BiasMode::Homogeneous) => vec![Block { a: square(&gr.a, s.in_dim + 1, s.in_dim + 1, a_scale), g: g_weight, kind: BlockKind::Weight }],
+        }
     }
 
     /// Gradient matrices per block, matching [`Self::factors`].
@@ -705,14 +762,15 @@ impl Kfac {
                 let (tx, rx) = mpsc::channel();
                 let snapshot = running.to_vec();
                 let floor = self.cfg.eigen_floor;
+                let solver = self.solver.clone();
                 std::thread::spawn(move || {
-                    let _ = tx.send(eigen_all(&snapshot, floor));
+                    let _ = tx.send(eigen_all(&snapshot, floor, solver.as_deref()));
                 });
                 self.pending = Some(rx);
             }
             Ok(new_eigen)
         } else {
-            eigen_all(running, self.cfg.eigen_floor).map(Some)
+            eigen_all(running, self.cfg.eigen_floor, self.solver.as_deref()).map(Some)
         }
     }
 }
@@ -736,7 +794,7 @@ mod tests {
         if poison {
             g[3] = f32::NAN;
         }
-        let st = LayerStats { kind: LayerKind::Linear, batch: b, a: (0..b * i).map(|_| rng.gen_range(-1.0..1.0)).collect(), in_dim: i, g, out_dim: o };
+        let st = LayerStats { kind: LayerKind::Linear, batch: b, a: (0..b * i).map(|_| rng.gen_range(-1.0..1.0)).collect(), in_dim: i, g, out_dim: o, grams: None };
         let gr = LayerGrads { weight: Some((0..o * i).map(|_| rng.gen_range(-1.0..1.0)).collect()), bias: Some(vec![0.3, -0.2]) };
         (vec![st], vec![gr])
     }
@@ -763,6 +821,96 @@ mod tests {
         assert_eq!(a.event, None);
         assert_eq!(a.deltas, b.deltas, "skipped steps must not change the optimizer's state");
         assert_eq!(a.nu, b.nu);
+    }
+
+    /// Statistics reduced where they were computed (the CUDA engine's [`LayerGrams`]) give
+    /// the factors, and so the steps, of the rows themselves: linear and conv layers, both
+    /// bias modes, a bare bias block.
+    #[test]
+    fn reduced_statistics_give_the_steps_of_the_rows() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut r = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.gen_range(-1.0f32..1.0)).collect() };
+        let (b, sp) = (3, 4);
+        let stats = vec![
+            LayerStats { kind: LayerKind::Conv { spatial: sp }, batch: b, a: r(b * sp * 5), in_dim: 5, g: r(b * sp * 2), out_dim: 2, grams: None },
+            LayerStats { kind: LayerKind::Linear, batch: b, a: r(b * 4), in_dim: 4, g: r(b * 3), out_dim: 3, grams: None },
+            LayerStats { kind: LayerKind::Bias, batch: b, a: vec![], in_dim: 0, g: r(b * 3), out_dim: 3, grams: None },
+        ];
+        let grads = vec![
+            LayerGrads { weight: Some(r(10).into_iter().map(f64::from).collect()), bias: Some(vec![0.1, -0.3]) },
+            LayerGrads { weight: Some(r(12).into_iter().map(f64::from).collect()), bias: Some(vec![0.2, 0.0, -0.1]) },
+            LayerGrads { weight: None, bias: Some(vec![0.5, -0.5, 0.25]) },
+        ];
+        let reduced: Vec<LayerStats> = stats.iter().map(LayerStats::reduced).collect();
+        assert!(reduced.iter().all(|s| s.grams.is_some() && s.a.is_empty() && s.g.is_empty()));
+        for bias in [BiasMode::Separate, BiasMode::Homogeneous] {
+            let cfg = KfacConfig { bias, inverse_every: 1, kl_clip: 1e9, ..KfacConfig::default() };
+            let (mut from_rows, mut from_grams) = (cfg.build(), cfg.build());
+            for (x, y) in from_rows.factors(&stats).iter().zip(from_grams.factors(&reduced).iter()) {
+                for (p, q) in [(&x.a, &y.a), (&x.g, &y.g)] {
+                    assert_eq!((p.nrows(), p.ncols()), (q.nrows(), q.ncols()));
+                    for i in 0..p.nrows() {
+                        for j in 0..p.ncols() {
+                            assert!((p[(i, j)] - q[(i, j)]).abs() <= 1e-12 * (1.0 + p[(i, j)].abs()), "{bias:?} factor ({i}, {j})");
+                        }
+                    }
+                }
+            }
+            for _ in 0..2 {
+                let (x, y) = (from_rows.step(&stats, &grads, 0.1), from_grams.step(&reduced, &grads, 0.1));
+                assert!(x.event.is_none() && y.event.is_none());
+                for (dx, dy) in x.deltas.iter().zip(&y.deltas) {
+                    for (p, q) in [(&dx.weight, &dy.weight), (&dx.bias, &dy.bias)] {
+                        for (u, v) in p.iter().flatten().zip(q.iter().flatten()) {
+                            assert!((u - v).abs() <= 1e-10 * (1.0 + u.abs()), "{bias:?}: {u} vs {v}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// An engine's eigendecomposition (the CUDA engine's cuSOLVER) plugs in through
+    /// [`SymmetricEigen`]: one returning a different valid basis (eigenpairs in descending
+    /// order, every eigenvector's sign flipped) gives faer's steps, and one that fails skips
+    /// the update.
+    #[test]
+    fn an_engines_eigendecomposition_gives_the_hosts_steps() {
+        struct Reversed;
+        impl SymmetricEigen for Reversed {
+            fn eigh(&self, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
+                let e = Mat::from_fn(n, n, |i, j| m[i * n + j]).self_adjoint_eigen(Side::Lower).map_err(|e| format!("{e:?}"))?;
+                let (s, u) = (e.S().column_vector(), e.U());
+                let vals = (0..n).rev().map(|i| s[i]).collect();
+                // Row-major, eigenvector i (here the (n-1-i)-th of faer's, negated) in column i.
+                let vecs = (0..n).flat_map(|r| (0..n).map(move |i| -u[(r, n - 1 - i)])).collect();
+                Ok((vals, vecs))
+            }
+        }
+        struct Failing;
+        impl SymmetricEigen for Failing {
+            fn eigh(&self, _: &[f64], _: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
+                Err("no device".into())
+            }
+        }
+        let cfg = KfacConfig { inverse_every: 1, kl_clip: 1e9, ..KfacConfig::default() };
+        let (mut host, mut engine) = (cfg.build(), cfg.build());
+        engine.set_eigen_solver(Some(Arc::new(Reversed)));
+        for t in 0..3 {
+            let (st, gr) = stats(20 + t, false);
+            let (x, y) = (host.step(&st, &gr, 0.1), engine.step(&st, &gr, 0.1));
+            assert!(x.event.is_none() && y.event.is_none());
+            for (dx, dy) in x.deltas.iter().zip(&y.deltas) {
+                for (u, v) in dx.weight.iter().chain(dx.bias.iter()).flatten().zip(dy.weight.iter().chain(dy.bias.iter()).flatten()) {
+                    assert!((u - v).abs() <= 1e-10 * (1.0 + u.abs()), "step {t}: {u} vs {v}");
+                }
+            }
+        }
+        let mut failing = cfg.build();
+        failing.set_eigen_solver(Some(Arc::new(Failing)));
+        let (st, gr) = stats(30, false);
+        assert_eq!(failing.step(&st, &gr, 0.1).event, Some(KfacEvent::SkippedEigenFailure));
     }
 
     #[test]
@@ -808,7 +956,7 @@ mod tests {
         let cfg = KfacConfig { inverse_every: 1, momentum: 0.0, kl_clip: 1e9, ..KfacConfig::default() };
         let mut k = cfg.build();
         let (mut st, mut gr) = stats(1, false);
-        st.push(LayerStats { kind: LayerKind::Unfactored, batch: 6, a: vec![], in_dim: 0, g: vec![0.0; 12], out_dim: 2 });
+        st.push(LayerStats { kind: LayerKind::Unfactored, batch: 6, a: vec![], in_dim: 0, g: vec![0.0; 12], out_dim: 2, grams: None });
         gr.push(LayerGrads { weight: None, bias: Some(vec![0.5, -2.0]) });
         let with = k.step(&st, &gr, 0.1);
         assert_eq!(with.deltas[1].bias, Some(vec![-0.1 * 0.5, 0.1 * 2.0]), "plain gradient step");

@@ -34,17 +34,86 @@ impl LayerKind {
 }
 
 /// A layer's statistics for one update: inputs `a` and Fisher-loss gradients `g` of the
-/// pre-activations, row-major, `rows = batch * spatial`.
+/// pre-activations, row-major, `rows = batch * spatial`; or, from an engine that reduces
+/// them where they were computed (the CUDA engine), their sums of products ([`LayerGrams`]),
+/// with `a` and `g` empty.
 #[derive(Debug, Clone)]
 pub struct LayerStats {
     pub kind: LayerKind,
     pub batch: usize,
-    /// `rows x in_dim` (empty for [`LayerKind::Bias`]).
+    /// `rows x in_dim` (empty for [`LayerKind::Bias`], and with `grams`).
     pub a: Vec<f32>,
     pub in_dim: usize,
-    /// `rows x out_dim`.
+    /// `rows x out_dim` (empty with `grams`).
     pub g: Vec<f32>,
     pub out_dim: usize,
+    /// The rows already reduced: what K-FAC's factors are made of, before their scale.
+    pub grams: Option<LayerGrams>,
+}
+
+/// A layer's statistics reduced to unscaled sums of products over its rows, in float64:
+/// what `crate::kfac` builds its factors from (scaling them by the batch and the spatial
+/// size: `../shared/kfac-conformance/FORMAT.md`). An engine whose statistics live on a GPU
+/// sends these (a few MB) instead of the rows (hundreds of MB for the first Atari
+/// convolution at batch 640).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerGrams {
+    /// `[A 1]^T [A 1]`, `(in_dim + 1)^2` row-major: the inputs with a ones column appended
+    /// (its entries are the column sums and the row count). Empty for a bias block.
+    pub a: Vec<f64>,
+    /// `G^T G`, `out_dim^2`.
+    pub g: Vec<f64>,
+    /// A convolution's `S^T S`, where row `b` of `S` is the sum of example `b`'s rows of
+    /// `G` over its positions (`out_dim^2`; its bias block's factor). Empty otherwise.
+    pub g_summed: Vec<f64>,
+}
+
+impl LayerStats {
+    /// The rows reduced on the host, in float64, as an engine would send them (the
+    /// reference the device reduction is tested against; statistics already reduced are
+    /// returned as they are).
+    pub fn reduced(&self) -> LayerStats {
+        if self.grams.is_some() {
+            return self.clone();
+        }
+        let spatial = match self.kind {
+            LayerKind::Conv { spatial } => spatial,
+            _ => 1,
+        };
+        let rows = self.g.len() / self.out_dim.max(1);
+        let gram = |x: &[f64], rows: usize, cols: usize| -> Vec<f64> {
+            let mut out = vec![0.0f64; cols * cols];
+            for r in x.chunks_exact(cols).take(rows) {
+                for i in 0..cols {
+                    for j in 0..cols {
+                        out[i * cols + j] += r[i] * r[j];
+                    }
+                }
+            }
+            out
+        };
+        let a = if self.kind.has_weight() {
+            let c = self.in_dim + 1;
+            let wide: Vec<f64> = self.a.chunks_exact(self.in_dim).flat_map(|r| r.iter().map(|&v| f64::from(v)).chain(std::iter::once(1.0))).collect();
+            gram(&wide, rows, c)
+        } else {
+            Vec::new()
+        };
+        let g64: Vec<f64> = self.g.iter().map(|&v| f64::from(v)).collect();
+        let g = gram(&g64, rows, self.out_dim);
+        let g_summed = if spatial > 1 {
+            let summed: Vec<f64> = (0..self.batch)
+                .flat_map(|b| {
+                    let g64 = &g64;
+                    (0..self.out_dim).map(move |j| (0..spatial).map(|t| g64[(b * spatial + t) * self.out_dim + j]).sum::<f64>())
+                })
+                .collect();
+            gram(&summed, self.batch, self.out_dim)
+        } else {
+            Vec::new()
+        };
+        LayerStats { kind: self.kind, batch: self.batch, a: Vec::new(), in_dim: self.in_dim, g: Vec::new(), out_dim: self.out_dim, grams: Some(LayerGrams { a, g, g_summed }) }
+    }
 }
 
 /// A layer's gradient (or update): weight `out x in` row-major and bias `out`.
@@ -92,6 +161,17 @@ impl BlockSpec {
     }
 }
 
+/// A symmetric eigendecomposition in float64 that an engine offers K-FAC in place of the
+/// host's (the CUDA engine: cuSOLVER's `Dsyevd` on the device; `crate::kfac` uses faer
+/// otherwise). Same contract as the host's: the same factors give the same natural
+/// gradient to float64 rounding.
+pub trait SymmetricEigen: Send + Sync {
+    /// Eigenvalues (ascending) and eigenvectors of the symmetric `n x n` matrix `m`
+    /// (row-major; symmetric, so either triangle may be read): the eigenvectors row-major,
+    /// eigenvector `i` in column `i`.
+    fn eigh(&self, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), String>;
+}
+
 /// A network as K-FAC drives it: declared blocks, their values, and updates added to them.
 pub trait KfacBlocks {
     /// Every block, in the order a traced forward pass records them.
@@ -101,4 +181,8 @@ pub trait KfacBlocks {
     /// Adds a float64 change (a K-FAC step) to block `i`'s parameters, rounding once to
     /// float32 per element.
     fn add_to_block(&mut self, i: usize, delta: &LayerGrads) -> Result<(), super::NetError>;
+    /// The engine's eigendecomposition for K-FAC's factors, if it has one (else the host's).
+    fn eigen_solver(&self) -> Option<std::sync::Arc<dyn SymmetricEigen>> {
+        None
+    }
 }

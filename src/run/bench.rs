@@ -112,6 +112,8 @@ pub struct BenchResult {
     pub algo: String,
     pub steps: u64,
     pub num_envs: usize,
+    /// Threads the copies stepped on (`--env-threads`).
+    pub env_threads: usize,
     pub steps_per_update: usize,
     pub seconds: f64,
     pub steps_per_sec: f64,
@@ -125,6 +127,7 @@ impl BenchResult {
             algo: algo.into(),
             steps,
             num_envs: 1,
+            env_threads: 1,
             steps_per_update: 0,
             seconds,
             steps_per_sec: steps as f64 / seconds,
@@ -132,17 +135,20 @@ impl BenchResult {
     }
 }
 
-/// Runs `steps` timesteps on one thread.
+/// Runs `steps` timesteps on one thread, the environment copies stepping on `env_threads`
+/// threads of their own ([`VecEnv::set_threads`]).
+#[allow(clippy::too_many_arguments)]
 pub fn bench(
     env_id: &str,
     algo_name: &str,
     network: Option<&str>,
     steps: u64,
     num_envs: usize,
+    env_threads: usize,
     steps_per_update: usize,
     engine: Option<Engine>,
 ) -> Result<BenchResult, BenchError> {
-    for (flag, v) in [("--steps", steps as usize), ("--num-envs", num_envs), ("--steps-per-update", steps_per_update)] {
+    for (flag, v) in [("--steps", steps as usize), ("--num-envs", num_envs), ("--env-threads", env_threads), ("--steps-per-update", steps_per_update)] {
         if v == 0 {
             return Err(BenchError::BadArgument(format!("{flag} must be at least 1")));
         }
@@ -178,6 +184,7 @@ pub fn bench(
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let (seconds, done) = pool.install(|| -> Result<(f64, u64), BenchError> {
         let mut venv = VecEnv::new(num_envs, 0, || env::make(env_id))?;
+        venv.set_threads(env_threads)?;
         match algo {
             BenchAlgo::Mujoco | BenchAlgo::Ale => unreachable!("handled above"),
             BenchAlgo::None => {
@@ -213,6 +220,7 @@ pub fn bench(
         algo: algo_name.into(),
         steps: done,
         num_envs,
+        env_threads: env_threads.max(1),
         steps_per_update,
         seconds,
         steps_per_sec: done as f64 / seconds,

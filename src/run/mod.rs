@@ -76,6 +76,9 @@ pub struct RunOptions {
     pub results_root: PathBuf,
     /// Cells run at once.
     pub jobs: usize,
+    /// Threads each cell's environment copies step on ([`VecEnv::set_threads`]; results do
+    /// not depend on it).
+    pub env_threads: usize,
     /// Draw a progress bar on stderr.
     pub progress: bool,
     /// Write a running cell's checkpoint after the first update at least this long after
@@ -443,7 +446,8 @@ pub fn run_cell(
         seed: cell.seed,
         source,
     };
-    let venv = VecEnv::new(cell.budget.num_envs, cell.seed, || env::make(&cell.env)).map_err(|e| cell_err(e.into()))?;
+    let mut venv = VecEnv::new(cell.budget.num_envs, cell.seed, || env::make(&cell.env)).map_err(|e| cell_err(e.into()))?;
+    venv.set_threads(opts.env_threads).map_err(|e| cell_err(e.into()))?;
     let mut algorithm = cell
         .config
         .build(&venv.observation_space(), &venv.action_space(), cell.seed)

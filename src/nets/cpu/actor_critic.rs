@@ -361,7 +361,7 @@ impl ActorCritic {
             .into_iter()
             .zip(fisher)
             .zip(&layers)
-            .map(|((c, g), l)| LayerStats { kind: LayerKind::Linear, batch: rows, a: c.a, in_dim: l.input, g: g.g, out_dim: l.output })
+            .map(|((c, g), l)| LayerStats { kind: LayerKind::Linear, batch: rows, a: c.a, in_dim: l.input, g: g.g, out_dim: l.output, grams: None })
             .collect();
         let mut blocks = Vec::new();
         if let Some(which) = which {

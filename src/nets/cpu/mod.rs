@@ -123,7 +123,7 @@ impl TraceEntry {
 
     /// K-FAC statistics, taking `g = dL/ds` from `grads`.
     pub fn stats(self, grads: &mut Gradients<f32, Dev>) -> LayerStats {
-        LayerStats { kind: self.kind, batch: self.batch, a: self.a, in_dim: self.in_dim, g: self.s.grad(grads), out_dim: self.out_dim }
+        LayerStats { kind: self.kind, batch: self.batch, a: self.a, in_dim: self.in_dim, g: self.s.grad(grads), out_dim: self.out_dim, grams: None }
     }
 }
 

@@ -4,8 +4,8 @@
 //! activations and their backward passes, biases and their gradients, the conv layers'
 //! patch unfolding (`im2col`) and its adjoint (`col2im`, a gather, so its sums run in a
 //! fixed order), the NHWC<->NCHW shuffles around a conv GEMM, the policy's log-softmax,
-//! K-FAC's factors with a ones column and its preconditioning in the eigenbasis, and
-//! RMSProp. All float32, row-major, with
+//! K-FAC's factors with a ones column, its statistics widened to float64 and its
+//! preconditioning in the eigenbasis, and RMSProp. Float32 unless named, row-major, with
 //! the CPU engine's conventions (PyTorch layouts: weights `out x in*k*k`, images NCHW,
 //! flattening in C,H,W order; `src/nets/cpu/`).
 //!
@@ -56,9 +56,10 @@ extern "C" __global__ void sum_rows(float* out, const float* x, int rows, int co
     for (int r = 0; r < rows; ++r) s += x[r * cols + c];
     out[c] = s;
 }
-// cols[(b*oh + oy)*ow + ox, (ci*k + ky)*k + kx] = x[b, ci, oy*s + ky, ox*s + kx]: one row per
-// output position, in the order of a PyTorch weight's flattened input (no padding).
-extern "C" __global__ void im2col(float* cols, const float* x, int n, int c, int h, int w, int k, int s, int oh, int ow) {
+// cols[(b*oh + oy)*ow + ox, (ci*k + ky)*k + kx] = x[b, ci, oy*s + ky - p, ox*s + kx - p]
+// (0 in the zero padding p): one row per output position, in the order of a PyTorch
+// weight's flattened input.
+extern "C" __global__ void im2col(float* cols, const float* x, int n, int c, int h, int w, int k, int s, int p, int oh, int ow) {
     long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     long long width = (long long)c * k * k;
     long long total = (long long)n * oh * ow * width;
@@ -67,11 +68,12 @@ extern "C" __global__ void im2col(float* cols, const float* x, int n, int c, int
     long long row = i / width;
     int kx = col % k, ky = (col / k) % k, ci = col / (k * k);
     int ox = (int)(row % ow), oy = (int)((row / ow) % oh), b = (int)(row / ((long long)ow * oh));
-    cols[i] = x[(((long long)b * c + ci) * h + (oy * s + ky)) * w + (ox * s + kx)];
+    int yy = oy * s + ky - p, xx = ox * s + kx - p;
+    cols[i] = (yy < 0 || yy >= h || xx < 0 || xx >= w) ? 0.0f : x[(((long long)b * c + ci) * h + yy) * w + xx];
 }
 // The adjoint of im2col: dx[b, ci, y, x] = sum of dcols over every patch holding (y, x), as a
 // gather in a fixed order (deterministic, no atomics).
-extern "C" __global__ void col2im(float* dx, const float* dcols, int n, int c, int h, int w, int k, int s, int oh, int ow) {
+extern "C" __global__ void col2im(float* dx, const float* dcols, int n, int c, int h, int w, int k, int s, int p, int oh, int ow) {
     long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     long long total = (long long)n * c * h * w;
     if (i >= total) return;
@@ -79,10 +81,10 @@ extern "C" __global__ void col2im(float* dx, const float* dcols, int n, int c, i
     long long width = (long long)c * k * k;
     float sum = 0.0f;
     for (int ky = 0; ky < k; ++ky) {
-        int ty = py - ky;
+        int ty = py + p - ky;
         if (ty < 0 || ty % s != 0 || ty / s >= oh) continue;
         for (int kx = 0; kx < k; ++kx) {
-            int tx = px - kx;
+            int tx = px + p - kx;
             if (tx < 0 || tx % s != 0 || tx / s >= ow) continue;
             long long row = ((long long)b * oh + ty / s) * ow + tx / s;
             sum += dcols[row * width + (ci * k + ky) * k + kx];
@@ -138,6 +140,26 @@ extern "C" __global__ void gram_with_ones(float* out, const float* xtx, const fl
     else v = sums[r < c ? r : k];
     out[i] = scale * v;
 }
+// K-FAC's statistics reduced on the device, in float64 (what the CPU engine's factors are
+// made in): x (rows x cols, float32) widened into out (rows x (cols + extra)), with a ones
+// column when extra is 1. A cuBLAS DGEMM of out^T out is then [X 1]^T [X 1].
+extern "C" __global__ void widen_rows(double* out, const float* x, int rows, int cols, int extra) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    int w = cols + extra;
+    if (i >= (long long)rows * w) return;
+    int r = (int)(i / w), k = (int)(i % w);
+    out[i] = k < cols ? (double)x[(long long)r * cols + k] : 1.0;
+}
+// A convolution's bias statistic: out[b, j] = sum_t g[(b spatial + t), j] (g NHWC rows,
+// float32, summed in float64 in position order).
+extern "C" __global__ void sum_positions(double* out, const float* g, int batch, int spatial, int c) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= batch * c) return;
+    int b = i / c, j = i % c;
+    double s = 0.0;
+    for (int t = 0; t < spatial; ++t) s += (double)g[((long long)b * spatial + t) * c + j];
+    out[i] = s;
+}
 // RMSProp as baselines a2c (TF's RMSPropOptimizer): ms = alpha ms + (1 - alpha) g^2,
 // p -= lr g / sqrt(ms + eps).
 extern "C" __global__ void rmsprop(float* p, float* ms, const float* g, float lr, float alpha, float eps, int n) {
@@ -149,7 +171,7 @@ extern "C" __global__ void rmsprop(float* p, float* ms, const float* g, float lr
 "#;
 
 /// Every kernel [`SOURCE`] defines.
-pub const KERNELS: [&str; 16] = [
+pub const KERNELS: [&str; 18] = [
     "relu_fwd",
     "relu_bwd",
     "tanh_fwd",
@@ -166,6 +188,8 @@ pub const KERNELS: [&str; 16] = [
     "divide_eigen",
     "rmsprop",
     "gram_with_ones",
+    "widen_rows",
+    "sum_positions",
 ];
 
 /// NVRTC's options: IEEE float32 (no fast math, no flush to zero), so the kernels follow

@@ -1,5 +1,6 @@
-//! K-FAC's arithmetic on the device, in float32 (issue 15): the Kronecker factors as
-//! cuBLAS products, their eigendecompositions with cuSOLVER's `syevd`, and the natural
+//! K-FAC's arithmetic on the device (issue 15): the statistics reduced to float64 sums of
+//! products ([`gram64`], what the CUDA network sends K-FAC), and, in float32, the
+//! Kronecker factors as cuBLAS products, their eigendecompositions with cuSOLVER's `syevd`, and the natural
 //! gradient in the eigenbasis, each the CPU engine's formula (`crate::kfac`, float64:
 //! `V = Q_G ((Q_G^T D Q_A) / (d_G d_A^T + damping)) Q_A^T`, eigenvalues at or below the
 //! floor set to 0). Not yet here: the running averages, the trust region and momentum,
@@ -8,8 +9,10 @@
 use cudarc::cusolver::{safe::DnHandle, sys as solver_sys};
 use cudarc::driver::{CudaSlice, DevicePtr, DevicePtrMut, LaunchConfig, PushKernelArg};
 
+use std::sync::{Arc, Mutex};
+
 use super::{err, Device};
-use crate::nets::NetError;
+use crate::nets::{NetError, SymmetricEigen};
 
 /// A symmetric matrix's eigendecomposition on the device.
 pub struct Eigen {
@@ -42,6 +45,41 @@ pub fn gram(dev: &Device, x: &CudaSlice<f32>, rows: usize, cols: usize, extra_on
     // n, float scale) on (c+1)^2, c^2 and c floats.
     unsafe { b.launch(LaunchConfig::for_num_elems((m * m) as u32)) }.map_err(|e| err("launching `gram_with_ones`", e))?;
     Ok(out)
+}
+
+/// `[X 1]^T [X 1]` (the ones column only when `extra_one`) of row-major float32 `x`
+/// (`rows x cols`), in float64 as the CPU engine's factors are: the rows widened once on
+/// the device, one cuBLAS DGEMM, the `(cols + extra)^2` result copied back. What
+/// [`crate::nets::LayerGrams`] holds.
+pub fn gram64(dev: &Device, x: &CudaSlice<f32>, rows: usize, cols: usize, extra_one: bool) -> Result<Vec<f64>, NetError> {
+    let w = cols + usize::from(extra_one);
+    let mut wide: CudaSlice<f64> = dev.stream.alloc_zeros(rows * w).map_err(|e| err("allocation", e))?;
+    let f = dev.kernel("widen_rows")?;
+    let (r, c, e) = (rows as i32, cols as i32, i32::from(extra_one));
+    let mut b = dev.stream.launch_builder(&f);
+    b.arg(&mut wide).arg(x).arg(&r).arg(&c).arg(&e);
+    // SAFETY: widen_rows(double* out, const float* x, int rows, int cols, int extra) with
+    // `out` rows x (cols + extra) doubles and `x` rows x cols floats.
+    unsafe { b.launch(super::forward::grid(rows * w)) }.map_err(|e| err("launching `widen_rows`", e))?;
+    let mut out: CudaSlice<f64> = dev.stream.alloc_zeros(w * w).map_err(|e| err("allocation", e))?;
+    dev.gemm(w, w, rows, &wide, true, &wide, false, &mut out, 1.0f64, 0.0f64)?;
+    dev.stream.clone_dtoh(&out).map_err(|e| err("copy from the device", e))
+}
+
+/// `S^T S` in float64, where row `b` of `S` sums example `b`'s `spatial` rows of `g`
+/// (NHWC rows, `batch*spatial x c`): a convolution's bias statistic.
+pub fn summed_gram64(dev: &Device, g: &CudaSlice<f32>, batch: usize, spatial: usize, c: usize) -> Result<Vec<f64>, NetError> {
+    let mut summed: CudaSlice<f64> = dev.stream.alloc_zeros(batch * c).map_err(|e| err("allocation", e))?;
+    let f = dev.kernel("sum_positions")?;
+    let (b32, s32, c32) = (batch as i32, spatial as i32, c as i32);
+    let mut b = dev.stream.launch_builder(&f);
+    b.arg(&mut summed).arg(g).arg(&b32).arg(&s32).arg(&c32);
+    // SAFETY: sum_positions(double* out, const float* g, int batch, int spatial, int c) with
+    // `out` batch x c doubles and `g` batch*spatial x c floats.
+    unsafe { b.launch(super::forward::grid(batch * c)) }.map_err(|e| err("launching `sum_positions`", e))?;
+    let mut out: CudaSlice<f64> = dev.stream.alloc_zeros(c * c).map_err(|e| err("allocation", e))?;
+    dev.gemm(c, c, batch, &summed, true, &summed, false, &mut out, 1.0f64, 0.0f64)?;
+    dev.stream.clone_dtoh(&out).map_err(|e| err("copy from the device", e))
 }
 
 /// The eigendecomposition of the symmetric `n x n` matrix `m` (left as it is), eigenvalues
@@ -90,6 +128,83 @@ pub fn eigen(dev: &Device, solver: &DnHandle, m: &CudaSlice<f32>, n: usize, floo
     Ok(Eigen { n, qt: a, d_dev: dev.upload(&d)?, d })
 }
 
+/// The eigendecomposition of the symmetric `n x n` float64 matrix `m` (row-major, which for
+/// a symmetric matrix is also column-major) with cuSOLVER's `Dsyevd`: eigenvalues
+/// ascending, and the eigenvectors row-major with eigenvector `i` in column `i` (cuSOLVER
+/// writes them column-major, eigenvector `i` in its column `i`: transposed here).
+pub fn eigh64(dev: &Device, solver: &DnHandle, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), NetError> {
+    use solver_sys::{cublasFillMode_t::CUBLAS_FILL_MODE_LOWER, cusolverEigMode_t::CUSOLVER_EIG_MODE_VECTOR, cusolverStatus_t::CUSOLVER_STATUS_SUCCESS};
+    if m.len() != n * n || n == 0 {
+        return Err(NetError::Shape(format!("{} values for a {n} x {n} matrix", m.len())));
+    }
+    // Raw cuSOLVER calls do not make the context current (an asynchronous K-FAC inverse runs
+    // on a thread of its own).
+    dev.ctx.bind_to_thread().map_err(|e| err("binding the context", e))?;
+    let mut a: CudaSlice<f64> = dev.stream.clone_htod(m).map_err(|e| err("copy to the device", e))?;
+    let mut w: CudaSlice<f64> = dev.stream.alloc_zeros(n).map_err(|e| err("allocation", e))?;
+    let mut lwork: i32 = 0;
+    let ni = n as i32;
+    {
+        let (ap, _ra) = a.device_ptr(&dev.stream);
+        let (wp, _rw) = w.device_ptr(&dev.stream);
+        // SAFETY: `a` holds n x n doubles, `w` n; cuSOLVER only reads the sizes here.
+        let s = unsafe {
+            solver_sys::cusolverDnDsyevd_bufferSize(solver.cu(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, ap as *const f64, ni, wp as *const f64, &mut lwork)
+        };
+        if s != CUSOLVER_STATUS_SUCCESS {
+            return Err(NetError::Engine(format!("`cuda`: cusolverDnDsyevd_bufferSize: {s:?}")));
+        }
+    }
+    let mut work: CudaSlice<f64> = dev.stream.alloc_zeros(lwork.max(1) as usize).map_err(|e| err("allocation", e))?;
+    let mut info: CudaSlice<i32> = dev.stream.alloc_zeros(1).map_err(|e| err("allocation", e))?;
+    {
+        let (ap, _ra) = a.device_ptr_mut(&dev.stream);
+        let (wp, _rw) = w.device_ptr_mut(&dev.stream);
+        let (kp, _rk) = work.device_ptr_mut(&dev.stream);
+        let (ip, _ri) = info.device_ptr_mut(&dev.stream);
+        // SAFETY: buffers of the sizes cuSOLVER asked for, on the handle's stream.
+        let s = unsafe {
+            solver_sys::cusolverDnDsyevd(solver.cu(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, ap as *mut f64, ni, wp as *mut f64, kp as *mut f64, lwork, ip as *mut i32)
+        };
+        if s != CUSOLVER_STATUS_SUCCESS {
+            return Err(NetError::Engine(format!("`cuda`: cusolverDnDsyevd: {s:?}")));
+        }
+    }
+    let info = dev.stream.clone_dtoh(&info).map_err(|e| err("copy from the device", e))?;
+    if info[0] != 0 {
+        return Err(NetError::Engine(format!("`cuda`: Dsyevd did not converge (info {})", info[0])));
+    }
+    let vals = dev.stream.clone_dtoh(&w).map_err(|e| err("copy from the device", e))?;
+    let cm = dev.stream.clone_dtoh(&a).map_err(|e| err("copy from the device", e))?;
+    // cm[i * n + r] is component r of eigenvector i; row-major with vector i in column i:
+    let vecs = (0..n).flat_map(|r| (0..n).map(move |i| (r, i))).map(|(r, i)| cm[i * n + r]).collect();
+    Ok((vals, vecs))
+}
+
+/// K-FAC's eigendecompositions on the device ([`eigh64`], float64 like the host's), for
+/// `crate::kfac` through [`SymmetricEigen`]: what the CUDA network offers its optimizer.
+pub struct DeviceEigen {
+    dev: Arc<Device>,
+    /// One cuSOLVER handle; its calls are serialised (an asynchronous inverse may run on
+    /// another thread).
+    solver: Mutex<DnHandle>,
+}
+
+impl DeviceEigen {
+    /// A cuSOLVER handle on `dev`'s stream; an error names the missing library.
+    pub fn new(dev: Arc<Device>) -> Result<DeviceEigen, NetError> {
+        let solver = dev.solver()?;
+        Ok(DeviceEigen { dev, solver: Mutex::new(solver) })
+    }
+}
+
+impl SymmetricEigen for DeviceEigen {
+    fn eigh(&self, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
+        let solver = self.solver.lock().unwrap_or_else(|p| p.into_inner());
+        eigh64(&self.dev, &solver, m, n).map_err(|e| e.to_string())
+    }
+}
+
 /// The natural gradient of the gradient matrix `grad` (`out x in`, row-major) under the
 /// factors `g` (`out`) and `a` (`in`): `Q_G ((Q_G^T D Q_A) / (d_G d_A^T + damping)) Q_A^T`.
 pub fn precondition(dev: &Device, grad: &CudaSlice<f32>, g: &Eigen, a: &Eigen, damping: f32) -> Result<CudaSlice<f32>, NetError> {
@@ -135,6 +250,33 @@ mod tests {
             let v = |r: usize, k: usize| if k < cols { f64::from(x[r * cols + k]) } else { 1.0 };
             scale * (0..n).map(|r| v(r, i) * v(r, j)).sum::<f64>()
         })
+    }
+
+    /// cuSOLVER's float64 eigendecomposition, as K-FAC reads it: `Q diag(d) Q^T` gives the
+    /// matrix back, `Q` is orthonormal, the eigenvalues are faer's.
+    #[test]
+    fn the_float64_eigendecomposition_reconstructs_its_matrix() {
+        let Some(dev) = super::super::tests::device() else { return };
+        let eig = DeviceEigen::new(Arc::new(dev)).unwrap();
+        let (n, k) = (37, 50);
+        let x = rows(k, n, 7);
+        let m = host_gram(&x, k, n, false, 1.0 / k as f64);
+        let flat: Vec<f64> = (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).map(|(i, j)| m[(i, j)]).collect();
+        let (d, q) = eig.eigh(&flat, n).unwrap();
+        assert!(d.windows(2).all(|w| w[0] <= w[1]), "ascending");
+        let host = m.self_adjoint_eigen(Side::Lower).unwrap();
+        let hs = host.S().column_vector();
+        for i in 0..n {
+            assert!((d[i] - hs[i]).abs() <= 1e-10 * (1.0 + hs[i].abs()), "eigenvalue {i}: {} vs {}", d[i], hs[i]);
+        }
+        for i in 0..n {
+            for j in 0..n {
+                let back: f64 = (0..n).map(|c| q[i * n + c] * d[c] * q[j * n + c]).sum();
+                let dot: f64 = (0..n).map(|r| q[r * n + i] * q[r * n + j]).sum();
+                assert!((back - m[(i, j)]).abs() <= 1e-10, "Q D Q^T ({i}, {j})");
+                assert!((dot - f64::from(u8::from(i == j))).abs() <= 1e-10, "Q^T Q ({i}, {j})");
+            }
+        }
     }
 
     #[test]

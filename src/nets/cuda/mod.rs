@@ -3,17 +3,19 @@
 //! Written on cudarc 0.19 with every CUDA library loaded at run time ([`libs`]), so the
 //! build needs no CUDA toolkit. What is here: the libraries' discovery and the errors for
 //! their absence, the kernels and their NVRTC compilation ([`kernels`]), the device
-//! ([`Device`]: context, stream, cuBLAS, the kernels loaded from a CUBIN for its own
+//! ([`Device`]: context, its own stream, cuBLAS, the kernels loaded from a CUBIN for its
 //! architecture), row-major GEMMs on it, the forward and backward passes of a shared
-//! actor-critic ([`forward`]), K-FAC's factors,
-//! eigendecompositions and natural gradient ([`kfac`]). What is not here yet: the engine
-//! seam's `ActorCriticNet` on the device, K-FAC's running averages, trust region and
-//! momentum on the device; [`build`] says so.
+//! actor-critic ([`forward`]), the engine seam's network on top of them ([`net`]: what
+//! `engine: cuda` builds), and K-FAC's pieces on the device ([`kfac`]: the statistics
+//! reduced to float64 sums of products, which the network hands `crate::kfac`; factors,
+//! eigendecompositions and the natural gradient in float32, tested, not yet driving the
+//! optimizer: K-FAC's eigendecompositions and preconditioning still run on the host).
 
 pub mod forward;
 pub mod kernels;
 pub mod kfac;
 pub mod libs;
+pub mod net;
 
 use std::sync::Arc;
 
@@ -60,10 +62,12 @@ impl Device {
         let ctx = CudaContext::new(ordinal).map_err(|e| err("creating a context", e))?;
         let name = ctx.name().map_err(|e| err("device name", e))?;
         let compute_capability = ctx.compute_capability().map_err(|e| err("compute capability", e))?;
-        let stream = ctx.default_stream();
+        // A stream (and cuBLAS handle) of its own: cells running side by side in one
+        // process each open their device and do not serialise on the default stream.
+        let stream = ctx.new_stream().map_err(|e| err("creating a stream", e))?;
         let blas = CudaBlas::new(stream.clone()).map_err(|e| err("cublasCreate", e))?;
         let arch = format!("sm_{}{}", compute_capability.0, compute_capability.1);
-        let cubin = kernels::compile_cubin(&arch).map_err(|e| NetError::Engine(format!("`cuda`: {e}")))?;
+        let cubin = cubin_for(&arch)?;
         let module = ctx.load_module(cudarc::nvrtc::Ptx::from_binary(cubin)).map_err(|e| err("loading the kernels' CUBIN", e))?;
         Ok(Device { ctx, stream, blas, module, name, compute_capability })
     }
@@ -101,20 +105,24 @@ impl Device {
     /// `a`/`b` as stored transposed, i.e. `a` k x m, `b` n x k), through cuBLAS's
     /// column-major GEMM: a row-major matrix is its transpose column-major, so
     /// `c^T = b^T a^T`.
+    /// Float32 (`cublasSgemm`) or float64 (`cublasDgemm`: K-FAC's statistics).
     #[allow(clippy::too_many_arguments)]
-    pub fn gemm(
+    pub fn gemm<T: cudarc::driver::DeviceRepr>(
         &self,
         m: usize,
         n: usize,
         k: usize,
-        a: &CudaSlice<f32>,
+        a: &CudaSlice<T>,
         trans_a: bool,
-        b: &CudaSlice<f32>,
+        b: &CudaSlice<T>,
         trans_b: bool,
-        c: &mut CudaSlice<f32>,
-        alpha: f32,
-        beta: f32,
-    ) -> Result<(), NetError> {
+        c: &mut CudaSlice<T>,
+        alpha: T,
+        beta: T,
+    ) -> Result<(), NetError>
+    where
+        CudaBlas: Gemm<T>,
+    {
         use cudarc::cublas::sys::cublasOperation_t::{CUBLAS_OP_N, CUBLAS_OP_T};
         let op = |t: bool| if t { CUBLAS_OP_T } else { CUBLAS_OP_N };
         let cfg = GemmConfig {
@@ -131,7 +139,7 @@ impl Device {
         };
         assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm shapes");
         // SAFETY: the slices hold m*k, k*n and m*n floats (asserted above).
-        unsafe { self.blas.gemm(cfg, b, a, c) }.map_err(|e| err("cublasSgemm", e))
+        unsafe { self.blas.gemm(cfg, b, a, c) }.map_err(|e| err("cublas gemm", e))
     }
 
     /// Launches an elementwise kernel `name(out, in..., n)` over `n` elements.
@@ -151,15 +159,24 @@ impl Device {
     }
 }
 
-/// The actor-critic on the GPU. Not written yet: this opens the device (so a machine
-/// without one gets the reason) and then says what is missing.
-pub fn build(_spec: &ActorCriticSpec, _input: &[usize], _actions: &ActionSpace, _rng: &mut impl Rng) -> Result<Box<dyn ActorCriticNet>, NetError> {
-    let dev = Device::open(0)?;
-    Err(NetError::Engine(format!(
-        "`cuda`: {} (sm_{}{}) is ready, but the CUDA actor-critic networks and their K-FAC blocks are not written yet \
-         (issue 15; README \"GPU engine\"); use `--engine cpu`",
-        dev.name, dev.compute_capability.0, dev.compute_capability.1
-    )))
+/// The kernels' CUBIN for `arch`, compiled once per process (NVRTC takes about a second).
+fn cubin_for(arch: &str) -> Result<Vec<u8>, NetError> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Vec<u8>>>> = OnceLock::new();
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = cache.get(arch) {
+        return Ok(c.clone());
+    }
+    let cubin = kernels::compile_cubin(arch).map_err(|e| NetError::Engine(format!("`cuda`: {e}")))?;
+    cache.insert(arch.to_string(), cubin.clone());
+    Ok(cubin)
+}
+
+/// The actor-critic on GPU 0 ([`net::CudaActorCritic`]): the shared network with a
+/// categorical policy; anything else is refused with the engine to use.
+pub fn build(spec: &ActorCriticSpec, input: &[usize], actions: &ActionSpace, rng: &mut impl Rng) -> Result<Box<dyn ActorCriticNet>, NetError> {
+    Ok(Box::new(net::CudaActorCritic::new(spec, input, actions, rng)?))
 }
 
 #[cfg(test)]
@@ -201,7 +218,11 @@ mod tests {
             println!("skipped: this machine has a CUDA driver");
             return;
         }
-        let spec = crate::algo::NetworkConfig::default().actor_critic_spec();
+        let spec = ActorCriticSpec {
+            architecture: crate::nets::Architecture::Mlp64x64,
+            layout: crate::nets::Layout::Shared { activation: crate::nets::Activation::Tanh },
+            init: crate::nets::Init::Orthogonal,
+        };
         let acts = ActionSpace::Discrete { n: 2 };
         let e = build(&spec, &[4], &acts, &mut ChaCha8Rng::seed_from_u64(0)).err().expect("no device here");
         assert!(e.to_string().contains("no CUDA driver"), "{e}");
@@ -259,48 +280,53 @@ mod tests {
     #[test]
     fn im2col_and_col2im_are_adjoint_and_match_a_direct_convolution() {
         let Some(d) = device() else { return };
-        // The first Atari conv's geometry, small: 2 images, 3 channels, 12x12, k 4, stride 2.
-        let (n, c, h, w, k, s) = (2usize, 3usize, 12usize, 12usize, 4usize, 2usize);
-        let (oh, ow) = ((h - k) / s + 1, (w - k) / s + 1);
-        let x = random(n * c * h * w, 5);
-        let width = c * k * k;
-        let rows = n * oh * ow;
-        let xd = d.upload(&x).unwrap();
-        let mut cols = d.zeros(rows * width).unwrap();
-        let f = d.kernel("im2col").unwrap();
-        let a = [n, c, h, w, k, s, oh, ow].map(|v| v as i32);
-        let mut b = d.stream.launch_builder(&f);
-        b.arg(&mut cols).arg(&xd);
-        for v in &a {
-            b.arg(v);
-        }
-        unsafe { b.launch(LaunchConfig::for_num_elems((rows * width) as u32)) }.unwrap();
-        let colsh = d.download(&cols).unwrap();
-        for row in 0..rows {
-            let (bi, oy, ox) = (row / (oh * ow), (row / ow) % oh, row % ow);
-            for ci in 0..c {
-                for ky in 0..k {
-                    for kx in 0..k {
-                        let want = x[((bi * c + ci) * h + oy * s + ky) * w + ox * s + kx];
-                        assert_eq!(colsh[row * width + (ci * k + ky) * k + kx], want);
+        // The first Atari conv's geometry, small: 2 images, 3 channels, 12x12, k 4, stride 2;
+        // and the same with a zero padding of 1.
+        for pad in [0usize, 1] {
+            let (n, c, h, w, k, s) = (2usize, 3usize, 12usize, 12usize, 4usize, 2usize);
+            let (oh, ow) = ((h + 2 * pad - k) / s + 1, (w + 2 * pad - k) / s + 1);
+            let x = random(n * c * h * w, 5);
+            let width = c * k * k;
+            let rows = n * oh * ow;
+            let xd = d.upload(&x).unwrap();
+            let mut cols = d.zeros(rows * width).unwrap();
+            let f = d.kernel("im2col").unwrap();
+            let a = [n, c, h, w, k, s, pad, oh, ow].map(|v| v as i32);
+            let mut b = d.stream.launch_builder(&f);
+            b.arg(&mut cols).arg(&xd);
+            for v in &a {
+                b.arg(v);
+            }
+            unsafe { b.launch(LaunchConfig::for_num_elems((rows * width) as u32)) }.unwrap();
+            let colsh = d.download(&cols).unwrap();
+            for row in 0..rows {
+                let (bi, oy, ox) = (row / (oh * ow), (row / ow) % oh, row % ow);
+                for ci in 0..c {
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            let (yy, xx) = ((oy * s + ky) as isize - pad as isize, (ox * s + kx) as isize - pad as isize);
+                            let inside = (0..h as isize).contains(&yy) && (0..w as isize).contains(&xx);
+                            let want = if inside { x[((bi * c + ci) * h + yy as usize) * w + xx as usize] } else { 0.0 };
+                            assert_eq!(colsh[row * width + (ci * k + ky) * k + kx], want, "pad {pad}");
+                        }
                     }
                 }
             }
+            // Adjointness: <im2col(x), g> = <x, col2im(g)>.
+            let g = random(rows * width, 6);
+            let gd = d.upload(&g).unwrap();
+            let mut dx = d.zeros(n * c * h * w).unwrap();
+            let f = d.kernel("col2im").unwrap();
+            let mut b = d.stream.launch_builder(&f);
+            b.arg(&mut dx).arg(&gd);
+            for v in &a {
+                b.arg(v);
+            }
+            unsafe { b.launch(LaunchConfig::for_num_elems((n * c * h * w) as u32)) }.unwrap();
+            let dxh = d.download(&dx).unwrap();
+            let lhs: f64 = colsh.iter().zip(&g).map(|(&p, &q)| p as f64 * q as f64).sum();
+            let rhs: f64 = x.iter().zip(&dxh).map(|(&p, &q)| p as f64 * q as f64).sum();
+            assert!((lhs - rhs).abs() <= 1e-4 * (1.0 + lhs.abs()), "pad {pad}: {lhs} vs {rhs}");
         }
-        // Adjointness: <im2col(x), g> = <x, col2im(g)>.
-        let g = random(rows * width, 6);
-        let gd = d.upload(&g).unwrap();
-        let mut dx = d.zeros(n * c * h * w).unwrap();
-        let f = d.kernel("col2im").unwrap();
-        let mut b = d.stream.launch_builder(&f);
-        b.arg(&mut dx).arg(&gd);
-        for v in &a {
-            b.arg(v);
-        }
-        unsafe { b.launch(LaunchConfig::for_num_elems((n * c * h * w) as u32)) }.unwrap();
-        let dxh = d.download(&dx).unwrap();
-        let lhs: f64 = colsh.iter().zip(&g).map(|(&p, &q)| p as f64 * q as f64).sum();
-        let rhs: f64 = x.iter().zip(&dxh).map(|(&p, &q)| p as f64 * q as f64).sum();
-        assert!((lhs - rhs).abs() <= 1e-4 * (1.0 + lhs.abs()), "{lhs} vs {rhs}");
     }
 }
