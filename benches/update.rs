@@ -19,7 +19,8 @@
 //!     `Kfac::step` of the Atari network's blocks from statistics already reduced to
 //!     float64 sums of products (what the device sends), batch 640, with its
 //!     eigendecompositions on the host (the `baselines_atari` preset refreshes them every
-//!     update) and without (what is left when the device does them).
+//!     update), without them (the products left), and with an engine's linear algebra
+//!     that costs nothing (what stays on the host when the device does both).
 //!
 //! Run: `cargo bench --bench update` (criterion; set `ACKTR_BENCH_QUICK=1` for fewer
 //! samples).
@@ -88,7 +89,7 @@ fn atari_kfac_host_step(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     // The blocks of ACKTR's Atari network at 4x84x84 (conv 32 8x8/4, 64 4x4/2, 32 3x3/1,
     // fc 512, value head, 6-action policy head): (kind, in, out).
-    let blocks = [
+    let blocks: [(LayerKind, usize, usize); 6] = [
         (LayerKind::Conv { spatial: 400 }, 256, 32),
         (LayerKind::Conv { spatial: 81 }, 512, 64),
         (LayerKind::Conv { spatial: 49 }, 576, 32),
@@ -101,7 +102,7 @@ fn atari_kfac_host_step(c: &mut Criterion) {
     let stats: Vec<LayerStats> = blocks
         .iter()
         .map(|&(kind, i, o)| {
-            let rows = 2 * i.max(o);
+            let rows: usize = 2 * i.max(o);
             let mut r = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.gen_range(-1.0f32..1.0)).collect() };
             let spatial = match kind {
                 LayerKind::Conv { spatial } => spatial,
@@ -119,10 +120,26 @@ fn atari_kfac_host_step(c: &mut Criterion) {
             bias: Some((0..o).map(|_| rng.gen_range(-1e-3..1e-3)).collect()),
         })
         .collect();
+    /// Linear algebra that costs nothing (identity eigenvectors, zero products): what is
+    /// left on the host when an engine does the eigendecompositions and products.
+    struct Free;
+    impl acktr::kfac::KfacLinalg for Free {
+        fn eigh(&self, _: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
+            let mut identity = vec![0.0; n * n];
+            identity.iter_mut().step_by(n + 1).for_each(|x| *x = 1.0);
+            Ok((vec![1.0; n], identity))
+        }
+        fn product3(&self, _: &[f64], l: (usize, usize), lt: bool, _: &[f64], _: (usize, usize), _: &[f64], r: (usize, usize), rt: bool) -> Result<Vec<f64>, String> {
+            Ok(vec![0.0; if lt { l.1 } else { l.0 } * if rt { r.0 } else { r.1 }])
+        }
+    }
     let mut g = c.benchmark_group("atari_kfac_host_step_batch640");
     g.sample_size(10);
-    for (name, inverse_every) in [("with_eigendecompositions", 1), ("without", u64::MAX)] {
+    for (name, inverse_every, free) in [("with_eigendecompositions", 1, false), ("without", u64::MAX, false), ("rest_of_the_step", 1, true)] {
         let mut k = KfacConfig { inverse_every, ..KfacConfig::default() }.build();
+        if free {
+            k.set_linalg(Some(std::sync::Arc::new(Free)));
+        }
         // The first step always decomposes.
         k.step(&stats, &grads, 0.1);
         g.bench_function(name, |b| b.iter(|| k.step(&stats, &grads, 0.1)));

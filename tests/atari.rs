@@ -68,3 +68,25 @@ fn an_atari_vec_env_continues_bit_for_bit_from_its_snapshot() {
     }
     assert!(games >= 1 && lives > games, "the run crossed life losses ({lives}) and game overs ({games})");
 }
+
+/// ALE copies stepping side by side on threads (`--env-threads`, the GPU engine's
+/// rollouts) give the run stepped in order, bit for bit: rewards, ends, games, and every
+/// copy's emulator state, over life losses and game ends.
+#[test]
+fn threaded_atari_stepping_is_bit_identical_to_stepping_in_order() {
+    let make = || env::make("BreakoutNoFrameskip-v4");
+    let (mut seq, mut par) = (VecEnv::new(6, 11, make).unwrap(), VecEnv::new(6, 11, make).unwrap());
+    par.set_threads(3).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let mut ends = 0;
+    for _ in 0..1500 {
+        let actions: Vec<Action> = (0..6).map(|_| Action::Discrete(rng.gen_range(0..4))).collect();
+        let (a, b) = (seq.step(&actions).unwrap(), par.step(&actions).unwrap());
+        assert_eq!((&a.rewards, &a.terminated, &a.truncated), (&b.rewards, &b.terminated, &b.truncated));
+        assert_eq!(a.episodes.len(), b.episodes.len());
+        ends += a.terminated.iter().filter(|&&t| t).count();
+    }
+    assert!(ends > 6, "lives were lost ({ends})");
+    assert_eq!(seq.observations(), par.observations());
+    assert!(seq.snapshot() == par.snapshot(), "the emulators' states differ");
+}

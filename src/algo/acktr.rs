@@ -452,11 +452,11 @@ impl Acktr {
         let mut opt = opt;
         // The engine's eigendecomposition, where it has one (the CUDA engine's cuSOLVER).
         match &mut opt {
-            Optimizers::Joint { kfac, .. } => kfac.set_eigen_solver(net.eigen_solver()),
+            Optimizers::Joint { kfac, .. } => kfac.set_linalg(net.kfac_linalg()),
             Optimizers::Separate { policy, value, .. } => {
-                policy.set_eigen_solver(net.eigen_solver());
+                policy.set_linalg(net.kfac_linalg());
                 if let ValueOptimizer::Kfac(k) = value {
-                    k.set_eigen_solver(net.eigen_solver());
+                    k.set_linalg(net.kfac_linalg());
                 }
             }
         }
@@ -660,6 +660,7 @@ fn event_code(e: Option<KfacEvent>) -> f64 {
         Some(KfacEvent::ColdStart) => 1.0,
         Some(KfacEvent::SkippedNonFinite) => 2.0,
         Some(KfacEvent::SkippedEigenFailure) => 3.0,
+        Some(KfacEvent::SkippedEngineFailure) => 4.0,
     }
 }
 

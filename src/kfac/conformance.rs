@@ -226,7 +226,7 @@ pub fn run_case_on(case: &KfacCase, net: &mut dyn CaseNet) -> Result<(), String>
         ..KfacConfig::default()
     }
     .build();
-    kfac.set_eigen_solver(net.eigen_solver());
+    kfac.set_linalg(net.kfac_linalg());
     for (t, step) in case.steps.iter().enumerate() {
         let batch = step.input.shape[0];
         let (layer_grads, stats) = net
@@ -266,8 +266,8 @@ pub fn run_case_on(case: &KfacCase, net: &mut dyn CaseNet) -> Result<(), String>
 /// The CUDA engine's half of a case (cargo feature `cuda`): the case's network on the
 /// device ([`crate::nets::cuda::forward::DeviceSeq`]), its gradients and its Fisher
 /// statistics computed there, the statistics reduced there to float64 sums of products,
-/// the factors' eigendecompositions there (cuSOLVER `Dsyevd`); the rest of K-FAC as on the
-/// CPU. A host copy of the parameters (the CPU engine's network)
+/// the factors' eigendecompositions and the natural gradient's products there (cuSOLVER
+/// `Dsyevd`, cuBLAS DGEMM); the rest of K-FAC as on the CPU. A host copy of the parameters (the CPU engine's network)
 /// answers the block reads; every step is written to both.
 #[cfg(feature = "cuda")]
 pub mod cuda {
@@ -275,16 +275,16 @@ pub mod cuda {
     use std::sync::Arc;
 
     use crate::nets::cuda::forward::{DeviceSeq, Stats};
-    use crate::nets::cuda::kfac::DeviceEigen;
+    use crate::nets::cuda::kfac::DeviceLinalg;
     use crate::nets::cuda::Device;
-    use crate::nets::{BlockSpec, BlockValues, NetError, SymmetricEigen};
+    use crate::nets::{BlockSpec, BlockValues, NetError, KfacLinalg};
 
     /// A case's network on GPU 0.
     pub struct DeviceCaseNet {
         dev: Arc<Device>,
         seq: DeviceSeq,
         host: SeqNet,
-        eigen: Arc<DeviceEigen>,
+        linalg: Arc<DeviceLinalg>,
     }
 
     impl DeviceCaseNet {
@@ -295,8 +295,8 @@ pub mod cuda {
             let dev = Arc::new(Device::open(0).map_err(|e| e.to_string())?);
             let params: Vec<BlockValues> = (0..host.blocks().len()).map(|i| host.block_values(i)).collect();
             let seq = DeviceSeq::upload(&dev, &case.input_shape, &specs, &params).map_err(|e| e.to_string())?;
-            let eigen = Arc::new(DeviceEigen::new(dev.clone()).map_err(|e| e.to_string())?);
-            Ok(DeviceCaseNet { dev, seq, host, eigen })
+            let linalg = Arc::new(DeviceLinalg::new(dev.clone()).map_err(|e| e.to_string())?);
+            Ok(DeviceCaseNet { dev, seq, host, linalg })
         }
     }
 
@@ -314,8 +314,8 @@ pub mod cuda {
             self.seq.write_block(&self.dev, i, &self.host.block_values(i))
         }
 
-        fn eigen_solver(&self) -> Option<Arc<dyn SymmetricEigen>> {
-            Some(self.eigen.clone())
+        fn kfac_linalg(&self) -> Option<Arc<dyn KfacLinalg>> {
+            Some(self.linalg.clone())
         }
     }
 

@@ -35,7 +35,7 @@ use faer::{Accum, Mat, Par, Side};
 use serde::{Deserialize, Serialize};
 
 use crate::check::{self, FieldError};
-pub use crate::nets::{LayerGrads, LayerGrams, LayerKind, LayerStats, SymmetricEigen};
+pub use crate::nets::{LayerGrads, LayerGrams, LayerKind, LayerStats, KfacLinalg};
 use crate::optim::LrSchedule;
 
 /// How biases enter the factorisation.
@@ -194,6 +194,9 @@ pub enum KfacEvent {
     SkippedNonFinite,
     /// An eigendecomposition failed; parameters and statistics untouched.
     SkippedEigenFailure,
+    /// The engine's linear algebra ([`KfacLinalg`], a GPU's) failed; parameters and
+    /// statistics untouched.
+    SkippedEngineFailure,
     /// A cold-start (momentum SGD) update.
     ColdStart,
 }
@@ -278,8 +281,8 @@ pub struct Kfac {
     momentum: Vec<LayerGrads>,
     cold_momentum: Vec<LayerGrads>,
     pending: Option<mpsc::Receiver<Result<Vec<Eigen>, KfacEvent>>>,
-    /// The engine's eigendecomposition ([`Self::set_eigen_solver`]); faer's when `None`.
-    solver: Option<Arc<dyn SymmetricEigen>>,
+    /// The engine's eigendecomposition ([`Self::set_linalg`]); faer's when `None`.
+    solver: Option<Arc<dyn KfacLinalg>>,
 }
 
 fn rows_to_mat(x: &[f32], rows: usize, cols: usize, extra_one: bool) -> Mat<f64> {
@@ -338,10 +341,11 @@ fn gram(x: &Mat<f64>, scale: f64) -> Mat<f64> {
 }
 
 fn finite(m: &Mat<f64>) -> bool {
-    (0..m.nrows()).all(|i| (0..m.ncols()).all(|j| m[(i, j)].is_finite()))
+    // Column by column: faer's layout, one pass over memory.
+    (0..m.ncols()).all(|j| (0..m.nrows()).all(|i| m[(i, j)].is_finite()))
 }
 
-fn eigen_of(b: &Block, floor: f64, solver: Option<&dyn SymmetricEigen>) -> Result<Eigen, KfacEvent> {
+fn eigen_of(b: &Block, floor: f64, solver: Option<&dyn KfacLinalg>) -> Result<Eigen, KfacEvent> {
     if b.kind == BlockKind::Identity {
         return Ok(Eigen { qa: Mat::identity(1, 1), da: vec![1.0], qg: Mat::identity(1, 1), dg: vec![1.0] });
     }
@@ -354,11 +358,11 @@ fn eigen_of(b: &Block, floor: f64, solver: Option<&dyn SymmetricEigen>) -> Resul
             }
             Some(solver) => {
                 let n = m.nrows();
-                let (s, q) = solver.eigh(&mat_rows(m), n).map_err(|_| KfacEvent::SkippedEigenFailure)?;
+                let (s, q) = solver.eigh(&mat_cols(m), n).map_err(|_| KfacEvent::SkippedEigenFailure)?;
                 if s.len() != n || q.len() != n * n {
                     return Err(KfacEvent::SkippedEigenFailure);
                 }
-                (s, Mat::from_fn(n, n, |i, j| q[i * n + j]))
+                (s, mat_of_cols(&q, n, n))
             }
         };
         let d: Vec<f64> = s.iter().map(|&v| if v <= floor { 0.0 } else { v }).collect();
@@ -373,12 +377,36 @@ fn eigen_of(b: &Block, floor: f64, solver: Option<&dyn SymmetricEigen>) -> Resul
     Ok(Eigen { qa, da, qg, dg })
 }
 
-/// A matrix's entries, row-major.
-fn mat_rows(m: &Mat<f64>) -> Vec<f64> {
-    (0..m.nrows()).flat_map(|i| (0..m.ncols()).map(move |j| m[(i, j)])).collect()
+/// A matrix's entries, column-major (faer's own layout: a copy per column).
+fn mat_cols(m: &Mat<f64>) -> Vec<f64> {
+    let mut out = Vec::with_capacity(m.nrows() * m.ncols());
+    for j in 0..m.ncols() {
+        out.extend_from_slice(m.col_as_slice(j));
+    }
+    out
 }
 
-fn eigen_all(blocks: &[Block], floor: f64, solver: Option<&dyn SymmetricEigen>) -> Result<Vec<Eigen>, KfacEvent> {
+/// The `rows x cols` matrix of column-major entries `v`, times `scale`.
+fn mat_of_cols_scaled(v: &[f64], stride: usize, rows: usize, cols: usize, scale: f64) -> Mat<f64> {
+    let mut out = Mat::<f64>::zeros(rows, cols);
+    for j in 0..cols {
+        for (o, &x) in out.col_as_slice_mut(j).iter_mut().zip(&v[j * stride..j * stride + rows]) {
+            *o = scale * x;
+        }
+    }
+    out
+}
+
+/// The `rows x cols` matrix of column-major entries `v`.
+fn mat_of_cols(v: &[f64], rows: usize, cols: usize) -> Mat<f64> {
+    let mut out = Mat::<f64>::zeros(rows, cols);
+    for j in 0..cols {
+        out.col_as_slice_mut(j).copy_from_slice(&v[j * rows..(j + 1) * rows]);
+    }
+    out
+}
+
+fn eigen_all(blocks: &[Block], floor: f64, solver: Option<&dyn KfacLinalg>) -> Result<Vec<Eigen>, KfacEvent> {
     blocks.iter().map(|b| eigen_of(b, floor, solver)).collect()
 }
 
@@ -399,11 +427,11 @@ impl Kfac {
         }
     }
 
-    /// Eigendecomposes the factors with `solver` (an engine's, [`KfacBlocks::eigen_solver`];
-    /// `None`: faer on the host).
+    /// Eigendecomposes the factors and forms the natural gradient's products with
+    /// `solver` (an engine's, [`KfacBlocks::kfac_linalg`]; `None`: faer on the host).
     ///
-    /// [`KfacBlocks::eigen_solver`]: crate::nets::KfacBlocks::eigen_solver
-    pub fn set_eigen_solver(&mut self, solver: Option<Arc<dyn SymmetricEigen>>) {
+    /// [`KfacBlocks::kfac_linalg`]: crate::nets::KfacBlocks::kfac_linalg
+    pub fn set_linalg(&mut self, solver: Option<Arc<dyn KfacLinalg>>) {
         self.solver = solver;
     }
 
@@ -516,7 +544,9 @@ impl Kfac {
             _ => 1,
         };
         let (b, t) = (s.batch as f64, spatial as f64);
-        let square = |v: &[f64], n: usize, m: usize, scale: f64| Mat::from_fn(m, m, |i, j| scale * v[i * n + j]);
+        // The leading `m x m` of a symmetric `n x n` sum of products, read column by column
+        // (faer's layout; the same entries, as it is symmetric).
+        let square = |v: &[f64], n: usize, m: usize, scale: f64| mat_of_cols_scaled(v, n, m, m, scale);
         let g_weight = square(&gr.g, s.out_dim, s.out_dim, b * t);
         let bias_block = || Block {
             a: Mat::from_fn(1, 1, |_, _| 1.0),
@@ -582,16 +612,16 @@ impl Kfac {
 
     #[cfg(test)]
     fn natural(&self, e: &Eigen, d: &Mat<f64>) -> Mat<f64> {
-        self.natural_block(e, d, BlockKind::Bias)
+        self.natural_block(e, d, BlockKind::Bias).expect("host products")
     }
 
-    fn natural_block(&self, e: &Eigen, d: &Mat<f64>, kind: BlockKind) -> Mat<f64> {
+    fn natural_block(&self, e: &Eigen, d: &Mat<f64>, kind: BlockKind) -> Result<Mat<f64>, KfacEvent> {
         let damping = match kind {
-            BlockKind::Identity => return d.clone(),
+            BlockKind::Identity => return Ok(d.clone()),
             BlockKind::Weight => self.cfg.damping + self.cfg.weight_decay,
             BlockKind::Bias => self.cfg.damping,
         };
-        let tmp = e.qg.transpose() * d * &e.qa;
+        let tmp = self.product3(&e.qg, true, d, &e.qa, false)?;
         let (pi, sq) = match self.cfg.damping_form {
             DampingForm::EigenSum => (1.0, 0.0),
             DampingForm::FactoredPi => {
@@ -608,7 +638,26 @@ impl Kfac {
             };
             tmp[(i, j)] / denom
         });
-        &e.qg * scaled * e.qa.transpose()
+        self.product3(&e.qg, false, &scaled, &e.qa, true)
+    }
+
+    /// `op(l) m op(r)` (`op`: transposed when its flag is set), on the engine's linear
+    /// algebra when it has one.
+    fn product3(&self, l: &Mat<f64>, l_t: bool, m: &Mat<f64>, r: &Mat<f64>, r_t: bool) -> Result<Mat<f64>, KfacEvent> {
+        let Some(engine) = &self.solver else {
+            let lo = if l_t { l.transpose() } else { l.as_ref() };
+            let ro = if r_t { r.transpose() } else { r.as_ref() };
+            return Ok(lo * m * ro);
+        };
+        let rows = if l_t { l.ncols() } else { l.nrows() };
+        let cols = if r_t { r.nrows() } else { r.ncols() };
+        let out = engine
+            .product3(&mat_cols(l), (l.nrows(), l.ncols()), l_t, &mat_cols(m), (m.nrows(), m.ncols()), &mat_cols(r), (r.nrows(), r.ncols()), r_t)
+            .map_err(|_| KfacEvent::SkippedEngineFailure)?;
+        if out.len() != rows * cols {
+            return Err(KfacEvent::SkippedEngineFailure);
+        }
+        Ok(mat_of_cols(&out, rows, cols))
     }
 
     fn zero_deltas(&self, grads: &[LayerGrads]) -> Vec<LayerGrads> {
@@ -673,7 +722,10 @@ impl Kfac {
         let eigen = new_eigen.as_ref().or(self.eigen.as_ref()).expect("an eigendecomposition exists");
         let dmats = self.grad_mats(stats, grads);
         let vs: Vec<Mat<f64>> =
-            eigen.iter().zip(&dmats).zip(&running).map(|((e, d), b)| self.natural_block(e, d, b.kind)).collect();
+            match eigen.iter().zip(&dmats).zip(&running).map(|((e, d), b)| self.natural_block(e, d, b.kind)).collect() {
+                Ok(vs) => vs,
+                Err(ev) => return self.skipped(grads, lr, ev),
+            };
         let vd: f64 = vs
             .iter()
             .zip(&dmats)
@@ -871,32 +923,48 @@ mod tests {
         }
     }
 
-    /// An engine's eigendecomposition (the CUDA engine's cuSOLVER) plugs in through
-    /// [`SymmetricEigen`]: one returning a different valid basis (eigenpairs in descending
-    /// order, every eigenvector's sign flipped) gives faer's steps, and one that fails skips
-    /// the update.
+    /// An engine's linear algebra (the CUDA engine's cuSOLVER and cuBLAS) plugs in through
+    /// [`KfacLinalg`]: one returning a different valid basis (eigenpairs in descending
+    /// order, every eigenvector's sign flipped) and its own products gives faer's steps,
+    /// and one that fails skips the update, naming which part failed.
     #[test]
-    fn an_engines_eigendecomposition_gives_the_hosts_steps() {
+    fn an_engines_linear_algebra_gives_the_hosts_steps() {
         struct Reversed;
-        impl SymmetricEigen for Reversed {
+        impl KfacLinalg for Reversed {
             fn eigh(&self, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
-                let e = Mat::from_fn(n, n, |i, j| m[i * n + j]).self_adjoint_eigen(Side::Lower).map_err(|e| format!("{e:?}"))?;
+                let e = Mat::from_fn(n, n, |i, j| m[j * n + i]).self_adjoint_eigen(Side::Lower).map_err(|e| format!("{e:?}"))?;
                 let (s, u) = (e.S().column_vector(), e.U());
                 let vals = (0..n).rev().map(|i| s[i]).collect();
-                // Row-major, eigenvector i (here the (n-1-i)-th of faer's, negated) in column i.
-                let vecs = (0..n).flat_map(|r| (0..n).map(move |i| -u[(r, n - 1 - i)])).collect();
+                // Column-major, eigenvector i (here the (n-1-i)-th of faer's, negated) in column i.
+                let vecs = (0..n).flat_map(|i| (0..n).map(move |r| -u[(r, n - 1 - i)])).collect();
                 Ok((vals, vecs))
             }
+            fn product3(&self, l: &[f64], ls: (usize, usize), lt: bool, m: &[f64], ms: (usize, usize), r: &[f64], rs: (usize, usize), rt: bool) -> Result<Vec<f64>, String> {
+                // Plain loops, in another order than faer's; column-major in and out.
+                let at = |x: &[f64], s: (usize, usize), t: bool, i: usize, j: usize| if t { x[i * s.0 + j] } else { x[j * s.0 + i] };
+                let (rows, inner) = if lt { (ls.1, ls.0) } else { ls };
+                let cols = if rt { rs.0 } else { rs.1 };
+                let lm: Vec<f64> = (0..rows * ms.1).map(|k| (0..inner).map(|p| at(l, ls, lt, k % rows, p) * m[(k / rows) * ms.0 + p]).sum()).collect();
+                Ok((0..rows * cols).map(|k| (0..ms.1).map(|p| lm[p * rows + k % rows] * at(r, rs, rt, p, k / rows)).sum()).collect())
+            }
         }
-        struct Failing;
-        impl SymmetricEigen for Failing {
-            fn eigh(&self, _: &[f64], _: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
+        struct Failing {
+            eigh: bool,
+        }
+        impl KfacLinalg for Failing {
+            fn eigh(&self, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
+                if self.eigh {
+                    return Err("no device".into());
+                }
+                Reversed.eigh(m, n)
+            }
+            fn product3(&self, _: &[f64], _: (usize, usize), _: bool, _: &[f64], _: (usize, usize), _: &[f64], _: (usize, usize), _: bool) -> Result<Vec<f64>, String> {
                 Err("no device".into())
             }
         }
         let cfg = KfacConfig { inverse_every: 1, kl_clip: 1e9, ..KfacConfig::default() };
         let (mut host, mut engine) = (cfg.build(), cfg.build());
-        engine.set_eigen_solver(Some(Arc::new(Reversed)));
+        engine.set_linalg(Some(Arc::new(Reversed)));
         for t in 0..3 {
             let (st, gr) = stats(20 + t, false);
             let (x, y) = (host.step(&st, &gr, 0.1), engine.step(&st, &gr, 0.1));
@@ -907,10 +975,14 @@ mod tests {
                 }
             }
         }
-        let mut failing = cfg.build();
-        failing.set_eigen_solver(Some(Arc::new(Failing)));
         let (st, gr) = stats(30, false);
-        assert_eq!(failing.step(&st, &gr, 0.1).event, Some(KfacEvent::SkippedEigenFailure));
+        for (eigh, event) in [(true, KfacEvent::SkippedEigenFailure), (false, KfacEvent::SkippedEngineFailure)] {
+            let mut failing = cfg.build();
+            failing.set_linalg(Some(Arc::new(Failing { eigh })));
+            let step = failing.step(&st, &gr, 0.1);
+            assert_eq!(step.event, Some(event));
+            assert!(step.deltas.iter().all(|d| d.weight.iter().chain(d.bias.iter()).flatten().all(|&x| x == 0.0)));
+        }
     }
 
     #[test]

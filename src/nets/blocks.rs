@@ -161,15 +161,30 @@ impl BlockSpec {
     }
 }
 
-/// A symmetric eigendecomposition in float64 that an engine offers K-FAC in place of the
-/// host's (the CUDA engine: cuSOLVER's `Dsyevd` on the device; `crate::kfac` uses faer
-/// otherwise). Same contract as the host's: the same factors give the same natural
-/// gradient to float64 rounding.
-pub trait SymmetricEigen: Send + Sync {
-    /// Eigenvalues (ascending) and eigenvectors of the symmetric `n x n` matrix `m`
-    /// (row-major; symmetric, so either triangle may be read): the eigenvectors row-major,
-    /// eigenvector `i` in column `i`.
+/// Float64 linear algebra an engine offers K-FAC in place of the host's (the CUDA engine:
+/// cuSOLVER's `Dsyevd` and cuBLAS's DGEMM on the device; `crate::kfac` uses faer
+/// otherwise): the factors' eigendecompositions and the natural gradient's products. Same
+/// contract as the host's: the same factors give the same step to float64 rounding.
+/// Matrices are column-major (faer's and cuBLAS's layout, so neither side transposes).
+pub trait KfacLinalg: Send + Sync {
+    /// Eigenvalues (ascending) and eigenvectors of the symmetric `n x n` matrix `m`: the
+    /// eigenvectors `n x n`, eigenvector `i` in column `i`.
     fn eigh(&self, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), String>;
+    /// `op(l) m op(r)`, where `op(x)` is `x` or, when its flag is set, `x^T`; `l` is stored
+    /// `l_shape` (rows, columns), `m` `m_shape`, `r` `r_shape`. The natural gradient's
+    /// `Q_G^T D Q_A` and `Q_G S Q_A^T`.
+    #[allow(clippy::too_many_arguments)]
+    fn product3(
+        &self,
+        l: &[f64],
+        l_shape: (usize, usize),
+        l_t: bool,
+        m: &[f64],
+        m_shape: (usize, usize),
+        r: &[f64],
+        r_shape: (usize, usize),
+        r_t: bool,
+    ) -> Result<Vec<f64>, String>;
 }
 
 /// A network as K-FAC drives it: declared blocks, their values, and updates added to them.
@@ -181,8 +196,8 @@ pub trait KfacBlocks {
     /// Adds a float64 change (a K-FAC step) to block `i`'s parameters, rounding once to
     /// float32 per element.
     fn add_to_block(&mut self, i: usize, delta: &LayerGrads) -> Result<(), super::NetError>;
-    /// The engine's eigendecomposition for K-FAC's factors, if it has one (else the host's).
-    fn eigen_solver(&self) -> Option<std::sync::Arc<dyn SymmetricEigen>> {
+    /// The engine's linear algebra for K-FAC, if it has its own (else the host's).
+    fn kfac_linalg(&self) -> Option<std::sync::Arc<dyn KfacLinalg>> {
         None
     }
 }

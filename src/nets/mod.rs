@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::env::ActionSpace;
 
-pub use blocks::{BlockSpec, BlockValues, Group, KfacBlocks, LayerGrads, LayerGrams, LayerKind, LayerStats, SymmetricEigen};
+pub use blocks::{BlockSpec, BlockValues, Group, KfacBlocks, LayerGrads, LayerGrams, LayerKind, LayerStats, KfacLinalg};
 pub use dist::{value_features, ActionBatch, DistParams};
 
 /// How weights are initialised (biases are 0, the log std 0, in both).

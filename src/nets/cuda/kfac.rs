@@ -12,7 +12,7 @@ use cudarc::driver::{CudaSlice, DevicePtr, DevicePtrMut, LaunchConfig, PushKerne
 use std::sync::{Arc, Mutex};
 
 use super::{err, Device};
-use crate::nets::{NetError, SymmetricEigen};
+use crate::nets::{NetError, KfacLinalg};
 
 /// A symmetric matrix's eigendecomposition on the device.
 pub struct Eigen {
@@ -128,10 +128,9 @@ pub fn eigen(dev: &Device, solver: &DnHandle, m: &CudaSlice<f32>, n: usize, floo
     Ok(Eigen { n, qt: a, d_dev: dev.upload(&d)?, d })
 }
 
-/// The eigendecomposition of the symmetric `n x n` float64 matrix `m` (row-major, which for
-/// a symmetric matrix is also column-major) with cuSOLVER's `Dsyevd`: eigenvalues
-/// ascending, and the eigenvectors row-major with eigenvector `i` in column `i` (cuSOLVER
-/// writes them column-major, eigenvector `i` in its column `i`: transposed here).
+/// The eigendecomposition of the symmetric `n x n` float64 matrix `m` (column-major, as
+/// cuSOLVER reads it) with cuSOLVER's `Dsyevd`: eigenvalues ascending, and the
+/// eigenvectors column-major with eigenvector `i` in column `i`, as cuSOLVER writes them.
 pub fn eigh64(dev: &Device, solver: &DnHandle, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), NetError> {
     use solver_sys::{cublasFillMode_t::CUBLAS_FILL_MODE_LOWER, cusolverEigMode_t::CUSOLVER_EIG_MODE_VECTOR, cusolverStatus_t::CUSOLVER_STATUS_SUCCESS};
     if m.len() != n * n || n == 0 {
@@ -175,34 +174,81 @@ pub fn eigh64(dev: &Device, solver: &DnHandle, m: &[f64], n: usize) -> Result<(V
         return Err(NetError::Engine(format!("`cuda`: Dsyevd did not converge (info {})", info[0])));
     }
     let vals = dev.stream.clone_dtoh(&w).map_err(|e| err("copy from the device", e))?;
-    let cm = dev.stream.clone_dtoh(&a).map_err(|e| err("copy from the device", e))?;
-    // cm[i * n + r] is component r of eigenvector i; row-major with vector i in column i:
-    let vecs = (0..n).flat_map(|r| (0..n).map(move |i| (r, i))).map(|(r, i)| cm[i * n + r]).collect();
+    let vecs = dev.stream.clone_dtoh(&a).map_err(|e| err("copy from the device", e))?;
     Ok((vals, vecs))
 }
 
-/// K-FAC's eigendecompositions on the device ([`eigh64`], float64 like the host's), for
-/// `crate::kfac` through [`SymmetricEigen`]: what the CUDA network offers its optimizer.
-pub struct DeviceEigen {
+/// K-FAC's float64 linear algebra on the device, for `crate::kfac` through [`KfacLinalg`]:
+/// the factors' eigendecompositions ([`eigh64`]) and the natural gradient's products (two
+/// cuBLAS DGEMMs each). What the CUDA network offers its optimizer.
+pub struct DeviceLinalg {
     dev: Arc<Device>,
     /// One cuSOLVER handle; its calls are serialised (an asynchronous inverse may run on
     /// another thread).
     solver: Mutex<DnHandle>,
 }
 
-impl DeviceEigen {
+impl DeviceLinalg {
     /// A cuSOLVER handle on `dev`'s stream; an error names the missing library.
-    pub fn new(dev: Arc<Device>) -> Result<DeviceEigen, NetError> {
+    pub fn new(dev: Arc<Device>) -> Result<DeviceLinalg, NetError> {
         let solver = dev.solver()?;
-        Ok(DeviceEigen { dev, solver: Mutex::new(solver) })
+        Ok(DeviceLinalg { dev, solver: Mutex::new(solver) })
     }
 }
 
-impl SymmetricEigen for DeviceEigen {
+impl KfacLinalg for DeviceLinalg {
     fn eigh(&self, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
         let solver = self.solver.lock().unwrap_or_else(|p| p.into_inner());
         eigh64(&self.dev, &solver, m, n).map_err(|e| e.to_string())
     }
+
+    fn product3(
+        &self,
+        l: &[f64],
+        l_shape: (usize, usize),
+        l_t: bool,
+        m: &[f64],
+        m_shape: (usize, usize),
+        r: &[f64],
+        r_shape: (usize, usize),
+        r_t: bool,
+    ) -> Result<Vec<f64>, String> {
+        product3(&self.dev, l, l_shape, l_t, m, m_shape, r, r_shape, r_t).map_err(|e| e.to_string())
+    }
+}
+
+/// `op(l) m op(r)` in float64 on the device (column-major; `op` transposes when its flag
+/// is set): the three matrices uploaded, two DGEMMs, the product downloaded. A column-major
+/// matrix is its transpose row-major, so with [`Device::gemm`] (row-major) the products
+/// are formed transposed: `(op(l) m)^T = m^T op(l)^T`, then `out^T = op(r)^T (op(l) m)^T`.
+#[allow(clippy::too_many_arguments)]
+pub fn product3(
+    dev: &Device,
+    l: &[f64],
+    (lr, lc): (usize, usize),
+    l_t: bool,
+    m: &[f64],
+    (mr, mc): (usize, usize),
+    r: &[f64],
+    (rr, rc): (usize, usize),
+    r_t: bool,
+) -> Result<Vec<f64>, NetError> {
+    let (rows, inner) = if l_t { (lc, lr) } else { (lr, lc) };
+    let (inner_r, cols) = if r_t { (rc, rr) } else { (rr, rc) };
+    if l.len() != lr * lc || m.len() != mr * mc || r.len() != rr * rc || inner != mr || inner_r != mc {
+        return Err(NetError::Shape(format!("a product of {lr}x{lc} (t {l_t}), {mr}x{mc} and {rr}x{rc} (t {r_t}) matrices")));
+    }
+    dev.ctx.bind_to_thread().map_err(|e| err("binding the context", e))?;
+    let up = |x: &[f64]| -> Result<CudaSlice<f64>, NetError> { dev.stream.clone_htod(x).map_err(|e| err("copy to the device", e)) };
+    let (ld, md, rd) = (up(l)?, up(m)?, up(r)?);
+    // Row-major views: `ld` is l^T, `md` m^T, `rd` r^T. (op(l) m)^T (mc x rows) =
+    // md . op(l)^T, where op(l)^T is `ld` itself, or transposed when l_t.
+    let mut lm: CudaSlice<f64> = dev.stream.alloc_zeros(rows * mc).map_err(|e| err("allocation", e))?;
+    dev.gemm(mc, rows, inner, &md, false, &ld, l_t, &mut lm, 1.0f64, 0.0f64)?;
+    // out^T (cols x rows) = op(r)^T . lm, where op(r)^T is `rd`, or transposed when r_t.
+    let mut out: CudaSlice<f64> = dev.stream.alloc_zeros(rows * cols).map_err(|e| err("allocation", e))?;
+    dev.gemm(cols, rows, mc, &rd, r_t, &lm, false, &mut out, 1.0f64, 0.0f64)?;
+    dev.stream.clone_dtoh(&out).map_err(|e| err("copy from the device", e))
 }
 
 /// The natural gradient of the gradient matrix `grad` (`out x in`, row-major) under the
@@ -253,15 +299,17 @@ mod tests {
     }
 
     /// cuSOLVER's float64 eigendecomposition, as K-FAC reads it: `Q diag(d) Q^T` gives the
-    /// matrix back, `Q` is orthonormal, the eigenvalues are faer's.
+    /// matrix back, `Q` is orthonormal, the eigenvalues are faer's; and the products on
+    /// the device against faer's, a mismatched shape refused.
     #[test]
     fn the_float64_eigendecomposition_reconstructs_its_matrix() {
         let Some(dev) = super::super::tests::device() else { return };
-        let eig = DeviceEigen::new(Arc::new(dev)).unwrap();
+        let eig = DeviceLinalg::new(Arc::new(dev)).unwrap();
         let (n, k) = (37, 50);
         let x = rows(k, n, 7);
         let m = host_gram(&x, k, n, false, 1.0 / k as f64);
-        let flat: Vec<f64> = (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).map(|(i, j)| m[(i, j)]).collect();
+        // Column-major in and out (KfacLinalg's layout).
+        let flat: Vec<f64> = (0..n).flat_map(|j| (0..n).map(move |i| (i, j))).map(|(i, j)| m[(i, j)]).collect();
         let (d, q) = eig.eigh(&flat, n).unwrap();
         assert!(d.windows(2).all(|w| w[0] <= w[1]), "ascending");
         let host = m.self_adjoint_eigen(Side::Lower).unwrap();
@@ -269,12 +317,35 @@ mod tests {
         for i in 0..n {
             assert!((d[i] - hs[i]).abs() <= 1e-10 * (1.0 + hs[i].abs()), "eigenvalue {i}: {} vs {}", d[i], hs[i]);
         }
+        // q[c * n + r] is component r of eigenvector c.
         for i in 0..n {
             for j in 0..n {
-                let back: f64 = (0..n).map(|c| q[i * n + c] * d[c] * q[j * n + c]).sum();
-                let dot: f64 = (0..n).map(|r| q[r * n + i] * q[r * n + j]).sum();
+                let back: f64 = (0..n).map(|c| q[c * n + i] * d[c] * q[c * n + j]).sum();
+                let dot: f64 = (0..n).map(|r| q[i * n + r] * q[j * n + r]).sum();
                 assert!((back - m[(i, j)]).abs() <= 1e-10, "Q D Q^T ({i}, {j})");
                 assert!((dot - f64::from(u8::from(i == j))).abs() <= 1e-10, "Q^T Q ({i}, {j})");
+            }
+        }
+        // The natural gradient's products, Q^T D S^T with D n x 5, against faer; a
+        // mismatched shape refused.
+        let cols = |v: &[f64], r: usize, c: usize| Mat::from_fn(r, c, |i, j| v[j * r + i]);
+        let dm: Vec<f64> = rows(5, n, 8).into_iter().map(f64::from).collect();
+        let e = eig.product3(&q, (n, n), true, &dm, (n, 5), &flat, (n, n), false).expect_err("an n x 5 middle needs a 5-row right factor");
+        assert!(e.contains("product of"), "{e}");
+        let small: Vec<f64> = (0..25).map(|k| (k as f64 * 0.37).sin()).collect();
+        let got = eig.product3(&q, (n, n), true, &dm, (n, 5), &small, (5, 5), true).unwrap();
+        let want = cols(&q, n, n).transpose() * cols(&dm, n, 5) * cols(&small, 5, 5).transpose();
+        for i in 0..n {
+            for j in 0..5 {
+                assert!((got[j * n + i] - want[(i, j)]).abs() <= 1e-12 * (1.0 + want[(i, j)].abs()), "product ({i}, {j})");
+            }
+        }
+        // And without transposes: Q D.
+        let got = eig.product3(&q, (n, n), false, &dm, (n, 5), &small, (5, 5), false).unwrap();
+        let want = cols(&q, n, n) * cols(&dm, n, 5) * cols(&small, 5, 5);
+        for i in 0..n {
+            for j in 0..5 {
+                assert!((got[j * n + i] - want[(i, j)]).abs() <= 1e-12 * (1.0 + want[(i, j)].abs()), "product ({i}, {j}), no transposes");
             }
         }
     }

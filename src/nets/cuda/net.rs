@@ -10,8 +10,9 @@
 //!   actions` numbers, in float64), then uploaded for the backward pass;
 //! - K-FAC's statistics are reduced on the device to float64 sums of products
 //!   ([`Stats::Reduced`]) and handed to `crate::kfac` like the CPU engine's rows; its
-//!   eigendecompositions run on the device too (cuSOLVER `Dsyevd`, float64:
-//!   [`KfacBlocks::eigen_solver`]), the rest of its step on the host;
+//!   eigendecompositions and the natural gradient's products run on the device too
+//!   (cuSOLVER `Dsyevd`, cuBLAS DGEMM, float64: [`KfacBlocks::kfac_linalg`]), the rest of
+//!   its step (running averages, trust region, momentum: `O(n^2)` work) on the host;
 //! - a host copy of the parameters (the CPU engine's network, built from the same `rng`
 //!   draws, so both engines start from bit-identical weights) answers [`KfacBlocks`],
 //!   `params` and the checkpoints; every write goes to both copies.
@@ -25,13 +26,13 @@ use std::sync::Arc;
 use rand::Rng;
 
 use super::forward::{DeviceActorCritic, Stats};
-use super::kfac::DeviceEigen;
+use super::kfac::DeviceLinalg;
 use super::Device;
 use crate::env::ActionSpace;
 use crate::nets::cpu;
 use crate::nets::{
     ActionBatch, ActorCriticNet, ActorCriticSpec, BlockSpec, BlockValues, DistParams, GradsWanted, InputNorm, KfacBlocks, LayerGrads, LayerSpec,
-    Layout, LossOutput, LossQuery, NetError, Parts, SymmetricEigen, ValueTarget,
+    Layout, LossOutput, LossQuery, NetError, Parts, KfacLinalg, ValueTarget,
 };
 
 /// What [`head_loss`] gives: the loss's terms and its gradients with respect to the
@@ -131,8 +132,8 @@ pub struct CudaActorCritic {
     torso: Vec<LayerSpec>,
     input: Vec<usize>,
     norm: Option<InputNorm>,
-    /// K-FAC's eigendecompositions on the device (cuSOLVER), when its libraries load.
-    eigen: Option<Arc<DeviceEigen>>,
+    /// K-FAC's linear algebra on the device (cuSOLVER, cuBLAS), when cuSOLVER loads.
+    linalg: Option<Arc<DeviceLinalg>>,
 }
 
 impl CudaActorCritic {
@@ -153,16 +154,16 @@ impl CudaActorCritic {
         let host = cpu::ActorCritic::new(spec, input, actions, rng)?;
         let dev = Arc::new(Device::open(0)?);
         let net = upload(&dev, input, &torso, &host)?;
-        let eigen = match DeviceEigen::new(dev.clone()) {
+        let linalg = match DeviceLinalg::new(dev.clone()) {
             Ok(e) => Some(Arc::new(e)),
             Err(e) => {
-                // Visible, and only a matter of speed: the host's float64 eigendecomposition
-                // computes the same factors' eigenpairs.
-                eprintln!("warning: {e}; K-FAC's eigendecompositions run on the host");
+                // Visible, and only a matter of speed: the host's float64 linear algebra
+                // computes the same step.
+                eprintln!("warning: {e}; K-FAC's eigendecompositions and products run on the host");
                 None
             }
         };
-        Ok(CudaActorCritic { host, dev, net, torso, input: input.to_vec(), norm: None, eigen })
+        Ok(CudaActorCritic { host, dev, net, torso, input: input.to_vec(), norm: None, linalg })
     }
 
     /// Every block again from the host copy.
@@ -223,8 +224,8 @@ impl KfacBlocks for CudaActorCritic {
         self.net.write_block(&self.dev, i, &self.host.block_values(i))
     }
 
-    fn eigen_solver(&self) -> Option<Arc<dyn SymmetricEigen>> {
-        self.eigen.clone().map(|e| e as Arc<dyn SymmetricEigen>)
+    fn kfac_linalg(&self) -> Option<Arc<dyn KfacLinalg>> {
+        self.linalg.clone().map(|e| e as Arc<dyn KfacLinalg>)
     }
 }
 
@@ -327,7 +328,7 @@ impl ActorCriticNet for CudaActorCritic {
             torso: self.torso.clone(),
             input: self.input.clone(),
             norm: self.norm.clone(),
-            eigen: self.eigen.clone(),
+            linalg: self.linalg.clone(),
         })
     }
 
