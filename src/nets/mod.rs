@@ -454,6 +454,12 @@ pub trait ActorCriticNet: KfacBlocks + Send {
     /// In float64: conjugate gradient amplifies the rounding of its products.
     fn policy_fvp(&self, obs: &[f32], rows: usize, v: &[f64]) -> Result<Vec<f64>, NetError>;
 
+    /// The device the network runs on when it is not the host's CPU (`NVIDIA H200
+    /// (sm_90)`), for the cell's provenance.
+    fn accelerator(&self) -> Option<String> {
+        None
+    }
+
     /// The policy's parameters as one flat vector: the blocks of [`Group::Policy`] in
     /// declaration order, each weight (row-major) then bias (with separate networks: the
     /// policy torso's layers, the policy head, then a Gaussian's log std).

@@ -532,6 +532,7 @@ pub fn run_cell(
         spec_file: spec_file.to_string(),
         profile: &spec.profile,
         engine: cell.config.engine().name(),
+        accelerator: algorithm.policy().accelerator(),
         git_commit: git.0.to_string(),
         git_dirty: git.1,
         acktr_version: env!("CARGO_PKG_VERSION"),

@@ -17,6 +17,9 @@ pub struct Provenance<'a> {
     pub profile: &'a str,
     /// The tensor engine the cell's networks ran on (`cpu`, `cuda`).
     pub engine: &'static str,
+    /// The GPU the networks ran on, with the `cuda` engine (`NVIDIA H200 (sm_90)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accelerator: Option<String>,
     pub git_commit: String,
     pub git_dirty: bool,
     pub acktr_version: &'static str,

@@ -347,6 +347,10 @@ impl ActorCriticNet for CudaActorCritic {
         // A shared network: the CPU engine's answer (an error naming the requirement).
         self.host.policy_fvp(obs, rows, v)
     }
+
+    fn accelerator(&self) -> Option<String> {
+        Some(format!("{} (sm_{}{})", self.dev.name, self.dev.compute_capability.0, self.dev.compute_capability.1))
+    }
 }
 
 #[cfg(test)]
