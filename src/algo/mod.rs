@@ -344,6 +344,11 @@ fn network_input(
             return Err(AlgoError::Unsupported { algo, why: "value_input observation_dist_time needs continuous actions".into() });
         }
     }
+    // What the CUDA engine runs (README "GPU engine"), checked here too so that an engine
+    // set for the whole spec (`engine:`, `--engine`) is refused before anything runs.
+    if cfg.engine == Engine::Cuda && !cfg.shared {
+        return Err(AlgoError::Unsupported { algo, why: "the CUDA engine runs the shared actor-critic only; separate networks run on `--engine cpu`".into() });
+    }
     if cfg.engine == Engine::Cuda && matches!(actions, ActionSpace::Continuous { .. }) {
         return Err(AlgoError::Unsupported { algo, why: "the CUDA engine has a categorical policy only; continuous actions run on `--engine cpu`".into() });
     }

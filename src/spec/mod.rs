@@ -286,12 +286,24 @@ fn set_engine(algorithms: &mut [AlgorithmSpec], engine: Engine) {
 
 impl Spec {
     /// The spec with every network on `engine` (`--engine`, over the spec's `engine:`), or
-    /// why this binary cannot run it.
-    pub fn with_engine(mut self, engine: Engine) -> Result<Spec, &'static str> {
+    /// why this binary cannot run it, or why the engine cannot run one of its rows on one
+    /// of its environments (the spec's own check of the spaces, again with the engine).
+    pub fn with_engine(mut self, engine: Engine) -> Result<Spec, String> {
         if let Some(why) = engine.not_compiled_in() {
-            return Err(why);
+            return Err(why.into());
         }
         set_engine(&mut self.algorithms, engine);
+        if !engine.is_cpu() {
+            for id in &self.envs {
+                let e = crate::env::make(id).map_err(|e| e.to_string())?;
+                let (obs, act) = (e.observation_space(), e.action_space());
+                for alg in &self.algorithms {
+                    for config in std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)) {
+                        config.check_spaces(&obs, &act).map_err(|err| format!("row `{}` on {id}: {err}", alg.name))?;
+                    }
+                }
+            }
+        }
         self.engine_flag = Some(engine);
         Ok(self)
     }
@@ -1211,5 +1223,36 @@ mod check {
             }
         }
         Ok(paper)
+    }
+}
+
+#[cfg(all(test, feature = "cuda"))]
+mod cuda_tests {
+    use std::path::Path;
+
+    use crate::nets::Engine;
+
+    /// `engine: cuda` for the whole spec, and `--engine cuda`, are refused before anything
+    /// runs where a row cannot run on the device; a shared network on discrete actions
+    /// passes.
+    #[test]
+    fn the_whole_spec_on_cuda_is_checked_against_its_rows_and_environments() {
+        let spec = |algo: &str, env: &str, engine: &str| {
+            format!(
+                "title: t\nreproduces: none\n{engine}envs: [{env}]\nalgorithms:\n  - name: X\n    {algo}\nseeds: [0]\nbudget: {{total_timesteps: 100, num_envs: 1, steps_per_update: 5}}\n"
+            )
+        };
+        let path = Path::new("t.yaml");
+        let e = crate::spec::parse(&spec("a2c: {network: {shared: false}}", "CartPole-v1", "engine: cuda\n"), path, "paper").unwrap_err().to_string();
+        assert!(e.contains("separate networks run on `--engine cpu`"), "{e}");
+        let e = crate::spec::parse(&spec("a2c: {}", "Pendulum-v1", "engine: cuda\n"), path, "paper").unwrap_err().to_string();
+        assert!(e.contains("continuous actions run on `--engine cpu`"), "{e}");
+        crate::spec::parse(&spec("a2c: {}", "CartPole-v1", "engine: cuda\n"), path, "paper").unwrap();
+        // --engine, over a spec written for the CPU.
+        let cpu = crate::spec::parse(&spec("a2c: {}", "Pendulum-v1", ""), path, "paper").unwrap();
+        let e = cpu.with_engine(Engine::Cuda).err().unwrap();
+        assert!(e.contains("row `X` on Pendulum-v1") && e.contains("continuous actions"), "{e}");
+        let ok = crate::spec::parse(&spec("a2c: {}", "CartPole-v1", ""), path, "paper").unwrap();
+        assert!(ok.with_engine(Engine::Cuda).is_ok());
     }
 }
