@@ -82,27 +82,65 @@ pub fn summed_gram64(dev: &Device, g: &CudaSlice<f32>, batch: usize, spatial: us
     dev.stream.clone_dtoh(&out).map_err(|e| err("copy from the device", e))
 }
 
-/// The eigendecomposition of the symmetric `n x n` matrix `m` (left as it is), eigenvalues
-/// at or below `floor` set to 0 (as `crate::kfac::eigen_of`).
-pub fn eigen(dev: &Device, solver: &DnHandle, m: &CudaSlice<f32>, n: usize, floor: f32) -> Result<Eigen, NetError> {
-    use solver_sys::{cublasFillMode_t::CUBLAS_FILL_MODE_LOWER, cusolverEigMode_t::CUSOLVER_EIG_MODE_VECTOR, cusolverStatus_t::CUSOLVER_STATUS_SUCCESS};
-    let mut a = dev.zeros(n * n)?;
-    dev.stream.memcpy_dtod(m, &mut a).map_err(|e| err("copying a factor", e))?;
-    let mut w = dev.zeros(n)?;
+/// cuSOLVER's `syevd` in one precision: `Ssyevd` for float32, `Dsyevd` for float64.
+pub trait Syevd: cudarc::driver::DeviceRepr + cudarc::driver::ValidAsZeroBits + Copy {
+    /// `S` or `D`, for messages.
+    const PREFIX: &'static str;
+    /// `cusolverDn?syevd_bufferSize`.
+    ///
+    /// # Safety
+    /// `a` holds `n x n` values and `w` `n`, on the handle's device.
+    unsafe fn buffer_size(h: solver_sys::cusolverDnHandle_t, n: i32, a: *const Self, w: *const Self, lwork: &mut i32) -> solver_sys::cusolverStatus_t;
+    /// `cusolverDn?syevd`.
+    ///
+    /// # Safety
+    /// As [`Self::buffer_size`], with `work` of `lwork` values and `info` of one.
+    unsafe fn run(h: solver_sys::cusolverDnHandle_t, n: i32, a: *mut Self, w: *mut Self, work: *mut Self, lwork: i32, info: *mut i32) -> solver_sys::cusolverStatus_t;
+}
+
+macro_rules! syevd_impl {
+    ($t:ty, $prefix:literal, $size:ident, $run:ident) => {
+        impl Syevd for $t {
+            const PREFIX: &'static str = $prefix;
+            unsafe fn buffer_size(h: solver_sys::cusolverDnHandle_t, n: i32, a: *const Self, w: *const Self, lwork: &mut i32) -> solver_sys::cusolverStatus_t {
+                use solver_sys::{cublasFillMode_t::CUBLAS_FILL_MODE_LOWER, cusolverEigMode_t::CUSOLVER_EIG_MODE_VECTOR};
+                // SAFETY: the caller's contract.
+                unsafe { solver_sys::$size(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, n, a, n, w, lwork) }
+            }
+            unsafe fn run(h: solver_sys::cusolverDnHandle_t, n: i32, a: *mut Self, w: *mut Self, work: *mut Self, lwork: i32, info: *mut i32) -> solver_sys::cusolverStatus_t {
+                use solver_sys::{cublasFillMode_t::CUBLAS_FILL_MODE_LOWER, cusolverEigMode_t::CUSOLVER_EIG_MODE_VECTOR};
+                // SAFETY: the caller's contract.
+                unsafe { solver_sys::$run(h, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, n, a, n, w, work, lwork, info) }
+            }
+        }
+    };
+}
+syevd_impl!(f32, "S", cusolverDnSsyevd_bufferSize, cusolverDnSsyevd);
+syevd_impl!(f64, "D", cusolverDnDsyevd_bufferSize, cusolverDnDsyevd);
+
+/// The eigendecomposition of the symmetric `n x n` matrix in `a` (column-major; row-major
+/// is the same for a symmetric matrix), in place: `a` becomes the eigenvectors,
+/// column-major, eigenvector `i` in column `i`; returns the eigenvalues, ascending, on the
+/// device.
+fn syevd<T: Syevd>(dev: &Device, solver: &DnHandle, a: &mut CudaSlice<T>, n: usize) -> Result<CudaSlice<T>, NetError> {
+    use solver_sys::cusolverStatus_t::CUSOLVER_STATUS_SUCCESS;
+    // Raw cuSOLVER calls do not make the context current (an asynchronous K-FAC inverse runs
+    // on a thread of its own).
+    dev.ctx.bind_to_thread().map_err(|e| err("binding the context", e))?;
+    let p = T::PREFIX;
+    let mut w: CudaSlice<T> = dev.stream.alloc_zeros(n).map_err(|e| err("allocation", e))?;
     let mut lwork: i32 = 0;
     let ni = n as i32;
     {
         let (ap, _ra) = a.device_ptr(&dev.stream);
         let (wp, _rw) = w.device_ptr(&dev.stream);
-        // SAFETY: `a` holds n x n floats, `w` n; cuSOLVER only reads the sizes here.
-        let s = unsafe {
-            solver_sys::cusolverDnSsyevd_bufferSize(solver.cu(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, ap as *const f32, ni, wp as *const f32, &mut lwork)
-        };
+        // SAFETY: `a` holds n x n values, `w` n; cuSOLVER only reads the sizes here.
+        let s = unsafe { T::buffer_size(solver.cu(), ni, ap as *const T, wp as *const T, &mut lwork) };
         if s != CUSOLVER_STATUS_SUCCESS {
-            return Err(NetError::Engine(format!("`cuda`: cusolverDnSsyevd_bufferSize: {s:?}")));
+            return Err(NetError::Engine(format!("`cuda`: cusolverDn{p}syevd_bufferSize: {s:?}")));
         }
     }
-    let mut work = dev.zeros(lwork.max(1) as usize)?;
+    let mut work: CudaSlice<T> = dev.stream.alloc_zeros(lwork.max(1) as usize).map_err(|e| err("allocation", e))?;
     let mut info: CudaSlice<i32> = dev.stream.alloc_zeros(1).map_err(|e| err("allocation", e))?;
     {
         let (ap, _ra) = a.device_ptr_mut(&dev.stream);
@@ -110,17 +148,24 @@ pub fn eigen(dev: &Device, solver: &DnHandle, m: &CudaSlice<f32>, n: usize, floo
         let (kp, _rk) = work.device_ptr_mut(&dev.stream);
         let (ip, _ri) = info.device_ptr_mut(&dev.stream);
         // SAFETY: buffers of the sizes cuSOLVER asked for, on the handle's stream.
-        let s = unsafe {
-            solver_sys::cusolverDnSsyevd(solver.cu(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, ap as *mut f32, ni, wp as *mut f32, kp as *mut f32, lwork, ip as *mut i32)
-        };
+        let s = unsafe { T::run(solver.cu(), ni, ap as *mut T, wp as *mut T, kp as *mut T, lwork, ip as *mut i32) };
         if s != CUSOLVER_STATUS_SUCCESS {
-            return Err(NetError::Engine(format!("`cuda`: cusolverDnSsyevd: {s:?}")));
+            return Err(NetError::Engine(format!("`cuda`: cusolverDn{p}syevd: {s:?}")));
         }
     }
     let info = dev.stream.clone_dtoh(&info).map_err(|e| err("copy from the device", e))?;
     if info[0] != 0 {
-        return Err(NetError::Engine(format!("`cuda`: syevd did not converge (info {})", info[0])));
+        return Err(NetError::Engine(format!("`cuda`: {p}syevd did not converge (info {})", info[0])));
     }
+    Ok(w)
+}
+
+/// The eigendecomposition of the symmetric `n x n` matrix `m` (left as it is), eigenvalues
+/// at or below `floor` set to 0 (as `crate::kfac::eigen_of`).
+pub fn eigen(dev: &Device, solver: &DnHandle, m: &CudaSlice<f32>, n: usize, floor: f32) -> Result<Eigen, NetError> {
+    let mut a = dev.zeros(n * n)?;
+    dev.stream.memcpy_dtod(m, &mut a).map_err(|e| err("copying a factor", e))?;
+    let w = syevd(dev, solver, &mut a, n)?;
     let d: Vec<f32> = dev.download(&w)?.into_iter().map(|v| if v <= floor { 0.0 } else { v }).collect();
     if !d.iter().all(|v| v.is_finite()) {
         return Err(NetError::Engine("`cuda`: an eigenvalue is not finite".into()));
@@ -132,47 +177,12 @@ pub fn eigen(dev: &Device, solver: &DnHandle, m: &CudaSlice<f32>, n: usize, floo
 /// cuSOLVER reads it) with cuSOLVER's `Dsyevd`: eigenvalues ascending, and the
 /// eigenvectors column-major with eigenvector `i` in column `i`, as cuSOLVER writes them.
 pub fn eigh64(dev: &Device, solver: &DnHandle, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), NetError> {
-    use solver_sys::{cublasFillMode_t::CUBLAS_FILL_MODE_LOWER, cusolverEigMode_t::CUSOLVER_EIG_MODE_VECTOR, cusolverStatus_t::CUSOLVER_STATUS_SUCCESS};
     if m.len() != n * n || n == 0 {
         return Err(NetError::Shape(format!("{} values for a {n} x {n} matrix", m.len())));
     }
-    // Raw cuSOLVER calls do not make the context current (an asynchronous K-FAC inverse runs
-    // on a thread of its own).
     dev.ctx.bind_to_thread().map_err(|e| err("binding the context", e))?;
     let mut a: CudaSlice<f64> = dev.stream.clone_htod(m).map_err(|e| err("copy to the device", e))?;
-    let mut w: CudaSlice<f64> = dev.stream.alloc_zeros(n).map_err(|e| err("allocation", e))?;
-    let mut lwork: i32 = 0;
-    let ni = n as i32;
-    {
-        let (ap, _ra) = a.device_ptr(&dev.stream);
-        let (wp, _rw) = w.device_ptr(&dev.stream);
-        // SAFETY: `a` holds n x n doubles, `w` n; cuSOLVER only reads the sizes here.
-        let s = unsafe {
-            solver_sys::cusolverDnDsyevd_bufferSize(solver.cu(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, ap as *const f64, ni, wp as *const f64, &mut lwork)
-        };
-        if s != CUSOLVER_STATUS_SUCCESS {
-            return Err(NetError::Engine(format!("`cuda`: cusolverDnDsyevd_bufferSize: {s:?}")));
-        }
-    }
-    let mut work: CudaSlice<f64> = dev.stream.alloc_zeros(lwork.max(1) as usize).map_err(|e| err("allocation", e))?;
-    let mut info: CudaSlice<i32> = dev.stream.alloc_zeros(1).map_err(|e| err("allocation", e))?;
-    {
-        let (ap, _ra) = a.device_ptr_mut(&dev.stream);
-        let (wp, _rw) = w.device_ptr_mut(&dev.stream);
-        let (kp, _rk) = work.device_ptr_mut(&dev.stream);
-        let (ip, _ri) = info.device_ptr_mut(&dev.stream);
-        // SAFETY: buffers of the sizes cuSOLVER asked for, on the handle's stream.
-        let s = unsafe {
-            solver_sys::cusolverDnDsyevd(solver.cu(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, ap as *mut f64, ni, wp as *mut f64, kp as *mut f64, lwork, ip as *mut i32)
-        };
-        if s != CUSOLVER_STATUS_SUCCESS {
-            return Err(NetError::Engine(format!("`cuda`: cusolverDnDsyevd: {s:?}")));
-        }
-    }
-    let info = dev.stream.clone_dtoh(&info).map_err(|e| err("copy from the device", e))?;
-    if info[0] != 0 {
-        return Err(NetError::Engine(format!("`cuda`: Dsyevd did not converge (info {})", info[0])));
-    }
+    let w = syevd(dev, solver, &mut a, n)?;
     let vals = dev.stream.clone_dtoh(&w).map_err(|e| err("copy from the device", e))?;
     let vecs = dev.stream.clone_dtoh(&a).map_err(|e| err("copy from the device", e))?;
     Ok((vals, vecs))
