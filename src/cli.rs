@@ -46,7 +46,7 @@ pub enum Command {
         jobs: Option<usize>,
         /// Threads each cell's environment copies step on (default 1; results do not depend
         /// on it: the GPU engine's rollouts, README "GPU engine").
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = at_least_one)]
         env_threads: usize,
         /// Do not draw a progress bar.
         #[arg(long)]
@@ -75,7 +75,7 @@ pub enum Command {
         #[arg(long, default_value_t = run::DEFAULT_CHECKPOINT_MINUTES, allow_negative_numbers = true)]
         checkpoint_minutes: f64,
         /// As for `reproduce`.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = at_least_one)]
         env_threads: usize,
     },
     /// Where each cell stands: finished, damaged, queued or running on Slurm, failed (with
@@ -114,7 +114,7 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         num_envs: usize,
         /// Threads the copies step on (results do not depend on it).
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = at_least_one)]
         env_threads: usize,
         /// Steps of every copy per update (batch = num_envs x steps_per_update).
         #[arg(long, default_value_t = 2500)]
@@ -169,6 +169,14 @@ fn load(cli: &Cli, name: &str, profile: &str) -> Result<spec::Spec, spec::SpecEr
             field: "--engine".into(),
             message: why.into(),
         }),
+    }
+}
+
+/// A count of threads: 1 or more (clap reports anything else, exit code 2).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{s}` is not a number of threads (1 or more)")),
     }
 }
 

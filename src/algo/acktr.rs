@@ -433,7 +433,7 @@ impl Acktr {
     pub fn new(cfg: AcktrConfig, net: Box<dyn ActorCriticNet>, pipeline: Pipeline, discrete: bool, seed: u64) -> Result<Self, AlgoError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(3);
-        let opt = if net.is_shared() {
+        let mut opt = if net.is_shared() {
             if cfg.critic == Critic::Euclidean {
                 return Err(AlgoError::Unsupported { algo: "acktr", why: "critic euclidean needs separate networks".into() });
             }
@@ -449,14 +449,15 @@ impl Acktr {
             };
             Optimizers::Separate { policy: cfg.kfac.build(), policy_blocks: net.group_blocks(Group::Policy), value, value_blocks }
         };
-        let mut opt = opt;
-        // The engine's eigendecomposition, where it has one (the CUDA engine's cuSOLVER).
+        // The engine's own linear algebra, where it has one (the CUDA engine's cuSOLVER and
+        // cuBLAS).
+        let linalg = net.kfac_linalg();
         match &mut opt {
-            Optimizers::Joint { kfac, .. } => kfac.set_linalg(net.kfac_linalg()),
+            Optimizers::Joint { kfac, .. } => kfac.set_linalg(linalg),
             Optimizers::Separate { policy, value, .. } => {
-                policy.set_linalg(net.kfac_linalg());
+                policy.set_linalg(linalg.clone());
                 if let ValueOptimizer::Kfac(k) = value {
-                    k.set_linalg(net.kfac_linalg());
+                    k.set_linalg(linalg);
                 }
             }
         }

@@ -293,12 +293,8 @@ fn check_network(net: &NetworkConfig, pipe: &PipelineConfig) -> Result<(), Field
     if let Some(why) = net.engine.not_compiled_in() {
         return Err(FieldError::new("network.engine", why));
     }
-    if net.engine == Engine::Cuda && !net.shared {
-        return Err(FieldError::new(
-            "network.engine",
-            "the CUDA engine runs the shared actor-critic of the Atari experiments (network: {shared: true}); \
-             separate policy and value networks run on `cpu` (README \"GPU engine\")",
-        ));
+    if let Some(why) = cuda_refusal(net, None) {
+        return Err(FieldError::new("network.engine", why));
     }
     if let pipeline::ObservationFilter::ZFilter { clip } = pipe.observation_filter {
         check::rate("pipeline.observation_filter.z_filter.clip", clip)?;
@@ -313,6 +309,21 @@ fn check_network(net: &NetworkConfig, pipe: &PipelineConfig) -> Result<(), Field
         return Err(separate_only("network.value_activation"));
     }
     Ok(())
+}
+
+/// Why the CUDA engine cannot run this network (README "GPU engine"): it runs the shared
+/// actor-critic with a categorical policy only (with `actions` unknown, only the layout is
+/// checked).
+fn cuda_refusal(net: &NetworkConfig, actions: Option<&ActionSpace>) -> Option<&'static str> {
+    if net.engine != Engine::Cuda {
+        None
+    } else if !net.shared {
+        Some("the CUDA engine runs the shared actor-critic of the Atari experiments (network: {shared: true}); separate networks run on `--engine cpu`")
+    } else if matches!(actions, Some(ActionSpace::Continuous { .. })) {
+        Some("the CUDA engine has a categorical policy only; continuous actions run on `--engine cpu`")
+    } else {
+        None
+    }
 }
 
 /// A field that only a separate value network uses, set on a shared one (the network's
@@ -344,13 +355,10 @@ fn network_input(
             return Err(AlgoError::Unsupported { algo, why: "value_input observation_dist_time needs continuous actions".into() });
         }
     }
-    // What the CUDA engine runs (README "GPU engine"), checked here too so that an engine
-    // set for the whole spec (`engine:`, `--engine`) is refused before anything runs.
-    if cfg.engine == Engine::Cuda && !cfg.shared {
-        return Err(AlgoError::Unsupported { algo, why: "the CUDA engine runs the shared actor-critic only; separate networks run on `--engine cpu`".into() });
-    }
-    if cfg.engine == Engine::Cuda && matches!(actions, ActionSpace::Continuous { .. }) {
-        return Err(AlgoError::Unsupported { algo, why: "the CUDA engine has a categorical policy only; continuous actions run on `--engine cpu`".into() });
+    // Here too, so that an engine set for the whole spec (`engine:`, `--engine`) is refused
+    // before anything runs.
+    if let Some(why) = cuda_refusal(cfg, Some(actions)) {
+        return Err(AlgoError::Unsupported { algo, why: why.into() });
     }
     let input = match obs {
         ObservationSpace::Vector { .. } => vec![pipeline.input_dim(obs)],

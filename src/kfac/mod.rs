@@ -281,8 +281,8 @@ pub struct Kfac {
     momentum: Vec<LayerGrads>,
     cold_momentum: Vec<LayerGrads>,
     pending: Option<mpsc::Receiver<Result<Vec<Eigen>, KfacEvent>>>,
-    /// The engine's eigendecomposition ([`Self::set_linalg`]); faer's when `None`.
-    solver: Option<Arc<dyn KfacLinalg>>,
+    /// The engine's linear algebra ([`Self::set_linalg`]); faer's when `None`.
+    linalg: Option<Arc<dyn KfacLinalg>>,
 }
 
 fn rows_to_mat(x: &[f32], rows: usize, cols: usize, extra_one: bool) -> Mat<f64> {
@@ -345,20 +345,20 @@ fn finite(m: &Mat<f64>) -> bool {
     (0..m.ncols()).all(|j| (0..m.nrows()).all(|i| m[(i, j)].is_finite()))
 }
 
-fn eigen_of(b: &Block, floor: f64, solver: Option<&dyn KfacLinalg>) -> Result<Eigen, KfacEvent> {
+fn eigen_of(b: &Block, floor: f64, linalg: Option<&dyn KfacLinalg>) -> Result<Eigen, KfacEvent> {
     if b.kind == BlockKind::Identity {
         return Ok(Eigen { qa: Mat::identity(1, 1), da: vec![1.0], qg: Mat::identity(1, 1), dg: vec![1.0] });
     }
     let dec = |m: &Mat<f64>| -> Result<(Mat<f64>, Vec<f64>), KfacEvent> {
-        let (s, q): (Vec<f64>, Mat<f64>) = match solver {
+        let (s, q): (Vec<f64>, Mat<f64>) = match linalg {
             None => {
                 let e = m.self_adjoint_eigen(Side::Lower).map_err(|_| KfacEvent::SkippedEigenFailure)?;
                 let s = e.S().column_vector();
                 ((0..s.nrows()).map(|i| s[i]).collect(), e.U().to_owned())
             }
-            Some(solver) => {
+            Some(linalg) => {
                 let n = m.nrows();
-                let (s, q) = solver.eigh(&mat_cols(m), n).map_err(|_| KfacEvent::SkippedEigenFailure)?;
+                let (s, q) = linalg.eigh(&mat_cols(m), n).map_err(|_| KfacEvent::SkippedEigenFailure)?;
                 if s.len() != n || q.len() != n * n {
                     return Err(KfacEvent::SkippedEigenFailure);
                 }
@@ -406,8 +406,8 @@ fn mat_of_cols(v: &[f64], rows: usize, cols: usize) -> Mat<f64> {
     out
 }
 
-fn eigen_all(blocks: &[Block], floor: f64, solver: Option<&dyn KfacLinalg>) -> Result<Vec<Eigen>, KfacEvent> {
-    blocks.iter().map(|b| eigen_of(b, floor, solver)).collect()
+fn eigen_all(blocks: &[Block], floor: f64, linalg: Option<&dyn KfacLinalg>) -> Result<Vec<Eigen>, KfacEvent> {
+    blocks.iter().map(|b| eigen_of(b, floor, linalg)).collect()
 }
 
 impl Kfac {
@@ -423,16 +423,16 @@ impl Kfac {
             momentum: Vec::new(),
             cold_momentum: Vec::new(),
             pending: None,
-            solver: None,
+            linalg: None,
         }
     }
 
     /// Eigendecomposes the factors and forms the natural gradient's products with
-    /// `solver` (an engine's, [`KfacBlocks::kfac_linalg`]; `None`: faer on the host).
+    /// `linalg` (an engine's, [`KfacBlocks::kfac_linalg`]; `None`: faer on the host).
     ///
     /// [`KfacBlocks::kfac_linalg`]: crate::nets::KfacBlocks::kfac_linalg
-    pub fn set_linalg(&mut self, solver: Option<Arc<dyn KfacLinalg>>) {
-        self.solver = solver;
+    pub fn set_linalg(&mut self, linalg: Option<Arc<dyn KfacLinalg>>) {
+        self.linalg = linalg;
     }
 
     /// The configuration.
@@ -503,19 +503,30 @@ impl Kfac {
                 out.push(Block { a: Mat::identity(1, 1), g: Mat::identity(1, 1), kind: BlockKind::Identity });
                 continue;
             }
-            if let Some(gr) = &s.grams {
-                out.extend(self.factors_of_grams(s, gr));
-                continue;
-            }
-            let g_weight = gram_rows(&s.g, rows, s.out_dim, false, b * t);
+            // Each factor from the rows, or from the sums of products an engine reduced them
+            // to (`LayerGrams`: symmetric, read column by column), with the same scales.
+            let a_scale = 1.0 / (b * t * t);
+            let a_factor = |extra_one: bool| match &s.grams {
+                None => gram_rows(&s.a, rows, s.in_dim, extra_one, a_scale),
+                Some(gr) => {
+                    let m = s.in_dim + usize::from(extra_one);
+                    mat_of_cols_scaled(&gr.a, s.in_dim + 1, m, m, a_scale)
+                }
+            };
+            let g_weight = match &s.grams {
+                None => gram_rows(&s.g, rows, s.out_dim, false, b * t),
+                Some(gr) => mat_of_cols_scaled(&gr.g, s.out_dim, s.out_dim, s.out_dim, b * t),
+            };
             let bias_block = || -> Block {
-                let g_bias = if spatial == 1 {
-                    g_weight.clone()
-                } else {
-                    // sum over positions per example
-                    let g = rows_to_mat(&s.g, rows, s.out_dim, false);
-                    let summed = Mat::from_fn(s.batch, s.out_dim, |i, j| (0..spatial).map(|k| g[(i * spatial + k, j)]).sum());
-                    gram(&summed, b)
+                let g_bias = match &s.grams {
+                    _ if spatial == 1 => g_weight.clone(),
+                    Some(gr) => mat_of_cols_scaled(&gr.g_summed, s.out_dim, s.out_dim, s.out_dim, b),
+                    None => {
+                        // sum over positions per example
+                        let g = rows_to_mat(&s.g, rows, s.out_dim, false);
+                        let summed = Mat::from_fn(s.batch, s.out_dim, |i, j| (0..spatial).map(|k| g[(i * spatial + k, j)]).sum());
+                        gram(&summed, b)
+                    }
                 };
                 Block { a: Mat::from_fn(1, 1, |_, _| 1.0), g: g_bias, kind: BlockKind::Bias }
             };
@@ -525,42 +536,15 @@ impl Kfac {
                 }
                 (LayerKind::Bias, _) => out.push(bias_block()),
                 (_, BiasMode::Separate) => {
-                    out.push(Block { a: gram_rows(&s.a, rows, s.in_dim, false, 1.0 / (b * t * t)), g: g_weight.clone(), kind: BlockKind::Weight });
+                    out.push(Block { a: a_factor(false), g: g_weight.clone(), kind: BlockKind::Weight });
                     out.push(bias_block());
                 }
                 (_, BiasMode::Homogeneous) => {
-                    out.push(Block { a: gram_rows(&s.a, rows, s.in_dim, true, 1.0 / (b * t * t)), g: g_weight, kind: BlockKind::Weight });
+                    out.push(Block { a: a_factor(true), g: g_weight, kind: BlockKind::Weight });
                 }
             }
         }
         out
-    }
-
-    /// [`Self::factors`] of one layer whose rows an engine has already reduced
-    /// ([`LayerGrams`]): the same scales, applied to the sums of products.
-    fn factors_of_grams(&self, s: &LayerStats, gr: &LayerGrams) -> Vec<Block> {
-        let spatial = match s.kind {
-            LayerKind::Conv { spatial } => spatial,
-            _ => 1,
-        };
-        let (b, t) = (s.batch as f64, spatial as f64);
-        // The leading `m x m` of a symmetric `n x n` sum of products, read column by column
-        // (faer's layout; the same entries, as it is symmetric).
-        let square = |v: &[f64], n: usize, m: usize, scale: f64| mat_of_cols_scaled(v, n, m, m, scale);
-        let g_weight = square(&gr.g, s.out_dim, s.out_dim, b * t);
-        let bias_block = || Block {
-            a: Mat::from_fn(1, 1, |_, _| 1.0),
-            g: if spatial == 1 { g_weight.clone() } else { square(&gr.g_summed, s.out_dim, s.out_dim, b) },
-            kind: BlockKind::Bias,
-        };
-        let a_scale = 1.0 / (b * t * t);
-        match (s.kind, self.cfg.bias) {
-            (LayerKind::Bias | LayerKind::Unfactored, _) => vec![bias_block()],
-            (_, BiasMode::Separate) => {
-                vec![Block { a: square(&gr.a, s.in_dim + 1, s.in_dim, a_scale), g: g_weight.clone(), kind: BlockKind::Weight }, bias_block()]
-            }
-            (_, BiasMode::Homogeneous) => vec![Block { a: square(&gr.a, s.in_dim + 1, s.in_dim + 1, a_scale), g: g_weight, kind: BlockKind::Weight }],
-        }
     }
 
     /// Gradient matrices per block, matching [`Self::factors`].
@@ -644,7 +628,7 @@ impl Kfac {
     /// `op(l) m op(r)` (`op`: transposed when its flag is set), on the engine's linear
     /// algebra when it has one.
     fn product3(&self, l: &Mat<f64>, l_t: bool, m: &Mat<f64>, r: &Mat<f64>, r_t: bool) -> Result<Mat<f64>, KfacEvent> {
-        let Some(engine) = &self.solver else {
+        let Some(engine) = &self.linalg else {
             let lo = if l_t { l.transpose() } else { l.as_ref() };
             let ro = if r_t { r.transpose() } else { r.as_ref() };
             return Ok(lo * m * ro);
@@ -814,15 +798,15 @@ impl Kfac {
                 let (tx, rx) = mpsc::channel();
                 let snapshot = running.to_vec();
                 let floor = self.cfg.eigen_floor;
-                let solver = self.solver.clone();
+                let linalg = self.linalg.clone();
                 std::thread::spawn(move || {
-                    let _ = tx.send(eigen_all(&snapshot, floor, solver.as_deref()));
+                    let _ = tx.send(eigen_all(&snapshot, floor, linalg.as_deref()));
                 });
                 self.pending = Some(rx);
             }
             Ok(new_eigen)
         } else {
-            eigen_all(running, self.cfg.eigen_floor, self.solver.as_deref()).map(Some)
+            eigen_all(running, self.cfg.eigen_floor, self.linalg.as_deref()).map(Some)
         }
     }
 }

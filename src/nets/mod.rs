@@ -401,6 +401,14 @@ pub struct InputNorm {
     pub clip: f32,
 }
 
+impl InputNorm {
+    /// Rows of `mean.len()` columns, normalised and clipped.
+    pub fn apply(&self, obs: &[f32]) -> Vec<f32> {
+        let cols = self.mean.len();
+        obs.iter().enumerate().map(|(i, &x)| ((x - self.mean[i % cols]) / self.std[i % cols]).clamp(-self.clip, self.clip)).collect()
+    }
+}
+
 /// Errors of a network: a shape that cannot be built, a broken contract, an engine
 /// failure.
 #[derive(Debug, thiserror::Error)]

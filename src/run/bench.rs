@@ -220,7 +220,7 @@ pub fn bench(
         algo: algo_name.into(),
         steps: done,
         num_envs,
-        env_threads: env_threads.max(1),
+        env_threads,
         steps_per_update,
         seconds,
         steps_per_sec: done as f64 / seconds,

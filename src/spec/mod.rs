@@ -16,6 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::algo::AlgorithmConfig;
+use crate::env;
 use crate::nets::Engine;
 pub use grid::{GridPoint, GridValue};
 use raw::{RawPaperValue, RawSpec};
@@ -284,6 +285,14 @@ fn set_engine(algorithms: &mut [AlgorithmSpec], engine: Engine) {
     }
 }
 
+/// The first row or grid point whose network cannot run on these spaces (a conv torso
+/// needs images, ...): the row's index, the configuration and why.
+fn first_unfit<'a>(algorithms: &'a [AlgorithmSpec], obs: &env::ObservationSpace, act: &env::ActionSpace) -> Option<(usize, &'a AlgorithmConfig, crate::algo::AlgoError)> {
+    algorithms.iter().enumerate().find_map(|(i, alg)| {
+        std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)).find_map(|c| c.check_spaces(obs, act).err().map(|e| (i, c, e)))
+    })
+}
+
 impl Spec {
     /// The spec with every network on `engine` (`--engine`, over the spec's `engine:`), or
     /// why this binary cannot run it, or why the engine cannot run one of its rows on one
@@ -295,12 +304,10 @@ impl Spec {
         set_engine(&mut self.algorithms, engine);
         if !engine.is_cpu() {
             for id in &self.envs {
-                let e = crate::env::make(id).map_err(|e| e.to_string())?;
+                let e = env::make(id).map_err(|e| e.to_string())?;
                 let (obs, act) = (e.observation_space(), e.action_space());
-                for alg in &self.algorithms {
-                    for config in std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)) {
-                        config.check_spaces(&obs, &act).map_err(|err| format!("row `{}` on {id}: {err}", alg.name))?;
-                    }
+                if let Some((i, _, err)) = first_unfit(&self.algorithms, &obs, &act) {
+                    return Err(format!("row `{}` on {id}: {err}", self.algorithms[i].name));
                 }
             }
         }
@@ -540,7 +547,6 @@ fn strip_location(msg: &str) -> String {
 mod check {
     //! Raw -> checked.
     use super::*;
-    use crate::env;
 
     struct Checker<'a> {
         path: &'a Path,
@@ -951,17 +957,13 @@ mod check {
             let (obs, act) = (e.observation_space(), e.action_space());
             let max_steps = env::lookup(id).map(|e| e.max_episode_steps).unwrap_or(0);
             out.push(EnvShape { id: id.clone(), obs: obs.clone(), act: act.clone(), max_steps });
-            for (i, alg) in algorithms.iter().enumerate() {
-                for config in std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)) {
-                    if let Err(err) = config.check_spaces(&obs, &act) {
-                        let field = match err {
-                            crate::algo::AlgoError::UnsupportedObservations { .. } => "pipeline",
-                            crate::algo::AlgoError::Net(_) => "network.architecture",
-                            _ => "network",
-                        };
-                        return Err(c.err(format!("algorithms[{i}].{}.{field}", config.kind()), format!("{err} (on {id})")));
-                    }
-                }
+            if let Some((i, config, err)) = super::first_unfit(algorithms, &obs, &act) {
+                let field = match err {
+                    crate::algo::AlgoError::UnsupportedObservations { .. } => "pipeline",
+                    crate::algo::AlgoError::Net(_) => "network.architecture",
+                    _ => "network",
+                };
+                return Err(c.err(format!("algorithms[{i}].{}.{field}", config.kind()), format!("{err} (on {id})")));
             }
         }
         Ok(out)

@@ -254,11 +254,10 @@ impl ActorCritic {
 
     /// The values of [`Self::input_tensor`] as rows.
     fn input_rows<'o>(&self, obs: &'o [f32]) -> Cow<'o, [f32]> {
-        let Some(n) = &self.norm else {
-            return Cow::Borrowed(obs);
-        };
-        let cols = n.mean.len();
-        Cow::Owned(obs.iter().enumerate().map(|(i, &x)| ((x - n.mean[i % cols]) / n.std[i % cols]).clamp(-n.clip, n.clip)).collect())
+        match &self.norm {
+            None => Cow::Borrowed(obs),
+            Some(n) => Cow::Owned(n.apply(obs)),
+        }
     }
 
     fn policy_torso(&self) -> &SeqNet {

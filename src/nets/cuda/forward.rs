@@ -373,8 +373,11 @@ impl DeviceActorCritic {
         let (mut out, mut st) = self.torso.backward(dev, &tape.torso, dx, stats, grads)?;
         out.extend(vg);
         out.extend(pg);
-        st.extend(stats.of(dev, LayerKind::Linear, batch, (x, features), (&dv, 1))?);
-        st.extend(stats.of(dev, LayerKind::Linear, batch, (x, features), (&dl, self.actions()))?);
+        // Both heads read the features: their input statistic is computed once.
+        if let Some(value) = stats.of(dev, LayerKind::Linear, batch, (x, features), (&dv, 1))? {
+            let policy = stats.with_input_of(dev, &value, &dl, self.actions())?;
+            st.extend([value, policy]);
+        }
         Ok((out, st))
     }
 }
@@ -394,6 +397,24 @@ pub enum Stats {
 }
 
 impl Stats {
+    /// The statistics of a linear block that reads the same inputs as `like` (already
+    /// computed, in this form), from its pre-activation gradients `g` (`rows x out_dim`).
+    fn with_input_of(self, dev: &Device, like: &LayerStats, g: &CudaSlice<f32>, out_dim: usize) -> Result<LayerStats, NetError> {
+        let rows = like.batch;
+        let (g, grams) = match (self, &like.grams) {
+            (Stats::Reduced, Some(gr)) => {
+                let grams = LayerGrams { a: gr.a.clone(), g: super::kfac::gram64(dev, g, rows, out_dim, false)?, g_summed: Vec::new() };
+                (Vec::new(), Some(grams))
+            }
+            _ => {
+                let mut g = dev.download(g)?;
+                g.truncate(rows * out_dim);
+                (g, None)
+            }
+        };
+        Ok(LayerStats { kind: LayerKind::Linear, batch: rows, a: like.a.clone(), in_dim: like.in_dim, g, out_dim, grams })
+    }
+
     /// One block's statistics from its inputs `a` (`rows x in`) and pre-activation
     /// gradients `g` (`rows x out`) on the device.
     fn of(

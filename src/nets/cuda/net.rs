@@ -21,6 +21,7 @@
 //! MLPs, far too small for a GPU to help) are refused with the reason: they run on
 //! `--engine cpu`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rand::Rng;
@@ -175,13 +176,10 @@ impl CudaActorCritic {
     }
 
     /// The network's input rows: normalised when an [`InputNorm`] is set.
-    fn input_rows(&self, obs: &[f32]) -> Vec<f32> {
+    fn input_rows<'o>(&self, obs: &'o [f32]) -> Cow<'o, [f32]> {
         match &self.norm {
-            None => obs.to_vec(),
-            Some(n) => {
-                let cols = n.mean.len();
-                obs.iter().enumerate().map(|(i, &x)| ((x - n.mean[i % cols]) / n.std[i % cols]).clamp(-n.clip, n.clip)).collect()
-            }
+            None => Cow::Borrowed(obs),
+            Some(n) => Cow::Owned(n.apply(obs)),
         }
     }
 
