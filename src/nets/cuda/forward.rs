@@ -330,27 +330,10 @@ impl DeviceActorCritic {
     }
 
     /// Every block's gradient (torso layers, value head, policy head: K-FAC's declaration
-    /// order) from the loss's gradients with respect to the logits (`batch x actions`) and
-    /// the values (`batch`), by the chain rule through the traced pass.
-    pub fn backward(&self, dev: &Device, tape: &Tape, d_logits: &[f32], d_values: &[f32]) -> Result<Vec<LayerGrads>, NetError> {
-        Ok(self.backward_with_stats(dev, tape, d_logits, d_values, Stats::None)?.0)
-    }
-
-    /// [`Self::backward`], and every block's K-FAC statistics ([`Stats`]).
-    pub fn backward_with_stats(
-        &self,
-        dev: &Device,
-        tape: &Tape,
-        d_logits: &[f32],
-        d_values: &[f32],
-        stats: Stats,
-    ) -> Result<(Vec<LayerGrads>, Vec<LayerStats>), NetError> {
-        self.backward_parts(dev, tape, d_logits, d_values, stats, true)
-    }
-
-    /// [`Self::backward_with_stats`]; without `grads`, only the statistics (a sampled
-    /// Fisher loss's pass) and an empty gradient list.
-    pub fn backward_parts(
+    /// order; without `grads`, none: a sampled Fisher loss's pass) and K-FAC statistics
+    /// ([`Stats`]), from the loss's gradients with respect to the logits (`batch x actions`)
+    /// and the values (`batch`), by the chain rule through the traced pass.
+    pub fn backward(
         &self,
         dev: &Device,
         tape: &Tape,
@@ -728,7 +711,7 @@ mod tests {
             }
         }
         let d_values: Vec<f32> = (0..batch).map(|r| 2.0 * value_coef as f32 * (values[r] - targets[r]) / batch as f32).collect();
-        let (got, got_stats) = gpu.backward_with_stats(&dev, &tape, &d_logits, &d_values, Stats::Rows).unwrap();
+        let (got, got_stats) = gpu.backward(&dev, &tape, &d_logits, &d_values, Stats::Rows, true).unwrap();
         assert_eq!(got_stats.len(), want_stats.len());
         for (i, (g, w)) in got_stats.iter().zip(&want_stats).enumerate() {
             assert_eq!((g.kind, g.batch, g.in_dim, g.out_dim), (w.kind, w.batch, w.in_dim, w.out_dim), "block {i}");
@@ -742,7 +725,7 @@ mod tests {
         }
         // The statistics reduced on the device against the CPU engine's rows reduced on the
         // host (float64 sums of float32 rows that agree to 1e-3 of their scale).
-        let (_, reduced) = gpu.backward_parts(&dev, &tape, &d_logits, &d_values, Stats::Reduced, false).unwrap();
+        let (_, reduced) = gpu.backward(&dev, &tape, &d_logits, &d_values, Stats::Reduced, false).unwrap();
         for (i, (g, w)) in reduced.iter().zip(want_stats.iter().map(LayerStats::reduced)).enumerate() {
             let (g, w) = (g.grams.as_ref().unwrap(), w.grams.unwrap());
             for (part, gv, wv) in [("A", &g.a, &w.a), ("G", &g.g, &w.g), ("G summed", &g.g_summed, &w.g_summed)] {

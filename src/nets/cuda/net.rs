@@ -265,7 +265,7 @@ impl ActorCriticNet for CudaActorCritic {
         let want_grads = !matches!(q.grads, GradsWanted::None);
         let own_stats = if q.kfac_stats { Stats::Reduced } else { Stats::None };
         let (grads, mut stats) = if want_grads || q.kfac_stats {
-            self.net.backward_parts(&self.dev, &tape, &head.d_logits, &head.d_values, own_stats, want_grads)?
+            self.net.backward(&self.dev, &tape, &head.d_logits, &head.d_values, own_stats, want_grads)?
         } else {
             (Vec::new(), Vec::new())
         };
@@ -282,7 +282,7 @@ impl ActorCriticNet for CudaActorCritic {
                 ValueTarget::Noisy { noise: f.noise, sigma: f.sigma },
                 q.parts,
             )?;
-            stats = self.net.backward_parts(&self.dev, &tape, &fisher.d_logits, &fisher.d_values, Stats::Reduced, false)?.1;
+            stats = self.net.backward(&self.dev, &tape, &fisher.d_logits, &fisher.d_values, Stats::Reduced, false)?.1;
         }
         let (flat, blocks) = match q.grads {
             GradsWanted::None => (Vec::new(), Vec::new()),
