@@ -68,13 +68,13 @@ rc=$?
 threads=$(nproc)
 for algo in a2c acktr:baselines_atari; do
   for engine in cuda; do
-    echo "== bench $algo --engine $engine --env-threads $threads"
+    echo "== bench $algo --engine $engine --threads $threads"
     timeout 240 "$work/acktr" --engine "$engine" bench --env PongNoFrameskip-v4 --algo "$algo" --network atari_acktr \
-      --num-envs 32 --steps-per-update 20 --env-threads "$threads" --steps "${BENCH_STEPS:-25600}" || rc=1
+      --num-envs 32 --steps-per-update 20 --threads "$threads" --steps "${BENCH_STEPS:-25600}" || rc=1
   done
 done
-echo "== bench none (the environment alone) --env-threads $threads"
-"$work/acktr" bench --env PongNoFrameskip-v4 --algo none --num-envs 32 --env-threads "$threads" --steps 64000 || rc=1
+echo "== bench none (the environment alone) --threads $threads"
+"$work/acktr" bench --env PongNoFrameskip-v4 --algo none --num-envs 32 --threads "$threads" --steps 64000 || rc=1
 exit $rc
 EOF
 chmod +x "$out/run.sh"

@@ -44,7 +44,7 @@ fn algo(yaml: &str) -> AlgorithmConfig {
 fn mujoco(c: &mut Criterion) {
     let obs = ObservationSpace::Vector { dim: 17 };
     let act = ActionSpace::Continuous { dim: 6, low: vec![-1.0; 6], high: vec![1.0; 6] };
-    let progress = Progress { timesteps_done: 0, total_timesteps: 1_000_000 };
+    let progress = Progress { timesteps_done: 0, schedule_timesteps: 1_000_000 };
     let mut g = c.benchmark_group("mujoco_update_batch2500");
     for (name, yaml) in [
         ("a2c_rmsprop", "a2c: {network: {shared: false, value_activation: elu}}"),
@@ -68,7 +68,7 @@ fn mujoco(c: &mut Criterion) {
 fn atari(c: &mut Criterion) {
     let obs = ObservationSpace::Frames { channels: 4, height: 84, width: 84 };
     let act = ActionSpace::Discrete { n: 6 };
-    let progress = Progress { timesteps_done: 0, total_timesteps: 10_000_000 };
+    let progress = Progress { timesteps_done: 0, schedule_timesteps: 10_000_000 };
     // baselines' Atari ACKTR: 32 copies x 20 steps (`acktr/run_atari.py`, `acktr.py`).
     let rollout = Rollout::synthetic(&mut ChaCha8Rng::seed_from_u64(1), 32, 20, 4 * 84 * 84, &act);
     // Typed configurations: no image environment is registered yet for a spec to name.
@@ -77,10 +77,57 @@ fn atari(c: &mut Criterion) {
     let acktr = AlgorithmConfig::Acktr(AcktrConfig { network, ..Preset::BaselinesAtari.config() });
     let mut g = c.benchmark_group("atari_update_batch640");
     g.sample_size(10);
-    for (name, cfg) in [("first_order_rmsprop", a2c), ("kfac", acktr)] {
+    for (name, cfg, threads) in [("first_order_rmsprop", a2c.clone(), 1), ("kfac", acktr.clone(), 1), ("first_order_rmsprop_2_threads", a2c, 2), ("kfac_2_threads", acktr, 2)] {
         let mut a = cfg.build(&obs, &act, 0).unwrap();
+        a.set_threads(threads);
+        // Past the cold start (10 updates) and the pipeline's first decompositions.
+        for _ in 0..13 {
+            a.update(&rollout, progress).unwrap();
+        }
         g.bench_function(name, |b| b.iter(|| a.update(&rollout, progress).unwrap()));
     }
+    g.finish();
+}
+
+/// Where an ACKTR update of the Atari network spends its time, one thread, batch 640: the
+/// forward pass alone, the A2C loss's forward and backward passes, the same with the sampled
+/// Fisher loss's backward pass and the K-FAC statistics (float64 sums of float32 products),
+/// and (in `atari_kfac_host_step_batch640`) the K-FAC step with and without its
+/// eigendecompositions.
+fn atari_parts(c: &mut Criterion) {
+    use acktr::nets::{ActionBatch, FisherQuery, GradsWanted, LossQuery, Parts, ValueTarget};
+    let obs = ObservationSpace::Frames { channels: 4, height: 84, width: 84 };
+    let act = ActionSpace::Discrete { n: 6 };
+    let rows = 640;
+    let rollout = Rollout::synthetic(&mut ChaCha8Rng::seed_from_u64(1), 32, 20, 4 * 84 * 84, &act);
+    let network = NetworkConfig { architecture: Architecture::AtariAcktr, policy_activation: Activation::Relu, ..Default::default() };
+    let a = AlgorithmConfig::A2c(A2cConfig { network, ..Default::default() }).build(&obs, &act, 0).unwrap();
+    let net = a.policy();
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let weights: Vec<f32> = (0..rows).map(|_| rng.gen_range(-1e-3..1e-3)).collect();
+    let targets: Vec<f32> = (0..rows).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let sampled: Vec<f32> = (0..rows).map(|_| rng.gen_range(0..6) as f32).collect();
+    let noise: Vec<f32> = (0..rows).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let fisher_w = vec![-1.0 / rows as f32; rows];
+    let query = |fisher: bool| LossQuery {
+        obs: &rollout.obs,
+        rows,
+        value_obs: None,
+        actions: rollout.action_batch(true),
+        parts: Parts::ALL,
+        logp_weights: &weights,
+        entropy_coef: 0.01,
+        value_coef: 0.5,
+        target: ValueTarget::Fixed(&targets),
+        grads: GradsWanted::Flat,
+        kfac_stats: false,
+        fisher: fisher.then(|| FisherQuery { actions: ActionBatch::Discrete(&sampled), logp_weights: &fisher_w, value_coef: -1.0, noise: &noise, sigma: 1.0 }),
+    };
+    let mut g = c.benchmark_group("atari_parts_batch640");
+    g.sample_size(10);
+    g.bench_function("forward", |b| b.iter(|| net.policy_dist(&rollout.obs, rows).unwrap()));
+    g.bench_function("loss_forward_backward", |b| b.iter(|| net.loss(&query(false)).unwrap()));
+    g.bench_function("loss_and_fisher_with_statistics", |b| b.iter(|| net.loss(&query(true)).unwrap()));
     g.finish();
 }
 
@@ -185,5 +232,5 @@ fn config() -> Criterion {
     }
 }
 
-criterion_group! { name = benches; config = config(); targets = mujoco, atari, rollout_batch1, atari_kfac_host_step }
+criterion_group! { name = benches; config = config(); targets = mujoco, atari, atari_parts, rollout_batch1, atari_kfac_host_step }
 criterion_main!(benches);

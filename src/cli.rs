@@ -44,10 +44,11 @@ pub enum Command {
         /// Cells run in parallel (default: the number of CPUs).
         #[arg(long)]
         jobs: Option<usize>,
-        /// Threads each cell's environment copies step on (default 1; results do not depend
-        /// on it: the GPU engine's rollouts, README "GPU engine").
-        #[arg(long, default_value_t = 1, value_parser = at_least_one)]
-        env_threads: usize,
+        /// Threads each cell uses: its environment copies, its network's products, K-FAC's
+        /// statistics and pipelined eigendecompositions (default 1; the results are the same
+        /// bits for every count).
+        #[arg(long, visible_alias = "env-threads", default_value_t = 1, value_parser = at_least_one)]
+        threads: usize,
         /// Do not draw a progress bar.
         #[arg(long)]
         no_progress: bool,
@@ -75,8 +76,8 @@ pub enum Command {
         #[arg(long, default_value_t = run::DEFAULT_CHECKPOINT_MINUTES, allow_negative_numbers = true)]
         checkpoint_minutes: f64,
         /// As for `reproduce`.
-        #[arg(long, default_value_t = 1, value_parser = at_least_one)]
-        env_threads: usize,
+        #[arg(long, visible_alias = "env-threads", default_value_t = 1, value_parser = at_least_one)]
+        threads: usize,
     },
     /// Where each cell stands: finished, damaged, queued or running on Slurm, failed (with
     /// its task's log), interrupted (with its checkpoint's progress) or to do.
@@ -99,7 +100,7 @@ pub enum Command {
     },
     /// List the specs and their profiles.
     List,
-    /// Time environment stepping or training, single-threaded; prints one JSON line.
+    /// Time environment stepping or training (one thread unless `--threads`); prints one JSON line.
     Bench {
         /// Gymnasium id.
         #[arg(long)]
@@ -113,9 +114,10 @@ pub enum Command {
         /// Environment copies.
         #[arg(long, default_value_t = 1)]
         num_envs: usize,
-        /// Threads the copies step on (results do not depend on it).
-        #[arg(long, default_value_t = 1, value_parser = at_least_one)]
-        env_threads: usize,
+        /// Threads the run uses: the copies, the network's products, K-FAC's statistics and
+        /// pipelined eigendecompositions (results do not depend on it).
+        #[arg(long, visible_alias = "env-threads", default_value_t = 1, value_parser = at_least_one)]
+        threads: usize,
         /// Steps of every copy per update (batch = num_envs x steps_per_update).
         #[arg(long, default_value_t = 2500)]
         steps_per_update: usize,
@@ -207,8 +209,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Bench { env, algo, steps, num_envs, env_threads, steps_per_update, network } => {
-            let r = run::bench::bench(env, algo, network.as_deref(), *steps, *num_envs, *env_threads, *steps_per_update, cli.engine)?;
+        Command::Bench { env, algo, steps, num_envs, threads, steps_per_update, network } => {
+            let r = run::bench::bench(env, algo, network.as_deref(), *steps, *num_envs, *threads, *steps_per_update, cli.engine)?;
             println!("{}", serde_json::to_string(&r)?);
             Ok(ExitCode::SUCCESS)
         }
@@ -222,7 +224,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::RunCell { spec: name, profile, index, plan_digest, checkpoint_minutes, env_threads } => {
+        Command::RunCell { spec: name, profile, index, plan_digest, checkpoint_minutes, threads } => {
             let s = load(cli, name, profile)?;
             let cells = s.cells();
             let total = cells.len();
@@ -252,7 +254,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             let opts = run::RunOptions {
                 results_root: cli.results.clone(),
                 jobs: 1,
-                env_threads: *env_threads,
+                threads: *threads,
                 progress: false,
                 checkpoint_every: checkpoint_every(*checkpoint_minutes),
             };
@@ -305,7 +307,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             println!("wrote {} ({}/{} cells finished)", path.display(), r.cells_finished, r.cells_total);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Reproduce { spec: name, profile, jobs, env_threads, no_progress, checkpoint_minutes, slurm } => {
+        Command::Reproduce { spec: name, profile, jobs, threads, no_progress, checkpoint_minutes, slurm } => {
             let s = load(cli, name, profile)?;
             if slurm.slurm {
                 return submit_slurm(&s, &cli.results, slurm, *checkpoint_minutes);
@@ -315,7 +317,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             let opts = run::RunOptions {
                 results_root: cli.results.clone(),
                 jobs,
-                env_threads: *env_threads,
+                threads: *threads,
                 progress: !no_progress && std::io::stderr().is_terminal(),
                 checkpoint_every: checkpoint_every(*checkpoint_minutes),
             };

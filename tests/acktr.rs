@@ -59,7 +59,7 @@ fn a_nan_in_the_batch_skips_the_update_without_touching_parameters() {
     let pipeline = acktr::algo::Pipeline::new(c.pipeline, &obs, &act);
     let mut a = acktr::algo::Acktr::new(c, net, pipeline, true, 0).unwrap();
     let mut collector = Collector::new(venv, rand_chacha::ChaCha8Rng::seed_from_u64(1));
-    let progress = Progress { timesteps_done: 0, total_timesteps: 1000 };
+    let progress = Progress { timesteps_done: 0, schedule_timesteps: 1000 };
     let (mut rollout, _) = collector.collect(&mut a, 5).unwrap();
     rollout.rewards[3] = f32::NAN;
     let before = a.net().params();

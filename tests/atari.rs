@@ -69,7 +69,7 @@ fn an_atari_vec_env_continues_bit_for_bit_from_its_snapshot() {
     assert!(games >= 1 && lives > games, "the run crossed life losses ({lives}) and game overs ({games})");
 }
 
-/// ALE copies stepping side by side on threads (`--env-threads`, the GPU engine's
+/// ALE copies stepping side by side on threads (`--threads`, the GPU engine's
 /// rollouts) give the run stepped in order, bit for bit: rewards, ends, games, and every
 /// copy's emulator state, over life losses and game ends.
 #[test]

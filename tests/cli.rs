@@ -54,25 +54,25 @@ fn bench_steps_mujoco_without_littering_the_working_directory() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a MuJoCo task"));
 }
 
-/// `--env-threads` takes 1 or more (the copies' results do not depend on it); anything else
+/// `--threads` takes 1 or more (the copies' results do not depend on it); anything else
 /// is refused with exit code 2, naming the flag, before anything runs.
 #[test]
-fn env_threads_must_be_at_least_one() {
+fn threads_must_be_at_least_one() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().to_str().unwrap();
     for args in [
-        vec!["bench", "--env", "CartPole-v1", "--algo", "none", "--env-threads", "0"],
-        vec!["--results", results, "reproduce", "smoke", "--profile", "smoke", "--env-threads", "0"],
-        vec!["--results", results, "run-cell", "smoke", "--profile", "smoke", "--index", "0", "--env-threads", "two"],
+        vec!["bench", "--env", "CartPole-v1", "--algo", "none", "--threads", "0"],
+        vec!["--results", results, "reproduce", "smoke", "--profile", "smoke", "--threads", "0"],
+        vec!["--results", results, "run-cell", "smoke", "--profile", "smoke", "--index", "0", "--threads", "two"],
     ] {
         let out = acktr(&repo(), &args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains("--env-threads") && stderr.contains("1 or more"), "{args:?}: {stderr}");
+        assert!(stderr.contains("--threads") && stderr.contains("1 or more"), "{args:?}: {stderr}");
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing was written");
-    let out = acktr(&repo(), &["bench", "--env", "CartPole-v1", "--algo", "none", "--steps", "400", "--num-envs", "4", "--env-threads", "2"]);
+    let out = acktr(&repo(), &["bench", "--env", "CartPole-v1", "--algo", "none", "--steps", "400", "--num-envs", "4", "--threads", "2"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
-    assert_eq!(v["env_threads"], 2);
+    assert_eq!(v["threads"], 2);
 }

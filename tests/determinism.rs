@@ -22,8 +22,8 @@ fn identical_logs(spec_file: &str) {
     let b = tempfile::tempdir().unwrap();
     // Different parallelism (cells side by side, environment copies stepping on threads)
     // must not change results either.
-    for (root, jobs, env_threads) in [(a.path(), 1, 1), (b.path(), 2, 3)] {
-        run::reproduce(&spec, &run::RunOptions { results_root: root.into(), jobs, env_threads, progress: false, checkpoint_every: None }).unwrap();
+    for (root, jobs, threads) in [(a.path(), 1, 1), (b.path(), 2, 3)] {
+        run::reproduce(&spec, &run::RunOptions { results_root: root.into(), jobs, threads, progress: false, checkpoint_every: None }).unwrap();
     }
     for cell in spec.cells() {
         for file in ["episodes.parquet", "updates.parquet"] {

@@ -29,7 +29,7 @@ fn solves_with(algorithm: &str, steps: u64, num_envs: usize, steps_per_update: u
     );
     let spec = acktr::spec::parse(&text, std::path::Path::new("learn.yaml"), "paper").unwrap();
     let root = tempfile::tempdir().unwrap();
-    run::reproduce(&spec, &run::RunOptions { results_root: root.path().into(), jobs: 1, env_threads: 1, progress: false, checkpoint_every: None }).unwrap();
+    run::reproduce(&spec, &run::RunOptions { results_root: root.path().into(), jobs: 1, threads: 1, progress: false, checkpoint_every: None }).unwrap();
     let cell = &spec.cells()[0];
     let df = logs::read_parquet(&run::cell_dir(root.path(), cell).join("episodes.parquet")).unwrap();
     let returns: Vec<f64> = df.column("return").unwrap().f64().unwrap().into_no_null_iter().collect();

@@ -38,7 +38,7 @@ fn acktr_updates_the_paper_atari_network_on_a_synthetic_batch() {
     assert!(blocks[0].name.contains("conv 4x8x8 -> 32"), "{}", blocks[0].name);
     let rollout = Rollout::synthetic(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0), 2, 3, 4 * 84 * 84, &act);
     let before = algo.policy().params();
-    let progress = Progress { timesteps_done: 0, total_timesteps: 1000 };
+    let progress = Progress { timesteps_done: 0, schedule_timesteps: 1000 };
     let stats = algo.update(&rollout, progress).unwrap();
     assert_eq!(stat(&stats, "kfac_event"), 0.0, "a K-FAC step, not a skip or a cold start: {stats:?}");
     assert!(stat(&stats, "nu") > 0.0 && stat(&stats, "exact_kl").is_finite(), "{stats:?}");
@@ -69,7 +69,7 @@ fn trpo_steps_its_atari_network_on_a_synthetic_batch() {
     // Rewards that vary, so the advantages (standardised per batch) are not all equal.
     rollout.rewards.iter_mut().enumerate().for_each(|(i, r)| *r = (i % 3) as f32);
     let before = algo.policy().policy_params();
-    let stats = algo.update(&rollout, Progress { timesteps_done: 0, total_timesteps: 1000 }).unwrap();
+    let stats = algo.update(&rollout, Progress { timesteps_done: 0, schedule_timesteps: 1000 }).unwrap();
     let after = algo.policy().policy_params();
     assert!(after.iter().all(|x| x.is_finite()));
     // An accepted step within the trust region (mean KL <= 1.5 max_kl, max_kl 0.001) that
@@ -88,7 +88,7 @@ fn a2c_trains_the_same_network_through_the_same_interface() {
     let mut algo = cfg.build(&obs, &act, 0).unwrap();
     let rollout = Rollout::synthetic(&mut rand_chacha::ChaCha8Rng::seed_from_u64(1), 2, 2, 4 * 84 * 84, &act);
     let before = algo.policy().params();
-    let stats = algo.update(&rollout, Progress { timesteps_done: 0, total_timesteps: 100 }).unwrap();
+    let stats = algo.update(&rollout, Progress { timesteps_done: 0, schedule_timesteps: 100 }).unwrap();
     assert!(stat(&stats, "grad_norm") > 0.0);
     assert_ne!(algo.policy().params(), before);
 }

@@ -16,7 +16,7 @@ fn a_cell_finished_under_another_spec_is_copied_with_its_files() {
     let root = tempfile::tempdir().unwrap();
     let a = acktr::spec::parse(&spec(""), std::path::Path::new("specs/a.yaml"), "paper").unwrap();
     let b = acktr::spec::parse(&spec(", Pendulum-v1"), std::path::Path::new("specs/b.yaml"), "paper").unwrap();
-    let opts = run::RunOptions { results_root: root.path().into(), jobs: 1, env_threads: 1, progress: false, checkpoint_every: None };
+    let opts = run::RunOptions { results_root: root.path().into(), jobs: 1, threads: 1, progress: false, checkpoint_every: None };
     let sa = run::reproduce(&a, &opts).unwrap();
     assert_eq!((sa.cells_run, sa.cells_reused), (1, 0));
     let sb = run::reproduce(&b, &opts).unwrap();

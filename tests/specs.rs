@@ -26,7 +26,7 @@ fn every_specs_smoke_profile_runs_to_a_complete_report() {
     for name in spec::list_specs(&dir) {
         let s = spec::load(&dir.join(format!("{name}.yaml")), "smoke").unwrap_or_else(|e| panic!("{name}: {e}"));
         let root = tempfile::tempdir().unwrap();
-        acktr::run::reproduce(&s, &acktr::run::RunOptions { results_root: root.path().into(), jobs: 2, env_threads: 1, progress: false, checkpoint_every: None })
+        acktr::run::reproduce(&s, &acktr::run::RunOptions { results_root: root.path().into(), jobs: 2, threads: 1, progress: false, checkpoint_every: None })
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let (report, path) = acktr::report::write(&s, root.path()).unwrap();
         // Atari smoke budgets (tens of timesteps: the conv networks' K-FAC on 2 cores) end no

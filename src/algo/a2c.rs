@@ -202,6 +202,10 @@ impl Algorithm for A2c {
         &mut self.pipeline
     }
 
+    fn set_threads(&mut self, threads: usize) {
+        self.net.set_threads(threads);
+    }
+
     fn checkpoint(&self) -> Result<Vec<u8>, AlgoError> {
         super::encode(&A2cState { params: self.net.params(), opt: self.opt.clone(), pipeline: self.pipeline.state() })
     }

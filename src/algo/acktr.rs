@@ -191,7 +191,7 @@ impl Default for AcktrConfig {
 pub enum Preset {
     /// openai/baselines `acktr/acktr.py` (Atari): lr 0.25 linear decay, momentum 0.9,
     /// kl_clip 0.001, damping 0.01, stat decay 0.99, eigendecomposition every update
-    /// (`kfac_update=1`), cold start 10 updates at lr 0.01 with gradients clipped to 0.5,
+    /// (`kfac_update=1`) pipelined two updates behind (`async=1`), cold start 10 updates at lr 0.01 with gradients clipped to 0.5,
     /// entropy 0.01, value 0.5, shared network. Run with 32 envs x 20 steps.
     BaselinesAtari,
     /// openai/baselines' continuous-control ACKTR (commit c6c0f45), step by step:
@@ -229,6 +229,10 @@ impl Preset {
             Preset::BaselinesAtari => AcktrConfig {
                 kfac: KfacConfig {
                     inverse_every: 1,
+                    // `async=1`: the decompositions off the critical path, used two
+                    // updates after the factors they decompose (`crate::kfac`, "Pipelined
+                    // eigendecompositions": baselines' staleness depends on timing).
+                    inverse_lag: 2,
                     cold_start: Some(ColdStart { iterations: 10, lr: 0.01, max_grad_norm: Some(0.5) }),
                     ..KfacConfig::default()
                 },
@@ -734,6 +738,19 @@ impl Algorithm for Acktr {
 
     fn pipeline_mut(&mut self) -> &mut Pipeline {
         &mut self.pipeline
+    }
+
+    fn set_threads(&mut self, threads: usize) {
+        self.net.set_threads(threads);
+        match &mut self.opt {
+            Optimizers::Joint { kfac, .. } => kfac.set_threads(threads),
+            Optimizers::Separate { policy, value, .. } => {
+                policy.set_threads(threads);
+                if let ValueOptimizer::Kfac(k) = value {
+                    k.set_threads(threads);
+                }
+            }
+        }
     }
 
     fn checkpoint(&self) -> Result<Vec<u8>, AlgoError> {

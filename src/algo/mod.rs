@@ -46,6 +46,9 @@ pub trait Algorithm {
     fn checkpoint(&self) -> Result<Vec<u8>, AlgoError>;
     /// Continues from [`Algorithm::checkpoint`]'s bytes of the same configuration.
     fn restore(&mut self, bytes: &[u8]) -> Result<(), AlgoError>;
+    /// Threads its network and optimizers may use (`--threads`); the results are the same
+    /// bits for every count.
+    fn set_threads(&mut self, _threads: usize) {}
 }
 
 /// Encodes a checkpoint part.
@@ -404,7 +407,8 @@ impl Training {
     }
 }
 
-/// Runs the shared training loop until `total_timesteps` are collected: collect a batch
+/// Runs the shared training loop until `total_timesteps` are collected (schedules annealing
+/// over the same horizon): collect a batch
 /// (`steps_per_update` steps of every copy, or whole episodes until more than
 /// `steps_per_update` timesteps, as the algorithm's pipeline says), update, report. `observe`
 /// sees every update and the episodes that ended during its rollout.
@@ -417,20 +421,21 @@ pub fn train(
     mut observe: impl FnMut(&UpdateEvent, &[EpisodeEvent]),
 ) -> Result<(), AlgoError> {
     let mut training = Training::new(venv, action_seed);
-    train_from(algo, &mut training, steps_per_update, total_timesteps, |u, e, _, _| {
+    train_from(algo, &mut training, steps_per_update, total_timesteps, total_timesteps, |u, e, _, _| {
         observe(u, e);
         Ok(())
     })
 }
 
-/// [`train`] from where `training` stands (a fresh run, or one restored from a checkpoint).
-/// `after` sees every update, the episodes that ended during its rollout, and the state
+/// [`train`] from where `training` stands (a fresh run, or one restored from a checkpoint),
+/// its schedules annealing over `schedule_timesteps`. `after` sees every update, the episodes that ended during its rollout, and the state
 /// after it (what a checkpoint saves).
 pub fn train_from(
     algo: &mut dyn Algorithm,
     training: &mut Training,
     steps_per_update: usize,
     total_timesteps: u64,
+    schedule_timesteps: u64,
     mut after: impl FnMut(&UpdateEvent, &[EpisodeEvent], &Training, &dyn Algorithm) -> Result<(), AlgoError>,
 ) -> Result<(), AlgoError> {
     let layout = algo.pipeline_mut().config().batch;
@@ -438,7 +443,7 @@ pub fn train_from(
         return Err(AlgoError::Unsupported { algo: "train", why: "whole-episode batches run one environment copy (num_envs: 1)".into() });
     }
     while training.collector.global_step() < total_timesteps {
-        let progress = Progress { timesteps_done: training.collector.global_step(), total_timesteps };
+        let progress = Progress { timesteps_done: training.collector.global_step(), schedule_timesteps };
         let (rollout, episodes) = match layout {
             BatchLayout::Steps => training.collector.collect(algo, steps_per_update)?,
             BatchLayout::WholeEpisodes => training.collector.collect_episodes(algo, steps_per_update)?,

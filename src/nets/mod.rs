@@ -462,6 +462,10 @@ pub trait ActorCriticNet: KfacBlocks + Send {
     /// In float64: conjugate gradient amplifies the rounding of its products.
     fn policy_fvp(&self, obs: &[f32], rows: usize, v: &[f64]) -> Result<Vec<f64>, NetError>;
 
+    /// Threads the engine may use for one call (its products and K-FAC statistics); the
+    /// results are the same bits for every count. 1 unless set.
+    fn set_threads(&mut self, _threads: usize) {}
+
     /// The device the network runs on when it is not the host's CPU (`NVIDIA H200
     /// (sm_90)`), for the cell's provenance.
     fn accelerator(&self) -> Option<String> {

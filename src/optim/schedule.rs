@@ -8,14 +8,15 @@ use serde::{Deserialize, Serialize};
 pub struct Progress {
     /// Timesteps collected before this update.
     pub timesteps_done: u64,
-    /// The cell's budget.
-    pub total_timesteps: u64,
+    /// The horizon the schedules anneal over: the cell's budget, or the budget of the
+    /// experiment it is a shortened run of (`budget.schedule_timesteps`).
+    pub schedule_timesteps: u64,
 }
 
 impl Progress {
-    /// `1 - done/total`, the factor of baselines' `linear` schedule (`common/schedules.py`).
+    /// `1 - done/horizon`, the factor of baselines' `linear` schedule (`common/schedules.py`).
     pub fn remaining(&self) -> f64 {
-        1.0 - self.timesteps_done as f64 / self.total_timesteps.max(1) as f64
+        1.0 - self.timesteps_done as f64 / self.schedule_timesteps.max(1) as f64
     }
 }
 
@@ -26,7 +27,8 @@ pub enum LrSchedule {
     /// The same rate throughout.
     #[default]
     Constant,
-    /// Linear decay to 0 over the budget (baselines `lrschedule='linear'`).
+    /// Linear decay to 0 over the schedule's horizon (baselines `lrschedule='linear'`, over
+    /// `learn`'s `total_timesteps`).
     Linear,
 }
 

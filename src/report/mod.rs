@@ -118,6 +118,9 @@ pub struct Report {
     /// Timesteps per cell at this profile, and in the spec as written (the paper's budget).
     pub budget_timesteps: u64,
     pub paper_budget_timesteps: u64,
+    /// Rows whose learning-rate schedules anneal over a horizon other than their run:
+    /// `(row, timesteps run, schedule horizon)`.
+    pub schedules: Vec<(String, u64, u64)>,
     /// Figure files written beside the report (relative names), if any.
     pub figures: Vec<String>,
     /// Rankings of the grid points, when some algorithm has a grid of several points.
@@ -314,6 +317,13 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
         },
         budget_timesteps: spec.budget.total_timesteps,
         paper_budget_timesteps: spec.paper_budget.total_timesteps,
+        schedules: spec
+            .algorithms
+            .iter()
+            .map(|a| (a.name.clone(), spec.row_budget(a)))
+            .filter(|(_, b)| b.schedule_timesteps.is_some())
+            .map(|(name, b)| (name, b.total_timesteps, b.schedule_horizon()))
+            .collect(),
         figures: Vec::new(),
         grid_rankings,
         notes: Vec::new(),
@@ -463,6 +473,14 @@ pub fn render_markdown(r: &Report) -> String {
             s,
             "> **Not the paper's budget:** profile `{}` runs {} timesteps per cell, the paper {}; the paper's numbers are shown for reference only.\n",
             r.profile, r.budget_timesteps, r.paper_budget_timesteps
+        );
+    }
+    if !r.schedules.is_empty() {
+        let rows: Vec<String> = r.schedules.iter().map(|(name, run, horizon)| format!("{name} runs {run} of {horizon} timesteps")).collect();
+        let _ = writeln!(
+            s,
+            "> **A run cut short:** learning-rate schedules anneal over the experiment's horizon, not the run: {}.\n",
+            rows.join("; ")
         );
     }
     for (k, name) in r.metrics.iter().enumerate() {

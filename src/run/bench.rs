@@ -112,8 +112,8 @@ pub struct BenchResult {
     pub algo: String,
     pub steps: u64,
     pub num_envs: usize,
-    /// Threads the copies stepped on (`--env-threads`).
-    pub env_threads: usize,
+    /// Threads the run used (`--threads`).
+    pub threads: usize,
     pub steps_per_update: usize,
     pub seconds: f64,
     pub steps_per_sec: f64,
@@ -127,7 +127,7 @@ impl BenchResult {
             algo: algo.into(),
             steps,
             num_envs: 1,
-            env_threads: 1,
+            threads: 1,
             steps_per_update: 0,
             seconds,
             steps_per_sec: steps as f64 / seconds,
@@ -135,8 +135,9 @@ impl BenchResult {
     }
 }
 
-/// Runs `steps` timesteps on one thread, the environment copies stepping on `env_threads`
-/// threads of their own ([`VecEnv::set_threads`]).
+/// Runs `steps` timesteps on `threads` threads: the environment copies
+/// ([`VecEnv::set_threads`]), the network's products and K-FAC's work
+/// ([`crate::algo::Algorithm::set_threads`]).
 #[allow(clippy::too_many_arguments)]
 pub fn bench(
     env_id: &str,
@@ -144,11 +145,11 @@ pub fn bench(
     network: Option<&str>,
     steps: u64,
     num_envs: usize,
-    env_threads: usize,
+    threads: usize,
     steps_per_update: usize,
     engine: Option<Engine>,
 ) -> Result<BenchResult, BenchError> {
-    for (flag, v) in [("--steps", steps as usize), ("--num-envs", num_envs), ("--env-threads", env_threads), ("--steps-per-update", steps_per_update)] {
+    for (flag, v) in [("--steps", steps as usize), ("--num-envs", num_envs), ("--threads", threads), ("--steps-per-update", steps_per_update)] {
         if v == 0 {
             return Err(BenchError::BadArgument(format!("{flag} must be at least 1")));
         }
@@ -181,10 +182,10 @@ pub fn bench(
         }
         return Err(BenchError::NotAtari(env_id.into()));
     }
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     let (seconds, done) = pool.install(|| -> Result<(f64, u64), BenchError> {
         let mut venv = VecEnv::new(num_envs, 0, || env::make(env_id))?;
-        venv.set_threads(env_threads)?;
+        venv.set_threads(threads)?;
         match algo {
             BenchAlgo::Mujoco | BenchAlgo::Ale => unreachable!("handled above"),
             BenchAlgo::None => {
@@ -208,6 +209,7 @@ pub fn bench(
             }
             BenchAlgo::Train(cfg) => {
                 let mut a = cfg.build(&venv.observation_space(), &venv.action_space(), 0)?;
+                a.set_threads(threads);
                 let start = Instant::now();
                 let mut done = 0;
                 algo::train(a.as_mut(), venv, 0, steps_per_update, steps, |u, _| done = u.global_step)?;
@@ -220,7 +222,7 @@ pub fn bench(
         algo: algo_name.into(),
         steps: done,
         num_envs,
-        env_threads,
+        threads,
         steps_per_update,
         seconds,
         steps_per_sec: done as f64 / seconds,

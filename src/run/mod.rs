@@ -76,9 +76,9 @@ pub struct RunOptions {
     pub results_root: PathBuf,
     /// Cells run at once.
     pub jobs: usize,
-    /// Threads each cell's environment copies step on ([`VecEnv::set_threads`]; results do
-    /// not depend on it).
-    pub env_threads: usize,
+    /// Threads each cell uses: its environment copies ([`VecEnv::set_threads`]), its
+    /// network and optimizers ([`algo::Algorithm::set_threads`]); results do not depend on it.
+    pub threads: usize,
     /// Draw a progress bar on stderr.
     pub progress: bool,
     /// Write a running cell's checkpoint after the first update at least this long after
@@ -447,11 +447,12 @@ pub fn run_cell(
         source,
     };
     let mut venv = VecEnv::new(cell.budget.num_envs, cell.seed, || env::make(&cell.env)).map_err(|e| cell_err(e.into()))?;
-    venv.set_threads(opts.env_threads).map_err(|e| cell_err(e.into()))?;
+    venv.set_threads(opts.threads).map_err(|e| cell_err(e.into()))?;
     let mut algorithm = cell
         .config
         .build(&venv.observation_space(), &venv.action_space(), cell.seed)
         .map_err(cell_err)?;
+    algorithm.set_threads(opts.threads);
     let mut training = algo::Training::new(venv, cell.seed);
     let mut log = CellLog::default();
     // Wall-clock seconds of the cell before this process took it up (from its checkpoint).
@@ -483,6 +484,7 @@ pub fn run_cell(
         &mut training,
         cell.budget.steps_per_update,
         cell.budget.total_timesteps,
+        cell.budget.schedule_horizon(),
         |update, episodes, state, algorithm| {
             let wall = offset + started.elapsed().as_secs_f64();
             log.record(update, episodes, wall);

@@ -384,7 +384,7 @@ signal= child=
 forward() { signal=$1; [ -n "$child" ] && kill -"$1" "$child" 2>/dev/null; }
 trap 'forward USR1' USR1
 trap 'forward TERM' TERM
-"$acktr" --results "$results" {engine}run-cell "$spec" --profile "$profile" --index "$index" --plan-digest "$plan" --checkpoint-minutes {minutes} --env-threads "${SLURM_CPUS_PER_TASK:-1}" &
+"$acktr" --results "$results" {engine}run-cell "$spec" --profile "$profile" --index "$index" --plan-digest "$plan" --checkpoint-minutes {minutes} --threads "${SLURM_CPUS_PER_TASK:-1}" &
 child=$!
 while :; do
   wait "$child"; rc=$?

@@ -53,6 +53,19 @@ pub struct Budget {
     pub total_timesteps: u64,
     pub num_envs: usize,
     pub steps_per_update: usize,
+    /// The horizon learning-rate schedules anneal over, where it is not `total_timesteps`
+    /// (`budget.schedule_timesteps`; by default the budget of the experiment the spec
+    /// reproduces, so a profile's shorter run is that run cut short). Not written when it
+    /// equals the budget, so such cells keep their hashes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_timesteps: Option<u64>,
+}
+
+impl Budget {
+    /// The horizon the learning-rate schedules anneal over.
+    pub fn schedule_horizon(&self) -> u64 {
+        self.schedule_timesteps.unwrap_or(self.total_timesteps)
+    }
 }
 
 pub use crate::metric::MetricKind;
@@ -115,6 +128,9 @@ pub struct AlgorithmBudget {
     /// The row's own batch layout (paper Table 1: ACKTR 32 environments, A2C 16).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_envs: Option<usize>,
+    /// The row's own schedule horizon ([`Budget::schedule_timesteps`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_timesteps: Option<u64>,
 }
 
 /// Which budget fields the chosen profile sets (they then win over a row's own).
@@ -137,7 +153,7 @@ impl ProfileSets {
 
 impl AlgorithmBudget {
     fn is_empty(&self) -> bool {
-        self.total_timesteps.is_none() && self.steps_per_update.is_none() && self.num_envs.is_none()
+        self.total_timesteps.is_none() && self.steps_per_update.is_none() && self.num_envs.is_none() && self.schedule_timesteps.is_none()
     }
 
     /// `base` with this row's fields, except those the profile sets.
@@ -318,7 +334,7 @@ impl Spec {
     /// The budget of an algorithm row's cells: the spec's, with the row's own fields where
     /// the profile sets none.
     pub fn row_budget(&self, alg: &AlgorithmSpec) -> Budget {
-        alg.budget.apply(self.budget, self.profile_sets)
+        check::row_budget(alg, self.budget, self.paper_budget, self.profile_sets)
     }
 
     /// Every cell, in a stable order (env, algorithm, grid point, seed).
@@ -644,6 +660,7 @@ mod check {
                 total_timesteps: rb.total_timesteps.map(|v| self.positive(&format!("{at}.budget.total_timesteps"), v)).transpose()?,
                 steps_per_update: rb.steps_per_update.map(|v| self.positive(&format!("{at}.budget.steps_per_update"), v).map(|v| v as usize)).transpose()?,
                 num_envs: rb.num_envs.map(|v| self.positive(&format!("{at}.budget.num_envs"), v).map(|v| v as usize)).transpose()?,
+                schedule_timesteps: rb.schedule_timesteps.map(|v| self.positive(&format!("{at}.budget.schedule_timesteps"), v)).transpose()?,
             };
             Ok(Some(AlgorithmSpec { name: a.name.clone(), config, grid, budget }))
         }
@@ -812,13 +829,13 @@ mod check {
             }
             set_engine(&mut algorithms, engine);
         }
-        let (seeds, budget, paper_budget) = seeds_and_budget(&c, &raw, &prof, profile)?;
+        let (seeds, budget, paper_budget) = seeds_and_budget(&c, &raw, &algorithms, &prof, profile)?;
         let spaces = spaces(&c, &raw.envs, &algorithms)?;
         memory(&c, &spaces, &algorithms, &budget, &prof, profile)?;
         // Every other profile too: `plan` refuses a spec whose unselected profile is broken.
         for (name, other) in &raw.profiles {
             if name != profile {
-                let (_, b, _) = seeds_and_budget(&c, &raw, other, name)?;
+                let (_, b, _) = seeds_and_budget(&c, &raw, &algorithms, other, name)?;
                 memory(&c, &spaces, &algorithms, &b, other, name)?;
             }
         }
@@ -922,7 +939,7 @@ mod check {
     }
 
     /// Seeds and budget with the profile's overrides, and the paper profile's budget.
-    fn seeds_and_budget(c: &Checker, raw: &RawSpec, prof: &raw::RawProfile, profile: &str) -> Result<(Vec<u64>, Budget, Budget), SpecError> {
+    fn seeds_and_budget(c: &Checker, raw: &RawSpec, algorithms: &[AlgorithmSpec], prof: &raw::RawProfile, profile: &str) -> Result<(Vec<u64>, Budget, Budget), SpecError> {
         let pf = |field: &str| format!("profiles.{profile}.{field}");
         let seeds = match &prof.seeds {
             Some(s) => c.seeds(&pf("seeds"), s)?,
@@ -939,13 +956,52 @@ mod check {
             num_envs: pick(prof.num_envs, "num_envs", raw.budget.num_envs, "budget.num_envs")? as usize,
             steps_per_update: pick(prof.steps_per_update, "steps_per_update", raw.budget.steps_per_update, "budget.steps_per_update")?
                 as usize,
+            schedule_timesteps: raw.budget.schedule_timesteps.map(|v| c.positive("budget.schedule_timesteps", v)).transpose()?,
         };
         let paper_budget = Budget {
             total_timesteps: c.positive("budget.total_timesteps", raw.budget.total_timesteps)?,
             num_envs: c.positive("budget.num_envs", raw.budget.num_envs)? as usize,
             steps_per_update: c.positive("budget.steps_per_update", raw.budget.steps_per_update)? as usize,
+            schedule_timesteps: budget.schedule_timesteps,
         };
+        // Every row's schedules anneal over a horizon no shorter than its run.
+        for (i, a) in algorithms.iter().enumerate() {
+            let b = row_budget(a, budget, paper_budget, ProfileSets::of(prof));
+            if b.schedule_horizon() < b.total_timesteps {
+                let field = if a.budget.schedule_timesteps.is_some() {
+                    format!("algorithms[{i}].budget.schedule_timesteps")
+                } else if budget.schedule_timesteps.is_some() {
+                    "budget.schedule_timesteps".to_string()
+                } else {
+                    pf("total_timesteps")
+                };
+                return Err(c.err(
+                    field,
+                    format!(
+                        "row `{}` runs {} timesteps, past the {} its learning-rate schedules anneal over (budget.schedule_timesteps)",
+                        a.name,
+                        b.total_timesteps,
+                        b.schedule_horizon()
+                    ),
+                ));
+            }
+        }
         Ok((seeds, budget, paper_budget))
+    }
+
+    /// A row's budget under a profile ([`Spec::row_budget`]): the row's fields over the
+    /// spec's (the profile's win), and the horizon of its schedules: the row's own
+    /// `schedule_timesteps`, else the spec's, else the row's budget as the spec writes it
+    /// (the paper profile's), so that a profile's shorter run is the paper's run cut short.
+    pub(super) fn row_budget(alg: &AlgorithmSpec, budget: Budget, paper_budget: Budget, profile_sets: ProfileSets) -> Budget {
+        let mut b = alg.budget.apply(budget, profile_sets);
+        let horizon = alg
+            .budget
+            .schedule_timesteps
+            .or(budget.schedule_timesteps)
+            .unwrap_or_else(|| alg.budget.total_timesteps.unwrap_or(paper_budget.total_timesteps));
+        b.schedule_timesteps = (horizon != b.total_timesteps).then_some(horizon);
+        b
     }
 
     /// Every network on every environment's spaces (a conv torso needs images, ...); the

@@ -158,6 +158,9 @@ pub struct RawAlgorithmBudget {
     pub steps_per_update: Option<i64>,
     #[serde(default)]
     pub num_envs: Option<i64>,
+    /// The row's schedule horizon (as the spec's `budget.schedule_timesteps`).
+    #[serde(default)]
+    pub schedule_timesteps: Option<i64>,
 }
 
 /// Budget and batch layout.
@@ -170,6 +173,10 @@ pub struct RawBudget {
     pub num_envs: i64,
     /// Steps of every copy per update (batch = num_envs x steps_per_update).
     pub steps_per_update: i64,
+    /// Timesteps the learning-rate schedules anneal over (default: each row's budget as
+    /// written; a profile's shorter run keeps it).
+    #[serde(default)]
+    pub schedule_timesteps: Option<i64>,
 }
 
 /// A metric to report: a column name and exactly one definition, under its registry key

@@ -8,9 +8,11 @@ use rand::Rng;
 use std::borrow::Cow;
 
 use super::dense;
+use super::gram;
+use super::plain;
 use super::{Batch, Column, Dev, Linear, Param, ParamTensor, SeqNet, TraceEntry};
 use crate::env::ActionSpace;
-use crate::nets::blocks::{BlockSpec, BlockValues, Group, KfacBlocks, LayerGrads, LayerKind};
+use crate::nets::blocks::{BlockSpec, BlockValues, Group, KfacBlocks, LayerGrads, LayerGrams, LayerKind};
 use crate::nets::{
     Activation, LayerSpec, ActionBatch, ActorCriticNet, ActorCriticSpec, DistParams, FisherQuery, GradsWanted, LayerStats, InputNorm, Layout, LossOutput, LossQuery, NetError, Parts,
     ValueInput, ValueTarget,
@@ -55,6 +57,27 @@ pub struct ActorCritic {
     dev: Dev,
     /// Normalisation of observation rows before the torso(s) ([`InputNorm`]).
     norm: Option<InputNorm>,
+    /// Threads for the plain kernels' products and K-FAC statistics (results do not depend
+    /// on it).
+    threads: usize,
+    scratch: Scratch,
+}
+
+/// The plain kernels' buffers ([`plain::PlainWork`]), reused from call to call. Not part of
+/// the network's value: a clone starts with empty buffers.
+#[derive(Default)]
+struct Scratch(std::sync::Mutex<plain::PlainWork>);
+
+impl Clone for Scratch {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scratch")
+    }
 }
 
 /// Where a declared block's tensors live.
@@ -121,7 +144,7 @@ impl ActorCritic {
             }
         };
         let value = linear(value_hidden, 1, value_gain, rng);
-        let mut net = Self { torsos, head, value, layout: spec.layout, blocks: Vec::new(), dev, norm: None };
+        let mut net = Self { torsos, head, value, layout: spec.layout, blocks: Vec::new(), dev, norm: None, threads: 1, scratch: Scratch::default() };
         net.blocks = net.declare();
         Ok(net)
     }
@@ -155,7 +178,7 @@ impl ActorCritic {
         let value_head = Linear::from_values(&dev, hidden, 1, vec![0.0; hidden], vec![0.0]);
         // The layout's activations are descriptive here: the layers carry their own.
         let layout = Layout::Separate { policy_activation: activation, value_activation: activation, value_input: ValueInput::Observation };
-        let mut net = Self { torsos: Torsos::Separate { policy, value }, head, value: value_head, layout, blocks: Vec::new(), dev, norm: None };
+        let mut net = Self { torsos: Torsos::Separate { policy, value }, head, value: value_head, layout, blocks: Vec::new(), dev, norm: None, threads: 1, scratch: Scratch::default() };
         net.blocks = net.declare();
         Ok(net)
     }
@@ -385,6 +408,227 @@ impl ActorCritic {
         Ok(Some(LossOutput { flat: Vec::new(), blocks, stats, policy_term: 0.0, value_term: f64::from(sq / n), entropy: 0.0 }))
     }
 
+    /// The shared conv torso's features `h` for torso inputs `x` through the plain kernels
+    /// ([`plain`]: the dfdx engine's forward pass bit for bit), or `None` when the torsos
+    /// are not one shared network with convolutions (MLPs take [`dense`]).
+    fn plain_features(&self, x: &[f32], rows: usize) -> Option<Vec<f32>> {
+        let Torsos::Shared(t) = &self.torsos else {
+            return None;
+        };
+        if t.dense_layers().is_some() {
+            return None;
+        }
+        let mut work = self.scratch.0.lock().unwrap_or_else(|e| e.into_inner());
+        Some(plain::forward(&t.plain_layers(), x, rows, &mut work, self.threads).to_vec())
+    }
+
+    /// [`ActorCriticNet::act`] through [`plain`] for a shared conv torso.
+    fn plain_act(&self, x: &[f32], rows: usize) -> Option<(DistParams, Vec<f32>)> {
+        let h = self.plain_features(x, rows)?;
+        let out = dense::forward(&[self.head_linear().dense(None)], &h, rows, None);
+        let values = dense::forward(&[self.value.dense(None)], &h, rows, None);
+        Some((self.dist_from_head(out), values))
+    }
+
+    /// The loss of a shared conv network with a categorical head (the paper's Atari
+    /// actor-critic, appendix A.1) through the plain kernels: one forward pass, the loss's
+    /// gradients through the heads on the host, one backward pass for the loss and, with a
+    /// [`FisherQuery`], one for the sampled Fisher loss (pre-activation gradients only), and
+    /// the K-FAC statistics reduced here to float64 sums of products ([`gram`], as
+    /// [`LayerGrams`]). With two or more threads the input statistics (most of the work:
+    /// every patch of every convolution) run on their own threads while the backward passes
+    /// run. `None` when the query is not such a pass (the dfdx engine's traced passes then
+    /// run).
+    ///
+    /// With `L = sum_r w_r log p(a_r) - c_e mean(H) + c_v mean((V - y)^2)` and
+    /// `H = -sum_j p_j log p_j`: `dL/dlogit_rj = w_r (1[j = a_r] - p_rj) + (c_e / B) p_rj
+    /// (log p_rj + H_r)` and `dL/dV_r = 2 c_v (V_r - y_r) / B`.
+    fn plain_shared_loss(&self, q: &LossQuery) -> Result<Option<LossOutput>, NetError> {
+        let (Torsos::Shared(torso), PolicyHead::Categorical(head), ActionBatch::Discrete(actions), ValueTarget::Fixed(targets)) =
+            (&self.torsos, &self.head, &q.actions, q.target)
+        else {
+            return Ok(None);
+        };
+        if torso.dense_layers().is_some() || q.parts != Parts::ALL || q.value_obs.is_some() || (q.kfac_stats && q.fisher.is_some()) {
+            return Ok(None);
+        }
+        let rows = q.rows;
+        let (n, hidden) = (head.output(), head.input());
+        let sampled = match &q.fisher {
+            Some(FisherQuery { actions: ActionBatch::Discrete(a), noise, .. }) if a.len() == rows && noise.len() == rows => Some(*a),
+            Some(_) => return Err(NetError::Shape(format!("the Fisher query's actions or noise do not have {rows} rows"))),
+            None => None,
+        };
+        if actions.len() != rows || targets.len() != rows {
+            return Err(NetError::Shape(format!("{} actions and {} targets for {rows} rows", actions.len(), targets.len())));
+        }
+        if let Some(a) = actions.iter().chain(sampled.into_iter().flatten()).find(|&&a| a < 0.0 || a as usize >= n) {
+            return Err(NetError::Shape(format!("action {a} outside the {n} of the policy head")));
+        }
+        let threads = self.threads;
+        let x = self.input_rows(q.obs);
+        let layers = torso.plain_layers();
+        let mut guard = self.scratch.0.lock().unwrap_or_else(|e| e.into_inner());
+        let work = &mut *guard;
+        let h = plain::forward(&layers, &x, rows, work, threads).to_vec();
+        let logits = dense::forward(&[head.dense(None)], &h, rows, None);
+        let values = dense::forward(&[self.value.dense(None)], &h, rows, None);
+        // log-softmax per row, then the terms and the output gradients.
+        let mut logp = logits;
+        for row in logp.chunks_exact_mut(n) {
+            let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let lse = m + row.iter().map(|&l| (l - m).exp()).sum::<f32>().ln();
+            row.iter_mut().for_each(|l| *l -= lse);
+        }
+        let b = rows as f32;
+        let (ce, cv) = (q.entropy_coef as f32 / b, 2.0 * q.value_coef as f32 / b);
+        let (mut policy_term, mut entropy, mut value_term) = (0.0f64, 0.0f64, 0.0f64);
+        let mut g_logits = vec![0.0f32; rows * n];
+        let mut g_values = vec![0.0f32; rows];
+        for r in 0..rows {
+            let lp = &logp[r * n..(r + 1) * n];
+            let a = actions[r] as usize;
+            let h_r: f32 = -lp.iter().map(|&l| l.exp() * l).sum::<f32>();
+            policy_term += f64::from(q.logp_weights[r] * lp[a]);
+            entropy += f64::from(h_r);
+            let d = values[r] - targets[r];
+            value_term += f64::from(d * d);
+            for (j, (g, &l)) in g_logits[r * n..(r + 1) * n].iter_mut().zip(lp).enumerate() {
+                let p = l.exp();
+                *g = q.logp_weights[r] * (f32::from(j == a) - p) + ce * p * (l + h_r);
+            }
+            g_values[r] = cv * d;
+        }
+        // Through the heads: dW = g^T h, db = sum_rows g, dh = g_logits W_p + g_v W_v.
+        let head_back = |gl: &[f32], gv: &[f32], params: bool| {
+            let mut dh = vec![0.0f32; rows * hidden];
+            dense::matmul_nn_par(gl, rows, n, head.weight.host(), hidden, &mut dh, plain::parallelism(threads));
+            let wv = self.value.weight.host();
+            for (row, &g) in dh.chunks_exact_mut(hidden).zip(gv) {
+                row.iter_mut().zip(wv).for_each(|(d, &w)| *d += g * w);
+            }
+            let grads = params.then(|| {
+                let mut wp = vec![0.0f32; n * hidden];
+                dense::matmul_tn_par(gl, &h, rows, n, hidden, &mut wp, plain::parallelism(threads));
+                let mut bp = vec![0.0f32; n];
+                for row in gl.chunks_exact(n) {
+                    bp.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+                }
+                let mut wvg = vec![0.0f32; hidden];
+                dense::matmul_tn(gv, &h, rows, 1, hidden, &mut wvg);
+                let bv = vec![gv.iter().sum::<f32>()];
+                (wp, bp, wvg, bv)
+            });
+            (dh, grads)
+        };
+        let params = !matches!(q.grads, GradsWanted::None);
+        let (dh, head_grads) = head_back(&g_logits, &g_values, params);
+        // The Fisher loss's output gradients: w~ (1[j = a~] - p) and 2 c_F (V - (V + sigma eps)) / B.
+        let fisher_out = match (&q.fisher, sampled) {
+            (Some(f), Some(sampled)) => {
+                let mut gl = vec![0.0f32; rows * n];
+                for (r, row) in gl.chunks_exact_mut(n).enumerate() {
+                    let a = sampled[r] as usize;
+                    for (j, (g, &l)) in row.iter_mut().zip(&logp[r * n..(r + 1) * n]).enumerate() {
+                        *g = f.logp_weights[r] * (f32::from(j == a) - l.exp());
+                    }
+                }
+                let cf = f.value_coef as f32 / b;
+                let gv: Vec<f32> = values.iter().zip(f.noise).map(|(&v, &e)| {
+                    let d = v - (v + f.sigma * e);
+                    (d + d) * cf
+                }).collect();
+                Some((gl, gv))
+            }
+            _ => q.kfac_stats.then(|| (g_logits.clone(), g_values.clone())),
+        };
+        let plain::PlainWork { caches, bufs } = work;
+        let caches: &[plain::PlainCache] = caches;
+        let torso_specs: Vec<(usize, usize, usize, usize)> = layers
+            .iter()
+            .zip(caches)
+            .filter_map(|(l, c)| l.dense().map(|d| (c.rows, d.input, d.output, c.rows / rows)))
+            .collect();
+        // The input statistics need only the forward pass: on their own threads, with
+        // two or more, while the backward passes run.
+        let a_grams = |threads: usize| -> Vec<Vec<f64>> {
+            let mut out: Vec<Vec<f64>> = layers
+                .iter()
+                .zip(caches)
+                .filter(|(l, _)| l.dense().is_some())
+                .map(|(l, c)| gram::gram(&c.a, c.rows, l.dense().map_or(0, |d| d.input), true, threads))
+                .collect();
+            out.push(gram::gram(&h, rows, hidden, true, threads));
+            out
+        };
+        let want_stats = fisher_out.is_some();
+        let (loss_torso, fisher_torso, a_stats) = std::thread::scope(|s| {
+            let pending = (want_stats && threads > 1).then(|| s.spawn(|| a_grams(threads - 1)));
+            let back_threads = if pending.is_some() { 1 } else { threads };
+            let loss_torso = params.then(|| plain::backward(&layers, caches, bufs, &dh, rows, true, back_threads));
+            let fisher_torso = fisher_out.as_ref().map(|(gl, gv)| {
+                let (dh_f, _) = head_back(gl, gv, false);
+                plain::backward(&layers, caches, bufs, &dh_f, rows, false, back_threads)
+            });
+            let a_stats = match pending {
+                Some(p) => p.join().expect("the statistics thread panicked"),
+                None if want_stats => a_grams(threads),
+                None => Vec::new(),
+            };
+            (loss_torso, fisher_torso, a_stats)
+        });
+        let mut stats = Vec::new();
+        if let (Some((gl, gv)), Some(ft)) = (&fisher_out, &fisher_torso) {
+            let mut a_stats = a_stats.into_iter();
+            let torso_g = ft.iter().filter(|g| !g.g.is_empty());
+            for ((rows_k, in_dim, out_dim, spatial), g) in torso_specs.iter().copied().zip(torso_g) {
+                let a = a_stats.next().expect("one input statistic per layer");
+                let g_summed = if spatial > 1 {
+                    let mut summed = vec![0.0f32; rows * out_dim];
+                    for (e, chunk) in g.g.chunks_exact(spatial * out_dim).enumerate() {
+                        for row in chunk.chunks_exact(out_dim) {
+                            summed[e * out_dim..(e + 1) * out_dim].iter_mut().zip(row).for_each(|(s, v)| *s += v);
+                        }
+                    }
+                    gram::gram(&summed, rows, out_dim, false, threads)
+                } else {
+                    Vec::new()
+                };
+                let kind = if spatial > 1 { LayerKind::Conv { spatial } } else { LayerKind::Linear };
+                let grams = LayerGrams { a, g: gram::gram(&g.g, rows_k, out_dim, false, threads), g_summed };
+                stats.push(LayerStats { kind, batch: rows, a: Vec::new(), in_dim, g: Vec::new(), out_dim, grams: Some(grams) });
+            }
+            let head_a = a_stats.next().expect("the heads' input statistic");
+            for (g, out_dim) in [(gv.as_slice(), 1), (gl.as_slice(), n)] {
+                let grams = LayerGrams { a: head_a.clone(), g: gram::gram(g, rows, out_dim, false, threads), g_summed: Vec::new() };
+                stats.push(LayerStats { kind: LayerKind::Linear, batch: rows, a: Vec::new(), in_dim: hidden, g: Vec::new(), out_dim, grams: Some(grams) });
+            }
+        }
+        // Gradients per block, in declaration order: torso layers, value head, policy head.
+        let mut per_block: Vec<(Vec<f32>, Vec<f32>)> = Vec::new();
+        if let (Some(lt), Some((wp, bp, wvg, bv))) = (loss_torso, head_grads) {
+            per_block.extend(lt.into_iter().filter(|g| !g.g.is_empty()).map(|g| (g.weight, g.bias)));
+            per_block.push((wvg, bv));
+            per_block.push((wp, bp));
+        }
+        let (flat, blocks) = match q.grads {
+            GradsWanted::None => (Vec::new(), Vec::new()),
+            GradsWanted::Flat => (self.flat_order().into_iter().flat_map(|i| per_block[i].0.iter().chain(&per_block[i].1).copied()).collect(), Vec::new()),
+            GradsWanted::Blocks(which) => {
+                let mut out = Vec::with_capacity(which.len());
+                for (k, &i) in which.iter().enumerate() {
+                    if i >= per_block.len() || which[..k].contains(&i) {
+                        return Err(NetError::Block { index: i, name: String::new(), why: "asked for twice or not declared".into() });
+                    }
+                    let wide = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
+                    out.push(LayerGrads { weight: Some(wide(&per_block[i].0)), bias: Some(wide(&per_block[i].1)) });
+                }
+                (Vec::new(), out)
+            }
+        };
+        Ok(Some(LossOutput { flat, blocks, stats, policy_term, value_term: value_term / f64::from(b), entropy: entropy / f64::from(b) }))
+    }
+
     /// Overwrites the tensors of `blocks` (in that order, each weight then bias) from `flat`.
     fn write_blocks(&mut self, blocks: &[usize], flat: &[f32], what: &str) -> Result<(), NetError> {
         let mut slots: Vec<Option<Slot>> = self.slots().into_iter().map(Some).collect();
@@ -531,6 +775,9 @@ impl ActorCritic {
         if let Some(v) = self.dense_values(&x, rows) {
             return v;
         }
+        if let Some(h) = features.is_none().then(|| self.plain_features(&x, rows)).flatten() {
+            return dense::forward(&[self.value.dense(None)], &h, rows, None);
+        }
         let value_obs = features.map(|f| self.obs_tensor(&f, rows));
         let (_, h_v, _) = self.torso_outputs(self.input_tensor(obs, rows), value_obs, Parts::VALUE, None);
         self.value.forward(h_v.expect("asked for"), None).as_vec()
@@ -606,7 +853,8 @@ impl ActorCriticNet for ActorCritic {
             let values = self.values_under(obs, &dist, episode_steps, rows);
             return Ok((dist, values));
         }
-        if let Some(out) = self.dense_act(&self.input_rows(obs), rows) {
+        let x = self.input_rows(obs);
+        if let Some(out) = self.dense_act(&x, rows).or_else(|| self.plain_act(&x, rows)) {
             return Ok(out);
         }
         let (h_pi, h_v, _) = self.torso_outputs(self.input_tensor(obs, rows), None, Parts::ALL, None);
@@ -626,8 +874,12 @@ impl ActorCriticNet for ActorCritic {
 
     fn policy_dist(&self, obs: &[f32], rows: usize) -> Result<DistParams, NetError> {
         self.check_rows("observations", obs.len(), rows)?;
-        if let Some(d) = self.dense_dist(&self.input_rows(obs), rows) {
+        let x = self.input_rows(obs);
+        if let Some(d) = self.dense_dist(&x, rows) {
             return Ok(d);
+        }
+        if let Some(h) = self.plain_features(&x, rows) {
+            return Ok(self.dist_from_head(dense::forward(&[self.head_linear().dense(None)], &h, rows, None)));
         }
         let (h_pi, _, _) = self.torso_outputs(self.input_tensor(obs, rows), None, Parts::POLICY, None);
         Ok(self.dist_of(h_pi.expect("asked for")))
@@ -639,10 +891,13 @@ impl ActorCriticNet for ActorCritic {
         if q.logp_weights.len() != rows {
             return Err(NetError::Shape(format!("{} log-probability weights for {rows} rows", q.logp_weights.len())));
         }
+        if q.fisher.is_some() && q.kfac_stats {
+            return Err(NetError::Shape("a query asks for its own and its Fisher loss's statistics".into()));
+        }
+        if let Some(out) = self.plain_shared_loss(q)? {
+            return Ok(out);
+        }
         if let Some(f) = &q.fisher {
-            if q.kfac_stats {
-                return Err(NetError::Shape("a query asks for its own and its Fisher loss's statistics".into()));
-            }
             if let Some(out) = self.dense_value_pass(q, f)? {
                 return Ok(out);
             }
@@ -723,6 +978,10 @@ impl ActorCriticNet for ActorCritic {
     fn set_params(&mut self, flat: &[f32]) -> Result<(), NetError> {
         let order = self.flat_order();
         self.write_blocks(&order, flat, "the network")
+    }
+
+    fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
     }
 
     fn boxed_clone(&self) -> Box<dyn ActorCriticNet> {

@@ -36,7 +36,8 @@ pub struct DenseCache {
 /// `dst (m x n, row-major) = lhs (m x k) rhs (k x n)`, each operand given by its row and
 /// column strides, on one thread: the one `gemm` call every kernel below makes. The caller
 /// bounds every access (asserts in each kernel).
-unsafe fn gemm_rm(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f32], lhs_rs: usize, lhs_cs: usize, rhs: &[f32], rhs_rs: usize, rhs_cs: usize) {
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_rm(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f32], lhs_rs: usize, lhs_cs: usize, rhs: &[f32], rhs_rs: usize, rhs_cs: usize, par: gemm::Parallelism) {
     gemm::gemm(
         m,
         n,
@@ -56,31 +57,47 @@ unsafe fn gemm_rm(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f32], lh
         false,
         false,
         false,
-        gemm::Parallelism::None,
+        par,
     )
 }
 
 /// `out = x W^T` for `x: rows x k` and `w: n x k`, both row-major; `out: rows x n`.
 /// dfdx's forward matmul of `x` by the permuted weight, argument for argument.
 pub fn matmul_nt(x: &[f32], rows: usize, k: usize, w: &[f32], n: usize, out: &mut [f32]) {
+    matmul_nt_par(x, rows, k, w, n, out, gemm::Parallelism::None)
+}
+
+/// [`matmul_nt`] on `par`'s threads (`gemm` splits the output among them, so the bits do
+/// not depend on the thread count).
+pub fn matmul_nt_par(x: &[f32], rows: usize, k: usize, w: &[f32], n: usize, out: &mut [f32], par: gemm::Parallelism) {
     assert!(x.len() >= rows * k && w.len() >= n * k && out.len() >= rows * n, "matmul_nt: shapes");
     // SAFETY: bounded by the assert: lhs rows x k row-major, rhs w^T (k x n: rs 1, cs k).
-    unsafe { gemm_rm(rows, n, k, out, x, k, 1, w, 1, k) }
+    unsafe { gemm_rm(rows, n, k, out, x, k, 1, w, 1, k, par) }
 }
 
 /// `out = g W` for `g: rows x n` and `w: n x k` row-major; `out: rows x k`.
 pub fn matmul_nn(g: &[f32], rows: usize, n: usize, w: &[f32], k: usize, out: &mut [f32]) {
+    matmul_nn_par(g, rows, n, w, k, out, gemm::Parallelism::None)
+}
+
+/// [`matmul_nn`] on `par`'s threads.
+pub fn matmul_nn_par(g: &[f32], rows: usize, n: usize, w: &[f32], k: usize, out: &mut [f32], par: gemm::Parallelism) {
     assert!(g.len() >= rows * n && w.len() >= n * k && out.len() >= rows * k, "matmul_nn: shapes");
     // SAFETY: bounded by the assert: lhs rows x n, rhs n x k, both row-major.
-    unsafe { gemm_rm(rows, k, n, out, g, n, 1, w, k, 1) }
+    unsafe { gemm_rm(rows, k, n, out, g, n, 1, w, k, 1, par) }
 }
 
 /// `out = g^T a` for `g: rows x n` and `a: rows x k` row-major; `out: n x k` (a weight
 /// gradient).
 pub fn matmul_tn(g: &[f32], a: &[f32], rows: usize, n: usize, k: usize, out: &mut [f32]) {
+    matmul_tn_par(g, a, rows, n, k, out, gemm::Parallelism::None)
+}
+
+/// [`matmul_tn`] on `par`'s threads.
+pub fn matmul_tn_par(g: &[f32], a: &[f32], rows: usize, n: usize, k: usize, out: &mut [f32], par: gemm::Parallelism) {
     assert!(g.len() >= rows * n && a.len() >= rows * k && out.len() >= n * k, "matmul_tn: shapes");
     // SAFETY: bounded by the assert: lhs g^T (n x rows: rs 1, cs n), rhs a rows x k row-major.
-    unsafe { gemm_rm(n, k, rows, out, g, 1, n, a, k, 1) }
+    unsafe { gemm_rm(n, k, rows, out, g, 1, n, a, k, 1, par) }
 }
 
 /// Applies `act` in place to pre-activations `s`, returning `act'(s)` when `deriv`

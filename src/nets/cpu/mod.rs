@@ -3,7 +3,9 @@
 
 pub mod actor_critic;
 pub mod dense;
+pub mod gram;
 pub mod ops;
+pub mod plain;
 pub mod seq;
 
 use dfdx::prelude::*;

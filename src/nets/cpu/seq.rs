@@ -12,6 +12,7 @@ use rand::Rng;
 
 use super::ops::{flatten_index, gather, im2col_index, Layout, PAD};
 use super::dense::DenseLayer;
+use super::plain::PlainLayer;
 use super::{activate, Dev, Param, ParamTensor, TraceEntry};
 use crate::nets::blocks::{BlockSpec, BlockValues, Group, KfacBlocks, LayerGrads, LayerKind};
 use crate::nets::{Activation, Init, LayerSpec, NetError};
@@ -311,6 +312,26 @@ impl SeqNet {
             }
         }
         Some(out)
+    }
+
+    /// The layers as the plain float32 kernels of [`super::plain`] read them (a flatten that
+    /// is already in C order is no layer there).
+    pub fn plain_layers(&self) -> Vec<PlainLayer<'_>> {
+        fn dense<'a>(w: &'a Param<(usize, usize)>, b: &'a Param<(usize,)>, act: Option<Activation>) -> DenseLayer<'a> {
+            let (output, input) = *w.t.shape();
+            DenseLayer { w: w.host(), b: b.host(), input, output, act }
+        }
+        self.layers
+            .iter()
+            .filter_map(|l| match l {
+                Layer::Linear { w, b, act } => Some(PlainLayer::Linear(dense(w, b, *act))),
+                Layer::Conv { w, b, act, index, in_stride, spatial } => {
+                    Some(PlainLayer::Conv { layer: dense(w, b, *act), index, in_stride: *in_stride, spatial: *spatial })
+                }
+                Layer::Flatten { index: Some(index), in_stride } => Some(PlainLayer::Flatten { index, in_stride: *in_stride }),
+                Layer::Flatten { index: None, .. } => None,
+            })
+            .collect()
     }
 
     /// Weight and bias tensors of every linear/conv layer, in order (read-only).
