@@ -54,8 +54,8 @@ fn bench_steps_mujoco_without_littering_the_working_directory() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a MuJoCo task"));
 }
 
-/// `--threads` takes 1 or more (the copies' results do not depend on it); anything else
-/// is refused with exit code 2, naming the flag, before anything runs.
+/// `--threads` (alias `--env-threads`) takes 1 or more (results do not depend on it);
+/// anything else is refused with exit code 2, naming the flag, before anything runs.
 #[test]
 fn threads_must_be_at_least_one() {
     let dir = tempfile::tempdir().unwrap();
@@ -75,4 +75,8 @@ fn threads_must_be_at_least_one() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
     assert_eq!(v["threads"], 2);
+    let out = acktr(&repo(), &["bench", "--env", "CartPole-v1", "--algo", "none", "--steps", "400", "--num-envs", "4", "--env-threads", "3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    assert_eq!(v["threads"], 3, "the alias sets the same count");
 }

@@ -110,3 +110,26 @@ fn the_cpu_engine_leaves_cell_hashes_as_they_were() {
     }
     assert!(checked > 0, "no committed cell was checked");
 }
+
+/// A profile's shorter run is the paper's run cut short: its schedules anneal over the
+/// spec's budget as written (or the spec's `schedule_timesteps`), the report says so, and a
+/// run at the budget as written has no horizon of its own in its key.
+#[test]
+fn a_shorter_profile_keeps_the_schedules_of_the_run_it_cuts_short() {
+    let table1 = spec::load(&common::repo().join("specs/table1.yaml"), "smoke").unwrap();
+    for a in &table1.algorithms {
+        let b = table1.row_budget(a);
+        let written = a.budget.total_timesteps.unwrap_or(50_000_000);
+        assert_eq!((b.total_timesteps, b.schedule_horizon()), (40, written), "{}", a.name);
+    }
+    let paper = spec::load(&common::repo().join("specs/table1.yaml"), "paper").unwrap();
+    assert!(paper.algorithms.iter().all(|a| paper.row_budget(a).schedule_timesteps.is_none()));
+    let pong = spec::load(&common::repo().join("specs/atari_pong.yaml"), "paper").unwrap();
+    assert!(pong.algorithms.iter().all(|a| {
+        let b = pong.row_budget(a);
+        (b.total_timesteps, b.schedule_horizon()) == (2_500_000, 50_000_000)
+    }));
+    let empty = tempfile::tempdir().unwrap();
+    let md = acktr::report::render_markdown(&acktr::report::build(&pong, empty.path()).unwrap());
+    assert!(md.contains("A run cut short") && md.contains("ACKTR runs 2500000 of 50000000 timesteps"), "{md}");
+}

@@ -106,15 +106,46 @@ pub struct KfacConfig {
     pub eigen_floor: f64,
     pub bias: BiasMode,
     pub cold_start: Option<ColdStart>,
+    /// Written into cell keys as `asynchronous_inverses: false`, the field `inverse_lag`
+    /// replaced, so that cells computed before keep their hashes; a spec may only write it
+    /// as `false`.
+    #[serde(rename = "asynchronous_inverses")]
+    pub key_compat: SynchronousMarker,
     /// Updates between the factors a decomposition is computed from and its first use (0:
     /// the current factors; module docs, "Pipelined eigendecompositions"). The first
-    /// decomposition is always of the current factors.
+    /// decomposition is always of the current factors. Not written into a cell's key when 0.
+    #[serde(skip_serializing_if = "is_zero")]
     pub inverse_lag: u64,
     /// L2 coefficient added to the damping of weight blocks (and of homogeneous
     /// weight-and-bias blocks), not of bias-only blocks: baselines `acktr/kfac.py` l. 695-734
     /// (`damping = epsilon + weight_decay_dict[var]`, 3e-4 for weights and 0 for biases in
     /// `acktr/utils.py::dense`). 0 by default.
     pub weight_decay: f64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+/// Serialises as `false` ([`KfacConfig::key_compat`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SynchronousMarker;
+
+impl Serialize for SynchronousMarker {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bool(false)
+    }
+}
+
+impl<'de> Deserialize<'de> for SynchronousMarker {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match bool::deserialize(d)? {
+            false => Ok(SynchronousMarker),
+            true => Err(serde::de::Error::custom(
+                "timing-dependent asynchronous inverses are not offered: set `inverse_lag` (decompositions used that many updates late, the same bits on any machine)",
+            )),
+        }
+    }
 }
 
 impl Default for KfacConfig {
@@ -131,6 +162,7 @@ impl Default for KfacConfig {
             eigen_floor: 1e-6,
             bias: BiasMode::Separate,
             cold_start: None,
+            key_compat: SynchronousMarker,
             inverse_lag: 0,
             weight_decay: 0.0,
         }

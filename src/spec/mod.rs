@@ -968,12 +968,11 @@ mod check {
         for (i, a) in algorithms.iter().enumerate() {
             let b = row_budget(a, budget, paper_budget, ProfileSets::of(prof));
             if b.schedule_horizon() < b.total_timesteps {
+                // Only a horizon the spec writes can be shorter (the default never is).
                 let field = if a.budget.schedule_timesteps.is_some() {
                     format!("algorithms[{i}].budget.schedule_timesteps")
-                } else if budget.schedule_timesteps.is_some() {
-                    "budget.schedule_timesteps".to_string()
                 } else {
-                    pf("total_timesteps")
+                    "budget.schedule_timesteps".to_string()
                 };
                 return Err(c.err(
                     field,
@@ -992,14 +991,15 @@ mod check {
     /// A row's budget under a profile ([`Spec::row_budget`]): the row's fields over the
     /// spec's (the profile's win), and the horizon of its schedules: the row's own
     /// `schedule_timesteps`, else the spec's, else the row's budget as the spec writes it
-    /// (the paper profile's), so that a profile's shorter run is the paper's run cut short.
+    /// (the paper profile's), so that a profile's shorter run is the paper's run cut short
+    /// (a profile's longer run anneals over itself).
     pub(super) fn row_budget(alg: &AlgorithmSpec, budget: Budget, paper_budget: Budget, profile_sets: ProfileSets) -> Budget {
         let mut b = alg.budget.apply(budget, profile_sets);
         let horizon = alg
             .budget
             .schedule_timesteps
             .or(budget.schedule_timesteps)
-            .unwrap_or_else(|| alg.budget.total_timesteps.unwrap_or(paper_budget.total_timesteps));
+            .unwrap_or_else(|| alg.budget.total_timesteps.unwrap_or(paper_budget.total_timesteps).max(b.total_timesteps));
         b.schedule_timesteps = (horizon != b.total_timesteps).then_some(horizon);
         b
     }
