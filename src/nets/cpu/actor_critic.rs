@@ -629,6 +629,84 @@ impl ActorCritic {
         Ok(Some(LossOutput { flat, blocks, stats, policy_term, value_term: value_term / f64::from(b), entropy: entropy / f64::from(b) }))
     }
 
+    /// [`ActorCriticNet::loss`] on the dfdx engine's tape (and, for separate MLP networks'
+    /// value passes, [`dense`]): every network but a shared conv one with a categorical head
+    /// ([`Self::plain_shared_loss`]), and the reference that one is tested against.
+    fn traced_loss(&self, q: &LossQuery) -> Result<LossOutput, NetError> {
+        let rows = q.rows;
+        if let Some(f) = &q.fisher {
+            if let Some(out) = self.dense_value_pass(q, f)? {
+                return Ok(out);
+            }
+            // Two traced passes: the loss's gradients, then the Fisher loss's statistics.
+            let mut out = self.traced_loss(&LossQuery { fisher: None, ..q.clone() })?;
+            out.stats = self
+                .traced_loss(&LossQuery {
+                    actions: f.actions.clone(),
+                    logp_weights: f.logp_weights,
+                    entropy_coef: 0.0,
+                    value_coef: f.value_coef,
+                    target: ValueTarget::Noisy { noise: f.noise, sigma: f.sigma },
+                    grads: GradsWanted::None,
+                    kfac_stats: true,
+                    fisher: None,
+                    ..q.clone()
+                })?
+                .stats;
+            return Ok(out);
+        }
+        let obs = self.input_tensor(q.obs, rows).retaped::<OwnedTape<f32, Dev>>();
+        let mut trace = Vec::new();
+        let ev = self.evaluate(obs, q.value_obs, &q.actions, q.parts, q.kfac_stats.then_some(&mut trace))?;
+        let w = self.dev.tensor_from_vec(q.logp_weights.to_vec(), (rows,));
+        let y = match q.target {
+            ValueTarget::Fixed(t) => t.to_vec(),
+            ValueTarget::Noisy { noise, sigma } => ev.value.as_vec().iter().zip(noise).map(|(v, e)| v + sigma * e).collect(),
+        };
+        let y = self.dev.tensor_from_vec(y, (rows,));
+        let (pg, tape) = (ev.log_prob.put_tape(ev.tape) * w).sum().split_tape();
+        let (vf, tape) = (ev.value.put_tape(tape) - y).square().mean().split_tape();
+        let value_term = vf.array();
+        // The coefficient must scale on the tape: a product of the untaped `vf` would be a
+        // new tensor the backward pass never connects to `vf`, and the value term would give
+        // no gradient at all (it did, before this was found: issue 16, "the critic did not fit").
+        let (vf, tape) = (vf.put_tape(tape) * (q.value_coef as f32)).split_tape();
+        let (ent, tape) = ev.entropy.put_tape(tape).mean().split_tape();
+        let (policy_term, entropy) = (pg.array(), ent.array());
+        let loss = ent.put_tape(tape) * (-q.entropy_coef as f32) + vf + pg;
+        let mut grads = loss.backward();
+        let stats = trace.into_iter().map(|t| t.stats(&mut grads)).collect();
+        let slots = self.slots_ref();
+        let (flat, blocks) = match q.grads {
+            GradsWanted::Flat => {
+                let flat = self.flat_order().into_iter().flat_map(|i| slots[i].tensors()).flat_map(|t| t.grad(&mut grads)).collect();
+                (flat, Vec::new())
+            }
+            GradsWanted::Blocks(which) => {
+                let mut out = Vec::with_capacity(which.len());
+                for (k, &i) in which.iter().enumerate() {
+                    if i >= slots.len() || which[..k].contains(&i) {
+                        return Err(NetError::Block { index: i, name: String::new(), why: "asked for twice or not declared".into() });
+                    }
+                    out.push(match &slots[i] {
+                        SlotRef::Layer(wt, b) => LayerGrads { weight: Some(wt.grad_f64(&mut grads)), bias: Some(b.grad_f64(&mut grads)) },
+                        SlotRef::Bias(b) => LayerGrads { weight: None, bias: Some(b.grad_f64(&mut grads)) },
+                    });
+                }
+                (Vec::new(), out)
+            }
+            GradsWanted::None => (Vec::new(), Vec::new()),
+        };
+        Ok(LossOutput {
+            flat,
+            blocks,
+            stats,
+            policy_term: f64::from(policy_term),
+            value_term: f64::from(value_term),
+            entropy: f64::from(entropy),
+        })
+    }
+
     /// Overwrites the tensors of `blocks` (in that order, each weight then bias) from `flat`.
     fn write_blocks(&mut self, blocks: &[usize], flat: &[f32], what: &str) -> Result<(), NetError> {
         let mut slots: Vec<Option<Slot>> = self.slots().into_iter().map(Some).collect();
@@ -897,77 +975,7 @@ impl ActorCriticNet for ActorCritic {
         if let Some(out) = self.plain_shared_loss(q)? {
             return Ok(out);
         }
-        if let Some(f) = &q.fisher {
-            if let Some(out) = self.dense_value_pass(q, f)? {
-                return Ok(out);
-            }
-            // Two traced passes: the loss's gradients, then the Fisher loss's statistics.
-            let mut out = self.loss(&LossQuery { fisher: None, ..q.clone() })?;
-            out.stats = self
-                .loss(&LossQuery {
-                    actions: f.actions.clone(),
-                    logp_weights: f.logp_weights,
-                    entropy_coef: 0.0,
-                    value_coef: f.value_coef,
-                    target: ValueTarget::Noisy { noise: f.noise, sigma: f.sigma },
-                    grads: GradsWanted::None,
-                    kfac_stats: true,
-                    fisher: None,
-                    ..q.clone()
-                })?
-                .stats;
-            return Ok(out);
-        }
-        let obs = self.input_tensor(q.obs, rows).retaped::<OwnedTape<f32, Dev>>();
-        let mut trace = Vec::new();
-        let ev = self.evaluate(obs, q.value_obs, &q.actions, q.parts, q.kfac_stats.then_some(&mut trace))?;
-        let w = self.dev.tensor_from_vec(q.logp_weights.to_vec(), (rows,));
-        let y = match q.target {
-            ValueTarget::Fixed(t) => t.to_vec(),
-            ValueTarget::Noisy { noise, sigma } => ev.value.as_vec().iter().zip(noise).map(|(v, e)| v + sigma * e).collect(),
-        };
-        let y = self.dev.tensor_from_vec(y, (rows,));
-        let (pg, tape) = (ev.log_prob.put_tape(ev.tape) * w).sum().split_tape();
-        let (vf, tape) = (ev.value.put_tape(tape) - y).square().mean().split_tape();
-        let value_term = vf.array();
-        // The coefficient must scale on the tape: a product of the untaped `vf` would be a
-        // new tensor the backward pass never connects to `vf`, and the value term would give
-        // no gradient at all (it did, before this was found: issue 16, "the critic did not fit").
-        let (vf, tape) = (vf.put_tape(tape) * (q.value_coef as f32)).split_tape();
-        let (ent, tape) = ev.entropy.put_tape(tape).mean().split_tape();
-        let (policy_term, entropy) = (pg.array(), ent.array());
-        let loss = ent.put_tape(tape) * (-q.entropy_coef as f32) + vf + pg;
-        let mut grads = loss.backward();
-        let stats = trace.into_iter().map(|t| t.stats(&mut grads)).collect();
-        let slots = self.slots_ref();
-        let (flat, blocks) = match q.grads {
-            GradsWanted::Flat => {
-                let flat = self.flat_order().into_iter().flat_map(|i| slots[i].tensors()).flat_map(|t| t.grad(&mut grads)).collect();
-                (flat, Vec::new())
-            }
-            GradsWanted::Blocks(which) => {
-                let mut out = Vec::with_capacity(which.len());
-                for (k, &i) in which.iter().enumerate() {
-                    if i >= slots.len() || which[..k].contains(&i) {
-                        return Err(NetError::Block { index: i, name: String::new(), why: "asked for twice or not declared".into() });
-                    }
-                    out.push(match &slots[i] {
-                        SlotRef::Layer(wt, b) => LayerGrads { weight: Some(wt.grad_f64(&mut grads)), bias: Some(b.grad_f64(&mut grads)) },
-                        SlotRef::Bias(b) => LayerGrads { weight: None, bias: Some(b.grad_f64(&mut grads)) },
-                    });
-                }
-                (Vec::new(), out)
-            }
-            GradsWanted::None => (Vec::new(), Vec::new()),
-        };
-        Ok(LossOutput {
-            flat,
-            blocks,
-            stats,
-            policy_term: f64::from(policy_term),
-            value_term: f64::from(value_term),
-            entropy: f64::from(entropy),
-        })
+        self.traced_loss(q)
     }
 
     fn params(&self) -> Vec<f32> {
@@ -1092,7 +1100,7 @@ impl ActorCriticNet for ActorCritic {
 mod tests {
     use super::*;
     use crate::nets::{Activation, Architecture, Init};
-    use rand::SeedableRng;
+    use rand::{Rng, SeedableRng};
     use rand_distr::StandardNormal;
 
     fn spec(layout: Layout) -> ActorCriticSpec {
@@ -1283,6 +1291,67 @@ mod tests {
         assert_eq!(p.blocks()[1].kind, LayerKind::Conv { spatial: 81 });
         assert_eq!(p.blocks()[2].in_dim, 32 * 81);
         assert_eq!(p.blocks().len(), 3 + 3 + 1 + 2);
+    }
+
+    /// The plain kernels' pass of a shared conv network (the paper's Atari actor-critic,
+    /// here its pixel-MuJoCo cousin at a small size) against the dfdx engine's traced passes:
+    /// the terms, the flat and per-block gradients, and the sampled Fisher loss's K-FAC
+    /// statistics (sums of products in float64 against the traced rows reduced in float64);
+    /// on one thread and on three.
+    #[test]
+    fn the_plain_conv_pass_matches_the_traced_passes() {
+        let spec = ActorCriticSpec { architecture: Architecture::PixelMujoco, layout: Layout::Shared { activation: Activation::Relu }, init: Init::Orthogonal };
+        let (input, n, rows) = ([2usize, 11, 11], 4usize, 9usize);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+        let mut net = ActorCritic::new(&spec, &input, &ActionSpace::Discrete { n }, &mut rng).unwrap();
+        // Larger heads than the initialisation's, so every term has a gradient to compare.
+        let mut p = net.params();
+        p.iter_mut().for_each(|v| *v *= 3.0);
+        net.set_params(&p).unwrap();
+        let obs: Vec<f32> = (0..rows * 242).map(|_| rng.gen_range(0.0f32..1.0)).collect();
+        let actions: Vec<f32> = (0..rows).map(|r| (r % n) as f32).collect();
+        let sampled: Vec<f32> = (0..rows).map(|r| ((r * 7 + 1) % n) as f32).collect();
+        let w: Vec<f32> = (0..rows).map(|_| rng.gen_range(-0.3f32..0.3)).collect();
+        let target: Vec<f32> = (0..rows).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+        let noise: Vec<f32> = (0..rows).map(|_| rng.sample(StandardNormal)).collect();
+        let fisher_w = vec![-1.0 / rows as f32; rows];
+        let all: Vec<usize> = (0..net.blocks().len()).collect();
+        let close = |a: f64, b: f64, what: &str| assert!((a - b).abs() <= 2e-4 * (1.0 + b.abs()), "{what}: {a} vs {b}");
+        for threads in [1, 3] {
+            net.set_threads(threads);
+            for grads in [GradsWanted::Flat, GradsWanted::Blocks(&all)] {
+                let mut q = query(&obs, rows, ActionBatch::Discrete(&actions), &w, &target, grads);
+                q.entropy_coef = 0.05;
+                q.value_coef = 0.5;
+                q.fisher = Some(FisherQuery { actions: ActionBatch::Discrete(&sampled), logp_weights: &fisher_w, value_coef: -1.0, noise: &noise, sigma: 1.0 });
+                let plain = net.plain_shared_loss(&q).unwrap().expect("a shared conv network takes the plain kernels");
+                let traced = net.traced_loss(&q).unwrap();
+                close(plain.policy_term, traced.policy_term, "policy term");
+                close(plain.value_term, traced.value_term, "value term");
+                close(plain.entropy, traced.entropy, "entropy");
+                assert_eq!(plain.flat.len(), traced.flat.len());
+                for (a, b) in plain.flat.iter().zip(&traced.flat) {
+                    close(f64::from(*a), f64::from(*b), "flat gradient");
+                }
+                assert_eq!(plain.blocks.len(), traced.blocks.len());
+                for (a, b) in plain.blocks.iter().zip(&traced.blocks) {
+                    for (x, y) in a.weight.iter().chain(a.bias.iter()).flatten().zip(b.weight.iter().chain(b.bias.iter()).flatten()) {
+                        close(*x, *y, "block gradient");
+                    }
+                }
+                assert_eq!(plain.stats.len(), traced.stats.len());
+                for (a, b) in plain.stats.iter().zip(traced.stats.iter().map(LayerStats::reduced)) {
+                    assert_eq!((a.kind, a.batch, a.in_dim, a.out_dim), (b.kind, b.batch, b.in_dim, b.out_dim));
+                    let (ga, gb) = (a.grams.as_ref().unwrap(), b.grams.as_ref().unwrap());
+                    for (x, y) in [(&ga.a, &gb.a), (&ga.g, &gb.g), (&ga.g_summed, &gb.g_summed)] {
+                        assert_eq!(x.len(), y.len());
+                        for (u, v) in x.iter().zip(y.iter()) {
+                            close(*u, *v, "statistic");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
