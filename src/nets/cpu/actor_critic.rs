@@ -63,6 +63,22 @@ pub struct ActorCritic {
     scratch: Scratch,
 }
 
+/// Refuses a list of wanted blocks ([`GradsWanted::Blocks`]) that names one twice, or one
+/// not among the `declared`.
+fn check_wanted(which: &[usize], declared: usize) -> Result<(), NetError> {
+    for (k, &i) in which.iter().enumerate() {
+        if i >= declared || which[..k].contains(&i) {
+            return Err(NetError::Block { index: i, name: String::new(), why: "asked for twice or not declared".into() });
+        }
+    }
+    Ok(())
+}
+
+/// Float32 values widened to float64 (what K-FAC works in).
+fn wide(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| f64::from(x)).collect()
+}
+
 /// The plain kernels' buffers ([`plain::PlainWork`]), reused from call to call. Not part of
 /// the network's value: a clone starts with empty buffers.
 #[derive(Default)]
@@ -389,11 +405,8 @@ impl ActorCritic {
         if let Some(which) = which {
             // The value blocks are the value torso's layers then the value head, in order.
             let value_blocks = self.group_blocks(crate::nets::Group::Value);
-            for (k, &i) in which.iter().enumerate() {
-                if i >= self.blocks.len() || which[..k].contains(&i) {
-                    return Err(NetError::Block { index: i, name: String::new(), why: "asked for twice or not declared".into() });
-                }
-                let wide = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
+            check_wanted(which, self.blocks.len())?;
+            for &i in which {
                 blocks.push(match value_blocks.iter().position(|&b| b == i) {
                     Some(p) => LayerGrads { weight: loss[p].weight.as_deref().map(wide), bias: loss[p].bias.as_deref().map(wide) },
                     // A policy block: the value loss does not reach it.
@@ -615,15 +628,8 @@ impl ActorCritic {
             GradsWanted::None => (Vec::new(), Vec::new()),
             GradsWanted::Flat => (self.flat_order().into_iter().flat_map(|i| per_block[i].0.iter().chain(&per_block[i].1).copied()).collect(), Vec::new()),
             GradsWanted::Blocks(which) => {
-                let mut out = Vec::with_capacity(which.len());
-                for (k, &i) in which.iter().enumerate() {
-                    if i >= per_block.len() || which[..k].contains(&i) {
-                        return Err(NetError::Block { index: i, name: String::new(), why: "asked for twice or not declared".into() });
-                    }
-                    let wide = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
-                    out.push(LayerGrads { weight: Some(wide(&per_block[i].0)), bias: Some(wide(&per_block[i].1)) });
-                }
-                (Vec::new(), out)
+                check_wanted(which, per_block.len())?;
+                (Vec::new(), which.iter().map(|&i| LayerGrads { weight: Some(wide(&per_block[i].0)), bias: Some(wide(&per_block[i].1)) }).collect())
             }
         };
         Ok(Some(LossOutput { flat, blocks, stats, policy_term, value_term: value_term / f64::from(b), entropy: entropy / f64::from(b) }))
@@ -683,11 +689,9 @@ impl ActorCritic {
                 (flat, Vec::new())
             }
             GradsWanted::Blocks(which) => {
+                check_wanted(which, slots.len())?;
                 let mut out = Vec::with_capacity(which.len());
-                for (k, &i) in which.iter().enumerate() {
-                    if i >= slots.len() || which[..k].contains(&i) {
-                        return Err(NetError::Block { index: i, name: String::new(), why: "asked for twice or not declared".into() });
-                    }
+                for &i in which {
                     out.push(match &slots[i] {
                         SlotRef::Layer(wt, b) => LayerGrads { weight: Some(wt.grad_f64(&mut grads)), bias: Some(b.grad_f64(&mut grads)) },
                         SlotRef::Bias(b) => LayerGrads { weight: None, bias: Some(b.grad_f64(&mut grads)) },
