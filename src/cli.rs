@@ -1,4 +1,4 @@
-//! The command line: `acktr reproduce | plan | report | list`.
+//! The command line: `acktr reproduce | check | plan | report | list | status | bench | run-cell`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -91,6 +91,38 @@ pub enum Command {
         spec: String,
         #[arg(long, default_value = spec::PAPER_PROFILE)]
         profile: String,
+    },
+    /// Run a spec's cells into a fresh directory and compare them with reference results,
+    /// row by row: identical, same, better or worse. Exit 0 when no row is worse, 1 when
+    /// one is, 2 on bad input (README "Regression checks").
+    Check {
+        spec: String,
+        #[arg(long, default_value = spec::PAPER_PROFILE)]
+        profile: String,
+        /// Root directory of the reference results (default: --results).
+        #[arg(long)]
+        against: Option<PathBuf>,
+        /// Where the new run goes: OUT/<build id>/<spec>/ (the build id is a digest of this
+        /// executable, so a finished cell is reused only by the build that made it).
+        #[arg(long, default_value = "target/acktr-check")]
+        out: PathBuf,
+        /// Cells run in parallel (default: the number of CPUs).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// As for `reproduce`.
+        #[arg(long, visible_alias = "env-threads", default_value_t = 1, value_parser = at_least_one)]
+        threads: usize,
+        /// Shift every seed by this much (new cells: how often a check flags a row when
+        /// nothing changed, its false-alarm rate).
+        #[arg(long, default_value_t = 0)]
+        seed_offset: u64,
+        /// Make the new run the reference, after printing the comparison: its cells replace
+        /// the reference's, and the reference's report is rewritten.
+        #[arg(long)]
+        bless: bool,
+        /// Do not draw a progress bar.
+        #[arg(long)]
+        no_progress: bool,
     },
     /// Rebuild a spec's report from whatever results exist.
     Report {
@@ -194,7 +226,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Err(e)
             if e.downcast_ref::<spec::SpecError>().is_some()
                 || e.downcast_ref::<run::bench::BenchError>().is_some_and(run::bench::BenchError::is_bad_input)
-                || e.downcast_ref::<run::slurm::SlurmError>().is_some_and(run::slurm::SlurmError::is_bad_input) =>
+                || e.downcast_ref::<run::slurm::SlurmError>().is_some_and(run::slurm::SlurmError::is_bad_input)
+                || e.downcast_ref::<report::check::CheckError>().is_some_and(report::check::CheckError::is_bad_input) =>
         {
             eprintln!("error: {e}");
             Ok(ExitCode::from(EXIT_BAD_INPUT))
@@ -301,6 +334,18 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             println!("{} cells, {} timesteps in total; plan digest {}", cells.len(), total, run::slurm::plan_digest(&cells));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Check { spec: name, profile, against, out, jobs, threads, seed_offset, bless, no_progress } => {
+            let s = load(cli, name, profile)?.with_seed_offset(*seed_offset);
+            let reference_root = against.clone().unwrap_or_else(|| cli.results.clone());
+            let opts = run::RunOptions {
+                results_root: out.join(run::provenance::build_id()),
+                jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+                threads: *threads,
+                progress: !no_progress && std::io::stderr().is_terminal(),
+                checkpoint_every: checkpoint_every(run::DEFAULT_CHECKPOINT_MINUTES),
+            };
+            check(&s, &reference_root, &opts, *bless)
+        }
         Command::Report { spec: name, profile } => {
             let s = load(cli, name, profile)?;
             let (r, path) = report::write(&s, &cli.results)?;
@@ -336,6 +381,58 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `acktr check`: every input checked before anything runs or is written.
+fn check(s: &spec::Spec, reference_root: &std::path::Path, opts: &run::RunOptions, bless: bool) -> anyhow::Result<ExitCode> {
+    use report::check::{self, CheckError};
+    if s.seeds.len() < 2 {
+        return Err(CheckError::TooFewSeeds { file: s.path.clone(), profile: s.profile.clone(), n: s.seeds.len() }.into());
+    }
+    let reference = match check::read_reference(s, reference_root) {
+        Ok(r) => Some(r),
+        Err(CheckError::NoReference { .. }) if bless => None,
+        Err(e) => return Err(e.into()),
+    };
+    run::stop_on_signals()?;
+    let summary = run::reproduce(s, opts)?;
+    eprintln!(
+        "{}: {} cells under {}, {} already finished, {} run",
+        s.name,
+        summary.cells_total,
+        run::spec_dir(&opts.results_root, s).display(),
+        summary.cells_already_finished,
+        summary.cells_run
+    );
+    report::write(s, &opts.results_root)?;
+    let now = check::read_plan_cells(s, &opts.results_root)?;
+    let run_dir = run::spec_dir(&opts.results_root, s);
+    let mut worse = 0;
+    if let Some(reference) = reference {
+        let c = check::compare(s, &reference, &now, &run::spec_dir(reference_root, s), &run_dir)?;
+        check::write(&c, &run_dir)?;
+        print!("{}", check::render_markdown(&c));
+        println!("wrote {}", run_dir.join(check::CHECK_FILES[0]).display());
+        worse = c.worse().len();
+    } else {
+        println!("no reference under {}: the new run becomes it", run::spec_dir(reference_root, s).display());
+    }
+    if bless {
+        let b = check::bless(s, &opts.results_root, reference_root)?;
+        let dest = run::spec_dir(reference_root, s);
+        println!(
+            "blessed {}: {} cells added, {} replaced, {} removed; report rewritten",
+            dest.display(),
+            b.added.len(),
+            b.replaced.len(),
+            b.removed.len()
+        );
+        for h in &b.removed {
+            println!("  removed {}", dest.join(h).display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(if worse > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn submit_slurm(

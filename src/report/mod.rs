@@ -4,8 +4,11 @@
 //! across tasks (IQM), and rendered as `report.md`, `report.csv`, `report.tex` and, when the
 //! spec asks for curves, figures ([`figures`]) in PNG and SVG. Grids with more than one
 //! point are ranked ([`ranking`]; also `grid_ranking.csv`), and per-update columns are drawn
-//! when the spec asks ([`updates`]).
+//! when the spec asks ([`updates`]). [`check`] compares a new run with reference results
+//! ([`compare`]: the statistics), for `acktr check`.
 
+pub mod check;
+pub mod compare;
 pub mod figures;
 pub mod metrics;
 pub mod ranking;
@@ -247,7 +250,7 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
     let ranking_metric = spec.grid_ranking.as_ref().and_then(|name| spec.metrics.iter().position(|m| &m.name == name));
     let mut per_env_rankings = Vec::new();
     for env in &spec.envs {
-        for alg in &spec.algorithms {
+        for alg in spec.algorithms.iter().filter(|a| a.runs_on(env)) {
             // (grid point label, aggregate of the ranking metric, seeds in the plan).
             let mut ranked_points = Vec::new();
             for resolved in &alg.grid {

@@ -537,6 +537,7 @@ pub fn run_cell(
         accelerator: algorithm.policy().accelerator(),
         git_commit: git.0.to_string(),
         git_dirty: git.1,
+        build_id: provenance::build_id(),
         acktr_version: env!("CARGO_PKG_VERSION"),
         rustc: env!("ACKTR_RUSTC_VERSION"),
         dependencies: provenance::dependencies(),

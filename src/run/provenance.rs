@@ -22,6 +22,9 @@ pub struct Provenance<'a> {
     pub accelerator: Option<String>,
     pub git_commit: String,
     pub git_dirty: bool,
+    /// The executable that ran the cell: 16 hex digits of its SHA-256 ([`build_id`]); two
+    /// cells of the same build name the same digest, whatever the checkout's state.
+    pub build_id: &'static str,
     pub acktr_version: &'static str,
     pub rustc: &'static str,
     pub dependencies: BTreeMap<String, String>,
@@ -66,6 +69,19 @@ pub fn git_state(dir: &Path) -> (String, bool) {
     let commit = run(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
     let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     (commit, dirty)
+}
+
+/// 16 hex digits of the SHA-256 of the running executable (read once per process);
+/// `unknown` when it cannot be read.
+pub fn build_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        std::env::current_exe()
+            .and_then(std::fs::read)
+            .map(|bytes| Sha256::digest(&bytes).iter().take(8).map(|b| format!("{b:02x}")).collect())
+            .unwrap_or_else(|_| "unknown".into())
+    })
 }
 
 /// This machine.

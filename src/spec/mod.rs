@@ -77,6 +77,17 @@ pub struct MetricSpec {
     pub kind: MetricKind,
     /// Aggregate over the `best_seeds` best seeds (None: all seeds).
     pub best_seeds: Option<usize>,
+    /// The smallest difference `acktr check` calls better or worse, per environment (an
+    /// environment not named: 0, any significant difference).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub min_effect: BTreeMap<String, f64>,
+}
+
+impl MetricSpec {
+    /// The smallest difference that counts on `env` (0 when the spec states none).
+    pub fn min_effect_on(&self, env: &str) -> f64 {
+        self.min_effect.get(env).copied().unwrap_or(0.0)
+    }
 }
 
 /// Learning-curve figures.
@@ -118,6 +129,16 @@ pub struct AlgorithmSpec {
     /// The row's own budget fields (`budget:` under the row), checked.
     #[serde(skip_serializing_if = "AlgorithmBudget::is_empty")]
     pub budget: AlgorithmBudget,
+    /// The spec's environments this row runs on (`envs:` under the row; None: all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub envs: Option<Vec<String>>,
+}
+
+impl AlgorithmSpec {
+    /// Whether the row runs on `env` (a row without `envs:` runs on every environment).
+    pub fn runs_on(&self, env: &str) -> bool {
+        self.envs.as_ref().is_none_or(|e| e.iter().any(|x| x == env))
+    }
 }
 
 /// An algorithm row's own budget fields, over the spec's `budget` (a profile's fields win).
@@ -303,8 +324,8 @@ fn set_engine(algorithms: &mut [AlgorithmSpec], engine: Engine) {
 
 /// The first row or grid point whose network cannot run on these spaces (a conv torso
 /// needs images, ...): the row's index, the configuration and why.
-fn first_unfit<'a>(algorithms: &'a [AlgorithmSpec], obs: &env::ObservationSpace, act: &env::ActionSpace) -> Option<(usize, &'a AlgorithmConfig, crate::algo::AlgoError)> {
-    algorithms.iter().enumerate().find_map(|(i, alg)| {
+fn first_unfit<'a>(algorithms: &'a [AlgorithmSpec], env: &str, obs: &env::ObservationSpace, act: &env::ActionSpace) -> Option<(usize, &'a AlgorithmConfig, crate::algo::AlgoError)> {
+    algorithms.iter().enumerate().filter(|(_, alg)| alg.runs_on(env)).find_map(|(i, alg)| {
         std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)).find_map(|c| c.check_spaces(obs, act).err().map(|e| (i, c, e)))
     })
 }
@@ -322,13 +343,22 @@ impl Spec {
             for id in &self.envs {
                 let e = env::make(id).map_err(|e| e.to_string())?;
                 let (obs, act) = (e.observation_space(), e.action_space());
-                if let Some((i, _, err)) = first_unfit(&self.algorithms, &obs, &act) {
+                if let Some((i, _, err)) = first_unfit(&self.algorithms, id, &obs, &act) {
                     return Err(format!("row `{}` on {id}: {err}", self.algorithms[i].name));
                 }
             }
         }
         self.engine_flag = Some(engine);
         Ok(self)
+    }
+
+    /// The spec with every seed shifted by `offset` (`acktr check --seed-offset`: new
+    /// seeds, so new cells, for measuring how often a check flags a row by chance).
+    pub fn with_seed_offset(mut self, offset: u64) -> Spec {
+        for s in &mut self.seeds {
+            *s += offset;
+        }
+        self
     }
 
     /// The budget of an algorithm row's cells: the spec's, with the row's own fields where
@@ -341,7 +371,7 @@ impl Spec {
     pub fn cells(&self) -> Vec<Cell> {
         let mut out = Vec::new();
         for env in &self.envs {
-            for alg in &self.algorithms {
+            for alg in self.algorithms.iter().filter(|a| a.runs_on(env)) {
                 for resolved in &alg.grid {
                     let (point, config) = (&resolved.point, &resolved.config);
                     let mut budget = self.row_budget(alg);
@@ -624,7 +654,7 @@ mod check {
             (entry.typed)(merged).map_err(|e| self.err(format!("{at}.{}", e.field), strip_location(&e.message)))
         }
 
-        fn algorithm(&self, i: usize, a: &raw::RawAlgorithm) -> Result<Option<AlgorithmSpec>, SpecError> {
+        fn algorithm(&self, i: usize, a: &raw::RawAlgorithm, spec_envs: &[String]) -> Result<Option<AlgorithmSpec>, SpecError> {
             let at = format!("algorithms[{i}]");
             if a.name.trim().is_empty() {
                 return Err(self.err(format!("{at}.name"), "the algorithm's name is empty"));
@@ -650,7 +680,7 @@ mod check {
                 return Ok(None);
             }
             let Some(entry) = crate::algo::lookup(key) else {
-                return Err(self.err(format!("{at}.{key}"), format!("unknown field `{key}`, expected `name`, `grid` or an algorithm ({})", known())));
+                return Err(self.err(format!("{at}.{key}"), format!("unknown field `{key}`, expected `name`, `grid`, `budget`, `envs` or an algorithm ({})", known())));
             };
             let config = self.configured(&format!("{at}.{key}"), entry, v)?;
             self.config_checks(&at, &config)?;
@@ -662,7 +692,24 @@ mod check {
                 num_envs: rb.num_envs.map(|v| self.positive(&format!("{at}.budget.num_envs"), v).map(|v| v as usize)).transpose()?,
                 schedule_timesteps: rb.schedule_timesteps.map(|v| self.positive(&format!("{at}.budget.schedule_timesteps"), v)).transpose()?,
             };
-            Ok(Some(AlgorithmSpec { name: a.name.clone(), config, grid, budget }))
+            let envs = match &a.envs {
+                None => None,
+                Some(list) => {
+                    if list.is_empty() {
+                        return Err(self.err(format!("{at}.envs"), "the list is empty; remove it to run the row on every environment"));
+                    }
+                    for (j, e) in list.iter().enumerate() {
+                        if !spec_envs.contains(e) {
+                            return Err(self.err(format!("{at}.envs[{j}]"), format!("`{e}` is not one of the spec's envs ({})", spec_envs.join(", "))));
+                        }
+                        if list[..j].contains(e) {
+                            return Err(self.err(format!("{at}.envs[{j}]"), format!("`{e}` appears twice")));
+                        }
+                    }
+                    Some(list.clone())
+                }
+            };
+            Ok(Some(AlgorithmSpec { name: a.name.clone(), config, grid, budget, envs }))
         }
 
         /// The range checks of every field (the base configuration and each grid point's).
@@ -821,7 +868,7 @@ mod check {
             return Err(c.err("title", "the title is empty"));
         }
         envs(&c, &raw.envs)?;
-        let (mut algorithms, unavailable) = algorithms(&c, &raw.algorithms)?;
+        let (mut algorithms, unavailable) = algorithms(&c, &raw.algorithms, &raw.envs)?;
         if let Some(name) = &raw.engine {
             let engine = Engine::parse(name).map_err(|why| c.err("engine", why))?;
             if let Some(why) = engine.not_compiled_in() {
@@ -913,7 +960,7 @@ mod check {
     }
 
     /// Each row typed and checked; rows of algorithms not built yet set aside.
-    fn algorithms(c: &Checker, rows: &[raw::RawAlgorithm]) -> Result<(Vec<AlgorithmSpec>, Vec<UnavailableAlgorithm>), SpecError> {
+    fn algorithms(c: &Checker, rows: &[raw::RawAlgorithm], spec_envs: &[String]) -> Result<(Vec<AlgorithmSpec>, Vec<UnavailableAlgorithm>), SpecError> {
         if rows.is_empty() {
             return Err(c.err("algorithms", "no algorithms; give at least one"));
         }
@@ -923,7 +970,7 @@ mod check {
             let twice = |name: &str| {
                 algorithms.iter().any(|x: &AlgorithmSpec| x.name == name) || unavailable.iter().any(|x| x.name == name)
             };
-            let parsed = c.algorithm(i, a)?;
+            let parsed = c.algorithm(i, a, spec_envs)?;
             if twice(&a.name) {
                 return Err(c.err(format!("algorithms[{i}].name"), format!("`{}` appears twice", a.name)));
             }
@@ -1013,7 +1060,7 @@ mod check {
             let (obs, act) = (e.observation_space(), e.action_space());
             let max_steps = env::lookup(id).map(|e| e.max_episode_steps).unwrap_or(0);
             out.push(EnvShape { id: id.clone(), obs: obs.clone(), act: act.clone(), max_steps });
-            if let Some((i, config, err)) = super::first_unfit(algorithms, &obs, &act) {
+            if let Some((i, config, err)) = super::first_unfit(algorithms, id, &obs, &act) {
                 let field = match err {
                     crate::algo::AlgoError::UnsupportedObservations { .. } => "pipeline",
                     crate::algo::AlgoError::Net(_) => "network.architecture",
@@ -1048,7 +1095,7 @@ mod check {
     fn memory(c: &Checker, shapes: &[EnvShape], algorithms: &[AlgorithmSpec], budget: &Budget, prof: &raw::RawProfile, profile: &str) -> Result<(), SpecError> {
         let limit = machine_memory();
         for e in shapes {
-            for alg in algorithms {
+            for alg in algorithms.iter().filter(|a| a.runs_on(&e.id)) {
                 let budget = &alg.budget.apply(*budget, ProfileSets::of(prof));
                 for config in std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)) {
                     let settings = config.settings();
@@ -1132,7 +1179,7 @@ mod check {
             let Some(entry) = crate::metric::lookup(key) else {
                 return Err(c.err(
                     format!("{at}.{key}"),
-                    format!("unknown field `{key}`, expected `name`, `best_seeds` or a metric ({})", crate::metric::known()),
+                    format!("unknown field `{key}`, expected `name`, `best_seeds`, `min_effect` or a metric ({})", crate::metric::known()),
                 ));
             };
             let kind = (entry.parse)(params.clone(), &raw.envs)
@@ -1144,9 +1191,36 @@ mod check {
             if metrics.iter().any(|x: &MetricSpec| x.name == m.name) {
                 return Err(c.err(format!("{at}.name"), format!("metric `{}` appears twice", m.name)));
             }
-            metrics.push(MetricSpec { name: m.name.clone(), kind, best_seeds });
+            let min_effect = min_effect(c, &format!("{at}.min_effect"), m.min_effect.as_ref(), &raw.envs)?;
+            metrics.push(MetricSpec { name: m.name.clone(), kind, best_seeds, min_effect });
         }
         Ok(metrics)
+    }
+
+    /// `min_effect`: one non-negative number for every environment, or one per environment
+    /// (every environment named once, no other).
+    fn min_effect(c: &Checker, at: &str, raw: Option<&raw::RawMinEffect>, envs: &[String]) -> Result<BTreeMap<String, f64>, SpecError> {
+        let check = |field: String, v: f64| crate::check::non_negative("", v).map(|_| v).map_err(|e| c.err(field, e.message));
+        Ok(match raw {
+            None => BTreeMap::new(),
+            Some(raw::RawMinEffect::All(v)) => {
+                let v = check(at.to_string(), *v)?;
+                envs.iter().map(|e| (e.clone(), v)).collect()
+            }
+            Some(raw::RawMinEffect::PerEnv(map)) => {
+                if let Some(e) = envs.iter().find(|e| !map.contains_key(*e)) {
+                    return Err(c.err(at, format!("no value for `{e}`; give one for every environment of the spec, or one number for all")));
+                }
+                let mut out = BTreeMap::new();
+                for (e, v) in map {
+                    if !envs.contains(e) {
+                        return Err(c.err(format!("{at}.{e}"), format!("`{e}` is not one of the spec's envs")));
+                    }
+                    out.insert(e.clone(), check(format!("{at}.{e}"), *v)?);
+                }
+                out
+            }
+        })
     }
 
     fn curves(c: &Checker, raw: &RawSpec) -> Result<Option<CurveSpec>, SpecError> {

@@ -112,6 +112,9 @@ pub struct RawAlgorithm {
     /// Hyperparameter grid over this algorithm.
     #[serde(default)]
     pub grid: RawGrid,
+    /// The spec's environments this row runs on (default: all of them).
+    #[serde(default)]
+    pub envs: Option<Vec<String>>,
     /// This row's own budget fields (TRPO's 10M timesteps and batch 25000 in Table 2), over
     /// the spec's `budget`; a profile's fields still win.
     #[serde(default)]
@@ -190,9 +193,21 @@ pub struct RawMetric {
     /// all seeds when absent.
     #[serde(default)]
     pub best_seeds: Option<i64>,
+    /// The smallest difference `acktr check` calls better or worse: one number in the
+    /// metric's units, or one per environment (`{Reacher-v5: 3, CartPole-v1: 50}`).
+    #[serde(default)]
+    pub min_effect: Option<RawMinEffect>,
     /// Every other key: the definition, checked against the registry by the checker.
     #[serde(flatten)]
     pub definition: BTreeMap<String, serde_yaml::Value>,
+}
+
+/// `min_effect`: one number, or one per environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawMinEffect {
+    All(f64),
+    PerEnv(BTreeMap<String, f64>),
 }
 
 /// A published number, or "N/A" where the paper prints that.
