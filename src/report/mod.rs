@@ -446,9 +446,11 @@ fn fmt_ci(m: &MetricCell) -> String {
     }
 }
 
+/// The paper's number as the paper prints it (the spec transcribes it; the shortest decimal
+/// that reads back as the same number keeps every digit written: 13581.4, 904).
 fn fmt_paper(p: &Option<PaperValue>) -> String {
     match p {
-        Some(PaperValue::Number(x)) => fmt_num(*x),
+        Some(PaperValue::Number(x)) => format!("{x}"),
         Some(PaperValue::Text(t)) => t.clone(),
         None => "—".into(),
     }
@@ -581,7 +583,7 @@ fn render_references_markdown(s: &mut String, r: &Report, refs: &crate::spec::Re
     for (env, values) in &refs.rows {
         let mut line = format!("| {env} |");
         for v in values {
-            line += &format!(" {} |", fmt_num(*v));
+            line += &format!(" {} |", v);
         }
         for a in &algs {
             match r.rows.iter().find(|row| &row.env == env && row.algorithm == *a) {
