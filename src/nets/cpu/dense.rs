@@ -6,7 +6,7 @@
 //! The forward pass is the dfdx engine's bit for bit: the same `gemm` 0.15.5 call with the
 //! same strides as dfdx 0.13's CPU matmul (`tensor_ops/matmul/cpu_kernel.rs`), then the
 //! bias added and the activation applied element by element with the same scalar
-//! functions (`f32::tanh`, ELU through `exp_m1`, as [`super::ops::elu`]). So acting through
+//! functions ([`super::elementary::tanh`], ELU through [`super::elementary::expm1`], as [`super::ops::elu`]). So acting through
 //! these kernels leaves every rollout unchanged (tested below and by the pinned snapshots).
 //! The backward pass computes the same quantities as dfdx's tape in a different order of
 //! float32 operations; it agrees to float32 rounding (tested below), not bit for bit.
@@ -110,9 +110,7 @@ fn activate_in_place(act: Option<Activation>, s: &mut [f32], deriv: bool) -> Vec
     let mut d = if deriv { vec![0.0f32; s.len()] } else { Vec::new() };
     match act {
         Activation::Tanh => {
-            for x in s.iter_mut() {
-                *x = x.tanh();
-            }
+            super::elementary::tanh_in_place(s);
             for (d, z) in d.iter_mut().zip(s.iter()) {
                 *d = 1.0 - z * z;
             }
@@ -127,9 +125,7 @@ fn activate_in_place(act: Option<Activation>, s: &mut [f32], deriv: bool) -> Vec
             }
         }
         Activation::Elu => {
-            for x in s.iter_mut() {
-                *x = if *x > 0.0 { *x } else { x.exp_m1() };
-            }
+            super::elementary::elu_in_place(s);
             for (d, z) in d.iter_mut().zip(s.iter()) {
                 *d = if *z > 0.0 { 1.0 } else { z + 1.0 };
             }

@@ -3,6 +3,7 @@
 
 pub mod actor_critic;
 pub mod dense;
+pub mod elementary;
 pub mod gram;
 pub mod ops;
 pub mod plain;
@@ -26,7 +27,7 @@ pub type Column<T = NoneTape> = Tensor<(usize,), f32, Dev, T>;
 /// Applies the nonlinearity, recording it on the tape.
 pub fn activate<S: Shape, T: Tape<f32, Dev>>(a: Activation, x: Tensor<S, f32, Dev, T>) -> Tensor<S, f32, Dev, T> {
     match a {
-        Activation::Tanh => x.tanh(),
+        Activation::Tanh => ops::tanh(x),
         Activation::Relu => x.relu(),
         Activation::Elu => ops::elu(x),
     }

@@ -155,12 +155,35 @@ mod tests {
     }
 }
 
-/// ELU (alpha 1) as one fused operation: `x` where positive, `exp(x) - 1` (as `expm1`)
+/// tanh as one operation through [`super::elementary::tanh`] (the plain kernels' tanh, so
+/// the traced and plain passes agree bit for bit); gradient `1 - y^2`, as dfdx's own tanh.
+/// `x` must be contiguous.
+pub fn tanh<S: Shape, T: Tape<f32, Dev>>(x: Tensor<S, f32, Dev, T>) -> Tensor<S, f32, Dev, T> {
+    let (x, mut tape) = x.split_tape();
+    let mut y: Vec<f32> = x.as_vec();
+    super::elementary::tanh_in_place(&mut y);
+    let out = x.device().tensor_from_vec(y, *x.shape());
+    let (xc, oc) = (x.clone(), out.clone());
+    tape.add_backward_op(move |grads| {
+        grads.try_alloc_for(&oc)?;
+        let go = grads.get(&oc).as_vec();
+        let y = oc.as_vec();
+        let gi = grads.get_or_alloc_mut(&xc)?;
+        for ((g, o), yv) in gi.iter_mut().zip(go).zip(y) {
+            *g += o * (1.0 - yv * yv);
+        }
+        Ok(())
+    });
+    out.put_tape(tape)
+}
+
+/// ELU (alpha 1) as one fused operation: `x` where positive, `exp(x) - 1` (as [`super::elementary::expm1`])
 /// elsewhere; gradient `1` or `y + 1`. (dfdx 0.13 has no ELU; composing it from relu/exp
 /// took seven passes over the data.) `x` must be contiguous.
 pub fn elu<S: Shape, T: Tape<f32, Dev>>(x: Tensor<S, f32, Dev, T>) -> Tensor<S, f32, Dev, T> {
     let (x, mut tape) = x.split_tape();
-    let y: Vec<f32> = x.as_vec().into_iter().map(|v| if v > 0.0 { v } else { v.exp_m1() }).collect();
+    let mut y: Vec<f32> = x.as_vec();
+    super::elementary::elu_in_place(&mut y);
     let out = x.device().tensor_from_vec(y, *x.shape());
     let (xc, oc) = (x.clone(), out.clone());
     tape.add_backward_op(move |grads| {

@@ -142,8 +142,8 @@ fn bias_and_activation(s: &mut [f32], b: &[f32], act: Option<Activation>) {
     match act {
         None => {}
         Some(Activation::Relu) => s.iter_mut().for_each(|x| *x = if *x > 0.0 { *x } else { 0.0 }),
-        Some(Activation::Tanh) => s.iter_mut().for_each(|x| *x = x.tanh()),
-        Some(Activation::Elu) => s.iter_mut().for_each(|x| *x = if *x > 0.0 { *x } else { x.exp_m1() }),
+        Some(Activation::Tanh) => super::elementary::tanh_in_place(s),
+        Some(Activation::Elu) => super::elementary::elu_in_place(s),
     }
 }
 
