@@ -1,7 +1,8 @@
 //! Build script.
 //!
 //! 1. Records, for run provenance, the versions of the dependencies that shape numerics and
-//!    files (read from Cargo.lock) and the compiler version.
+//!    files (read from Cargo.lock), the compiler version, and the commit the binary is built
+//!    from with whether its sources differ from it.
 //! 2. Provisions MuJoCo 3.17.0 and Gymnasium 1.4.0's task models (README "MuJoCo"): nobody
 //!    installs MuJoCo by hand. Unless the user points `MUJOCO_DYNAMIC_LINK_DIR` at their own
 //!    MuJoCo 3.17.0, the shared library comes from the `mujoco==3.17.0` wheel and the MJCF
@@ -38,6 +39,7 @@ fn main() {
     println!("cargo:rerun-if-changed=Cargo.lock");
     println!("cargo:rerun-if-changed=build.rs");
     record_versions();
+    record_build();
     if let Err(msg) = provision_mujoco() {
         // A panic prints the whole message under "failed to run custom build command".
         panic!("\n\nacktr: cannot provision MuJoCo {MUJOCO_VERSION} / Gymnasium {GYMNASIUM_VERSION} models.\n{msg}\n");
@@ -140,6 +142,44 @@ fn record_versions() {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .unwrap_or_default();
     println!("cargo:rustc-env=ACKTR_RUSTC_VERSION={}", version.trim());
+}
+
+/// The commit the binary is built from and whether its inputs (src/, build.rs, the
+/// manifest, the lock file, vendor/) differ from that commit, for run provenance
+/// (`ACKTR_BUILD_COMMIT`, `ACKTR_BUILD_DIRTY`: `true`, `false`, or `unknown` outside git).
+/// Rerun when those inputs change or HEAD moves.
+fn record_build() {
+    const INPUTS: &[&str] = &["src", "build.rs", "Cargo.toml", "Cargo.lock", "vendor"];
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    for p in INPUTS {
+        println!("cargo:rerun-if-changed={p}");
+    }
+    let mut watched = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watched.push(r);
+    }
+    for w in watched {
+        if let Some(p) = git(&["rev-parse", "--git-path", &w]).filter(|p| Path::new(p).exists()) {
+            println!("cargo:rerun-if-changed={p}");
+        }
+    }
+    let commit = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let mut status = vec!["status", "--porcelain", "--"];
+    status.extend_from_slice(INPUTS);
+    let dirty = match git(&status) {
+        Some(s) if s.is_empty() => "false",
+        Some(_) => "true",
+        None => "unknown",
+    };
+    println!("cargo:rustc-env=ACKTR_BUILD_COMMIT={commit}");
+    println!("cargo:rustc-env=ACKTR_BUILD_DIRTY={dirty}");
 }
 
 fn how_to_fix(cache: &Path) -> String {

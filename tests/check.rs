@@ -63,6 +63,16 @@ fn identical_same_and_worse() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("6 cells added"), "{stdout}");
     assert!(Path::new(&d.reference).join("gate/report.md").is_file());
+    // Provenance names the build (commit and dirty flag recorded when it was built, and a
+    // digest of the executable) and the spec text; the report lists who made its cells.
+    let cell = std::fs::read_dir(Path::new(&d.reference).join("gate")).unwrap().map(|e| e.unwrap().path()).find(|p| p.join("provenance.json").is_file()).unwrap();
+    let prov: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(cell.join("provenance.json")).unwrap()).unwrap();
+    let hex = |v: &serde_json::Value, n: usize| v.as_str().is_some_and(|s| s.len() == n && s.chars().all(|c| c.is_ascii_hexdigit()));
+    assert!(hex(&prov["build_id"], 16) && hex(&prov["spec_sha256"], 16), "{prov}");
+    assert!(hex(&prov["build_commit"], 40) || prov["build_commit"] == "unknown", "{prov}");
+    assert!(["true", "false", "unknown"].contains(&prov["build_dirty"].as_str().unwrap()), "{prov}");
+    let report = std::fs::read_to_string(Path::new(&d.reference).join("gate/report.md")).unwrap();
+    assert!(report.contains("Cells made by: build ") && report.contains("(6)."), "{report}");
 
     // The same build and spec again: the cells are reused and their logs are the same.
     let (code, stdout, stderr) = check(&d, &good, &[]);

@@ -173,6 +173,7 @@ pub fn read_cell(dir: &Path) -> Result<ReadCell, CheckError> {
             seed: cell["seed"].as_u64().ok_or_else(|| damaged(&prov_path, "no cell.seed"))?,
             episodes,
             updates: Some(updates),
+            made_by: super::made_by(&prov),
         },
         digest,
         started_unix: prov["started_unix"].as_f64().unwrap_or(0.0),

@@ -132,6 +132,9 @@ pub struct Report {
     pub notes: Vec<String>,
     /// Other methods' published numbers beside ours (`references:` of the spec).
     pub references: Option<crate::spec::References>,
+    /// The builds and machines that made the finished cells, with how many each
+    /// ([`made_by`]), most first.
+    pub made_by: Vec<(String, usize)>,
 }
 
 impl Report {
@@ -153,6 +156,36 @@ pub struct CellLogs {
     pub seed: u64,
     pub episodes: DataFrame,
     pub updates: Option<DataFrame>,
+    /// Which build on which machine made it ([`made_by`]).
+    pub made_by: String,
+}
+
+/// "build 7ee584b on AMD EPYC" from a cell's `provenance.json` (`build 7ee584b+dirty`
+/// when the build's sources differed from its commit); cells from before builds were
+/// recorded name the checkout instead: "checkout f1870af (dirty) on ...".
+pub fn made_by(prov: &serde_json::Value) -> String {
+    let short = |c: &str| c.chars().take(7).collect::<String>();
+    let cpu = prov["machine"]["cpu_model"].as_str().unwrap_or("an unknown CPU");
+    match prov["build_commit"].as_str() {
+        Some(c) => {
+            let dirty = match prov["build_dirty"].as_str() {
+                Some("false") => "",
+                Some("true") => "+dirty",
+                _ => "+unknown",
+            };
+            format!("build {}{dirty} on {cpu}", short(c))
+        }
+        None => format!(
+            "checkout {}{} on {cpu}",
+            short(prov["git_commit"].as_str().unwrap_or("unknown")),
+            if prov["git_dirty"].as_bool().unwrap_or(false) { " (dirty)" } else { "" }
+        ),
+    }
+}
+
+/// A cell's `provenance.json`, parsed (Null when it does not read).
+fn read_provenance(dir: &Path) -> serde_json::Value {
+    std::fs::read_to_string(dir.join("provenance.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
 }
 
 /// Reads the finished cells of `spec` under `root`, in plan order.
@@ -174,7 +207,8 @@ pub fn read_cells(spec: &Spec, root: &Path) -> Result<Vec<CellLogs>, ReportError
         } else {
             None
         };
-        out.push(CellLogs { hash: cell.hash.clone(), env: cell.env.clone(), algorithm: cell.row_label(), seed: cell.seed, episodes, updates });
+        let made_by = made_by(&read_provenance(&dir));
+        out.push(CellLogs { hash: cell.hash.clone(), env: cell.env.clone(), algorithm: cell.row_label(), seed: cell.seed, episodes, updates, made_by });
     }
     Ok(out)
 }
@@ -331,6 +365,15 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
         grid_rankings,
         notes: Vec::new(),
         references: spec.references.clone(),
+        made_by: {
+            let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+            for c in cells {
+                *counts.entry(c.made_by.as_str()).or_default() += 1;
+            }
+            let mut v: Vec<(String, usize)> = counts.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            v
+        },
     })
 }
 
@@ -465,6 +508,10 @@ pub fn render_markdown(r: &Report) -> String {
         "Reproduces: {} · spec `{}` · profile `{}` · {}/{} cells finished · {} timesteps per cell\n",
         r.reproduces, r.spec, r.profile, r.cells_finished, r.cells_total, r.budget_timesteps
     );
+    if !r.made_by.is_empty() {
+        let parts: Vec<String> = r.made_by.iter().map(|(who, n)| format!("{who} ({n})")).collect();
+        let _ = writeln!(s, "Cells made by: {}.\n", parts.join("; "));
+    }
     if r.partial() {
         let _ = writeln!(
             s,

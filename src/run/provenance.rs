@@ -20,8 +20,16 @@ pub struct Provenance<'a> {
     /// The GPU the networks ran on, with the `cuda` engine (`NVIDIA H200 (sm_90)`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accelerator: Option<String>,
+    /// The checkout's HEAD when the cell started, and whether its tracked files had changes
+    /// (which says nothing of the binary: see `build_commit`).
     pub git_commit: String,
     pub git_dirty: bool,
+    /// The commit the executable was built from, and whether its sources (src/, build.rs,
+    /// the manifest, the lock file, vendor/) differed from it (`unknown` outside git).
+    pub build_commit: &'static str,
+    pub build_dirty: &'static str,
+    /// 16 hex digits of the SHA-256 of the spec text the run was planned from.
+    pub spec_sha256: String,
     /// The executable that ran the cell: 16 hex digits of its SHA-256 ([`build_id`]); two
     /// cells of the same build name the same digest, whatever the checkout's state.
     pub build_id: &'static str,
@@ -70,6 +78,11 @@ pub fn git_state(dir: &Path) -> (String, bool) {
     let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     (commit, dirty)
 }
+
+/// The build's commit (`ACKTR_BUILD_COMMIT`, recorded by build.rs).
+pub const BUILD_COMMIT: &str = env!("ACKTR_BUILD_COMMIT");
+/// Whether the build's sources differed from [`BUILD_COMMIT`]: `true`, `false` or `unknown`.
+pub const BUILD_DIRTY: &str = env!("ACKTR_BUILD_DIRTY");
 
 /// 16 hex digits of the SHA-256 of the running executable (read once per process);
 /// `unknown` when it cannot be read.

@@ -261,6 +261,9 @@ pub struct Spec {
     /// `--engine`, when the command line gave one (Slurm passes it on to its tasks).
     #[serde(skip)]
     pub engine_flag: Option<Engine>,
+    /// 16 hex digits of the SHA-256 of the spec text this was parsed from (provenance).
+    #[serde(skip)]
+    pub source_sha256: String,
 }
 
 /// Published numbers of other methods (`references:`), checked.
@@ -448,6 +451,12 @@ pub fn load(path: &Path, profile: &str) -> Result<Spec, SpecError> {
 
 /// Parses and checks spec text (`path` names it in errors and gives the spec its name).
 pub fn parse(text: &str, path: &Path, profile: &str) -> Result<Spec, SpecError> {
+    let mut spec = parse_text(text, path, profile)?;
+    spec.source_sha256 = Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect();
+    Ok(spec)
+}
+
+fn parse_text(text: &str, path: &Path, profile: &str) -> Result<Spec, SpecError> {
     if let Some((line, column)) = too_deep(text, MAX_FLOW_DEPTH) {
         return Err(SpecError::Invalid {
             file: path.into(),
@@ -927,6 +936,7 @@ mod check {
             references,
             profile_sets: ProfileSets::of(&prof),
             engine_flag: None,
+            source_sha256: String::new(),
         })
     }
 
