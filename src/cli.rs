@@ -137,8 +137,7 @@ pub enum Command {
         /// Gymnasium id.
         #[arg(long)]
         env: String,
-        /// `none` (environment only), `mujoco` (raw MuJoCo stepping, MuJoCo tasks), `ale` (raw ALE frames, Atari games), `a2c`, `acktr`, `acktr:baselines_atari`, `acktr:baselines_mujoco`.
-        #[arg(long)]
+        #[arg(long, help = run::bench::algo_help())]
         algo: String,
         /// Timesteps to run.
         #[arg(long, default_value_t = 100_000)]

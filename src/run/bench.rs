@@ -49,14 +49,26 @@ pub enum BenchError {
     Pool(#[from] rayon::ThreadPoolBuildError),
 }
 
-/// `none`, `mujoco`, then every registered algorithm and `algorithm:preset`.
-fn known_algos() -> String {
+/// `none`, `mujoco`, `ale`, then every registered algorithm and `algorithm:preset`.
+pub fn known_algos() -> String {
     let mut k = vec!["none".to_string(), "mujoco".to_string(), "ale".to_string()];
     for e in crate::algo::ALGORITHMS {
         k.push(e.key.to_string());
         k.extend(e.presets.iter().map(|p| format!("{}:{p}", e.key)));
     }
     k.join(", ")
+}
+
+/// `bench --algo`'s help, from the algorithm registry.
+pub fn algo_help() -> String {
+    format!(
+        "`none` (the environment only), `mujoco` (raw MuJoCo stepping, MuJoCo tasks), `ale` (raw ALE frames, Atari games), or an algorithm of the registry, with a preset after a colon: {}",
+        crate::algo::ALGORITHMS
+            .iter()
+            .flat_map(|e| std::iter::once(e.key.to_string()).chain(e.presets.iter().map(move |p| format!("{}:{p}", e.key))))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 impl BenchError {
