@@ -1,0 +1,466 @@
+//! The report rendered: Markdown (`report.md`), CSV (`report.csv`, `grid_ranking.csv`) and
+//! LaTeX (`report.tex`), with the number formats they share.
+
+use std::fmt::Write as _;
+
+use super::{metrics, ranking, MetricCell, Report, ReportRow};
+use crate::spec::PaperValue;
+
+/// Decimals suited to a number's size: 0 from 1000, 1 from 10, else 3.
+fn decimals(x: f64) -> usize {
+    match x.abs() {
+        a if a >= 1000.0 => 0,
+        a if a >= 10.0 => 1,
+        _ => 3,
+    }
+}
+
+/// A number with precision suited to its size.
+pub fn fmt_num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.*}", decimals(x))
+    } else {
+        format!("{x}")
+    }
+}
+
+/// `mean ± std` (the value's precision), "N/A" where a needed seed has no value.
+fn fmt_ours(row: &ReportRow, m: &MetricCell) -> String {
+    if !row.available {
+        return "not available".into();
+    }
+    match (m.agg.value, m.agg.std) {
+        (Some(v), Some(s)) => format!("{} ± {:.*}", fmt_num(v), decimals(v), s),
+        (Some(v), None) => fmt_num(v),
+        (None, _) if m.agg.n_seeds > 0 && m.missing_is_na => "N/A".into(),
+        _ => "—".into(),
+    }
+}
+
+fn fmt_ci(m: &MetricCell) -> String {
+    match m.agg.ci {
+        Some((lo, hi)) => format!("[{}, {}]", fmt_num(lo), fmt_num(hi)),
+        None => "—".into(),
+    }
+}
+
+/// The paper's number as the paper prints it (the spec transcribes it; the shortest decimal
+/// that reads back as the same number keeps every digit written: 13581.4, 904).
+fn fmt_paper(p: &Option<PaperValue>) -> String {
+    match p {
+        Some(PaperValue::Number(x)) => format!("{x}"),
+        Some(PaperValue::Text(t)) => t.clone(),
+        None => "—".into(),
+    }
+}
+
+/// The Markdown report.
+pub fn render_markdown(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# {}\n", r.title);
+    let _ = writeln!(
+        s,
+        "Reproduces: {} · spec `{}` · profile `{}` · {}/{} cells finished · {} timesteps per cell\n",
+        r.reproduces, r.spec, r.profile, r.cells_finished, r.cells_total, r.budget_timesteps
+    );
+    if !r.made_by.is_empty() {
+        let parts: Vec<String> = r.made_by.iter().map(|(who, n)| format!("{who} ({n})")).collect();
+        let _ = writeln!(s, "Cells made by: {}.\n", parts.join("; "));
+    }
+    if r.partial() {
+        let _ = writeln!(
+            s,
+            "> **Partial report:** {} of {} cells have not finished; rows show the seeds that have.\n",
+            r.cells_total - r.cells_finished,
+            r.cells_total
+        );
+    }
+    if r.budget_timesteps != r.paper_budget_timesteps {
+        let _ = writeln!(
+            s,
+            "> **Not the paper's budget:** profile `{}` runs {} timesteps per cell, the paper {}; the paper's numbers are shown for reference only.\n",
+            r.profile, r.budget_timesteps, r.paper_budget_timesteps
+        );
+    }
+    if !r.schedules.is_empty() {
+        let rows: Vec<String> = r.schedules.iter().map(|(name, run, horizon)| format!("{name} runs {run} of {horizon} timesteps")).collect();
+        let _ = writeln!(
+            s,
+            "> **A run cut short:** learning-rate schedules anneal over the experiment's horizon, not the run: {}.\n",
+            rows.join("; ")
+        );
+    }
+    for (k, name) in r.metrics.iter().enumerate() {
+        let _ = writeln!(s, "## {name}\n");
+        let _ = writeln!(s, "| Environment | Algorithm | Seeds | Paper | Ours | 95% CI | Verdict |");
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---|");
+        for row in &r.rows {
+            let m = &row.metrics[k];
+            let _ = writeln!(
+                s,
+                "| {} | {} | {}/{} | {} | {} | {} | {} |",
+                row.env,
+                row.algorithm,
+                row.seeds_finished,
+                row.seeds_total,
+                fmt_paper(&m.paper),
+                fmt_ours(row, m),
+                fmt_ci(m),
+                m.verdict.text()
+            );
+        }
+        s.push('\n');
+    }
+    if let Some(refs) = &r.references {
+        render_references_markdown(&mut s, r, refs);
+    }
+    if !r.across_tasks.is_empty() {
+        let _ = writeln!(s, "## Across tasks\n");
+        let _ = writeln!(s, "Interquartile mean of paper-normalised per-seed scores (ours / paper; paper / ours where the paper's number is negative; 1 = the paper), 95% task-stratified bootstrap interval (rliable).\n");
+        let _ = writeln!(s, "| Algorithm | Metric | Tasks | Runs | IQM | 95% CI |");
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|");
+        for a in &r.across_tasks {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {:.3} | [{:.3}, {:.3}] |",
+                a.algorithm, a.metric, a.tasks, a.runs, a.iqm, a.ci.0, a.ci.1
+            );
+        }
+        s.push('\n');
+    }
+    if let Some(g) = &r.grid_rankings {
+        render_rankings_markdown(&mut s, g);
+    }
+    if !r.figures.is_empty() {
+        let _ = writeln!(s, "## Figures\n");
+        for f in r.figures.iter().filter(|f| f.ends_with(".png")) {
+            let svg = f.trim_end_matches(".png").to_string() + ".svg";
+            let _ = writeln!(s, "![{f}]({f}) ([SVG]({svg}))\n");
+        }
+    }
+    for note in &r.notes {
+        let _ = writeln!(s, "> **Note:** {note}\n");
+    }
+    if !r.missing.is_empty() {
+        let _ = writeln!(s, "## Missing cells\n");
+        let profile = if r.profile == crate::spec::PAPER_PROFILE { String::new() } else { format!(" --profile {}", r.profile) };
+        let _ = writeln!(s, "Not finished when this report was built (`acktr status {}{profile}` says where each stands):\n", r.spec);
+        let _ = writeln!(s, "| Index | Hash | Environment | Algorithm | Seed |");
+        let _ = writeln!(s, "|---:|---|---|---|---:|");
+        for (i, hash, env, alg, seed) in &r.missing {
+            let _ = writeln!(s, "| {i} | `{hash}` | {env} | {alg} | {seed} |");
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(
+        s,
+        "Ours: mean ± sample standard deviation (ddof 1) over the seeds the metric uses (the best ones where the spec says so); 95% CI: percentile bootstrap over seeds ({} resamples). Verdict: where the paper's number lies relative to that interval. N/A: a needed seed never reached the threshold; —: no value (e.g. fewer episodes than the window).",
+        metrics::BOOTSTRAP_RESAMPLES
+    );
+    s
+}
+
+/// Other methods' numbers (`references:`), then the paper's and our value of the same
+/// metric for every algorithm row, one line per environment.
+fn render_references_markdown(s: &mut String, r: &Report, refs: &crate::spec::References) {
+    let mut algs: Vec<&str> = Vec::new();
+    for row in &r.rows {
+        if !algs.contains(&row.algorithm.as_str()) {
+            algs.push(&row.algorithm);
+        }
+    }
+    let _ = writeln!(s, "## {}\n", refs.caption);
+    let _ = writeln!(s, "Metric `{}`; the published columns as the paper prints them.\n", r.metrics[refs.metric]);
+    let mut head = String::from("| Environment |");
+    let mut rule = String::from("|---|");
+    for c in &refs.columns {
+        head += &format!(" {c} |");
+        rule += "---:|";
+    }
+    for a in &algs {
+        head += &format!(" {a} (paper) | {a} (ours) |");
+        rule += "---:|---:|";
+    }
+    let _ = writeln!(s, "{head}\n{rule}");
+    for (env, values) in &refs.rows {
+        let mut line = format!("| {env} |");
+        for v in values {
+            line += &format!(" {} |", v);
+        }
+        for a in &algs {
+            match r.rows.iter().find(|row| &row.env == env && row.algorithm == *a) {
+                Some(row) => {
+                    let m = &row.metrics[refs.metric];
+                    line += &format!(" {} | {} |", fmt_paper(&m.paper), fmt_ours(row, m));
+                }
+                None => line += " — | — |",
+            }
+        }
+        let _ = writeln!(s, "{line}");
+    }
+    s.push('\n');
+}
+
+/// The value of a ranked point as printed: mean (N/A or — without one).
+fn fmt_ranked_value(p: &ranking::RankedPoint, higher_is_better: bool) -> String {
+    match p.agg.value {
+        Some(v) => fmt_num(v),
+        None if p.agg.n_seeds > 0 && !higher_is_better => "N/A".into(),
+        None => "—".into(),
+    }
+}
+
+fn render_rankings_markdown(s: &mut String, g: &ranking::GridRankings) {
+    let _ = writeln!(s, "## Grid ranking: {}\n", g.metric);
+    let _ = writeln!(
+        s,
+        "Each algorithm's grid points ranked by `{}` ({}; a point without a value ranks last; ties share their mean rank): the metric over seeds as in the tables above, with its 95% bootstrap interval. The best point is compared with the runner-up by their intervals. Also in `grid_ranking.csv`.\n",
+        g.metric,
+        if g.higher_is_better { "higher is better" } else { "lower is better" }
+    );
+    let _ = writeln!(s, "| Environment | Algorithm | Rank | Grid point | Seeds | {} | 95% CI | Best vs runner-up |", g.metric);
+    let _ = writeln!(s, "|---|---|---:|---|---:|---:|---:|---|");
+    for rk in &g.per_env {
+        for (i, p) in rk.points.iter().enumerate() {
+            let best = i == 0 && rk.has_best();
+            let point = if best { format!("**{}** (best)", p.point) } else { p.point.clone() };
+            let sep = if best { rk.best_vs_runner_up.map(|x| x.text()).unwrap_or("—") } else { "" };
+            let ci = match p.agg.ci {
+                Some((lo, hi)) => format!("[{}, {}]", fmt_num(lo), fmt_num(hi)),
+                None => "—".into(),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {}/{} | {} | {} | {} |",
+                rk.env,
+                rk.algorithm,
+                ranking::fmt_rank(p.rank),
+                point,
+                p.agg.n_values,
+                p.seeds_total,
+                fmt_ranked_value(p, g.higher_is_better),
+                ci,
+                sep
+            );
+        }
+    }
+    s.push('\n');
+    if !g.combined.is_empty() {
+        let _ = writeln!(s, "### Across environments\n");
+        let _ = writeln!(
+            s,
+            "Mean of each point's per-environment ranks on `{}` (1 = best), over the environments where some point has a value.\n",
+            g.metric
+        );
+        let _ = writeln!(s, "| Algorithm | Grid point | Mean rank | Ranks per environment |");
+        let _ = writeln!(s, "|---|---|---:|---|");
+        for c in &g.combined {
+            for (i, p) in c.points.iter().enumerate() {
+                let point = if i == 0 && c.has_best() { format!("**{}** (best)", p.point) } else { p.point.clone() };
+                let ranks = p.ranks.iter().map(|(e, k)| format!("{e}: {}", ranking::fmt_rank(*k))).collect::<Vec<_>>().join(", ");
+                let mean = if p.mean_rank.is_nan() { "—".to_string() } else { format!("{:.2}", p.mean_rank) };
+                let _ = writeln!(s, "| {} | {} | {} | {} |", c.algorithm, point, mean, ranks);
+            }
+        }
+        s.push('\n');
+    }
+}
+
+/// The grid rankings as CSV (`grid_ranking.csv`): one line per (environment, algorithm,
+/// point) with `scope` `environment`, then one per (algorithm, point) with `scope`
+/// `across_environments`, best first (`grid_point`, `best` and `mean_rank` there). None
+/// without rankings.
+pub fn render_grid_csv(r: &Report) -> Option<String> {
+    let g = r.grid_rankings.as_ref()?;
+    let mut s = String::from(
+        "scope,env,algorithm,metric,rank,grid_point,seeds_with_value,seeds_total,value,ci_low,ci_high,best,best_vs_runner_up,mean_rank\n",
+    );
+    let opt = |x: Option<f64>| x.map(|v| format!("{v}")).unwrap_or_default();
+    for rk in &g.per_env {
+        for (i, p) in rk.points.iter().enumerate() {
+            let best = i == 0 && rk.has_best();
+            let _ = writeln!(
+                s,
+                "environment,{},{},{},{},{},{},{},{},{},{},{},{},",
+                csv_field(&rk.env),
+                csv_field(&rk.algorithm),
+                csv_field(&g.metric),
+                p.rank,
+                csv_field(&p.point),
+                p.agg.n_values,
+                p.seeds_total,
+                opt(p.agg.value),
+                opt(p.agg.ci.map(|c| c.0)),
+                opt(p.agg.ci.map(|c| c.1)),
+                best,
+                if best { rk.best_vs_runner_up.map(|x| x.code()).unwrap_or("") } else { "" }
+            );
+        }
+    }
+    for c in &g.combined {
+        for (i, p) in c.points.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "across_environments,,{},{},,{},,,,,,{},,{}",
+                csv_field(&c.algorithm),
+                csv_field(&g.metric),
+                csv_field(&p.point),
+                i == 0 && c.has_best(),
+                if p.mean_rank.is_nan() { String::new() } else { format!("{}", p.mean_rank) }
+            );
+        }
+    }
+    Some(s)
+}
+
+fn csv_field(x: &str) -> String {
+    if x.contains([',', '"', '\n']) {
+        format!("\"{}\"", x.replace('"', "\"\""))
+    } else {
+        x.to_string()
+    }
+}
+
+/// The CSV report: one line per (row, metric); empty fields where there is no value.
+pub fn render_csv(r: &Report) -> String {
+    let mut s = String::from(
+        "env,algorithm,available,metric,seeds_finished,seeds_total,seeds_with_value,ours,std,ci_low,ci_high,paper,verdict\n",
+    );
+    let opt = |x: Option<f64>| x.map(|v| format!("{v}")).unwrap_or_default();
+    for row in &r.rows {
+        for (name, m) in r.metrics.iter().zip(&row.metrics) {
+            let paper = match &m.paper {
+                Some(PaperValue::Number(x)) => format!("{x}"),
+                Some(PaperValue::Text(t)) => csv_field(t),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                csv_field(&row.env),
+                csv_field(&row.algorithm),
+                row.available,
+                csv_field(name),
+                row.seeds_finished,
+                row.seeds_total,
+                m.agg.n_values,
+                opt(m.agg.value),
+                opt(m.agg.std),
+                opt(m.agg.ci.map(|c| c.0)),
+                opt(m.agg.ci.map(|c| c.1)),
+                paper,
+                csv_field(m.verdict.text())
+            );
+        }
+    }
+    s
+}
+
+fn tex_escape(x: &str) -> String {
+    x.replace('\\', "\\textbackslash{}")
+        .replace('&', "\\&")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+        .replace('#', "\\#")
+        .replace('±', "$\\pm$")
+        .replace('—', "--")
+}
+
+/// The LaTeX report: one booktabs table per metric, environments down, algorithms across,
+/// each cell "ours (paper)".
+pub fn render_latex(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "% {} -- generated by `acktr report {}` (profile {}); needs \\usepackage{{booktabs}}", r.title, r.spec, r.profile);
+    if r.partial() {
+        let _ = writeln!(s, "% PARTIAL: {}/{} cells finished", r.cells_finished, r.cells_total);
+    }
+    let mut algs: Vec<&str> = Vec::new();
+    for row in &r.rows {
+        if !algs.contains(&row.algorithm.as_str()) {
+            algs.push(&row.algorithm);
+        }
+    }
+    let mut envs: Vec<&str> = Vec::new();
+    for row in &r.rows {
+        if !envs.contains(&row.env.as_str()) {
+            envs.push(&row.env);
+        }
+    }
+    for (k, name) in r.metrics.iter().enumerate() {
+        let _ = writeln!(s, "\\begin{{table}}[t]\n\\centering\n\\begin{{tabular}}{{l{}}}\n\\toprule", "r".repeat(algs.len()));
+        let _ = writeln!(s, "Environment & {} \\\\\n\\midrule", algs.iter().map(|a| tex_escape(a)).collect::<Vec<_>>().join(" & "));
+        for env in &envs {
+            let cells: Vec<String> = algs
+                .iter()
+                .map(|a| match r.rows.iter().find(|row| row.env == *env && row.algorithm == *a) {
+                    Some(row) => {
+                        let m = &row.metrics[k];
+                        let ours = if row.available {
+                            match m.agg.value {
+                                Some(v) => fmt_num(v),
+                                None if m.agg.n_seeds > 0 && m.missing_is_na => "N/A".into(),
+                                None => "--".into(),
+                            }
+                        } else {
+                            "n/a".into()
+                        };
+                        format!("{} ({})", tex_escape(&ours), tex_escape(&fmt_paper(&m.paper)))
+                    }
+                    None => "--".into(),
+                })
+                .collect();
+            let _ = writeln!(s, "{} & {} \\\\", tex_escape(env), cells.join(" & "));
+        }
+        let _ = writeln!(
+            s,
+            "\\bottomrule\n\\end{{tabular}}\n\\caption{{{}: {}, ours (paper). {}}}\n\\end{{table}}\n",
+            tex_escape(&r.title),
+            tex_escape(name),
+            if r.budget_timesteps != r.paper_budget_timesteps {
+                format!("Profile {} ({} timesteps per cell), not the paper's budget.", tex_escape(&r.profile), r.budget_timesteps)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if let Some(g) = &r.grid_rankings {
+        let _ = writeln!(s, "\\begin{{table}}[t]\n\\centering\n\\begin{{tabular}}{{llrlrr}}\n\\toprule");
+        let _ = writeln!(s, "Environment & Algorithm & Rank & Grid point & {} & 95\\% CI \\\\\n\\midrule", tex_escape(&g.metric));
+        let mut notes = Vec::new();
+        for rk in &g.per_env {
+            for (i, p) in rk.points.iter().enumerate() {
+                let best = i == 0 && rk.has_best();
+                let point = if best { format!("\\textbf{{{}}}", tex_escape(&p.point)) } else { tex_escape(&p.point) };
+                let ci = match p.agg.ci {
+                    Some((lo, hi)) => format!("[{}, {}]", fmt_num(lo), fmt_num(hi)),
+                    None => "--".into(),
+                };
+                let _ = writeln!(
+                    s,
+                    "{} & {} & {} & {} & {} & {} \\\\",
+                    tex_escape(&rk.env),
+                    tex_escape(&rk.algorithm),
+                    ranking::fmt_rank(p.rank),
+                    point,
+                    tex_escape(&fmt_ranked_value(p, g.higher_is_better)),
+                    ci
+                );
+            }
+            if let Some(sep) = rk.best_vs_runner_up.filter(|_| rk.has_best()) {
+                notes.push(format!("{} on {}: {}.", tex_escape(&rk.algorithm), tex_escape(&rk.env), sep.text()));
+            }
+        }
+        for c in &g.combined {
+            let order = c.points.iter().map(|p| format!("{} ({:.2})", tex_escape(&p.point), p.mean_rank)).collect::<Vec<_>>().join(", ");
+            notes.push(format!("{} across environments, by mean rank: {}.", tex_escape(&c.algorithm), order));
+        }
+        let _ = writeln!(
+            s,
+            "\\bottomrule\n\\end{{tabular}}\n\\caption{{{}: grid points ranked by {} (best in bold; ties share their mean rank). {}}}\n\\end{{table}}\n",
+            tex_escape(&r.title),
+            tex_escape(&g.metric),
+            notes.join(" ")
+        );
+    }
+    s
+}
