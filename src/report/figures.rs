@@ -19,14 +19,39 @@ use crate::spec::{CurveSpec, Spec};
 /// licence in `assets/fonts/DejaVuSans.LICENSE`).
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
-pub(super) const COLORS: [RGBColor; 6] = [
+/// Twelve distinguishable colours (matplotlib's tab10, then two of tab20's dark shades),
+/// for grids and ablations with many rows. The paper's three algorithms keep theirs in
+/// every figure ([`color_of`]).
+pub(super) const COLORS: [RGBColor; 12] = [
     RGBColor(214, 39, 40),
     RGBColor(31, 119, 180),
     RGBColor(44, 160, 44),
     RGBColor(255, 127, 14),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+    RGBColor(57, 59, 121),
+    RGBColor(99, 121, 57),
 ];
+
+/// The colour of the `i`-th line of a panel labelled `label`: ACKTR red, A2C blue, TRPO
+/// green wherever they appear (a row label starting with the name, e.g. `ACKTR mujoco`),
+/// other rows the remaining colours in order.
+pub(super) fn color_of(label: &str, i: usize, labels: &[&str]) -> RGBColor {
+    const FIXED: [(&str, usize); 3] = [("ACKTR", 0), ("A2C", 1), ("TRPO", 2)];
+    let fixed = |l: &str| FIXED.iter().find(|(name, _)| l == *name || l.starts_with(&format!("{name} "))).map(|(_, c)| *c);
+    if let Some(c) = fixed(label) {
+        // Only when no other row of the panel claims the same colour first.
+        if labels.iter().take(i).all(|l| fixed(l) != Some(c)) {
+            return COLORS[c];
+        }
+    }
+    let others = labels.iter().take(i).filter(|l| fixed(l).is_none()).count();
+    COLORS[3 + others % (COLORS.len() - 3)]
+}
 
 /// Which x axis.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,12 +98,19 @@ pub fn smoothed(logs: &CellLogs, smoothing: usize, axis: XAxis, batch: f64) -> P
 
 /// Mean and standard deviation (ddof 0 across seeds, 0 for one seed) of the seeds' smoothed
 /// returns at `points` evenly spaced x values in (0, x_max]; x values where no seed has
-/// finished an episode yet are left out.
+/// finished an episode yet are left out. A seed counts from its first episode to one grid
+/// step past its last: a run that ended (on the wall-clock axis, a faster run) is not
+/// drawn on as if it continued.
 pub fn average(seeds: &[Vec<(f64, f64)>], x_max: f64, points: usize) -> Vec<(f64, f64, f64)> {
     let mut out = Vec::new();
+    let step = x_max / points as f64;
     for j in 1..=points {
         let x = x_max * j as f64 / points as f64;
-        let at: Vec<f64> = seeds.iter().filter_map(|s| s.iter().take_while(|(sx, _)| *sx <= x).last().map(|p| p.1)).collect();
+        let at: Vec<f64> = seeds
+            .iter()
+            .filter(|s| s.last().is_some_and(|(end, _)| x <= end + step))
+            .filter_map(|s| s.iter().take_while(|(sx, _)| *sx <= x).last().map(|p| p.1))
+            .collect();
         if at.is_empty() {
             continue;
         }
@@ -132,14 +164,30 @@ pub fn curves(spec: &Spec, cs: &CurveSpec, cells: &[CellLogs], axis: XAxis) -> R
     Ok(panels)
 }
 
-/// Axis tick text: integers from 100, otherwise at most two decimals.
-pub(super) fn tick(x: f64) -> String {
-    let s = match x.abs() {
-        a if a >= 100.0 || a == 0.0 => format!("{x:.0}"),
-        a if a >= 1.0 => format!("{x:.1}"),
-        _ => format!("{x:.2}"),
+/// An axis tick with the decimals the axis's span needs (the same for every tick of the
+/// axis: no `-50.0` beside `100`).
+pub(super) fn tick_for_span(x: f64, span: f64) -> String {
+    let d = match span.abs() {
+        a if a >= 20.0 => 0,
+        a if a >= 2.0 => 1,
+        a if a >= 0.2 => 2,
+        _ => 3,
     };
-    if s == "-0" { "0".into() } else { s }
+    let s = format!("{x:.d$}");
+    if s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { s.trim_start_matches('-').to_string() } else { s }
+}
+
+/// A count in human units: 1M, 2.5M, 500k, 750, 0.
+pub(super) fn tick_count(x: f64) -> String {
+    let trim = |v: f64| {
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    match x.abs() {
+        a if a >= 1e6 => format!("{}M", trim(x / 1e6)),
+        a if a >= 1e3 => format!("{}k", trim(x / 1e3)),
+        _ => format!("{x:.0}"),
+    }
 }
 
 pub(super) fn register_font() {
@@ -176,9 +224,12 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec
             (y0, y1) = (y0 - 1.0, y1 + 1.0);
         }
         let pad = 0.05 * (y1 - y0);
+        let span = y1 - y0 + 2.0 * pad;
         let mut chart = ChartBuilder::on(area)
             .caption(env, ("sans-serif", 18))
             .margin(10)
+            // Room for the last x tick's label.
+            .margin_right(28)
             .x_label_area_size(35)
             .y_label_area_size(55)
             .build_cartesian_2d(0.0..x1.max(1e-9), (y0 - pad)..(y1 + pad))
@@ -189,13 +240,14 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec
             .y_desc("episode return")
             .x_labels(4)
             .y_labels(5)
-            .x_label_formatter(&|x| tick(*x))
-            .y_label_formatter(&|y| tick(*y))
+            .x_label_formatter(&|x| tick_count(*x))
+            .y_label_formatter(&|y| tick_for_span(*y, span))
             .label_style(("sans-serif", 12))
             .draw()
             .map_err(err)?;
+        let labels: Vec<&str> = lines.iter().map(|l| l.algorithm.as_str()).collect();
         for (i, line) in lines.iter().enumerate() {
-            let color = COLORS[i % COLORS.len()];
+            let color = color_of(&line.algorithm, i, &labels);
             let mut band: Vec<(f64, f64)> = line.points.iter().map(|&(x, m, s)| (x, m + s)).collect();
             band.extend(line.points.iter().rev().map(|&(x, m, s)| (x, m - s)));
             chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled()))).map_err(err)?;
@@ -258,10 +310,33 @@ mod tests {
         // Seed a: episodes end at x = 10 (return 1) and 30 (return 3); seed b at 20 (return 5).
         let seeds = vec![vec![(10.0, 1.0), (30.0, 3.0)], vec![(20.0, 5.0)]];
         let got = average(&seeds, 40.0, 4);
-        // x = 10: only a (1); x = 20: a 1, b 5 -> mean 3, std 2; x = 30: 3 and 5 -> 4, 1;
-        // x = 40: same as 30.
-        assert_eq!(got, vec![(10.0, 1.0, 0.0), (20.0, 3.0, 2.0), (30.0, 4.0, 1.0), (40.0, 4.0, 1.0)]);
+        // x = 10: only a (1); x = 20: a 1, b 5 -> mean 3, std 2; x = 30: 3 and 5 -> 4, 1
+        // (b ended at 20, one step back); x = 40: a only (b's run is over), 3.
+        assert_eq!(got, vec![(10.0, 1.0, 0.0), (20.0, 3.0, 2.0), (30.0, 4.0, 1.0), (40.0, 3.0, 0.0)]);
         // Before any episode ends there is no point.
         assert!(average(&seeds, 8.0, 2).is_empty());
+    }
+
+    #[test]
+    fn ticks_read_as_people_write_them() {
+        let xs: Vec<String> = [0.0, 750.0, 50_000.0, 500_000.0, 1_000_000.0, 2_500_000.0, 10_000_000.0].iter().map(|x| tick_count(*x)).collect();
+        assert_eq!(xs, ["0", "750", "50k", "500k", "1M", "2.5M", "10M"]);
+        // One number of decimals per axis, from its span.
+        assert_eq!([-50.0, 0.0, 100.0].map(|y| tick_for_span(y, 200.0)), ["-50", "0", "100"]);
+        assert_eq!([-20.0, -17.5].map(|y| tick_for_span(y, 5.0)), ["-20.0", "-17.5"]);
+        assert_eq!(tick_for_span(-0.0001, 1.0), "0.00");
+    }
+
+    #[test]
+    fn the_papers_algorithms_keep_their_colours() {
+        let labels = ["A2C", "TRPO", "ACKTR mujoco", "lr=0.1"];
+        let c: Vec<RGBColor> = labels.iter().enumerate().map(|(i, l)| color_of(l, i, &labels)).collect();
+        assert_eq!(c, vec![COLORS[1], COLORS[2], COLORS[0], COLORS[3]]);
+        // Twelve ablation rows: twelve different colours once the fixed ones are taken.
+        let rows: Vec<String> = (0..9).map(|i| format!("row {i}")).collect();
+        let mut labels: Vec<&str> = vec!["ACKTR", "A2C", "TRPO"];
+        labels.extend(rows.iter().map(String::as_str));
+        let c: std::collections::HashSet<(u8, u8, u8)> = labels.iter().enumerate().map(|(i, l)| { let k = color_of(l, i, &labels); (k.0, k.1, k.2) }).collect();
+        assert_eq!(c.len(), 12);
     }
 }

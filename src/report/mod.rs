@@ -127,6 +127,8 @@ pub struct Report {
     pub schedules: Vec<(String, u64, u64)>,
     /// Figure files written beside the report (relative names), if any.
     pub figures: Vec<String>,
+    /// What the learning-curve figures draw (smoothing, line, band), when there are any.
+    pub figure_caption: Option<String>,
     /// Rankings of the grid points, when some algorithm has a grid of several points.
     pub grid_rankings: Option<ranking::GridRankings>,
     /// Remarks on what the figures leave out (e.g. a column an algorithm does not log).
@@ -363,6 +365,7 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
             .map(|(name, b)| (name, b.total_timesteps, b.schedule_horizon()))
             .collect(),
         figures: Vec::new(),
+        figure_caption: None,
         grid_rankings,
         notes: Vec::new(),
         references: spec.references.clone(),
@@ -471,6 +474,10 @@ pub fn write(spec: &Spec, root: &Path) -> Result<(Report, PathBuf), ReportError>
     run::remove_stale_temporaries(&dir).map_err(|e| ReportError::Io { path: dir.clone(), source: std::io::Error::other(e.to_string()) })?;
     if let Some(curves) = &spec.curves {
         report.figures = figures::write_curves(spec, curves, &cells, &dir)?;
+        report.figure_caption = Some(format!(
+            "Learning curves: each seed's episode returns smoothed by a trailing mean over {} episodes and read at {} points along the x axis; the line is the mean over seeds, the band one standard deviation over seeds (population, ddof 0) either side; a seed counts until one point past the end of its run, so on the wall-clock axis each run's curve ends where it ended.",
+            curves.smoothing_episodes, curves.points
+        ));
     }
     if let Some(uc) = &spec.update_curves {
         let (files, notes) = updates::write_update_curves(spec, uc, &cells, &dir)?;

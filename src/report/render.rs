@@ -133,6 +133,9 @@ pub fn render_markdown(r: &Report) -> String {
     }
     if !r.figures.is_empty() {
         let _ = writeln!(s, "## Figures\n");
+        if let Some(c) = &r.figure_caption {
+            let _ = writeln!(s, "{c}\n");
+        }
         for f in r.figures.iter().filter(|f| f.ends_with(".png")) {
             let svg = f.trim_end_matches(".png").to_string() + ".svg";
             let _ = writeln!(s, "![{f}]({f}) ([SVG]({svg}))\n");

@@ -15,7 +15,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use polars::prelude::*;
 
-use super::figures::{register_font, tick, COLORS};
+use super::figures::{register_font, tick_count, COLORS};
 use super::{CellLogs, ReportError};
 use crate::spec::{Spec, UpdateAxis, UpdateCurveSpec};
 
@@ -112,7 +112,7 @@ macro_rules! draw_panel {
             .y_desc($y_desc)
             .x_labels(4)
             .y_labels(5)
-            .x_label_formatter(&|x| tick(*x))
+            .x_label_formatter(&|x| tick_count(*x))
             .y_label_formatter(&|y| format!("{y:.2e}"))
             .label_style(("sans-serif", 12))
             .draw()
