@@ -125,17 +125,7 @@ fn links_in(line: &str, number: usize, out: &mut Vec<Link>) {
                 continue;
             }
             let start = i + 2;
-            let mut depth = 0usize;
-            let mut j = start;
-            while j < b.len() {
-                match b[j] {
-                    '(' => depth += 1,
-                    ')' if depth == 0 => break,
-                    ')' => depth -= 1,
-                    _ => {}
-                }
-                j += 1;
-            }
+            let j = closing_paren(&b, start);
             if j < b.len() {
                 let inner: String = b[start..j].iter().collect();
                 let target = inner.trim().split_whitespace().next().unwrap_or("").trim_matches(|c| c == '<' || c == '>').to_string();
@@ -148,6 +138,23 @@ fn links_in(line: &str, number: usize, out: &mut Vec<Link>) {
             i += 1;
         }
     }
+}
+
+/// The index of the `)` that closes a parenthesis opened just before `start` (nested pairs
+/// skipped), or `b.len()` when none does.
+fn closing_paren(b: &[char], start: usize) -> usize {
+    let mut depth = 0usize;
+    let mut j = start;
+    while j < b.len() {
+        match b[j] {
+            '(' => depth += 1,
+            ')' if depth == 0 => break,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        j += 1;
+    }
+    j
 }
 
 /// Every link of a Markdown file.
@@ -171,18 +178,7 @@ fn heading_text(raw: &str) -> String {
             '[' => i += 1,
             ']' if i + 1 < b.len() && b[i + 1] == '(' => {
                 // Skip the link's target.
-                let mut j = i + 2;
-                let mut depth = 0usize;
-                while j < b.len() {
-                    match b[j] {
-                        '(' => depth += 1,
-                        ')' if depth == 0 => break,
-                        ')' => depth -= 1,
-                        _ => {}
-                    }
-                    j += 1;
-                }
-                i = j + 1;
+                i = closing_paren(&b, i + 2) + 1;
             }
             '<' => {
                 while i < b.len() && b[i] != '>' {

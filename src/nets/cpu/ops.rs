@@ -159,31 +159,27 @@ mod tests {
 /// the traced and plain passes agree bit for bit); gradient `1 - y^2`, as dfdx's own tanh.
 /// `x` must be contiguous.
 pub fn tanh<S: Shape, T: Tape<f32, Dev>>(x: Tensor<S, f32, Dev, T>) -> Tensor<S, f32, Dev, T> {
-    let (x, mut tape) = x.split_tape();
-    let mut y: Vec<f32> = x.as_vec();
-    super::elementary::tanh_in_place(&mut y);
-    let out = x.device().tensor_from_vec(y, *x.shape());
-    let (xc, oc) = (x.clone(), out.clone());
-    tape.add_backward_op(move |grads| {
-        grads.try_alloc_for(&oc)?;
-        let go = grads.get(&oc).as_vec();
-        let y = oc.as_vec();
-        let gi = grads.get_or_alloc_mut(&xc)?;
-        for ((g, o), yv) in gi.iter_mut().zip(go).zip(y) {
-            *g += o * (1.0 - yv * yv);
-        }
-        Ok(())
-    });
-    out.put_tape(tape)
+    pointwise(x, super::elementary::tanh_in_place, |o, y| o * (1.0 - y * y))
 }
 
 /// ELU (alpha 1) as one fused operation: `x` where positive, `exp(x) - 1` (as [`super::elementary::expm1`])
 /// elsewhere; gradient `1` or `y + 1`. (dfdx 0.13 has no ELU; composing it from relu/exp
 /// took seven passes over the data.) `x` must be contiguous.
 pub fn elu<S: Shape, T: Tape<f32, Dev>>(x: Tensor<S, f32, Dev, T>) -> Tensor<S, f32, Dev, T> {
+    pointwise(x, super::elementary::elu_in_place, |o, y| if y > 0.0 { o } else { o * (y + 1.0) })
+}
+
+/// An elementwise function recorded on the tape: `forward` maps the values in place, and
+/// the backward pass adds `grad(upstream gradient, output)` to the input's gradient (both
+/// activations here have derivatives written in their output).
+fn pointwise<S: Shape, T: Tape<f32, Dev>>(
+    x: Tensor<S, f32, Dev, T>,
+    forward: fn(&mut [f32]),
+    grad: fn(f32, f32) -> f32,
+) -> Tensor<S, f32, Dev, T> {
     let (x, mut tape) = x.split_tape();
     let mut y: Vec<f32> = x.as_vec();
-    super::elementary::elu_in_place(&mut y);
+    forward(&mut y);
     let out = x.device().tensor_from_vec(y, *x.shape());
     let (xc, oc) = (x.clone(), out.clone());
     tape.add_backward_op(move |grads| {
@@ -192,7 +188,7 @@ pub fn elu<S: Shape, T: Tape<f32, Dev>>(x: Tensor<S, f32, Dev, T>) -> Tensor<S, 
         let y = oc.as_vec();
         let gi = grads.get_or_alloc_mut(&xc)?;
         for ((g, o), yv) in gi.iter_mut().zip(go).zip(y) {
-            *g += if yv > 0.0 { o } else { o * (yv + 1.0) };
+            *g += grad(o, yv);
         }
         Ok(())
     });
