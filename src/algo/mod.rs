@@ -449,6 +449,7 @@ pub fn train_from(
             BatchLayout::WholeEpisodes => training.collector.collect_episodes(algo, steps_per_update)?,
         };
         let stats = algo.update(&rollout, progress)?;
+        training.collector.recycle(rollout);
         let event = UpdateEvent { update: training.update, global_step: training.collector.global_step(), stats };
         training.update += 1;
         after(&event, &episodes, training, algo)?;

@@ -141,6 +141,14 @@ pub struct Collector {
     act_dim: usize,
     rng: ChaCha8Rng,
     global_step: u64,
+    /// A used batch whose buffers the next collection refills ([`Self::recycle`]).
+    spare: Option<Rollout>,
+}
+
+/// `v` emptied, its capacity kept.
+fn emptied<T>(mut v: Vec<T>) -> Vec<T> {
+    v.clear();
+    v
 }
 
 impl Collector {
@@ -148,7 +156,7 @@ impl Collector {
     pub fn new(venv: VecEnv, rng: ChaCha8Rng) -> Self {
         let act_dim = venv.action_space().stored_dim();
         let n = venv.len();
-        Self { obs: Vec::new(), episode_steps: vec![0; n], venv, act_dim, rng, global_step: 0 }
+        Self { obs: Vec::new(), episode_steps: vec![0; n], venv, act_dim, rng, global_step: 0, spare: None }
     }
 
     /// The environments' and the sampler's state, to continue from.
@@ -182,21 +190,31 @@ impl Collector {
         &self.venv
     }
 
+    /// Hands back a batch this collector made, once the update is done with it: the next
+    /// collection writes into its buffers instead of allocating (and page-faulting in) new
+    /// ones. Optional; the batches are the same either way.
+    pub fn recycle(&mut self, used: Rollout) {
+        self.spare = Some(used);
+    }
+
     /// Runs `steps` steps of every copy with `algo`'s policy; returns the batch and the
     /// episodes that ended meanwhile.
     pub fn collect(&mut self, algo: &mut dyn Algorithm, steps: usize) -> Result<(Rollout, Vec<EpisodeEvent>), AlgoError> {
-        self.run(algo, |t, _| t >= steps)
+        self.run(algo, steps, |t, _| t >= steps)
     }
 
     /// Runs whole episodes of the one copy until the batch holds more than `min_steps`
     /// timesteps (baselines `acktr/acktr_cont.py` l. 83-92).
     pub fn collect_episodes(&mut self, algo: &mut dyn Algorithm, min_steps: usize) -> Result<(Rollout, Vec<EpisodeEvent>), AlgoError> {
         assert_eq!(self.venv.len(), 1, "whole-episode batches run one environment copy");
-        self.run(algo, |t, episode_ended| t > min_steps && episode_ended)
+        self.run(algo, min_steps + 1, |t, episode_ended| t > min_steps && episode_ended)
     }
 
-    /// Steps until `done(steps taken, the last step ended an episode of copy 0)`.
-    fn run(&mut self, algo: &mut dyn Algorithm, done: impl Fn(usize, bool) -> bool) -> Result<(Rollout, Vec<EpisodeEvent>), AlgoError> {
+    /// Steps until `done(steps taken, the last step ended an episode of copy 0)`; the batch's
+    /// buffers are sized for `expected` steps up front (an Atari batch of 640 frames is 72 MB
+    /// of observations: grown by doubling, it was copied and page-faulted in again every
+    /// update).
+    fn run(&mut self, algo: &mut dyn Algorithm, expected: usize, done: impl Fn(usize, bool) -> bool) -> Result<(Rollout, Vec<EpisodeEvent>), AlgoError> {
         let n = self.venv.len();
         let obs_dim = algo.pipeline_mut().input_dim();
         if self.obs.is_empty() {
@@ -206,7 +224,29 @@ impl Collector {
                 pipeline.observe(e, o, true, row);
             }
         }
-        let mut r = Rollout { num_envs: n, obs_dim, act_dim: self.act_dim, ..Rollout::default() };
+        let rows = expected * n;
+        let spare = self.spare.take().unwrap_or_default();
+        let buffer = |v: Vec<f32>, len: usize| {
+            let mut v = emptied(v);
+            v.reserve(len);
+            v
+        };
+        let mut r = Rollout {
+            num_envs: n,
+            steps: 0,
+            obs_dim,
+            act_dim: self.act_dim,
+            obs: buffer(spare.obs, rows * obs_dim),
+            actions: buffer(spare.actions, rows * self.act_dim),
+            rewards: buffer(spare.rewards, rows),
+            terminated: emptied(spare.terminated),
+            truncated: emptied(spare.truncated),
+            episode_steps: emptied(spare.episode_steps),
+            values: buffer(spare.values, rows),
+            truncation_values: buffer(spare.truncation_values, rows),
+            last_values: Vec::new(),
+            dist: None,
+        };
         let mut episodes = Vec::new();
         let mut t = 0;
         loop {

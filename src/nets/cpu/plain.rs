@@ -32,8 +32,9 @@ pub enum PlainLayer<'a> {
     /// `s = x W^T + b`, one row per example.
     Linear(DenseLayer<'a>),
     /// A convolution: gather `index` (per example, `spatial` rows of `layer.input`) from rows
-    /// of `in_stride` values, then a linear map.
-    Conv { layer: DenseLayer<'a>, index: &'a [u32], in_stride: usize, spatial: usize },
+    /// of `in_stride` values (`runs`: the same index as [`runs_of`] compresses it), then a
+    /// linear map.
+    Conv { layer: DenseLayer<'a>, index: &'a [u32], runs: &'a [Run], in_stride: usize, spatial: usize },
     /// A reordering of each example's `in_stride` values by `index` (position-major to
     /// PyTorch's C-order flatten).
     Flatten { index: &'a [u32], in_stride: usize },
@@ -106,6 +107,54 @@ pub(crate) fn parallelism(threads: usize) -> gemm::Parallelism {
     }
 }
 
+/// A stretch of a gather index that reads consecutive sources: `out[dst + i] = x[src + i]`
+/// for `i < len` (zeros where `src` is [`PAD`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    pub dst: u32,
+    pub src: u32,
+    pub len: u32,
+}
+
+/// `index` as runs of consecutive sources (and of padding). A convolution on a channel-major
+/// image (the first layer of an Atari net: 4x84x84 frames) reads its patches in runs of the
+/// kernel's width, so its gather copies slices instead of single values.
+pub fn runs_of(index: &[u32]) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    for (k, &src) in index.iter().enumerate() {
+        if let Some(r) = runs.last_mut() {
+            let next = if r.src == PAD { PAD } else { r.src + r.len };
+            if src == next {
+                r.len += 1;
+                continue;
+            }
+        }
+        runs.push(Run { dst: k as u32, src, len: 1 });
+    }
+    runs
+}
+
+/// [`gather_into`] through `runs` (the runs of `index`) when they are long enough to pay:
+/// the same values.
+fn gather_runs_into(x: &[f32], batch: usize, in_stride: usize, index: &[u32], runs: &[Run], out: &mut Vec<f32>) {
+    if runs.len() * 4 > index.len() {
+        return gather_into(x, batch, in_stride, index, out);
+    }
+    let per = index.len();
+    sized(out, batch * per);
+    for (b, dst) in out.chunks_exact_mut(per).enumerate() {
+        let src = &x[b * in_stride..(b + 1) * in_stride];
+        for r in runs {
+            let (d, n) = (r.dst as usize, r.len as usize);
+            if r.src == PAD {
+                dst[d..d + n].fill(0.0);
+            } else {
+                dst[d..d + n].copy_from_slice(&src[r.src as usize..r.src as usize + n]);
+            }
+        }
+    }
+}
+
 /// `out[b, k] = x[b * in_stride + index[k]]` (0 for [`PAD`]), `batch` examples.
 fn gather_into(x: &[f32], batch: usize, in_stride: usize, index: &[u32], out: &mut Vec<f32>) {
     let per = index.len();
@@ -169,8 +218,8 @@ pub fn forward<'w>(layers: &[PlainLayer], x: &[f32], batch: usize, work: &'w mut
         match l {
             PlainLayer::Linear(d) | PlainLayer::Conv { layer: d, .. } => {
                 let rows = match l {
-                    PlainLayer::Conv { index, in_stride, spatial, .. } => {
-                        gather_into(input, batch, *in_stride, index, &mut c.a);
+                    PlainLayer::Conv { index, runs, in_stride, spatial, .. } => {
+                        gather_runs_into(input, batch, *in_stride, index, runs, &mut c.a);
                         batch * spatial
                     }
                     _ => {
@@ -324,6 +373,27 @@ mod tests {
                 close(&g.bias, &b.grad(&mut grads), "bias");
                 close(&g.g, &t.stats(&mut grads).g, "pre-activation");
             }
+        }
+    }
+
+    #[test]
+    fn gathering_by_runs_gives_the_values_of_the_index() {
+        use super::super::ops::{im2col_index, Layout};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(14);
+        // An 8x8 stride-4 kernel on a channel-major image (the Atari net's first layer, in
+        // small), with and without padding: runs of 8 and runs of padding.
+        for (input, k, stride, pad) in [(Layout::Chw { c: 2, h: 20, w: 20 }, 8, 4, 0), (Layout::Chw { c: 2, h: 20, w: 20 }, 8, 4, 3)] {
+            let (index, _, _) = im2col_index(input, k, stride, pad);
+            let runs = runs_of(&index);
+            assert!(runs.len() * 4 <= index.len(), "the runs path is taken");
+            let expanded: Vec<u32> = runs.iter().flat_map(|r| (0..r.len).map(move |i| if r.src == PAD { PAD } else { r.src + i })).collect();
+            assert_eq!(&expanded, &*index, "the runs are the index");
+            let (batch, stride_in) = (3, 2 * 20 * 20);
+            let x = rand_vec(&mut rng, batch * stride_in);
+            let (mut by_value, mut by_runs) = (Vec::new(), Vec::new());
+            gather_into(&x, batch, stride_in, &index, &mut by_value);
+            gather_runs_into(&x, batch, stride_in, &index, &runs, &mut by_runs);
+            assert_eq!(by_value, by_runs, "pad {pad}");
         }
     }
 

@@ -25,6 +25,8 @@ enum Layer {
         b: Param<(usize,)>,
         act: Option<Activation>,
         index: Arc<Vec<u32>>,
+        /// `index` as [`super::plain::runs_of`] compresses it (for the plain kernels).
+        runs: Arc<Vec<super::plain::Run>>,
         in_stride: usize,
         spatial: usize,
     },
@@ -123,6 +125,7 @@ impl SeqNet {
                         w: Param::new(dev.tensor_from_vec(w.clone(), (*out_channels, fan_in))),
                         b: Param::new(dev.tensor_from_vec(b.clone(), (*out_channels,))),
                         act: *activation,
+                        runs: Arc::new(super::plain::runs_of(&index)),
                         index,
                         in_stride: c * h * w_,
                         spatial: oh * ow,
@@ -186,7 +189,7 @@ impl SeqNet {
                     }
                     apply(s, *act)
                 }
-                Layer::Conv { w, b, act, index, in_stride, spatial } => {
+                Layer::Conv { w, b, act, index, in_stride, spatial, .. } => {
                     let patches = gather(h, batch, *in_stride, index, *spatial);
                     let a = trace.as_ref().map(|_| patches.as_vec());
                     let s = patches.matmul(w.t.retaped::<T>().permute::<_, Axes2<1, 0>>());
@@ -325,8 +328,8 @@ impl SeqNet {
             .iter()
             .filter_map(|l| match l {
                 Layer::Linear { w, b, act } => Some(PlainLayer::Linear(dense(w, b, *act))),
-                Layer::Conv { w, b, act, index, in_stride, spatial } => {
-                    Some(PlainLayer::Conv { layer: dense(w, b, *act), index, in_stride: *in_stride, spatial: *spatial })
+                Layer::Conv { w, b, act, index, runs, in_stride, spatial } => {
+                    Some(PlainLayer::Conv { layer: dense(w, b, *act), index, runs, in_stride: *in_stride, spatial: *spatial })
                 }
                 Layer::Flatten { index: Some(index), in_stride } => Some(PlainLayer::Flatten { index, in_stride: *in_stride }),
                 Layer::Flatten { index: None, .. } => None,
