@@ -130,6 +130,20 @@ pub enum Command {
         #[arg(long, default_value = spec::PAPER_PROFILE)]
         profile: String,
     },
+    /// Write the book's reproductions page and the README's status table from the specs and
+    /// the committed results (with `--check`: only say whether they are up to date; exit 1
+    /// when not).
+    Reproductions {
+        /// Compare instead of writing.
+        #[arg(long)]
+        check: bool,
+        /// The page.
+        #[arg(long, default_value = "docs/src/reproductions.md")]
+        page: PathBuf,
+        /// The README whose status table is rewritten.
+        #[arg(long, default_value = "README.md")]
+        readme: PathBuf,
+    },
     /// List the specs and their profiles.
     List,
     /// Time environment stepping or training (one thread unless `--threads`); prints one JSON line.
@@ -226,7 +240,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if e.downcast_ref::<spec::SpecError>().is_some()
                 || e.downcast_ref::<run::bench::BenchError>().is_some_and(run::bench::BenchError::is_bad_input)
                 || e.downcast_ref::<run::slurm::SlurmError>().is_some_and(run::slurm::SlurmError::is_bad_input)
-                || e.downcast_ref::<report::check::CheckError>().is_some_and(report::check::CheckError::is_bad_input) =>
+                || e.downcast_ref::<report::check::CheckError>().is_some_and(report::check::CheckError::is_bad_input)
+                || e.downcast_ref::<report::reproductions::ReproductionsError>().is_some_and(report::reproductions::ReproductionsError::is_bad_input) =>
         {
             eprintln!("error: {e}");
             Ok(ExitCode::from(EXIT_BAD_INPUT))
@@ -244,6 +259,27 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Bench { env, algo, steps, num_envs, threads, steps_per_update, network } => {
             let r = run::bench::bench(env, algo, network.as_deref(), *steps, *num_envs, *threads, *steps_per_update, cli.engine)?;
             println!("{}", serde_json::to_string(&r)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reproductions { check, page, readme } => {
+            if *check {
+                let pages = report::reproductions::render(&cli.specs_dir, &cli.results)?;
+                let current = |p: &PathBuf| std::fs::read_to_string(p).unwrap_or_default();
+                let spliced = report::reproductions::splice_readme(&current(readme), readme, &pages.status)?;
+                let stale: Vec<String> = [(page, pages.page == current(page)), (readme, spliced == current(readme))]
+                    .into_iter()
+                    .filter(|(_, same)| !same)
+                    .map(|(p, _)| p.display().to_string())
+                    .collect();
+                if stale.is_empty() {
+                    println!("up to date: {} and the status table of {}", page.display(), readme.display());
+                    return Ok(ExitCode::SUCCESS);
+                }
+                println!("out of date: {}; run `acktr reproductions`", stale.join(", "));
+                return Ok(ExitCode::from(1));
+            }
+            let changed = report::reproductions::write(&cli.specs_dir, &cli.results, page, readme)?;
+            println!("{} {} and the status table of {}", if changed { "wrote" } else { "unchanged:" }, page.display(), readme.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::List => {

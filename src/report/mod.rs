@@ -13,6 +13,7 @@ pub mod figures;
 pub mod metrics;
 pub mod ranking;
 pub mod render;
+pub mod reproductions;
 pub mod updates;
 
 use std::path::{Path, PathBuf};
