@@ -32,6 +32,38 @@ fn visit_dirs<F: FnMut(&DirEntry), G: Fn(&DirEntry) -> bool>(dir: &Path, cb: &mu
 	Ok(())
 }
 
+/// Whether `program --version` runs and succeeds.
+fn runs(program: &str) -> bool {
+	std::process::Command::new(program).arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// The cmake PyPI ships as a wheel (a static binary with its modules), pinned.
+const CMAKE_WHEEL: &str = "cmake==3.31.6";
+
+/// `pip install --target OUT_DIR/pip-cmake cmake==...` (once); returns the cmake binary.
+fn provision_cmake() -> Result<PathBuf, String> {
+	let dir = out_dir().join("pip-cmake");
+	let bin = dir.join("cmake").join("data").join("bin").join("cmake");
+	if !runs(bin.to_str().unwrap_or("")) {
+		let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+		println!("cargo:warning=ale-sys: cmake not found; installing {CMAKE_WHEEL} from PyPI into {}", dir.display());
+		let out = std::process::Command::new(&python)
+			.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-deps", "--only-binary=:all:", "--upgrade", "--target"])
+			.arg(&dir)
+			.arg(CMAKE_WHEEL)
+			.output()
+			.map_err(|e| format!("cannot run `{python} -m pip` ({e})"))?;
+		if !out.status.success() {
+			return Err(format!("`{python} -m pip install {CMAKE_WHEEL}` failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+		}
+	}
+	if runs(bin.to_str().unwrap_or("")) {
+		Ok(bin)
+	} else {
+		Err(format!("{} does not run after installing {CMAKE_WHEEL}", bin.display()))
+	}
+}
+
 fn main() {
 	let debug = std::env::var("DEBUG").expect("DEBUG env var required")
 		.parse::<bool>().expect("DEBUG not set to valid bool");
@@ -42,11 +74,17 @@ fn main() {
 		lvl => panic!("Unknown OPT_LEVEL: {}", lvl),
 	};
 
-	// acktr patch (patches/0001-build.diff): a clear message when cmake is missing.
-	if std::process::Command::new("cmake").arg("--version").output().map(|o| !o.status.success()).unwrap_or(true) {
-		panic!("\n\nale-sys: `cmake` was not found. Building the Arcade Learning Environment needs cmake and a C++ compiler:\n  \
-		        install them (Debian/Ubuntu: `apt-get install cmake g++`), or build acktr without Atari:\n  \
-		        cargo build --release --no-default-features\n");
+	// acktr patch (patches/0004-provision-cmake.diff): cmake from PyPI when none is
+	// installed, the way acktr's own build provisions MuJoCo (Python 3 with pip is already
+	// required); a clear message when that fails too.
+	if std::env::var_os("CMAKE").is_none() && !runs("cmake") {
+		match provision_cmake() {
+			Ok(path) => std::env::set_var("CMAKE", path),
+			Err(why) => panic!("\n\nale-sys: `cmake` was not found, and fetching it from PyPI failed:\n  {}\n  \
+			        Building the Arcade Learning Environment needs cmake and a C++ compiler:\n  \
+			        install them (Debian/Ubuntu: `apt-get install cmake g++`), or build acktr without Atari:\n  \
+			        cargo build --release --no-default-features\n", why),
+		}
 	}
 
 	let temp_dir = tempdir::TempDir::new("ale-sys-build").expect("failed to create temp dir");
