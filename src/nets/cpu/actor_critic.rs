@@ -79,10 +79,24 @@ fn wide(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&x| f64::from(x)).collect()
 }
 
-/// The plain kernels' buffers ([`plain::PlainWork`]), reused from call to call. Not part of
-/// the network's value: a clone starts with empty buffers.
+/// The plain kernels' buffers ([`plain::PlainWork`]), reused from call to call, and the
+/// rollout's forward passes ([`RolloutForward`]). Not part of the network's value: a clone
+/// starts with empty buffers.
 #[derive(Default)]
-struct Scratch(std::sync::Mutex<plain::PlainWork>);
+struct Scratch {
+    work: std::sync::Mutex<plain::PlainWork>,
+    rollout: std::sync::Mutex<RolloutForward>,
+}
+
+impl Scratch {
+    fn work(&self) -> std::sync::MutexGuard<'_, plain::PlainWork> {
+        self.work.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn rollout(&self) -> std::sync::MutexGuard<'_, RolloutForward> {
+        self.rollout.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 impl Clone for Scratch {
     fn clone(&self) -> Self {
@@ -94,6 +108,49 @@ impl std::fmt::Debug for Scratch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Scratch")
     }
+}
+
+/// The forward passes a rollout ran while acting (a shared conv torso through [`plain`]),
+/// appended step by step: the update's loss on that batch, with the same parameters, reads
+/// them instead of running the forward pass again. Acting on `B` copies for `T` steps with
+/// fixed parameters computes the torso on exactly the `T B` rows of the update's batch, in
+/// its order, and every row's products are the same bits whatever the number of rows
+/// ([`plain::forward_append`]), so the loss is unchanged (tested below). The loss uses them
+/// only when the batch's inputs and the torso's parameters are the ones recorded; anything
+/// else runs the forward pass as before.
+#[derive(Default)]
+struct RolloutForward {
+    /// The torso's parameters when the passes ran (weights then biases, layer by layer).
+    params: Vec<f32>,
+    /// The torso's inputs, row by row.
+    inputs: Vec<f32>,
+    rows: usize,
+    work: plain::PlainWork,
+    /// A loss has read these passes: the next act starts a new rollout.
+    consumed: bool,
+}
+
+/// Rows a [`RolloutForward`] keeps at most (an Atari batch is 640); a longer run of acting
+/// starts over, and its loss runs its own forward pass.
+const ROLLOUT_FORWARD_ROWS: usize = 4096;
+
+/// A plain torso's parameters, flattened (what [`RolloutForward::params`] records).
+fn torso_params(layers: &[plain::PlainLayer]) -> Vec<f32> {
+    layers.iter().filter_map(|l| l.dense()).flat_map(|d| d.w.iter().chain(d.b).copied()).collect()
+}
+
+/// Whether `params` equals [`torso_params`] of `layers`, without building it.
+fn same_params(params: &[f32], layers: &[plain::PlainLayer]) -> bool {
+    let mut rest = params;
+    for d in layers.iter().filter_map(|l| l.dense()) {
+        for part in [d.w, d.b] {
+            if rest.len() < part.len() || rest[..part.len()] != *part {
+                return false;
+            }
+            rest = &rest[part.len()..];
+        }
+    }
+    rest.is_empty()
 }
 
 /// Where a declared block's tensors live.
@@ -431,13 +488,31 @@ impl ActorCritic {
         if t.dense_layers().is_some() {
             return None;
         }
-        let mut work = self.scratch.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut work = self.scratch.work();
         Some(plain::forward(&t.plain_layers(), x, rows, &mut work, self.threads).to_vec())
     }
 
-    /// [`ActorCriticNet::act`] through [`plain`] for a shared conv torso.
+    /// [`ActorCriticNet::act`] through [`plain`] for a shared conv torso, its forward pass
+    /// appended to the rollout's ([`RolloutForward`]).
     fn plain_act(&self, x: &[f32], rows: usize) -> Option<(DistParams, Vec<f32>)> {
-        let h = self.plain_features(x, rows)?;
+        let Torsos::Shared(t) = &self.torsos else {
+            return None;
+        };
+        if t.dense_layers().is_some() {
+            return None;
+        }
+        let layers = t.plain_layers();
+        let h = {
+            let mut rf = self.scratch.rollout();
+            if rf.consumed || rf.rows + rows > ROLLOUT_FORWARD_ROWS || !same_params(&rf.params, &layers) {
+                let work = std::mem::take(&mut rf.work);
+                *rf = RolloutForward { params: torso_params(&layers), work, ..RolloutForward::default() };
+                rf.work.clear();
+            }
+            rf.inputs.extend_from_slice(x);
+            rf.rows += rows;
+            plain::forward_append(&layers, x, rows, &mut rf.work, self.threads).to_vec()
+        };
         let out = dense::forward(&[self.head_linear().dense(None)], &h, rows, None);
         let values = dense::forward(&[self.value.dense(None)], &h, rows, None);
         Some((self.dist_from_head(out), values))
@@ -481,9 +556,20 @@ impl ActorCritic {
         let threads = self.threads;
         let x = self.input_rows(q.obs);
         let layers = torso.plain_layers();
-        let mut guard = self.scratch.0.lock().unwrap_or_else(|e| e.into_inner());
-        let work = &mut *guard;
-        let h = plain::forward(&layers, &x, rows, work, threads).to_vec();
+        // The rollout's own forward passes when they are this batch's with these parameters
+        // ([`RolloutForward`]), else a forward pass now.
+        let mut rollout = self.scratch.rollout();
+        let mut scratch;
+        let work: &mut plain::PlainWork = if rollout.rows == rows && *rollout.inputs == *x && same_params(&rollout.params, &layers) {
+            rollout.consumed = true;
+            &mut rollout.work
+        } else {
+            rollout.consumed = true;
+            scratch = self.scratch.work();
+            plain::forward(&layers, &x, rows, &mut scratch, threads);
+            &mut scratch
+        };
+        let h = work.caches.last().expect("a torso has layers").z.clone();
         let logits = dense::forward(&[head.dense(None)], &h, rows, None);
         let values = dense::forward(&[self.value.dense(None)], &h, rows, None);
         // log-softmax per row, then the terms and the output gradients.
@@ -1355,6 +1441,59 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The update's loss reads the rollout's own forward passes ([`RolloutForward`]) and is
+    /// the same bits as a loss that runs its own; a batch the passes were not made on, or
+    /// parameters changed since, runs its own.
+    #[test]
+    fn the_loss_on_the_rollouts_forward_passes_is_the_same_bits() {
+        let spec = ActorCriticSpec { architecture: Architecture::PixelMujoco, layout: Layout::Shared { activation: Activation::Relu }, init: Init::Orthogonal };
+        let (input, n, rows, steps) = ([2usize, 11, 11], 4usize, 12usize, 4usize);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(22);
+        let mut net = ActorCritic::new(&spec, &input, &ActionSpace::Discrete { n }, &mut rng).unwrap();
+        let obs: Vec<f32> = (0..rows * 242).map(|_| rng.gen_range(0.0f32..1.0)).collect();
+        let actions: Vec<f32> = (0..rows).map(|r| (r % n) as f32).collect();
+        let sampled: Vec<f32> = (0..rows).map(|r| ((r * 5 + 1) % n) as f32).collect();
+        let w: Vec<f32> = (0..rows).map(|_| rng.gen_range(-0.3f32..0.3)).collect();
+        let target: Vec<f32> = (0..rows).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+        let noise: Vec<f32> = (0..rows).map(|_| rng.sample(StandardNormal)).collect();
+        let fisher_w = vec![-1.0 / rows as f32; rows];
+        let per = rows / steps;
+        let act_all = |net: &ActorCritic| {
+            for t in 0..steps {
+                net.act(&obs[t * per * 242..(t + 1) * per * 242], &vec![0; per], per).unwrap();
+            }
+        };
+        let loss = |net: &ActorCritic, obs: &[f32]| {
+            let mut q = query(obs, rows, ActionBatch::Discrete(&actions), &w, &target, GradsWanted::Flat);
+            q.fisher = Some(FisherQuery { actions: ActionBatch::Discrete(&sampled), logp_weights: &fisher_w, value_coef: -1.0, noise: &noise, sigma: 1.0 });
+            format!("{:?}", net.plain_shared_loss(&q).unwrap().expect("the plain kernels"))
+        };
+        let fresh = |net: &ActorCritic| loss(&net.clone(), &obs);
+        for threads in [1, 2] {
+            net.set_threads(threads);
+            act_all(&net);
+            assert!(net.scratch.rollout().rows == rows, "acting recorded the batch");
+            let want = fresh(&net);
+            assert_eq!(loss(&net, &obs), want, "{threads} threads");
+            if threads == 1 {
+                assert!(net.scratch.work().caches.is_empty(), "the loss read the rollout's passes, it ran none of its own");
+            }
+            // consumed: the next act starts a new rollout
+            act_all(&net);
+            assert_eq!(net.scratch.rollout().rows, rows);
+            // parameters changed after acting: the recorded passes are not used
+            let mut p = net.params();
+            p.iter_mut().for_each(|v| *v *= 1.5);
+            net.set_params(&p).unwrap();
+            assert_eq!(loss(&net, &obs), fresh(&net));
+            // another batch than the one acted on
+            act_all(&net);
+            let mut other = obs.clone();
+            other[7] += 0.5;
+            assert_eq!(loss(&net, &other), loss(&net.clone(), &other));
         }
     }
 

@@ -70,6 +70,17 @@ pub struct PlainWork {
     pub bufs: PlainBuffers,
 }
 
+impl PlainWork {
+    /// Empties the caches (their buffers are kept).
+    pub fn clear(&mut self) {
+        for c in &mut self.caches {
+            c.a.clear();
+            c.z.clear();
+            c.rows = 0;
+        }
+    }
+}
+
 /// The backward pass's working gradients: the gradient flowing down, and the patch
 /// gradient of a convolution.
 #[derive(Debug, Default)]
@@ -141,8 +152,9 @@ fn gather_runs_into(x: &[f32], batch: usize, in_stride: usize, index: &[u32], ru
         return gather_into(x, batch, in_stride, index, out);
     }
     let per = index.len();
-    sized(out, batch * per);
-    for (b, dst) in out.chunks_exact_mut(per).enumerate() {
+    let start = out.len();
+    out.resize(start + batch * per, 0.0);
+    for (b, dst) in out[start..].chunks_exact_mut(per).enumerate() {
         let src = &x[b * in_stride..(b + 1) * in_stride];
         for r in runs {
             let (d, n) = (r.dst as usize, r.len as usize);
@@ -155,11 +167,13 @@ fn gather_runs_into(x: &[f32], batch: usize, in_stride: usize, index: &[u32], ru
     }
 }
 
-/// `out[b, k] = x[b * in_stride + index[k]]` (0 for [`PAD`]), `batch` examples.
+/// Appends `out[b, k] = x[b * in_stride + index[k]]` (0 for [`PAD`]) to `out`, `batch`
+/// examples.
 fn gather_into(x: &[f32], batch: usize, in_stride: usize, index: &[u32], out: &mut Vec<f32>) {
     let per = index.len();
-    sized(out, batch * per);
-    for (b, dst) in out.chunks_exact_mut(per).enumerate() {
+    let start = out.len();
+    out.resize(start + batch * per, 0.0);
+    for (b, dst) in out[start..].chunks_exact_mut(per).enumerate() {
         let src = &x[b * in_stride..(b + 1) * in_stride];
         for (o, &k) in dst.iter_mut().zip(index) {
             *o = if k == PAD { 0.0 } else { src[k as usize] };
@@ -210,37 +224,49 @@ fn times_derivative(g: &mut [f32], z: &[f32], act: Option<Activation>) {
 /// The forward pass of `layers` on `batch` rows of `x`, filling `work.caches` (one per
 /// layer); returns the last layer's output (`work.caches.last().z`).
 pub fn forward<'w>(layers: &[PlainLayer], x: &[f32], batch: usize, work: &'w mut PlainWork, threads: usize) -> &'w [f32] {
+    work.clear();
+    forward_append(layers, x, batch, work, threads)
+}
+
+/// [`forward`] on `batch` more rows: appends each layer's rows to `work.caches` (so the
+/// caches of several calls are those of one call on all their rows, in order: every row's
+/// products are the same bits whatever the number of rows, tested below); returns the last
+/// layer's output for these rows.
+pub fn forward_append<'w>(layers: &[PlainLayer], x: &[f32], batch: usize, work: &'w mut PlainWork, threads: usize) -> &'w [f32] {
     work.caches.resize_with(layers.len(), PlainCache::default);
+    let mut input_start = 0;
     for (k, l) in layers.iter().enumerate() {
         let (done, rest) = work.caches.split_at_mut(k);
-        let input: &[f32] = if k == 0 { x } else { &done[k - 1].z };
+        let input: &[f32] = if k == 0 { x } else { &done[k - 1].z[input_start..] };
         let c = &mut rest[0];
+        input_start = c.z.len();
         match l {
             PlainLayer::Linear(d) | PlainLayer::Conv { layer: d, .. } => {
+                let a_start = c.a.len();
                 let rows = match l {
                     PlainLayer::Conv { index, runs, in_stride, spatial, .. } => {
                         gather_runs_into(input, batch, *in_stride, index, runs, &mut c.a);
                         batch * spatial
                     }
                     _ => {
-                        c.a.clear();
                         c.a.extend_from_slice(&input[..batch * d.input]);
                         batch
                     }
                 };
-                c.rows = rows;
-                sized(&mut c.z, rows * d.output);
-                super::dense::matmul_nt_par(&c.a, rows, d.input, d.w, d.output, &mut c.z, parallelism(threads));
-                bias_and_activation(&mut c.z, d.b, d.act);
+                c.rows += rows;
+                c.z.resize(input_start + rows * d.output, 0.0);
+                let z = &mut c.z[input_start..];
+                super::dense::matmul_nt_par(&c.a[a_start..], rows, d.input, d.w, d.output, z, parallelism(threads));
+                bias_and_activation(z, d.b, d.act);
             }
             PlainLayer::Flatten { index, in_stride } => {
                 c.a.clear();
                 gather_into(input, batch, *in_stride, index, &mut c.z);
-                c.rows = batch;
+                c.rows += batch;
             }
         }
     }
-    &work.caches.last().expect("a torso has layers").z
+    &work.caches.last().expect("a torso has layers").z[input_start..]
 }
 
 /// Back-propagates `grad_out` (`batch x out` of the last layer) through a [`forward`] pass
@@ -394,6 +420,28 @@ mod tests {
             gather_into(&x, batch, stride_in, &index, &mut by_value);
             gather_runs_into(&x, batch, stride_in, &index, &runs, &mut by_runs);
             assert_eq!(by_value, by_runs, "pad {pad}");
+        }
+    }
+
+    #[test]
+    fn forward_passes_appended_row_by_row_are_one_pass_on_all_rows() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(15);
+        let net = torso(Activation::Relu, &mut rng);
+        let layers = net.plain_layers();
+        let (chunk, chunks) = (4, 5);
+        let x = rand_vec(&mut rng, chunk * chunks * 243);
+        let mut whole = PlainWork::default();
+        let y = forward(&layers, &x, chunk * chunks, &mut whole, 1).to_vec();
+        let mut parts = PlainWork::default();
+        // a stale pass first: `forward` starts afresh
+        forward(&layers, &x[..243], 1, &mut parts, 1);
+        let mut ys = forward(&layers, &x[..chunk * 243], chunk, &mut parts, 1).to_vec();
+        for c in 1..chunks {
+            ys.extend_from_slice(forward_append(&layers, &x[c * chunk * 243..(c + 1) * chunk * 243], chunk, &mut parts, 2));
+        }
+        assert_eq!(ys, y);
+        for (a, b) in whole.caches.iter().zip(&parts.caches) {
+            assert_eq!((a.rows, &a.a, &a.z), (b.rows, &b.a, &b.z));
         }
     }
 
