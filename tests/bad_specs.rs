@@ -88,6 +88,8 @@ fn cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'static str>)> 
         ("zero best seeds", GOOD.replace("      episodes: 10", "      episodes: 10\n    best_seeds: 0"), vec![], vec!["bad.yaml:18:", "metrics[0].best_seeds", "positive"]),
         ("trpo beside another configuration", GOOD.replace("      lr: 0.0007", "      lr: 0.0007\n    trpo: {}"), vec![], vec!["bad.yaml:6:", "algorithms[0]", "not several"]),
         ("an unknown engine", format!("engine: tpu\n{GOOD}"), vec![], vec!["bad.yaml:1", "engine", "no engine `tpu`", "cpu, cuda"]),
+        ("a reference line below zero on a log axis", GOOD.replace("paper:\n", "update_curves:\n  columns: [policy_loss]\n  log_y: true\n  lines:\n    - {value: -0.01, label: radius}\npaper:\n"), vec![], vec!["bad.yaml:22", "update_curves.lines[0].value", "-0.01", "positive"]),
+        ("a reference line without a label", GOOD.replace("paper:\n", "update_curves:\n  columns: [policy_loss]\n  lines:\n    - {value: 0.01, label: \" \"}\npaper:\n"), vec![], vec!["bad.yaml", "update_curves.lines[0].label", "empty"]),
         ("an empty batch-size grid", GOOD.replace("      lr: 0.0007", "      lr: 0.0007\n    grid:\n      steps_per_update: []"), vec![], vec!["bad.yaml:10:", "algorithms[0].grid.steps_per_update", "empty"]),
     ]
 }

@@ -5,15 +5,17 @@
 //! at `curves.points` evenly spaced x values (the smoothed return of the last episode that
 //! ended by then). Drawn with `plotters` as PNG and SVG.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Once;
 
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use polars::prelude::*;
 
 use super::{CellLogs, ReportError};
-use crate::spec::{CurveSpec, Spec};
+use crate::spec::{CurveSpec, MetricKind, Spec};
 
 /// The font every figure uses (DejaVu Sans, embedded: no system font libraries needed;
 /// licence in `assets/fonts/DejaVuSans.LICENSE`).
@@ -37,20 +39,24 @@ pub(super) const COLORS: [RGBColor; 12] = [
     RGBColor(99, 121, 57),
 ];
 
-/// The colour of the `i`-th line of a panel labelled `label`: ACKTR red, A2C blue, TRPO
-/// green wherever they appear (a row label starting with the name, e.g. `ACKTR mujoco`),
-/// other rows the remaining colours in order.
+/// The colour of the `i`-th of a figure's rows `labels`, labelled `label`: ACKTR red, A2C
+/// blue, TRPO green wherever they appear (a row label starting with the name, e.g. `ACKTR
+/// mujoco`; the first such row of each), other rows the palette's remaining colours in order,
+/// the paper's colours included when no row of the figure claims them (so twelve rows get
+/// twelve colours).
 pub(super) fn color_of(label: &str, i: usize, labels: &[&str]) -> RGBColor {
     const FIXED: [(&str, usize); 3] = [("ACKTR", 0), ("A2C", 1), ("TRPO", 2)];
     let fixed = |l: &str| FIXED.iter().find(|(name, _)| l == *name || l.starts_with(&format!("{name} "))).map(|(_, c)| *c);
-    if let Some(c) = fixed(label) {
-        // Only when no other row of the panel claims the same colour first.
-        if labels.iter().take(i).all(|l| fixed(l) != Some(c)) {
-            return COLORS[c];
-        }
+    // The row that claims a fixed colour: the first one labelled with its algorithm.
+    let claims = |k: usize| fixed(labels[k]).filter(|c| labels[..k].iter().all(|l| fixed(l) != Some(*c)));
+    debug_assert_eq!(labels.get(i), Some(&label), "the label is the i-th row's");
+    if let Some(c) = claims(i) {
+        return COLORS[c];
     }
-    let others = labels.iter().take(i).filter(|l| fixed(l).is_none()).count();
-    COLORS[3 + others % (COLORS.len() - 3)]
+    let claimed: Vec<usize> = (0..labels.len()).filter_map(claims).collect();
+    let free: Vec<usize> = (0..COLORS.len()).filter(|c| !claimed.contains(c)).collect();
+    let others = (0..i).filter(|&k| claims(k).is_none()).count();
+    COLORS[free[others % free.len()]]
 }
 
 /// Which x axis.
@@ -198,18 +204,92 @@ pub(super) fn register_font() {
     });
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec<Curve>)], axis: XAxis) -> Result<(), String> {
+/// Every row label of the figure, in order of first appearance: one colour per row across
+/// all panels ([`color_of`] over this list), and one legend.
+pub(super) fn figure_labels<'a>(panels: impl IntoIterator<Item = &'a [Curve]>) -> Vec<String> {
+    let mut labels: Vec<String> = Vec::new();
+    for lines in panels {
+        for l in lines {
+            if !labels.contains(&l.algorithm) {
+                labels.push(l.algorithm.clone());
+            }
+        }
+    }
+    labels
+}
+
+/// Height in pixels of the legend strip for `entries` (label, drawn as a dashed line) in a
+/// figure `width` pixels wide.
+pub(super) fn legend_height(entries: &[(String, RGBColor, bool)], width: u32) -> u32 {
+    legend_rows(entries, width).len() as u32 * LEGEND_ROW + 8
+}
+
+const LEGEND_ROW: u32 = 20;
+
+/// The legend's entries laid out in rows that fit `width`: each row, its entries' indices and
+/// x offsets.
+fn legend_rows(entries: &[(String, RGBColor, bool)], width: u32) -> Vec<Vec<(usize, i32)>> {
+    let mut rows: Vec<Vec<(usize, i32)>> = vec![Vec::new()];
+    let mut x = 10i32;
+    for (i, (label, _, _)) in entries.iter().enumerate() {
+        // About 7 px per character at 12 px, a 22 px line sample, 18 px of gap.
+        let w = 22 + 6 + 7 * label.chars().count() as i32 + 18;
+        if x + w > width as i32 - 10 && !rows.last().expect("a row").is_empty() {
+            rows.push(Vec::new());
+            x = 10;
+        }
+        rows.last_mut().expect("a row").push((i, x));
+        x += w;
+    }
+    rows
+}
+
+/// Draws the legend strip: one entry per row of the figure (and per reference line), outside
+/// every panel's data.
+pub(super) fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[(String, RGBColor, bool)]) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
+    let width = area.dim_in_pixel().0;
+    for (r, row) in legend_rows(entries, width).iter().enumerate() {
+        let y = 4 + (r as u32 * LEGEND_ROW + LEGEND_ROW / 2) as i32;
+        for &(i, x) in row {
+            let (label, color, dashed) = &entries[i];
+            if *dashed {
+                area.draw(&DashedPathElement::new(vec![(x, y), (x + 22, y)], 5, 3, color.stroke_width(2))).map_err(err)?;
+            } else {
+                area.draw(&PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(2))).map_err(err)?;
+            }
+            area.draw(&Text::new(label.clone(), (x + 28, y - 7), ("sans-serif", 12).into_font())).map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
+/// The colour of a reference line (a threshold, a trust radius).
+pub(super) const REFERENCE: RGBColor = RGBColor(80, 80, 80);
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec<Curve>)], axis: XAxis, thresholds: &BTreeMap<String, f64>) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
     root.fill(&WHITE).map_err(err)?;
+    let labels = figure_labels(panels.iter().map(|(_, l)| l.as_slice()));
+    let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let mut entries: Vec<(String, RGBColor, bool)> = labels.iter().enumerate().map(|(i, l)| (l.clone(), color_of(l, i, &label_refs), false)).collect();
+    let has_threshold = panels.iter().any(|(env, _)| thresholds.contains_key(env));
+    if has_threshold {
+        entries.push(("threshold".to_string(), REFERENCE, true));
+    }
+    let (w, h) = root.dim_in_pixel();
+    let (plots, legend) = root.split_vertically(h.saturating_sub(legend_height(&entries, w)));
+    draw_legend(&legend, &entries)?;
     let cols = panels.len().clamp(1, 4);
     let rows = panels.len().div_ceil(cols).max(1);
-    let areas = root.split_evenly((rows, cols));
+    let areas = plots.split_evenly((rows, cols));
     let x_desc = match axis {
         XAxis::Timesteps => "timesteps",
         XAxis::WallClock => "wall-clock seconds",
         XAxis::Updates => "updates",
     };
     for (area, (env, lines)) in areas.iter().zip(panels) {
+        let threshold = thresholds.get(env).copied();
         let pts = lines.iter().flat_map(|l| l.points.iter());
         let (mut x1, mut y0, mut y1) = (0.0f64, f64::INFINITY, f64::NEG_INFINITY);
         for &(x, m, s) in pts {
@@ -219,6 +299,9 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec
         }
         if !y0.is_finite() {
             (y0, y1, x1) = (0.0, 1.0, 1.0);
+        }
+        if let Some(t) = threshold {
+            (y0, y1) = (y0.min(t), y1.max(t));
         }
         if y1 - y0 < 1e-9 {
             (y0, y1) = (y0 - 1.0, y1 + 1.0);
@@ -245,28 +328,31 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec
             .label_style(("sans-serif", 12))
             .draw()
             .map_err(err)?;
-        let labels: Vec<&str> = lines.iter().map(|l| l.algorithm.as_str()).collect();
-        for (i, line) in lines.iter().enumerate() {
-            let color = color_of(&line.algorithm, i, &labels);
+        if let Some(t) = threshold {
+            chart.draw_series(DashedLineSeries::new([(0.0, t), (x1.max(1e-9), t)], 5, 3, REFERENCE.stroke_width(2))).map_err(err)?;
+        }
+        for line in lines {
+            let i = labels.iter().position(|l| *l == line.algorithm).expect("every line is labelled");
+            let color = color_of(&line.algorithm, i, &label_refs);
             let mut band: Vec<(f64, f64)> = line.points.iter().map(|&(x, m, s)| (x, m + s)).collect();
             band.extend(line.points.iter().rev().map(|&(x, m, s)| (x, m - s)));
             chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled()))).map_err(err)?;
-            chart
-                .draw_series(LineSeries::new(line.points.iter().map(|&(x, m, _)| (x, m)), color.stroke_width(2)))
-                .map_err(err)?
-                .label(line.algorithm.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+            chart.draw_series(LineSeries::new(line.points.iter().map(|&(x, m, _)| (x, m)), color.stroke_width(2))).map_err(err)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(("sans-serif", 12))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
     }
     root.present().map_err(err)
+}
+
+/// The spec's per-task thresholds (an `episodes_to_threshold` metric's), drawn as dashed
+/// lines on the learning curves.
+fn thresholds_of(spec: &Spec) -> BTreeMap<String, f64> {
+    spec.metrics
+        .iter()
+        .find_map(|m| match &m.kind {
+            MetricKind::EpisodesToThreshold { thresholds, .. } => Some(thresholds.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// Writes `curves_timesteps.{png,svg}`, `curves_wallclock.{png,svg}` and, with
@@ -282,16 +368,24 @@ pub fn write_curves(spec: &Spec, cs: &CurveSpec, cells: &[CellLogs], dir: &Path)
     for (axis, stem) in axes {
         let plot_err = |why: String| ReportError::Plot { path: dir.join(stem), why };
         let panels = curves(spec, cs, cells, axis).map_err(plot_err)?;
+        let thresholds = thresholds_of(spec);
         let cols = panels.len().clamp(1, 4) as u32;
         let rows = panels.len().div_ceil(cols as usize).max(1) as u32;
-        let size = (360 * cols, 280 * rows);
+        let width = 400 * cols;
+        // The legend strip's height, as `draw` lays it out (entries: the rows, and a threshold).
+        let labels = figure_labels(panels.iter().map(|(_, l)| l.as_slice()));
+        let mut entries: Vec<(String, RGBColor, bool)> = labels.iter().map(|l| (l.clone(), BLACK, false)).collect();
+        if panels.iter().any(|(env, _)| thresholds.contains_key(env)) {
+            entries.push(("threshold".into(), BLACK, true));
+        }
+        let size = (width, 300 * rows + legend_height(&entries, width));
         for ext in ["png", "svg"] {
             let name = format!("{stem}.{ext}");
             let tmp = dir.join(format!(".{name}.tmp-{}.{ext}", crate::run::temp_owner()));
             let result = if ext == "png" {
-                draw(BitMapBackend::new(&tmp, size).into_drawing_area(), &panels, axis)
+                draw(BitMapBackend::new(&tmp, size).into_drawing_area(), &panels, axis, &thresholds)
             } else {
-                draw(SVGBackend::new(&tmp, size).into_drawing_area(), &panels, axis)
+                draw(SVGBackend::new(&tmp, size).into_drawing_area(), &panels, axis, &thresholds)
             };
             result.map_err(|why| ReportError::Plot { path: dir.join(&name), why })?;
             std::fs::rename(&tmp, dir.join(&name)).map_err(|source| ReportError::Io { path: dir.join(&name), source })?;
@@ -332,7 +426,14 @@ mod tests {
         let labels = ["A2C", "TRPO", "ACKTR mujoco", "lr=0.1"];
         let c: Vec<RGBColor> = labels.iter().enumerate().map(|(i, l)| color_of(l, i, &labels)).collect();
         assert_eq!(c, vec![COLORS[1], COLORS[2], COLORS[0], COLORS[3]]);
-        // Twelve ablation rows: twelve different colours once the fixed ones are taken.
+        // An ablation: ACKTR and eleven variants, twelve colours.
+        let variants: Vec<String> = (0..11).map(|i| format!("variant {i}")).collect();
+        let mut labels: Vec<&str> = vec!["ACKTR"];
+        labels.extend(variants.iter().map(String::as_str));
+        let c: std::collections::HashSet<(u8, u8, u8)> = labels.iter().enumerate().map(|(i, l)| { let k = color_of(l, i, &labels); (k.0, k.1, k.2) }).collect();
+        assert_eq!(c.len(), 12);
+        assert_eq!(color_of("ACKTR", 0, &labels), COLORS[0]);
+        // Twelve rows with all three paper algorithms: twelve different colours once the fixed ones are taken.
         let rows: Vec<String> = (0..9).map(|i| format!("row {i}")).collect();
         let mut labels: Vec<&str> = vec!["ACKTR", "A2C", "TRPO"];
         labels.extend(rows.iter().map(String::as_str));

@@ -15,7 +15,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use polars::prelude::*;
 
-use super::figures::{register_font, tick_count, COLORS};
+use super::figures::{draw_legend, legend_height, register_font, tick_count, COLORS, REFERENCE};
 use super::{CellLogs, ReportError};
 use crate::spec::{Spec, UpdateAxis, UpdateCurveSpec};
 
@@ -92,6 +92,11 @@ pub fn update_lines(spec: &Spec, uc: &UpdateCurveSpec, cells: &[CellLogs]) -> Re
                         missing.join(", ")
                     ));
                 }
+                let from = uc.from_update as f64;
+                let seeds: Vec<Vec<(f64, Option<f64>)>> = match uc.x {
+                    UpdateAxis::Update => seeds.into_iter().map(|s| s.into_iter().filter(|p| p.0 >= from).collect()).collect(),
+                    UpdateAxis::GlobalStep => seeds.into_iter().map(|s| s.into_iter().skip(uc.from_update as usize).collect()).collect(),
+                };
                 if !seeds.is_empty() {
                     lines.push(UpdateLine { label: format!("{label}: {column}"), points: mean_over_seeds(&seeds, uc.log_y) });
                 }
@@ -103,9 +108,9 @@ pub fn update_lines(spec: &Spec, uc: &UpdateCurveSpec, cells: &[CellLogs]) -> Re
 }
 
 /// Draws the panels on a linear or logarithmic y axis (the chart types differ, so the body
-/// is written once as a macro).
+/// is written once as a macro): the lines, then the dashed reference lines.
 macro_rules! draw_panel {
-    ($chart:ident, $lines:expr, $x_desc:expr, $y_desc:expr, $err:expr) => {{
+    ($chart:ident, $lines:expr, $refs:expr, $x1:expr, $x_desc:expr, $y_desc:expr, $err:expr) => {{
         $chart
             .configure_mesh()
             .x_desc($x_desc)
@@ -117,39 +122,52 @@ macro_rules! draw_panel {
             .label_style(("sans-serif", 12))
             .draw()
             .map_err($err)?;
-        for (i, line) in $lines.iter().enumerate() {
-            let color = COLORS[i % COLORS.len()];
-            $chart
-                .draw_series(LineSeries::new(line.points.iter().copied(), color.stroke_width(2)))
-                .map_err($err)?
-                .label(line.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+        for &(line, color) in $lines {
+            $chart.draw_series(LineSeries::new(line.points.iter().copied(), color.stroke_width(2))).map_err($err)?;
         }
-        $chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(("sans-serif", 12))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err($err)?;
+        for &(value, color) in $refs {
+            $chart.draw_series(DashedLineSeries::new([(0.0, value), ($x1, value)], 5, 3, color.stroke_width(2))).map_err($err)?;
+        }
     }};
+}
+
+/// Reference lines' colours: grey, then darker greys.
+const REFERENCE_SHADES: [RGBColor; 3] = [REFERENCE, RGBColor(30, 30, 30), RGBColor(150, 150, 150)];
+
+/// The legend's entries: every line label of the figure (one colour each, the same in every
+/// panel), then the reference lines.
+fn legend_entries(panels: &[(String, Vec<UpdateLine>)], uc: &UpdateCurveSpec) -> Vec<(String, RGBColor, bool)> {
+    let mut labels: Vec<String> = Vec::new();
+    for l in panels.iter().flat_map(|(_, lines)| lines) {
+        if !labels.contains(&l.label) {
+            labels.push(l.label.clone());
+        }
+    }
+    let mut entries: Vec<(String, RGBColor, bool)> = labels.into_iter().enumerate().map(|(i, l)| (l, COLORS[i % COLORS.len()], false)).collect();
+    entries.extend(uc.lines.iter().enumerate().map(|(i, (_, l))| (l.clone(), REFERENCE_SHADES[i % REFERENCE_SHADES.len()], true)));
+    entries
 }
 
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec<UpdateLine>)], uc: &UpdateCurveSpec) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
     root.fill(&WHITE).map_err(err)?;
+    let entries = legend_entries(panels, uc);
+    let (w, h) = root.dim_in_pixel();
+    let (plots, legend) = root.split_vertically(h.saturating_sub(legend_height(&entries, w)));
+    draw_legend(&legend, &entries)?;
     let cols = panels.len().clamp(1, 4);
     let rows = panels.len().div_ceil(cols).max(1);
-    let areas = root.split_evenly((rows, cols));
+    let areas = plots.split_evenly((rows, cols));
     let x_desc = match uc.x {
         UpdateAxis::Update => "update",
         UpdateAxis::GlobalStep => "timesteps",
     };
-    let y_desc = uc.columns.join(", ");
+    let refs: Vec<(f64, RGBColor)> = uc.lines.iter().zip(entries.iter().filter(|e| e.2)).map(|((v, _), e)| (*v, e.1)).collect();
     for (area, (env, lines)) in areas.iter().zip(panels) {
+        let colored: Vec<(&UpdateLine, RGBColor)> =
+            lines.iter().map(|l| (l, entries.iter().find(|e| e.0 == l.label).map_or(BLACK, |e| e.1))).collect();
         let (mut x1, mut y0, mut y1) = (0.0f64, f64::INFINITY, f64::NEG_INFINITY);
-        for &(x, y) in lines.iter().flat_map(|l| l.points.iter()) {
+        for &(x, y) in lines.iter().flat_map(|l| l.points.iter()).chain(refs.iter().map(|(v, _)| (0.0, *v)).collect::<Vec<_>>().iter()) {
             x1 = x1.max(x);
             y0 = y0.min(y);
             y1 = y1.max(y);
@@ -157,19 +175,20 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec
         if !y0.is_finite() {
             (y0, y1, x1) = (if uc.log_y { 1e-3 } else { 0.0 }, 1.0, 1.0);
         }
+        let x1 = x1.max(1e-9);
         let mut builder = ChartBuilder::on(area);
         builder.caption(env, ("sans-serif", 18)).margin(10).x_label_area_size(35).y_label_area_size(65);
         if uc.log_y {
             let (lo, hi) = if y1 / y0 < 1.0 + 1e-9 { (y0 / 2.0, y1 * 2.0) } else { (y0 / 1.2, y1 * 1.2) };
-            let mut chart = builder.build_cartesian_2d(0.0..x1.max(1e-9), (lo..hi).log_scale()).map_err(err)?;
-            draw_panel!(chart, lines, x_desc, &y_desc, err);
+            let mut chart = builder.build_cartesian_2d(0.0..x1, (lo..hi).log_scale()).map_err(err)?;
+            draw_panel!(chart, &colored, &refs, x1, x_desc, &uc.y_label, err);
         } else {
             if y1 - y0 < 1e-12 {
                 (y0, y1) = (y0 - 1.0, y1 + 1.0);
             }
             let pad = 0.05 * (y1 - y0);
-            let mut chart = builder.build_cartesian_2d(0.0..x1.max(1e-9), (y0 - pad)..(y1 + pad)).map_err(err)?;
-            draw_panel!(chart, lines, x_desc, &y_desc, err);
+            let mut chart = builder.build_cartesian_2d(0.0..x1, (y0 - pad)..(y1 + pad)).map_err(err)?;
+            draw_panel!(chart, &colored, &refs, x1, x_desc, &uc.y_label, err);
         }
     }
     root.present().map_err(err)
@@ -183,7 +202,8 @@ pub fn write_update_curves(spec: &Spec, uc: &UpdateCurveSpec, cells: &[CellLogs]
     let (panels, notes) = update_lines(spec, uc, cells).map_err(|why| ReportError::Plot { path: dir.join(&stem), why })?;
     let cols = panels.len().clamp(1, 4) as u32;
     let rows = panels.len().div_ceil(cols as usize).max(1) as u32;
-    let size = (400 * cols, 300 * rows);
+    let width = 400 * cols;
+    let size = (width, 300 * rows + legend_height(&legend_entries(&panels, uc), width));
     let mut written = Vec::new();
     for ext in ["png", "svg"] {
         let name = format!("{stem}.{ext}");

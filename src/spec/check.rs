@@ -682,7 +682,19 @@ fn update_curves(c: &Checker, raw: &RawSpec) -> Result<Option<UpdateCurveSpec>, 
                 Some("global_step") => UpdateAxis::GlobalStep,
                 Some(other) => return Err(c.err("update_curves.x", format!("unknown x axis `{other}` (known: update, global_step)"))),
             };
-            Some(UpdateCurveSpec { columns: u.columns.clone(), x, log_y: u.log_y })
+            let mut lines = Vec::new();
+            for (i, l) in u.lines.iter().enumerate() {
+                let f = format!("update_curves.lines[{i}]");
+                if !l.value.is_finite() || (u.log_y && l.value <= 0.0) {
+                    return Err(c.err(format!("{f}.value"), format!("{} cannot be drawn on this axis (finite, and positive when `log_y`)", l.value)));
+                }
+                if l.label.trim().is_empty() {
+                    return Err(c.err(format!("{f}.label"), "the label is empty"));
+                }
+                lines.push((l.value, l.label.clone()));
+            }
+            let y_label = u.y_label.clone().unwrap_or_else(|| u.columns.join(", "));
+            Some(UpdateCurveSpec { columns: u.columns.clone(), x, log_y: u.log_y, y_label, from_update: u.from_update, lines })
         }
         None => None,
     })

@@ -221,6 +221,12 @@ pub struct UpdateCurveSpec {
     pub columns: Vec<String>,
     pub x: UpdateAxis,
     pub log_y: bool,
+    /// The y axis's label.
+    pub y_label: String,
+    /// Updates before this one are not drawn.
+    pub from_update: u64,
+    /// Horizontal reference lines `(value, label)`.
+    pub lines: Vec<(f64, String)>,
 }
 
 /// A checked spec with one profile applied.

@@ -87,6 +87,24 @@ pub struct RawUpdateCurves {
     /// Logarithmic y axis (default false).
     #[serde(default)]
     pub log_y: bool,
+    /// The y axis's label (default: the column names).
+    #[serde(default)]
+    pub y_label: Option<String>,
+    /// The first update drawn (default 0).
+    #[serde(default)]
+    pub from_update: u64,
+    /// Horizontal reference lines (a trust radius, a target), drawn dashed and named in the
+    /// legend.
+    #[serde(default)]
+    pub lines: Vec<RawReferenceLine>,
+}
+
+/// One reference line of `update_curves.lines`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReferenceLine {
+    pub value: f64,
+    pub label: String,
 }
 
 /// Learning-curve figures: episode return against timesteps and wall-clock time.
