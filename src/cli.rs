@@ -42,7 +42,7 @@ pub enum Command {
         #[arg(long, default_value = spec::PAPER_PROFILE)]
         profile: String,
         /// Cells run in parallel (default: the number of CPUs).
-        #[arg(long)]
+        #[arg(long, value_parser = at_least_one_job)]
         jobs: Option<usize>,
         /// Threads each cell uses: its environment copies, its network's products, K-FAC's
         /// statistics and pipelined eigendecompositions (default 1; the results are the same
@@ -107,7 +107,7 @@ pub enum Command {
         #[arg(long, default_value = "target/acktr-check")]
         out: PathBuf,
         /// Cells run in parallel (default: the number of CPUs).
-        #[arg(long)]
+        #[arg(long, value_parser = at_least_one_job)]
         jobs: Option<usize>,
         /// As for `reproduce`.
         #[arg(long, visible_alias = "env-threads", default_value_t = 1, value_parser = at_least_one)]
@@ -227,30 +227,71 @@ fn at_least_one(s: &str) -> Result<usize, String> {
     }
 }
 
+/// A count of cells run at once: 1 or more (clap reports anything else, exit code 2).
+fn at_least_one_job(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{s}` is not a number of cells to run at once (1 or more)")),
+    }
+}
+
+/// Bad input on the command line that clap cannot see: exit code 2, one line naming the
+/// flag and its value.
+#[derive(Debug, thiserror::Error)]
+#[error("{flag} {value}: {why}")]
+pub struct BadFlag {
+    pub flag: &'static str,
+    pub value: String,
+    pub why: String,
+}
+
+/// An error and its causes on one line, each cause once (a cause whose text the message
+/// already carries is not repeated).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !line.contains(&c) {
+            line.push_str(": ");
+            line.push_str(&c);
+        }
+    }
+    line
+}
+
 /// `--checkpoint-minutes`: negative (or not a number) means never.
 fn checkpoint_every(minutes: f64) -> Option<std::time::Duration> {
     (minutes >= 0.0 && minutes.is_finite()).then(|| std::time::Duration::from_secs_f64(minutes.min(1e12) * 60.0))
 }
 
-/// Runs the command line; errors from bad input exit with code 2, others with 1.
+/// Runs the command line; errors from bad input exit with code 2, others with 1, each as
+/// one line on stderr.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if cli.results.exists() && !cli.results.is_dir() {
+        eprintln!("error: {}", BadFlag { flag: "--results", value: cli.results.display().to_string(), why: "not a directory".into() });
+        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+    }
     match dispatch(&cli) {
         Ok(code) => Ok(code),
         Err(e)
             if e.downcast_ref::<spec::SpecError>().is_some()
+                || e.downcast_ref::<BadFlag>().is_some()
                 || e.downcast_ref::<run::bench::BenchError>().is_some_and(run::bench::BenchError::is_bad_input)
                 || e.downcast_ref::<run::slurm::SlurmError>().is_some_and(run::slurm::SlurmError::is_bad_input)
                 || e.downcast_ref::<report::check::CheckError>().is_some_and(report::check::CheckError::is_bad_input)
                 || e.downcast_ref::<report::reproductions::ReproductionsError>().is_some_and(report::reproductions::ReproductionsError::is_bad_input) =>
         {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", one_line(&e));
             Ok(ExitCode::from(EXIT_BAD_INPUT))
         }
         Err(e) if matches!(e.downcast_ref::<run::RunError>(), Some(run::RunError::Stopped { .. })) => {
             eprintln!("{e}");
             Ok(ExitCode::from(run::EXIT_STOPPED))
         }
-        Err(e) => Err(e),
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 

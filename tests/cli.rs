@@ -80,3 +80,29 @@ fn threads_must_be_at_least_one() {
     let v: serde_json::Value = serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
     assert_eq!(v["threads"], 3, "the alias sets the same count");
 }
+
+/// One rule for bad input on the command line, whatever the command: exit code 2 and one line
+/// on stderr naming the flag or value; nothing written.
+#[test]
+fn bad_command_line_input_exits_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let results = dir.path().join("results");
+    let results = results.to_str().unwrap();
+    for (args, expected) in [
+        (vec!["bench", "--env", "Nope-v0", "--algo", "none"], vec!["unknown environment `Nope-v0`"]),
+        (vec!["--results", results, "reproduce", "smoke", "--profile", "smoke", "--jobs", "0"], vec!["--jobs", "`0`", "1 or more"]),
+        (vec!["--results", results, "check", "smoke", "--profile", "smoke", "--jobs", "0"], vec!["--jobs", "`0`"]),
+        (vec!["--results", file.to_str().unwrap(), "reproduce", "smoke", "--profile", "smoke"], vec!["--results", "a-file", "not a directory"]),
+    ] {
+        let out = acktr(&repo(), &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        for piece in expected {
+            assert!(stderr.contains(piece), "{args:?}: `{piece}` missing from {stderr}");
+        }
+        assert!(!stderr.contains("Caused by") && !stderr.contains("backtrace"), "{args:?}: one line, not a chain: {stderr}");
+    }
+    assert!(!dir.path().join("results").exists(), "nothing was written");
+}

@@ -630,6 +630,7 @@ impl Acktr {
         if self.cfg.normalize_advantages && rows > 1 {
             let mean = adv.iter().map(|&a| f64::from(a)).sum::<f64>() / rows as f64;
             let var = adv.iter().map(|&a| (f64::from(a) - mean).powi(2)).sum::<f64>() / rows as f64;
+            // acktr_cont.py: `(adv_n - adv_n.mean()) / (adv_n.std() + 1e-8)` (population std).
             let sd = var.sqrt() + 1e-8;
             for a in adv.iter_mut() {
                 *a = ((f64::from(*a) - mean) / sd) as f32;
@@ -711,6 +712,10 @@ impl Algorithm for Acktr {
         let new_dist = self.net.policy_dist(&rollout.obs, rows)?;
         let kl = old_dist.mean_kl(&new_dist);
         if let StepSize::AdaptiveKl { target } = self.cfg.step_size {
+            // openai/baselines acktr/acktr_cont.py, `learn`, after each policy update:
+            // `if kl > desired_kl * 2: stepsize = max(min_stepsize, stepsize / 1.5)`, `elif kl <
+            // desired_kl / 2: stepsize = min(max_stepsize, stepsize * 1.5)`, with
+            // `min_stepsize = 1e-8` and `max_stepsize = 1e0`.
             let lr = self.policy_kfac().lr_mut();
             if kl > 2.0 * target {
                 *lr = (*lr / 1.5).max(1e-8);

@@ -76,7 +76,11 @@ impl BenchError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            BenchError::UnknownAlgo(_) | BenchError::BadArgument(_) | BenchError::NotMujoco(_) | BenchError::NotAtari(_)
+            BenchError::UnknownAlgo(_)
+                | BenchError::BadArgument(_)
+                | BenchError::NotMujoco(_)
+                | BenchError::NotAtari(_)
+                | BenchError::Env(EnvError::UnknownEnv { .. })
         )
     }
 }

@@ -120,11 +120,43 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
     found
 }
 
+/// Lines (1-based) where `key` is written as a key of the block mapping at `parent` (`.` for
+/// the document's top level): more than one when the key is given twice.
+pub fn key_lines(text: &str, parent: &str, key: &str) -> Vec<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (start, stop_indent) = if parent == "." {
+        (0, None)
+    } else {
+        let Some(at) = locate(text, parent) else { return Vec::new() };
+        (at, Some(indent(lines[at - 1])))
+    };
+    let block: Vec<usize> = (start..lines.len())
+        .take_while(|&i| !(is_content(lines[i]) && stop_indent.is_some_and(|p| indent(lines[i]) <= p && !lines[i].trim_start().starts_with('-'))))
+        .filter(|&i| is_content(lines[i]))
+        .collect();
+    let Some(&first) = block.first() else { return Vec::new() };
+    let want = content_indent(lines[first]);
+    let (plain, quoted) = (format!("{key}:"), format!("\"{key}\":"));
+    block
+        .into_iter()
+        .filter(|&i| content_indent(lines[i]) == want && (content(lines[i]).starts_with(&plain) || content(lines[i]).starts_with(&quoted)))
+        .map(|i| i + 1)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const Y: &str = "title: t\nenvs:\n  - CartPole-v1\n  - Pendulum-v1\nalgorithms:\n  - name: A2C\n    a2c:\n      lr: 0.1\n  - name: B\n    a2c:\n      lr: -1\nbudget:\n  total_timesteps: -5\n";
+
+    #[test]
+    fn finds_every_line_of_a_key_given_twice() {
+        let y = "a: 1\nprofiles:\n  quick:\n    x: 1\n  long:\n    x: 2\n  quick:\n    x: 3\nb: 2\n";
+        assert_eq!(key_lines(y, "profiles", "quick"), vec![3, 7]);
+        assert_eq!(key_lines(y, ".", "a"), vec![1]);
+        assert_eq!(key_lines(y, "profiles", "x"), Vec::<usize>::new());
+    }
 
     #[test]
     fn finds_keys_items_and_nested_fields() {

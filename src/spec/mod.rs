@@ -473,6 +473,9 @@ fn parse_text(text: &str, path: &Path, profile: &str) -> Result<Spec, SpecError>
             message: format!("brackets or braces nested deeper than {MAX_FLOW_DEPTH} levels"),
         });
     }
+    if let Some(e) = duplicate_key(text, path) {
+        return Err(e);
+    }
     let de = serde_yaml::Deserializer::from_str(text);
     let raw: RawSpec = serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
@@ -509,6 +512,35 @@ fn parse_text(text: &str, path: &Path, profile: &str) -> Result<Spec, SpecError>
         });
     }
     check::check(raw, name, path, text, profile)
+}
+
+/// A key given twice in one mapping (serde fills maps and structs' maps last-one-wins, so
+/// `profiles` with two `quick:` would silently keep the second), as an error naming the key's
+/// path and both lines; `None` when there is none (or the text has other errors, which the
+/// typed parse reports).
+fn duplicate_key(text: &str, path: &Path) -> Option<SpecError> {
+    let de = serde_yaml::Deserializer::from_str(text);
+    let e = serde_path_to_error::deserialize::<_, serde_yaml::Value>(de).err()?;
+    let message = e.inner().to_string();
+    let rest = &message[message.find("duplicate entry with key ")? + "duplicate entry with key ".len()..];
+    let key = match rest.strip_prefix('"') {
+        Some(quoted) => quoted[..quoted.find('"')?].to_string(),
+        None => rest.split_whitespace().next()?.trim_matches('`').to_string(),
+    };
+    let parent = e.path().to_string();
+    let field = if parent == "." { key.clone() } else { format!("{parent}.{key}") };
+    let found = locate::key_lines(text, &parent, &key);
+    let lines = match found.as_slice() {
+        [a, b, ..] => format!(" (lines {a} and {b})"),
+        _ => String::new(),
+    };
+    Some(SpecError::Invalid {
+        file: path.into(),
+        line: found.get(1).copied().or_else(|| e.inner().location().map(|l| l.line())),
+        column: None,
+        field,
+        message: format!("`{key}` is given twice in one mapping{lines}; keep one"),
+    })
 }
 
 /// How deep `[` and `{` may nest. serde_yaml refuses deeper documents anyway (its recursion
