@@ -480,12 +480,22 @@ pub fn report_script(ctx: &ScriptContext, opts: &SlurmOptions) -> Result<String,
     Ok(s)
 }
 
+/// What a submitted job runs.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// The array of cells (one task per cell).
+    Array,
+    /// The report job that runs after the array.
+    Report,
+}
+
 /// One submitted job, as `jobs.json` records it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct JobRecord {
     pub job_id: String,
-    /// `array` or `report`.
-    pub kind: String,
+    /// `array` or `report` in `jobs.json`.
+    pub kind: JobKind,
     pub profile: String,
     pub plan_digest: String,
     /// Task `T` runs plan cell `offset + T`.
@@ -694,7 +704,7 @@ pub fn submit(
     let ours: Vec<&JobRecord> = records
         .iter()
         .filter(|r| {
-            r.kind == "array" && r.profile == spec.profile && r.plan_digest == ctx.plan_digest
+            r.kind == JobKind::Array && r.profile == spec.profile && r.plan_digest == ctx.plan_digest
         })
         .collect();
     if !opts.no_submit && !ours.is_empty() {
@@ -747,7 +757,7 @@ pub fn submit(
         let job_id = sbatch(&script, &[])?;
         records.push(JobRecord {
             job_id: job_id.clone(),
-            kind: "array".into(),
+            kind: JobKind::Array,
             profile: spec.profile.clone(),
             plan_digest: ctx.plan_digest.clone(),
             offset,
@@ -782,7 +792,7 @@ pub fn submit(
     let job_id = sbatch(&script, &[&dependency, "--kill-on-invalid-dep=no"])?;
     records.push(JobRecord {
         job_id: job_id.clone(),
-        kind: "report".into(),
+        kind: JobKind::Report,
         profile: spec.profile.clone(),
         plan_digest: ctx.plan_digest.clone(),
         offset: 0,
@@ -847,7 +857,7 @@ pub fn status(
     let records = load_records(results_root, spec);
     let ours: Vec<&JobRecord> = records
         .iter()
-        .filter(|r| r.kind == "array" && r.profile == spec.profile && r.plan_digest == digest)
+        .filter(|r| r.kind == JobKind::Array && r.profile == spec.profile && r.plan_digest == digest)
         .collect();
     let mut note = None;
     let mut queued: BTreeMap<usize, QueuedTask> = BTreeMap::new();

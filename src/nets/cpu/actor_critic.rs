@@ -329,11 +329,20 @@ impl ActorCritic {
         out
     }
 
+    /// The value head's index among the declared blocks: right after the torsos' layers
+    /// ([`Self::declare`]).
+    fn value_head_block(&self) -> usize {
+        match &self.torsos {
+            Torsos::Shared(t) => t.blocks().len(),
+            Torsos::Separate { policy, value } => policy.blocks().len() + value.blocks().len(),
+        }
+    }
+
     /// Block indices in the flat parameter order ([`ActorCriticNet::params`]): torso(s),
     /// policy head (and log std), then the value head, which the declaration puts right
     /// after the torsos.
     fn flat_order(&self) -> Vec<usize> {
-        let value_head = self.blocks.iter().position(|b| b.name.starts_with("value head")).expect("a value head is declared");
+        let value_head = self.value_head_block();
         (0..self.blocks.len()).filter(|&i| i != value_head).chain(std::iter::once(value_head)).collect()
     }
 
@@ -1287,7 +1296,8 @@ mod tests {
         // d/db of c mean((V - y)^2) for the value head's bias b is 2 c mean(V - y).
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         let net = ActorCritic::new(&spec(SEPARATE), &[3], &ActionSpace::Discrete { n: 2 }, &mut rng).unwrap();
-        let head = net.blocks().iter().position(|b| b.name.starts_with("value head")).unwrap();
+        let head = net.value_head_block();
+        assert!(net.blocks()[head].name.starts_with("value head"), "{}", net.blocks()[head].name);
         let obs: Vec<f32> = (0..12).map(|i| (i as f32 * 0.37).sin()).collect();
         let actions = [0.0, 1.0, 1.0, 0.0];
         let y = [5.0, -3.0, 2.0, 7.0];
