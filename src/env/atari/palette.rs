@@ -11,10 +11,8 @@
 //! A single screen's grey (a raw screen, or a max with a never-written, all-black buffer) is
 //! the diagonal: `max(c, c) = max(c, black) = c`.
 
+pub use super::warp::POOL_LEN;
 use super::warp::Warp;
-
-/// Entries of the pooled grey table: one per ordered pair of indices.
-pub const POOL_LEN: usize = 256 * 256;
 
 /// The palette seen so far and the pooled grey values of every pair of known indices.
 #[derive(Clone)]

@@ -18,10 +18,14 @@
 //! of the pixels it reads, so the result is the same as computing everything again.
 
 use super::ale::{SCREEN_H, SCREEN_W};
-use super::palette::POOL_LEN;
 
 /// Side of the warped frame.
 pub const SIZE: usize = 84;
+
+/// Entries of the pooled grey table [`Warp::apply_indexed`] reads (built by
+/// [`super::palette::Palette`]): one per ordered pair of palette indices.
+pub const POOL_LEN: usize = 256 * 256;
+
 /// Taps of an output index, at most (FORMAT.md: at most 3 per dx).
 const TAPS: usize = 3;
 const PIXELS: usize = SCREEN_W * SCREEN_H;
