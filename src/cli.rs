@@ -302,112 +302,20 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string(&r)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Reproductions { check, page, readme } => {
-            if *check {
-                let pages = report::reproductions::render(&cli.specs_dir, &cli.results)?;
-                let current = |p: &PathBuf| std::fs::read_to_string(p).unwrap_or_default();
-                let spliced = report::reproductions::splice_readme(&current(readme), readme, &pages.status)?;
-                let stale: Vec<String> = [(page, pages.page == current(page)), (readme, spliced == current(readme))]
-                    .into_iter()
-                    .filter(|(_, same)| !same)
-                    .map(|(p, _)| p.display().to_string())
-                    .collect();
-                if stale.is_empty() {
-                    println!("up to date: {} and the status table of {}", page.display(), readme.display());
-                    return Ok(ExitCode::SUCCESS);
-                }
-                println!("out of date: {}; run `acktr reproductions`", stale.join(", "));
-                return Ok(ExitCode::from(1));
-            }
-            let changed = report::reproductions::write(&cli.specs_dir, &cli.results, page, readme)?;
-            println!("{} {} and the status table of {}", if changed { "wrote" } else { "unchanged:" }, page.display(), readme.display());
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Reproductions { check, page, readme } => reproductions(cli, *check, page, readme),
         Command::List => {
-            for name in spec::list_specs(&cli.specs_dir) {
-                let path = cli.specs_dir.join(format!("{name}.yaml"));
-                match spec::load(&path, spec::PAPER_PROFILE) {
-                    Ok(s) => println!("{name:<12} {} [{}] profiles: {}", s.title, s.reproduces, s.profiles.join(", ")),
-                    Err(e) => println!("{name:<12} (invalid: {e})"),
-                }
-            }
+            list(cli);
             Ok(ExitCode::SUCCESS)
         }
         Command::RunCell { spec: name, profile, index, plan_digest, checkpoint_minutes, threads } => {
-            let s = load(cli, name, profile)?;
-            let cells = s.cells();
-            let total = cells.len();
-            if let Some(want) = plan_digest {
-                let have = run::slurm::plan_digest(&cells);
-                if &have != want {
-                    return Err(spec::SpecError::Invalid {
-                        file: s.path.clone(),
-                        line: None,
-                        column: None,
-                        field: "--plan-digest".into(),
-                        message: format!("the plan's digest is {have}, not {want}: the spec (or profile) changed since this cell's index was given; submit again"),
-                    }
-                    .into());
-                }
-            }
-            if *index >= total {
-                return Err(spec::SpecError::Invalid {
-                    file: s.path.clone(),
-                    line: None,
-                    column: None,
-                    field: "--index".into(),
-                    message: format!("the plan has {total} cells (indices 0 to {}), got {index}", total.saturating_sub(1)),
-                }
-                .into());
-            }
-            let opts = run::RunOptions {
-                results_root: cli.results.clone(),
-                jobs: 1,
-                threads: *threads,
-                progress: false,
-                checkpoint_every: checkpoint_every(*checkpoint_minutes),
-            };
-            run::stop_on_signals()?;
-            let outcome = run::run_one(&s, &opts, *index)?;
-            let cell = &cells[*index];
-            let what = match outcome {
-                run::CellOutcome::AlreadyFinished => "already finished",
-                run::CellOutcome::Reused => "copied from another spec",
-                run::CellOutcome::Ran => "done",
-            };
-            println!("cell {index}/{total} {what}: {} {} seed {} ({})", cell.env, cell.row_label(), cell.seed, cell.hash);
-            Ok(ExitCode::SUCCESS)
+            run_cell(cli, &load(cli, name, profile)?, *index, plan_digest.as_deref(), *checkpoint_minutes, *threads)
         }
         Command::Status { spec: name, profile } => {
-            let s = load(cli, name, profile)?;
-            print_status(&s, &cli.results);
+            print_status(&load(cli, name, profile)?, &cli.results);
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan { spec: name, profile } => {
-            let s = load(cli, name, profile)?;
-            let cells = s.cells();
-            println!("# {} — profile `{}`", s.title, s.profile);
-            println!("{:<18} {:<16} {:<24} {:>6} {:>12} {:>9}  status", "hash", "env", "algorithm", "seed", "timesteps", "batch");
-            let mut total = 0u64;
-            for c in &cells {
-                let status = match run::cell_state(&cli.results, c) {
-                    run::CellState::Finished => "finished",
-                    run::CellState::Missing => "todo",
-                    run::CellState::Damaged(_) => "damaged",
-                };
-                println!(
-                    "{:<18} {:<16} {:<24} {:>6} {:>12} {:>4}x{:<4}  {status}",
-                    c.hash,
-                    c.env,
-                    c.row_label(),
-                    c.seed,
-                    c.budget.total_timesteps,
-                    c.budget.num_envs,
-                    c.budget.steps_per_update
-                );
-                total += c.budget.total_timesteps;
-            }
-            println!("{} cells, {} timesteps in total; plan digest {}", cells.len(), total, run::slurm::plan_digest(&cells));
+            print_plan(&load(cli, name, profile)?, &cli.results);
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { spec: name, profile, against, out, jobs, threads, seed_offset, bless, no_progress } => {
@@ -415,7 +323,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             let reference_root = against.clone().unwrap_or_else(|| cli.results.clone());
             let opts = run::RunOptions {
                 results_root: out.join(run::provenance::build_id()),
-                jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+                jobs: jobs.unwrap_or_else(cpus),
                 threads: *threads,
                 progress: !no_progress && std::io::stderr().is_terminal(),
                 checkpoint_every: checkpoint_every(run::DEFAULT_CHECKPOINT_MINUTES),
@@ -423,9 +331,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             check(&s, &reference_root, &opts, *bless)
         }
         Command::Report { spec: name, profile } => {
-            let s = load(cli, name, profile)?;
-            let (r, path) = report::write(&s, &cli.results)?;
-            println!("wrote {} ({}/{} cells finished)", path.display(), r.cells_finished, r.cells_total);
+            write_report(&load(cli, name, profile)?, &cli.results)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Reproduce { spec: name, profile, jobs, threads, no_progress, checkpoint_minutes, slurm } => {
@@ -433,30 +339,135 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             if slurm.slurm {
                 return submit_slurm(&s, &cli.results, slurm, *checkpoint_minutes);
             }
-            run::stop_on_signals()?;
-            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
             let opts = run::RunOptions {
                 results_root: cli.results.clone(),
-                jobs,
+                jobs: jobs.unwrap_or_else(cpus),
                 threads: *threads,
                 progress: !no_progress && std::io::stderr().is_terminal(),
                 checkpoint_every: checkpoint_every(*checkpoint_minutes),
             };
-            let summary = run::reproduce(&s, &opts)?;
-            eprintln!(
-                "{}: {} cells, {} already finished, {} run ({} timesteps), {} copied from other specs",
-                s.name,
-                summary.cells_total,
-                summary.cells_already_finished,
-                summary.cells_run,
-                summary.timesteps_run,
-                summary.cells_reused
-            );
-            let (r, path) = report::write(&s, &cli.results)?;
-            println!("wrote {} ({}/{} cells finished)", path.display(), r.cells_finished, r.cells_total);
-            Ok(ExitCode::SUCCESS)
+            reproduce(&s, &cli.results, &opts)
         }
     }
+}
+
+/// The number of CPUs (the default of `--jobs`).
+fn cpus() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// A command-line flag that does not fit the spec `s` (exit code 2, naming the spec's file).
+fn spec_flag_error(s: &spec::Spec, flag: &str, message: String) -> anyhow::Error {
+    spec::SpecError::Invalid { file: s.path.clone(), line: None, column: None, field: flag.into(), message }.into()
+}
+
+/// `acktr reproduce` (locally): the unfinished cells, then the report.
+fn reproduce(s: &spec::Spec, results: &std::path::Path, opts: &run::RunOptions) -> anyhow::Result<ExitCode> {
+    run::stop_on_signals()?;
+    let summary = run::reproduce(s, opts)?;
+    eprintln!(
+        "{}: {} cells, {} already finished, {} run ({} timesteps), {} copied from other specs",
+        s.name, summary.cells_total, summary.cells_already_finished, summary.cells_run, summary.timesteps_run, summary.cells_reused
+    );
+    write_report(s, results)
+}
+
+/// Writes the report and says where.
+fn write_report(s: &spec::Spec, results: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let (r, path) = report::write(s, results)?;
+    println!("wrote {} ({}/{} cells finished)", path.display(), r.cells_finished, r.cells_total);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `acktr run-cell`: one cell of the plan, by index, from its checkpoint if it has one.
+fn run_cell(cli: &Cli, s: &spec::Spec, index: usize, plan_digest: Option<&str>, checkpoint_minutes: f64, threads: usize) -> anyhow::Result<ExitCode> {
+    let cells = s.cells();
+    let total = cells.len();
+    if let Some(want) = plan_digest {
+        let have = run::slurm::plan_digest(&cells);
+        if have != want {
+            return Err(spec_flag_error(
+                s,
+                "--plan-digest",
+                format!("the plan's digest is {have}, not {want}: the spec (or profile) changed since this cell's index was given; submit again"),
+            ));
+        }
+    }
+    if index >= total {
+        return Err(spec_flag_error(s, "--index", format!("the plan has {total} cells (indices 0 to {}), got {index}", total.saturating_sub(1))));
+    }
+    let opts = run::RunOptions { results_root: cli.results.clone(), jobs: 1, threads, progress: false, checkpoint_every: checkpoint_every(checkpoint_minutes) };
+    run::stop_on_signals()?;
+    let outcome = run::run_one(s, &opts, index)?;
+    let cell = &cells[index];
+    let what = match outcome {
+        run::CellOutcome::AlreadyFinished => "already finished",
+        run::CellOutcome::Reused => "copied from another spec",
+        run::CellOutcome::Ran => "done",
+    };
+    println!("cell {index}/{total} {what}: {} {} seed {} ({})", cell.env, cell.row_label(), cell.seed, cell.hash);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `acktr list`.
+fn list(cli: &Cli) {
+    for name in spec::list_specs(&cli.specs_dir) {
+        let path = cli.specs_dir.join(format!("{name}.yaml"));
+        match spec::load(&path, spec::PAPER_PROFILE) {
+            Ok(s) => println!("{name:<12} {} [{}] profiles: {}", s.title, s.reproduces, s.profiles.join(", ")),
+            Err(e) => println!("{name:<12} (invalid: {e})"),
+        }
+    }
+}
+
+/// `acktr plan`: the cells, their budgets and whether they are finished.
+fn print_plan(s: &spec::Spec, results: &std::path::Path) {
+    let cells = s.cells();
+    println!("# {} — profile `{}`", s.title, s.profile);
+    println!("{:<18} {:<16} {:<24} {:>6} {:>12} {:>9}  status", "hash", "env", "algorithm", "seed", "timesteps", "batch");
+    let mut total = 0u64;
+    for c in &cells {
+        let status = match run::cell_state(results, c) {
+            run::CellState::Finished => "finished",
+            run::CellState::Missing => "todo",
+            run::CellState::Damaged(_) => "damaged",
+        };
+        println!(
+            "{:<18} {:<16} {:<24} {:>6} {:>12} {:>4}x{:<4}  {status}",
+            c.hash,
+            c.env,
+            c.row_label(),
+            c.seed,
+            c.budget.total_timesteps,
+            c.budget.num_envs,
+            c.budget.steps_per_update
+        );
+        total += c.budget.total_timesteps;
+    }
+    println!("{} cells, {} timesteps in total; plan digest {}", cells.len(), total, run::slurm::plan_digest(&cells));
+}
+
+/// `acktr reproductions [--check]`.
+fn reproductions(cli: &Cli, check: bool, page: &PathBuf, readme: &PathBuf) -> anyhow::Result<ExitCode> {
+    if !check {
+        let changed = report::reproductions::write(&cli.specs_dir, &cli.results, page, readme)?;
+        println!("{} {} and the status table of {}", if changed { "wrote" } else { "unchanged:" }, page.display(), readme.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pages = report::reproductions::render(&cli.specs_dir, &cli.results)?;
+    let current = |p: &PathBuf| std::fs::read_to_string(p).unwrap_or_default();
+    let spliced = report::reproductions::splice_readme(&current(readme), readme, &pages.status)?;
+    let stale: Vec<String> = [(page, pages.page == current(page)), (readme, spliced == current(readme))]
+        .into_iter()
+        .filter(|(_, same)| !same)
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    if stale.is_empty() {
+        println!("up to date: {} and the status table of {}", page.display(), readme.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("out of date: {}; run `acktr reproductions`", stale.join(", "));
+    Ok(ExitCode::from(1))
 }
 
 /// `acktr check`: every input checked before anything runs or is written.
