@@ -92,6 +92,7 @@ fn cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'static str>)> 
         ("a reference line without a label", GOOD.replace("paper:\n", "update_curves:\n  columns: [policy_loss]\n  lines:\n    - {value: 0.01, label: \" \"}\npaper:\n"), vec![], vec!["bad.yaml", "update_curves.lines[0].label", "empty"]),
         ("a profile given twice", GOOD.replace("paper:\n", "profiles:\n  quick:\n    total_timesteps: 100\n  quick:\n    total_timesteps: 200\npaper:\n"), vec![], vec!["bad.yaml:21", "profiles.quick", "given twice", "lines 19 and 21"]),
         ("a paper value given twice", GOOD.replace("      final_return: 500\n", "      final_return: 500\n      final_return: 400\n"), vec![], vec!["bad.yaml:23", "paper[0].values.final_return", "given twice", "lines 22 and 23"]),
+        ("an update column no row logs", GOOD.replace("paper:\n", "update_curves:\n  columns: [exact_kll]\npaper:\n"), vec![], vec!["bad.yaml:19", "update_curves.columns[0]", "no row of the spec logs `exact_kll`", "policy_loss"]),
         ("an empty batch-size grid", GOOD.replace("      lr: 0.0007", "      lr: 0.0007\n    grid:\n      steps_per_update: []"), vec![], vec!["bad.yaml:10:", "algorithms[0].grid.steps_per_update", "empty"]),
     ]
 }

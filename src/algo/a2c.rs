@@ -94,6 +94,7 @@ pub const ENTRY: AlgorithmEntry = AlgorithmEntry {
     defaults: || AlgorithmConfig::A2c(A2cConfig::default()),
     preset: |v| serde_yaml::from_value::<A2cPreset>(v).map(|p| AlgorithmConfig::A2c(p.config())),
     typed: |v| super::typed::<A2cConfig>(v).map(AlgorithmConfig::A2c),
+    columns: &["policy_loss", "value_loss", "entropy", "grad_norm", "lr"],
 };
 
 impl Settings for A2cConfig {

@@ -287,6 +287,20 @@ pub const ENTRY: AlgorithmEntry = AlgorithmEntry {
     defaults: || AlgorithmConfig::Acktr(AcktrConfig::default()),
     preset: |v| serde_yaml::from_value::<Preset>(v).map(|p| AlgorithmConfig::Acktr(p.config())),
     typed: |v| super::typed::<AcktrConfig>(v).map(AlgorithmConfig::Acktr),
+    columns: &[
+        "policy_loss",
+        "value_loss",
+        "entropy",
+        "lr",
+        "nu",
+        "quadratic_kl",
+        "vfv",
+        "exact_kl",
+        "kfac_event",
+        "value_nu",
+        "value_kfac_event",
+        "value_noise_std",
+    ],
 };
 
 impl Settings for AcktrConfig {

@@ -193,6 +193,10 @@ pub struct AlgorithmEntry {
     /// Types a full configuration (defaults or preset already merged under the spec's
     /// fields), naming the failing field ([`typed`]).
     pub typed: fn(serde_yaml::Value) -> Result<AlgorithmConfig, FieldError>,
+    /// The statistics every update logs ([`UpdateStats`], in order): the columns of
+    /// `updates.parquet` after `update`, `global_step` and `wall_seconds` (tested against a
+    /// real update; a spec's `update_curves.columns` are checked against them).
+    pub columns: &'static [&'static str],
 }
 
 /// Every algorithm, by the key a spec uses. Adding one: its module (configuration with
@@ -478,5 +482,26 @@ mod cuda_tests {
         let e = a2c.check_spaces(&ObservationSpace::Vector { dim: 3 }, &gauss).unwrap_err();
         assert!(e.to_string().contains("continuous actions run on `--engine cpu`"), "{e}");
         a2c.check_spaces(&ObservationSpace::Vector { dim: 3 }, &ActionSpace::Discrete { n: 2 }).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every algorithm's update logs exactly the statistics its registry entry declares, in
+    /// that order (what a spec's `update_curves.columns` are checked against).
+    #[test]
+    fn each_algorithm_logs_the_columns_its_entry_declares() {
+        for entry in ALGORITHMS {
+            let venv = VecEnv::new(1, 0, || crate::env::make("CartPole-v1")).unwrap();
+            let mut algo = (entry.defaults)().build(&venv.observation_space(), &venv.action_space(), 0).unwrap();
+            let mut logged: Vec<Vec<&'static str>> = Vec::new();
+            train(algo.as_mut(), venv, 0, 64, 128, |u, _| logged.push(u.stats.0.iter().map(|(k, _)| *k).collect())).unwrap();
+            assert!(!logged.is_empty(), "{}: no update ran", entry.key);
+            for names in logged {
+                assert_eq!(names, entry.columns, "{}", entry.key);
+            }
+        }
     }
 }

@@ -181,6 +181,18 @@ pub const ENTRY: AlgorithmEntry = AlgorithmEntry {
     defaults: || AlgorithmConfig::Trpo(TrpoConfig::default()),
     preset: |v| serde_yaml::from_value::<Preset>(v).map(|p| AlgorithmConfig::Trpo(p.config())),
     typed: |v| super::typed::<TrpoConfig>(v).map(AlgorithmConfig::Trpo),
+    columns: &[
+        "surrogate_before",
+        "surrogate_improve",
+        "expected_improve",
+        "mean_kl",
+        "line_search_tries",
+        "stepped",
+        "entropy",
+        "value_loss_first_epoch",
+        "value_loss_last_epoch",
+        "explained_variance_before",
+    ],
 };
 
 impl Settings for TrpoConfig {

@@ -306,7 +306,7 @@ pub(super) fn check(raw: RawSpec, name: String, path: &Path, text: &str, profile
     }
     let curves = curves(&c, &raw)?;
     let grid_ranking = grid_ranking(&c, &raw, &metrics)?;
-    let update_curves = update_curves(&c, &raw)?;
+    let update_curves = update_curves(&c, &raw, &algorithms)?;
     let references = references(&c, &raw, &metrics)?;
     let paper = paper(&c, &raw, &algorithms, &unavailable, &metrics)?;
     let mut profiles: Vec<String> = raw.profiles.keys().cloned().collect();
@@ -662,7 +662,15 @@ fn grid_ranking(c: &Checker, raw: &RawSpec, metrics: &[MetricSpec]) -> Result<Op
     })
 }
 
-fn update_curves(c: &Checker, raw: &RawSpec) -> Result<Option<UpdateCurveSpec>, SpecError> {
+fn update_curves(c: &Checker, raw: &RawSpec, algorithms: &[AlgorithmSpec]) -> Result<Option<UpdateCurveSpec>, SpecError> {
+    // What the spec's rows log (a column one row lacks is a note in the report, not an
+    // error: rows with different logs may sit side by side), and the run's own columns.
+    let mut logged: Vec<&str> = vec!["update", "global_step", "wall_seconds"];
+    for a in algorithms {
+        if let Some(e) = crate::algo::lookup(a.config.kind()) {
+            logged.extend(e.columns.iter().filter(|c| !logged.contains(c)).copied().collect::<Vec<_>>());
+        }
+    }
     Ok(match &raw.update_curves {
         Some(u) => {
             if u.columns.is_empty() {
@@ -675,6 +683,9 @@ fn update_curves(c: &Checker, raw: &RawSpec) -> Result<Option<UpdateCurveSpec>, 
                 }
                 if u.columns[..i].contains(col) {
                     return Err(c.err(f, format!("`{col}` appears twice")));
+                }
+                if !algorithms.is_empty() && !logged.contains(&col.as_str()) {
+                    return Err(c.err(f, format!("no row of the spec logs `{col}` (its rows log: {})", logged.join(", "))));
                 }
             }
             let x = match u.x.as_deref() {
