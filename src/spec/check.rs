@@ -676,6 +676,11 @@ fn update_curves(c: &Checker, raw: &RawSpec, algorithms: &[AlgorithmSpec]) -> Re
             if u.columns.is_empty() {
                 return Err(c.err("update_curves.columns", "no columns; name at least one column of updates.parquet"));
             }
+            let x = match u.x.as_deref() {
+                None | Some("update") => UpdateAxis::Update,
+                Some("global_step") => UpdateAxis::GlobalStep,
+                Some(other) => return Err(c.err("update_curves.x", format!("unknown x axis `{other}` (known: update, global_step)"))),
+            };
             for (i, col) in u.columns.iter().enumerate() {
                 let f = format!("update_curves.columns[{i}]");
                 if col.trim().is_empty() {
@@ -684,15 +689,13 @@ fn update_curves(c: &Checker, raw: &RawSpec, algorithms: &[AlgorithmSpec]) -> Re
                 if u.columns[..i].contains(col) {
                     return Err(c.err(f, format!("`{col}` appears twice")));
                 }
+            }
+            for (i, col) in u.columns.iter().enumerate() {
                 if !algorithms.is_empty() && !logged.contains(&col.as_str()) {
+                    let f = format!("update_curves.columns[{i}]");
                     return Err(c.err(f, format!("no row of the spec logs `{col}` (its rows log: {})", logged.join(", "))));
                 }
             }
-            let x = match u.x.as_deref() {
-                None | Some("update") => UpdateAxis::Update,
-                Some("global_step") => UpdateAxis::GlobalStep,
-                Some(other) => return Err(c.err("update_curves.x", format!("unknown x axis `{other}` (known: update, global_step)"))),
-            };
             let mut lines = Vec::new();
             for (i, l) in u.lines.iter().enumerate() {
                 let f = format!("update_curves.lines[{i}]");
