@@ -272,11 +272,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec
     root.fill(&WHITE).map_err(err)?;
     let labels = figure_labels(panels.iter().map(|(_, l)| l.as_slice()));
     let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-    let mut entries: Vec<(String, RGBColor, bool)> = labels.iter().enumerate().map(|(i, l)| (l.clone(), color_of(l, i, &label_refs), false)).collect();
-    let has_threshold = panels.iter().any(|(env, _)| thresholds.contains_key(env));
-    if has_threshold {
-        entries.push(("threshold".to_string(), REFERENCE, true));
-    }
+    let entries = legend_entries(panels, thresholds);
     let (w, h) = root.dim_in_pixel();
     let (plots, legend) = root.split_vertically(h.saturating_sub(legend_height(&entries, w)));
     draw_legend(&legend, &entries)?;
@@ -343,6 +339,18 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[(String, Vec
     root.present().map_err(err)
 }
 
+/// The legend of a learning-curve figure: its rows in their colours, then a dashed
+/// "threshold" when a panel has one.
+fn legend_entries(panels: &[(String, Vec<Curve>)], thresholds: &BTreeMap<String, f64>) -> Vec<(String, RGBColor, bool)> {
+    let labels = figure_labels(panels.iter().map(|(_, l)| l.as_slice()));
+    let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let mut entries: Vec<(String, RGBColor, bool)> = labels.iter().enumerate().map(|(i, l)| (l.clone(), color_of(l, i, &label_refs), false)).collect();
+    if panels.iter().any(|(env, _)| thresholds.contains_key(env)) {
+        entries.push(("threshold".to_string(), REFERENCE, true));
+    }
+    entries
+}
+
 /// The spec's per-task thresholds (an `episodes_to_threshold` metric's), drawn as dashed
 /// lines on the learning curves.
 fn thresholds_of(spec: &Spec) -> BTreeMap<String, f64> {
@@ -372,13 +380,7 @@ pub fn write_curves(spec: &Spec, cs: &CurveSpec, cells: &[CellLogs], dir: &Path)
         let cols = panels.len().clamp(1, 4) as u32;
         let rows = panels.len().div_ceil(cols as usize).max(1) as u32;
         let width = 400 * cols;
-        // The legend strip's height, as `draw` lays it out (entries: the rows, and a threshold).
-        let labels = figure_labels(panels.iter().map(|(_, l)| l.as_slice()));
-        let mut entries: Vec<(String, RGBColor, bool)> = labels.iter().map(|l| (l.clone(), BLACK, false)).collect();
-        if panels.iter().any(|(env, _)| thresholds.contains_key(env)) {
-            entries.push(("threshold".into(), BLACK, true));
-        }
-        let size = (width, 300 * rows + legend_height(&entries, width));
+        let size = (width, 300 * rows + legend_height(&legend_entries(&panels, &thresholds), width));
         for ext in ["png", "svg"] {
             let name = format!("{stem}.{ext}");
             let tmp = dir.join(format!(".{name}.tmp-{}.{ext}", crate::run::temp_owner()));
