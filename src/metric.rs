@@ -15,6 +15,13 @@
 //!   N is our choice, stated in the README.
 //! - `timesteps_per_second {}`: the last update's `global_step` over its `wall_seconds`
 //!   (paper Table 3), from `updates.parquet`.
+//! - `all_episodes_mean {}`: the mean return of every episode of the run, the area under the
+//!   per-episode learning curve over its length (the "sample efficiency" of paper section
+//!   5.3, where the curves are compared over the whole run).
+//! - `update_statistic {column, divided_by, from_update, statistic}`: the median, mean or
+//!   maximum over updates (from `from_update` on) of a column of `updates.parquet`, or of its
+//!   ratio to another column (paper Figure 9: the exact KL of an update, and its ratio to
+//!   the quadratic model's).
 
 use std::collections::BTreeMap;
 
@@ -38,6 +45,19 @@ pub enum MetricKind {
     /// Timesteps per second of training: the last update's `global_step` over its
     /// `wall_seconds` (paper Table 3).
     TimestepsPerSecond,
+    /// Mean return over every episode of the run (area under the per-episode curve).
+    AllEpisodesMean,
+    /// `statistic` over updates `from_update..` of `column` (divided by `divided_by` first).
+    UpdateStatistic { column: String, divided_by: Option<String>, from_update: u64, statistic: UpdateReduction },
+}
+
+/// How `update_statistic` reduces a column over updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateReduction {
+    Median,
+    Mean,
+    Max,
 }
 
 /// One metric a spec can name: `metrics: [{name: N, <key>: {parameters}}]`.
@@ -53,6 +73,8 @@ pub static METRICS: &[MetricEntry] = &[
     MetricEntry { key: "best_window_mean", parse: best_window_mean },
     MetricEntry { key: "episodes_to_threshold", parse: episodes_to_threshold },
     MetricEntry { key: "timesteps_per_second", parse: timesteps_per_second },
+    MetricEntry { key: "all_episodes_mean", parse: all_episodes_mean },
+    MetricEntry { key: "update_statistic", parse: update_statistic },
 ];
 
 /// The entry for `key`.
@@ -135,6 +157,36 @@ fn timesteps_per_second(v: serde_yaml::Value, _: &[String]) -> Result<MetricKind
     Ok(MetricKind::TimestepsPerSecond)
 }
 
+fn all_episodes_mean(v: serde_yaml::Value, _: &[String]) -> Result<MetricKind, FieldError> {
+    let _: Empty = typed(v)?;
+    Ok(MetricKind::AllEpisodesMean)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateStatistic {
+    column: String,
+    #[serde(default)]
+    divided_by: Option<String>,
+    #[serde(default)]
+    from_update: i64,
+    statistic: UpdateReduction,
+}
+
+fn update_statistic(v: serde_yaml::Value, _: &[String]) -> Result<MetricKind, FieldError> {
+    let p: UpdateStatistic = typed(v)?;
+    if p.column.trim().is_empty() {
+        return Err(FieldError::new("column", "the column name is empty"));
+    }
+    if p.divided_by.as_ref().is_some_and(|d| d.trim().is_empty()) {
+        return Err(FieldError::new("divided_by", "the column name is empty"));
+    }
+    if p.from_update < 0 {
+        return Err(FieldError::new("from_update", format!("must be a non-negative integer, got {}", p.from_update)));
+    }
+    Ok(MetricKind::UpdateStatistic { column: p.column, divided_by: p.divided_by, from_update: p.from_update as u64, statistic: p.statistic })
+}
+
 impl MetricKind {
     /// Whether a larger value is better (for "best seeds" and verdicts).
     pub fn higher_is_better(&self) -> bool {
@@ -143,7 +195,16 @@ impl MetricKind {
 
     /// Whether the metric reads `updates.parquet` instead of `episodes.parquet`.
     pub fn reads_updates(&self) -> bool {
-        matches!(self, MetricKind::TimestepsPerSecond)
+        matches!(self, MetricKind::TimestepsPerSecond | MetricKind::UpdateStatistic { .. })
+    }
+
+    /// The columns of `updates.parquet` an algorithm must log for this metric (the run's own
+    /// `update`, `global_step` and `wall_seconds` are always there).
+    pub fn logged_columns(&self) -> Vec<&str> {
+        match self {
+            MetricKind::UpdateStatistic { column, divided_by, .. } => std::iter::once(column.as_str()).chain(divided_by.as_deref()).collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// The metric of one seed, as a one-row Polars aggregation over its episodes (sorted by
@@ -160,6 +221,20 @@ impl MetricKind {
                 (col("episode").cast(DataType::Float64).filter(reached).first() - lit(*window as f64 - 2.0)).alias("value")
             }
             MetricKind::TimestepsPerSecond => col("global_step").cast(DataType::Float64).last() / col("wall_seconds").last(),
+            MetricKind::AllEpisodesMean => col("return").mean(),
+            MetricKind::UpdateStatistic { column, divided_by, from_update, statistic } => {
+                let value = col(column.as_str()).cast(DataType::Float64);
+                let value = match divided_by {
+                    Some(d) => value / col(d.as_str()).cast(DataType::Float64),
+                    None => value,
+                };
+                let value = value.filter(col("update").cast(DataType::Float64).gt_eq(lit(*from_update as f64)));
+                match statistic {
+                    UpdateReduction::Median => value.median(),
+                    UpdateReduction::Mean => value.mean(),
+                    UpdateReduction::Max => value.max(),
+                }
+            }
         }
     }
 }

@@ -29,6 +29,13 @@ paper:
       final_return: 500
 ";
 
+/// GOOD with a second row `B` and one claim on `metric` ending in `body` (the claim's
+/// `says` is on line 27, `metric` on 29, `body` from 30).
+fn claim(metric: &str, body: &str) -> String {
+    let two = GOOD.replace("seeds: [0, 1]\n", "  - name: B\n    a2c:\n      lr: 0.001\nseeds: [0, 1]\n");
+    format!("{two}claims:\n  - says: s\n    source: section 1\n    metric: {metric}\n{body}")
+}
+
 /// (what, edit of GOOD, extra CLI args, expected pieces of the message)
 fn cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'static str>)> {
     vec![
@@ -93,6 +100,17 @@ fn cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'static str>)> 
         ("a profile given twice", GOOD.replace("paper:\n", "profiles:\n  quick:\n    total_timesteps: 100\n  quick:\n    total_timesteps: 200\npaper:\n"), vec![], vec!["bad.yaml:21", "profiles.quick", "given twice", "lines 19 and 21"]),
         ("a paper value given twice", GOOD.replace("      final_return: 500\n", "      final_return: 500\n      final_return: 400\n"), vec![], vec!["bad.yaml:23", "paper[0].values.final_return", "given twice", "lines 22 and 23"]),
         ("an update column no row logs", GOOD.replace("paper:\n", "update_curves:\n  columns: [exact_kll]\npaper:\n"), vec![], vec!["bad.yaml:19", "update_curves.columns[0]", "no row of the spec logs `exact_kll`", "policy_loss"]),
+        ("a claim on an unknown metric", claim("final", "    ahead: {row: A2C, vs: [B]}\n"), vec![], vec!["bad.yaml:29", "claims[0].metric", "`final` is not one of the spec's metrics"]),
+        ("a claim about an unknown row", claim("final_return", "    ahead: {row: A2D, vs: [B]}\n"), vec![], vec!["bad.yaml:30", "claims[0].ahead.row", "`A2D` is not one of the spec's rows", "A2C, B"]),
+        ("a claim without a check", claim("final_return", ""), vec![], vec!["bad.yaml:27", "claims[0]", "no check", "exactly one of"]),
+        ("a claim with two checks", claim("final_return", "    ahead: {row: A2C, vs: [B]}\n    within: {row: A2C, range: [0, 1]}\n"), vec![], vec!["bad.yaml:27", "claims[0]", "several checks (ahead, within)"]),
+        ("a claim on par without a margin", claim("final_return", "    on_par: {row: A2C, vs: [B]}\n"), vec![], vec!["bad.yaml:30", "claims[0].on_par.margin", "needs a margin"]),
+        ("a claim's range upside down", claim("final_return", "    within: {row: A2C, range: [2, 1]}\n"), vec![], vec!["bad.yaml:30", "claims[0].within.range", "not a range"]),
+        ("a claim's margin missing an environment", claim("final_return", "    not_behind: {row: A2C, vs: [B], margin: {Pendulum-v1: 1}}\n"), vec![], vec!["bad.yaml:30", "claims[0].not_behind.margin", "no margin for `CartPole-v1`"]),
+        ("a claim on an environment the spec lacks", claim("final_return", "    envs: [Pendulum-v1]\n    ahead: {row: A2C, vs: [B]}\n"), vec![], vec!["bad.yaml:30", "claims[0].envs[0]", "not one of the spec's envs"]),
+        ("a row compared with itself", claim("final_return", "    ahead: {row: A2C, vs: [A2C]}\n"), vec![], vec!["bad.yaml:30", "claims[0].ahead.vs[0]", "appears twice"]),
+        ("an update statistic of a column no row logs", GOOD.replace("    last_episodes_mean:\n      episodes: 10", "    update_statistic: {column: exact_kll, statistic: median}"), vec![], vec!["bad.yaml:16", "metrics[0].update_statistic", "no row of the spec logs `exact_kll`", "policy_loss"]),
+        ("an unknown update statistic", GOOD.replace("    last_episodes_mean:\n      episodes: 10", "    update_statistic: {column: policy_loss, statistic: mode}"), vec![], vec!["bad.yaml:16", "metrics[0].update_statistic", "unknown variant `mode`"]),
         ("an empty batch-size grid", GOOD.replace("      lr: 0.0007", "      lr: 0.0007\n    grid:\n      steps_per_update: []"), vec![], vec!["bad.yaml:10:", "algorithms[0].grid.steps_per_update", "empty"]),
     ]
 }

@@ -207,3 +207,31 @@ fn a_grid_row_takes_its_own_paper_number_before_its_algorithms() {
     let err = acktr::spec::parse(&bad, Path::new("specs/synthetic.yaml"), "paper").unwrap_err().to_string();
     assert!(err.contains("paper[2].algorithm") && err.contains("grid rows"), "{err}");
 }
+
+#[test]
+fn claims_are_decided_seed_by_seed() {
+    let text = format!(
+        "{SPEC}claims:
+  - {{says: tuning helps, source: nowhere, metric: last3, envs: [CartPole-v1], ahead: {{row: \"Tuned [lr=0.1]\", vs: [A2C]}}}}
+  - {{says: tuning hurts, source: nowhere, metric: last3, envs: [CartPole-v1], ahead: {{row: A2C, vs: [\"Tuned [lr=0.1]\"]}}}}
+  - {{says: the other point helps too, source: nowhere, metric: last3, ahead: {{row: \"Tuned [lr=0.01]\", vs: [A2C]}}}}
+  - {{says: the default is near 22, source: nowhere, metric: last3, envs: [CartPole-v1], within: {{row: A2C, range: [19, 25]}}}}
+  - {{says: the default is near 10, source: nowhere, metric: last3, envs: [CartPole-v1], within: {{row: A2C, range: [5, 15]}}}}
+"
+    );
+    let spec = acktr::spec::parse(&text, Path::new("specs/synthetic.yaml"), "paper").unwrap();
+    let (_, root) = synthetic();
+    let report = acktr::report::build(&spec, root.path()).unwrap();
+    use acktr::report::claims::ClaimVerdict::*;
+    let verdicts: Vec<_> = report.claims.iter().map(|c| c.verdict).collect();
+    // last3 = 20 + 2s + 10r for report row r: A2C (r 0) 20, 22, 24; Tuned lr=0.1 (r 1) 30,
+    // 32, 34, apart from A2C's: p = 1/20 either way. Tuned lr=0.01 is ahead on CartPole but
+    // its Pendulum cells never finished. A2C's interval lies within [20, 24].
+    assert_eq!(verdicts, vec![Holds, DoesNotHold, NoResults, Holds, DoesNotHold]);
+    assert_eq!(report.claims[0].parts[0].p_for, Some(0.05));
+    assert_eq!(report.claims[2].parts.iter().map(|p| p.verdict).collect::<Vec<_>>(), vec![Holds, NoResults]);
+    let md = acktr::report::render_markdown(&report);
+    assert!(md.contains("## The paper's claims") && md.contains("| 1 | tuning helps | nowhere | Tuned [lr=0.1] ahead of A2C on `last3` | **holds** |"), "{md}");
+    let csv = acktr::report::render::render_claims_csv(&report);
+    assert_eq!(csv.lines().count(), 1 + 1 + 1 + 2 + 1 + 1);
+}

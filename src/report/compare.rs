@@ -46,8 +46,46 @@ fn stat(values: &[f64], best: Option<usize>, higher_is_better: bool) -> f64 {
     used.iter().sum::<f64>() / used.len() as f64
 }
 
+/// The share of relabellings of `n` pooled values whose group of `n_now` (given by its
+/// indices into the pool) `extreme` accepts, and whether every relabelling was enumerated:
+/// all `C(n, n_now)` when there are at most [`EXACT_LIMIT`] (the observed one among them),
+/// else [`RANDOM_PERMUTATIONS`] drawn from [`BOOTSTRAP_SEED`] with `p = (1 + hits) / (1 +
+/// draws)`.
+pub fn relabellings(n: usize, n_now: usize, mut extreme: impl FnMut(&[usize]) -> bool) -> (f64, bool) {
+    if choose(n as u64, n_now as u64) <= EXACT_LIMIT {
+        let (mut hits, mut total) = (0u64, 0u64);
+        let mut idx: Vec<usize> = (0..n_now).collect();
+        loop {
+            total += 1;
+            hits += extreme(&idx) as u64;
+            // Next combination in lexicographic order.
+            let mut i = n_now;
+            while i > 0 && idx[i - 1] == n - n_now + i - 1 {
+                i -= 1;
+            }
+            if i == 0 {
+                break;
+            }
+            idx[i - 1] += 1;
+            for j in i..n_now {
+                idx[j] = idx[j - 1] + 1;
+            }
+        }
+        (hits as f64 / total as f64, true)
+    } else {
+        let mut rng = ChaCha8Rng::seed_from_u64(BOOTSTRAP_SEED);
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut hits = 0usize;
+        for _ in 0..RANDOM_PERMUTATIONS {
+            order.shuffle(&mut rng);
+            hits += extreme(&order[..n_now]) as usize;
+        }
+        ((1 + hits) as f64 / (1 + RANDOM_PERMUTATIONS) as f64, false)
+    }
+}
+
 /// `n choose k`, saturating.
-fn choose(n: u64, k: u64) -> u64 {
+pub fn choose(n: u64, k: u64) -> u64 {
     let k = k.min(n - k);
     let mut r: u128 = 1;
     for i in 0..k {
@@ -78,37 +116,7 @@ pub fn compare(reference: &[f64], now: &[f64], best: Option<usize>, higher_is_be
         let b: Vec<f64> = idx_now.iter().map(|&i| pooled[i]).collect();
         (s(&b) - s(&a)).abs() >= observed.abs() - tol
     };
-    let n_now = n - n_ref;
-    let (p, exact) = if choose(n as u64, n_now as u64) <= EXACT_LIMIT {
-        let (mut hits, mut total) = (0u64, 0u64);
-        let mut idx: Vec<usize> = (0..n_now).collect();
-        loop {
-            total += 1;
-            hits += extreme(&idx) as u64;
-            // Next combination in lexicographic order.
-            let mut i = n_now;
-            while i > 0 && idx[i - 1] == n - n_now + i - 1 {
-                i -= 1;
-            }
-            if i == 0 {
-                break;
-            }
-            idx[i - 1] += 1;
-            for j in i..n_now {
-                idx[j] = idx[j - 1] + 1;
-            }
-        }
-        (hits as f64 / total as f64, true)
-    } else {
-        let mut rng = ChaCha8Rng::seed_from_u64(BOOTSTRAP_SEED);
-        let mut order: Vec<usize> = (0..n).collect();
-        let mut hits = 0usize;
-        for _ in 0..RANDOM_PERMUTATIONS {
-            order.shuffle(&mut rng);
-            hits += extreme(&order[..n_now]) as usize;
-        }
-        ((1 + hits) as f64 / (1 + RANDOM_PERMUTATIONS) as f64, false)
-    };
+    let (p, exact) = relabellings(n, n - n_ref, extreme);
     let mut rng = ChaCha8Rng::seed_from_u64(BOOTSTRAP_SEED);
     let mut diffs: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
         .map(|_| {

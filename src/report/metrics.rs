@@ -162,6 +162,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::metric::UpdateReduction;
 
     /// One seed's episodes with these returns.
     fn episodes(returns: &[f64]) -> LazyFrame {
@@ -209,6 +210,40 @@ mod tests {
         let df = df!("global_step" => [2500u64, 5000, 7500], "wall_seconds" => [1.0, 2.5, 3.0]).unwrap();
         let out = df.lazy().select([per_seed_expr(&MetricKind::TimestepsPerSecond, "X").alias("v")]).collect().unwrap();
         assert_eq!(out.column("v").unwrap().f64().unwrap().get(0), Some(2500.0));
+    }
+
+    #[test]
+    fn all_episodes_mean_is_the_mean_of_every_episode() {
+        assert_eq!(eval(&MetricKind::AllEpisodesMean, "X", &[1.0, 2.0, 3.0, 10.0]), Some(4.0));
+    }
+
+    #[test]
+    fn update_statistics_skip_the_first_updates_and_divide_when_asked() {
+        let df = df!(
+            "update" => [0u64, 1, 2, 3, 4],
+            "exact_kl" => [1.0, 0.004, 0.001, 0.002, 0.003],
+            "quadratic_kl" => [1.0, 0.002, 0.002, 0.001, 0.001]
+        )
+        .unwrap();
+        let median = |kind: MetricKind| {
+            let out = df.clone().lazy().select([per_seed_expr(&kind, "X").alias("v")]).collect().unwrap();
+            out.column("v").unwrap().f64().unwrap().get(0)
+        };
+        // Updates 1..: 0.004, 0.001, 0.002, 0.003 -> median 0.0025.
+        let kind = |divided_by: Option<&str>, from_update, statistic| MetricKind::UpdateStatistic {
+            column: "exact_kl".into(),
+            divided_by: divided_by.map(String::from),
+            from_update,
+            statistic,
+        };
+        let plain = median(kind(None, 1, UpdateReduction::Median)).unwrap();
+        assert!((plain - 0.0025).abs() < 1e-15, "{plain}");
+        assert_eq!(median(kind(None, 1, UpdateReduction::Max)), Some(0.004));
+        assert!((median(kind(None, 1, UpdateReduction::Mean)).unwrap() - 0.0025).abs() < 1e-15);
+        // Ratios from update 2: 0.5, 2, 3 -> median 2, max 3.
+        let ratio = median(kind(Some("quadratic_kl"), 2, UpdateReduction::Median)).unwrap();
+        assert!((ratio - 2.0).abs() < 1e-12, "{ratio}");
+        assert_eq!(median(kind(Some("quadratic_kl"), 2, UpdateReduction::Max)), Some(3.0));
     }
 
     #[test]

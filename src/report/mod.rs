@@ -8,6 +8,7 @@
 //! ([`compare`]: the statistics), for `acktr check`.
 
 pub mod check;
+pub mod claims;
 pub mod compare;
 pub mod figures;
 pub mod metrics;
@@ -139,6 +140,8 @@ pub struct Report {
     /// The builds and machines that made the finished cells, with how many each
     /// ([`made_by`]), most first.
     pub made_by: Vec<(String, usize)>,
+    /// The paper's claims (`claims:` of the spec), decided on our seeds.
+    pub claims: Vec<claims::ClaimResult>,
 }
 
 impl Report {
@@ -337,6 +340,7 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
         }
     }
     let across_tasks = across_tasks(spec, &labels, &per_seed);
+    let claims = claims::decide(spec, &per_seed);
     let grid_rankings = ranking_metric.filter(|_| !per_env_rankings.is_empty()).map(|k| grid_rankings(spec, k, per_env_rankings));
     Ok(Report {
         spec: spec.name.clone(),
@@ -379,6 +383,7 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
             v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             v
         },
+        claims,
     })
 }
 
@@ -487,6 +492,9 @@ pub fn write(spec: &Spec, root: &Path) -> Result<(Report, PathBuf), ReportError>
     }
     if let Some(csv) = render_grid_csv(&report) {
         write_atomic(&dir.join("grid_ranking.csv"), csv.as_bytes())?;
+    }
+    if !report.claims.is_empty() {
+        write_atomic(&dir.join("claims.csv"), render::render_claims_csv(&report).as_bytes())?;
     }
     let md = dir.join("report.md");
     write_atomic(&dir.join("report.csv"), render_csv(&report).as_bytes())?;

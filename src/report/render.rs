@@ -3,15 +3,17 @@
 
 use std::fmt::Write as _;
 
-use super::{metrics, ranking, MetricCell, Report, ReportRow};
+use super::{claims, metrics, ranking, MetricCell, Report, ReportRow};
 use crate::spec::PaperValue;
 
-/// Decimals suited to a number's size: 0 from 1000, 1 from 10, else 3.
+/// Decimals suited to a number's size: 0 from 1000, 1 from 10, 3 from 0.1, and three
+/// significant digits below (a KL of 0.00203, not 0.002).
 fn decimals(x: f64) -> usize {
     match x.abs() {
         a if a >= 1000.0 => 0,
         a if a >= 10.0 => 1,
-        _ => 3,
+        a if a >= 0.1 || a == 0.0 || !a.is_finite() => 3,
+        a => ((2.0 - a.log10().floor()) as usize).min(12),
     }
 }
 
@@ -127,6 +129,9 @@ pub fn render_markdown(r: &Report) -> String {
             );
         }
         s.push('\n');
+    }
+    if !r.claims.is_empty() {
+        render_claims_markdown(&mut s, r);
     }
     if let Some(g) = &r.grid_rankings {
         render_rankings_markdown(&mut s, g);
@@ -325,6 +330,78 @@ fn csv_field(x: &str) -> String {
 }
 
 /// The CSV report: one line per (row, metric); empty fields where there is no value.
+/// The claims section: one line per claim with its verdict, then every part.
+fn render_claims_markdown(s: &mut String, r: &Report) {
+    let _ = writeln!(s, "## The paper's claims\n");
+    let _ = writeln!(
+        s,
+        "Decided on our seeds: a comparison by a one-sided permutation test of rank sums at level {level} on every environment and pair of rows, all of which must hold; a range by the 95% bootstrap interval of the mean over seeds; \"too few seeds\" where no outcome of the seeds there are could reach p ≤ {level} (the book's page \"The paper's claims\").\n",
+        level = claims::LEVEL
+    );
+    if r.budget_timesteps != r.paper_budget_timesteps {
+        let _ = writeln!(
+            s,
+            "> **Not the paper's budget:** decided at {} timesteps per cell, where the paper's claims are about {}.\n",
+            r.budget_timesteps, r.paper_budget_timesteps
+        );
+    }
+    let _ = writeln!(s, "| # | The paper says | Where | Check | Verdict |");
+    let _ = writeln!(s, "|---:|---|---|---|---|");
+    for (i, c) in r.claims.iter().enumerate() {
+        let _ = writeln!(s, "| {} | {} | {} | {} | **{}** |", i + 1, md_cell(&c.says), md_cell(&c.source), md_cell(&c.check), c.verdict.text());
+    }
+    let _ = writeln!(s, "\n| # | Environment | Part | Ours | p (for) | p (against) | Verdict |");
+    let _ = writeln!(s, "|---:|---|---|---|---:|---:|---|");
+    let p = |x: Option<f64>| x.map(|v| format!("{v:.3}")).unwrap_or_else(|| "—".into());
+    for (i, c) in r.claims.iter().enumerate() {
+        for part in &c.parts {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                i + 1,
+                part.env,
+                md_cell(&part.what),
+                part.ours,
+                p(part.p_for),
+                p(part.p_against),
+                part.verdict.text()
+            );
+        }
+    }
+    s.push('\n');
+}
+
+/// Text for a Markdown table cell (`|` escaped, one line).
+fn md_cell(x: &str) -> String {
+    x.replace('|', "\\|").replace('\n', " ")
+}
+
+/// `claims.csv`: one row per part of each claim.
+pub fn render_claims_csv(r: &Report) -> String {
+    let mut s = String::from("claim,says,source,metric,claim_verdict,env,part,ours,p_for,p_against,verdict\n");
+    let opt = |x: Option<f64>| x.map(|v| format!("{v}")).unwrap_or_default();
+    for (i, c) in r.claims.iter().enumerate() {
+        for part in &c.parts {
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{},{},{},{},{},{}",
+                i + 1,
+                csv_field(&c.says),
+                csv_field(&c.source),
+                csv_field(&c.metric),
+                csv_field(c.verdict.text()),
+                csv_field(&part.env),
+                csv_field(&part.what),
+                csv_field(&part.ours),
+                opt(part.p_for),
+                opt(part.p_against),
+                csv_field(part.verdict.text())
+            );
+        }
+    }
+    s
+}
+
 pub fn render_csv(r: &Report) -> String {
     let mut s = String::from(
         "env,algorithm,available,metric,seeds_finished,seeds_total,seeds_with_value,ours,std,ci_low,ci_high,paper,verdict\n",

@@ -2,13 +2,13 @@
 //! error names the file, the line and the field path.
 use super::*;
 
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     path: &'a Path,
     text: &'a str,
 }
 
 impl Checker<'_> {
-    fn err(&self, field: impl Into<String>, message: impl Into<String>) -> SpecError {
+    pub(super) fn err(&self, field: impl Into<String>, message: impl Into<String>) -> SpecError {
         let field = field.into();
         SpecError::Invalid {
             file: self.path.into(),
@@ -304,11 +304,13 @@ pub(super) fn check(raw: RawSpec, name: String, path: &Path, text: &str, profile
             ));
         }
     }
+    metric_columns(&c, &raw, &metrics, &algorithms)?;
     let curves = curves(&c, &raw)?;
     let grid_ranking = grid_ranking(&c, &raw, &metrics)?;
     let update_curves = update_curves(&c, &raw, &algorithms)?;
     let references = references(&c, &raw, &metrics)?;
     let paper = paper(&c, &raw, &algorithms, &unavailable, &metrics)?;
+    let claims = super::claims::check(&c, &raw, &metrics, &algorithms, &unavailable)?;
     let mut profiles: Vec<String> = raw.profiles.keys().cloned().collect();
     if !profiles.iter().any(|p| p == PAPER_PROFILE) {
         profiles.insert(0, PAPER_PROFILE.into());
@@ -333,6 +335,7 @@ pub(super) fn check(raw: RawSpec, name: String, path: &Path, text: &str, profile
         grid_ranking,
         update_curves,
         references,
+        claims,
         profile_sets: ProfileSets::of(&prof),
         engine_flag: None,
         source_sha256: String::new(),
@@ -662,15 +665,38 @@ fn grid_ranking(c: &Checker, raw: &RawSpec, metrics: &[MetricSpec]) -> Result<Op
     })
 }
 
-fn update_curves(c: &Checker, raw: &RawSpec, algorithms: &[AlgorithmSpec]) -> Result<Option<UpdateCurveSpec>, SpecError> {
-    // What the spec's rows log (a column one row lacks is a note in the report, not an
-    // error: rows with different logs may sit side by side), and the run's own columns.
-    let mut logged: Vec<&str> = vec!["update", "global_step", "wall_seconds"];
+/// The columns of `updates.parquet` some row of the spec logs (a column one row lacks is a
+/// note in the report, not an error: rows with different logs may sit side by side), and the
+/// run's own columns.
+fn logged_columns(algorithms: &[AlgorithmSpec]) -> Vec<&'static str> {
+    let mut logged: Vec<&'static str> = vec!["update", "global_step", "wall_seconds"];
     for a in algorithms {
         if let Some(e) = crate::algo::lookup(a.config.kind()) {
             logged.extend(e.columns.iter().filter(|c| !logged.contains(c)).copied().collect::<Vec<_>>());
         }
     }
+    logged
+}
+
+/// A metric that reads a column of `updates.parquet` no row logs.
+fn metric_columns(c: &Checker, raw: &RawSpec, metrics: &[MetricSpec], algorithms: &[AlgorithmSpec]) -> Result<(), SpecError> {
+    let logged = logged_columns(algorithms);
+    for (i, m) in metrics.iter().enumerate() {
+        for col in m.kind.logged_columns() {
+            if !algorithms.is_empty() && !logged.contains(&col) {
+                let key = raw.metrics[i].definition.keys().next().map(String::as_str).unwrap_or("");
+                return Err(c.err(
+                    format!("metrics[{i}].{key}"),
+                    format!("no row of the spec logs `{col}` (its rows log: {})", logged.join(", ")),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn update_curves(c: &Checker, raw: &RawSpec, algorithms: &[AlgorithmSpec]) -> Result<Option<UpdateCurveSpec>, SpecError> {
+    let logged = logged_columns(algorithms);
     Ok(match &raw.update_curves {
         Some(u) => {
             if u.columns.is_empty() {

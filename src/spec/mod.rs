@@ -6,6 +6,7 @@
 //! line and column where they can be found, and the field path.
 
 mod check;
+pub mod claims;
 pub mod grid;
 pub mod locate;
 pub mod raw;
@@ -19,6 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::algo::AlgorithmConfig;
 use crate::env;
 use crate::nets::Engine;
+pub use claims::{Claim, ClaimCheck, Comparison};
 pub use grid::{GridPoint, GridValue};
 use raw::{RawPaperValue, RawSpec};
 
@@ -263,6 +265,9 @@ pub struct Spec {
     /// Other methods' published numbers to show beside ours.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub references: Option<References>,
+    /// What the paper says of its results, with the checks that decide them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<Claim>,
     /// Which budget fields the profile sets (they then win over an algorithm row's own).
     pub profile_sets: ProfileSets,
     /// `--engine`, when the command line gave one (Slurm passes it on to its tasks).

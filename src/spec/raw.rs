@@ -50,6 +50,57 @@ pub struct RawSpec {
     /// "GPU engine"). `--engine` overrides it.
     #[serde(default)]
     pub engine: Option<String>,
+    /// What the paper says of its results, each with the check that decides it here
+    /// ([`super::claims`]).
+    #[serde(default)]
+    pub claims: Vec<RawClaim>,
+}
+
+/// One claim of the paper: its words, where it says them, the metric, the environments, and
+/// exactly one check.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClaim {
+    /// The paper's words.
+    pub says: String,
+    /// Where ("section 5.2", "appendix E, Figure 9").
+    pub source: String,
+    /// A metric of the spec.
+    pub metric: String,
+    /// The environments it is about (default: every environment of the spec).
+    #[serde(default)]
+    pub envs: Option<Vec<String>>,
+    /// The row is ahead of every row of `vs` on every environment.
+    #[serde(default)]
+    pub ahead: Option<RawComparison>,
+    /// The row is not behind any row of `vs` by more than `margin`.
+    #[serde(default)]
+    pub not_behind: Option<RawComparison>,
+    /// The row and every row of `vs` are within `margin` of each other.
+    #[serde(default)]
+    pub on_par: Option<RawComparison>,
+    /// The row's value lies in `range`.
+    #[serde(default)]
+    pub within: Option<RawWithin>,
+}
+
+/// A comparison of one row with others.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawComparison {
+    pub row: String,
+    pub vs: Vec<String>,
+    /// In the metric's units: one number, or one per environment of the claim.
+    #[serde(default)]
+    pub margin: Option<RawMinEffect>,
+}
+
+/// A range for one row's value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWithin {
+    pub row: String,
+    pub range: Vec<f64>,
 }
 
 /// Published numbers of methods the spec does not run (paper Table 4's human, DQN, ...),
