@@ -3,7 +3,9 @@
 //! `L = -mean(A_t log pi(a_t|s_t)) + c_v mean((V(s_t) - R_t)^2) - c_e mean(H[pi(.|s_t)])`
 //! with `A_t = R_t - V_old(s_t)` (no normalisation), n-step returns `R_t`
 //! ([`super::returns::nstep_returns`]), global-norm gradient clipping and TF1 RMSProp.
-//! Defaults are baselines' `a2c.learn` arguments.
+//! Defaults are baselines' `a2c.learn` arguments. The optimizer can be Adam or the paper's
+//! trust-region step rule under the Euclidean metric instead ([`A2cOptimizer`]), for choosing
+//! the baseline by the paper's tuning protocol (`specs/a2c_protocol.yaml`).
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +15,7 @@ use super::rollout::Rollout;
 use super::{AlgoError, Algorithm, AlgorithmConfig, AlgorithmEntry, LrSchedule, NetworkConfig, Progress, Settings, UpdateStats};
 use crate::check::{self, FieldError};
 use crate::nets::{ActorCriticNet, GradsWanted, LossQuery, Parts, ValueTarget};
-use crate::optim::{clip_by_global_norm, RmsProp, RmsPropConfig};
+use crate::optim::{clip_by_global_norm, Adam, RmsProp, RmsPropConfig, TrustSgd, TrustSgdConfig};
 
 /// A2C hyperparameters (defaults: openai/baselines `a2c/a2c.py::learn`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +36,13 @@ pub struct A2cConfig {
     pub max_grad_norm: f64,
     /// RMSProp settings.
     pub rmsprop: RmsPropConfig,
+    /// The optimizer (default RMSProp; not written into a cell's configuration when it is,
+    /// so cells from before the choice existed keep their hashes).
+    #[serde(skip_serializing_if = "A2cOptimizer::is_rmsprop")]
+    pub optimizer: A2cOptimizer,
+    /// Settings of `optimizer: trust_sgd` (not written when they are the defaults).
+    #[serde(skip_serializing_if = "is_default_trust_sgd")]
+    pub trust_sgd: TrustSgdConfig,
     /// How time-limit truncations enter the returns.
     pub time_limit: TimeLimitHandling,
     /// The network.
@@ -52,9 +61,70 @@ impl Default for A2cConfig {
             value_coef: 0.5,
             max_grad_norm: 0.5,
             rmsprop: RmsPropConfig::default(),
+            optimizer: A2cOptimizer::Rmsprop,
+            trust_sgd: TrustSgdConfig::default(),
             time_limit: TimeLimitHandling::Terminal,
             network: NetworkConfig::default(),
             pipeline: PipelineConfig::default(),
+        }
+    }
+}
+
+/// A2C's optimizer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum A2cOptimizer {
+    /// TF1 RMSProp, as openai/baselines `a2c/a2c.py` (`rmsprop` settings).
+    #[default]
+    Rmsprop,
+    /// Adam with baselines' `MpiAdam` defaults (beta1 0.9, beta2 0.999, epsilon 1e-8).
+    Adam,
+    /// The paper's trust-region step rule (section 3.2) under the Euclidean metric, as
+    /// ACKTR applies it with the Fisher (`trust_sgd` settings; [`crate::optim::trust_sgd`]):
+    /// `lr` is the maximum learning rate.
+    TrustSgd,
+}
+
+impl A2cOptimizer {
+    fn is_rmsprop(&self) -> bool {
+        *self == A2cOptimizer::Rmsprop
+    }
+}
+
+fn is_default_trust_sgd(c: &TrustSgdConfig) -> bool {
+    *c == TrustSgdConfig::default()
+}
+
+/// The optimizer's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum OptimizerState {
+    RmsProp(RmsProp),
+    Adam(Adam),
+    TrustSgd(TrustSgd),
+}
+
+impl OptimizerState {
+    fn new(cfg: &A2cConfig, n: usize) -> Self {
+        match cfg.optimizer {
+            A2cOptimizer::Rmsprop => OptimizerState::RmsProp(cfg.rmsprop.build(n)),
+            A2cOptimizer::Adam => OptimizerState::Adam(Adam::new(n)),
+            A2cOptimizer::TrustSgd => OptimizerState::TrustSgd(cfg.trust_sgd.build(n)),
+        }
+    }
+
+    /// One step of `params` along `grads` at learning rate `lr`.
+    fn step(&mut self, params: &mut [f32], grads: &[f32], lr: f64) {
+        match self {
+            OptimizerState::RmsProp(o) => o.step(params, grads, lr),
+            OptimizerState::Adam(o) => {
+                let g: Vec<f64> = grads.iter().map(|&x| f64::from(x)).collect();
+                for (p, d) in params.iter_mut().zip(o.step(&g, lr)) {
+                    *p = (f64::from(*p) + d) as f32;
+                }
+            }
+            OptimizerState::TrustSgd(o) => {
+                o.step(params, grads, lr);
+            }
         }
     }
 }
@@ -122,7 +192,12 @@ impl Settings for A2cConfig {
         check::rate("max_grad_norm", self.max_grad_norm)?;
         check::unit("rmsprop.alpha", self.rmsprop.alpha)?;
         check::rate("rmsprop.epsilon", self.rmsprop.epsilon)?;
-        check::non_negative("rmsprop.initial_mean_square", self.rmsprop.initial_mean_square)
+        check::non_negative("rmsprop.initial_mean_square", self.rmsprop.initial_mean_square)?;
+        check::rate("trust_sgd.radius", self.trust_sgd.radius)?;
+        if !(0.0..1.0).contains(&self.trust_sgd.momentum) {
+            return Err(FieldError::new("trust_sgd.momentum", format!("must lie in [0, 1), got {}", self.trust_sgd.momentum)));
+        }
+        Ok(())
     }
 
     fn build(&self, net: Box<dyn ActorCriticNet>, pipeline: Pipeline, discrete: bool, _seed: u64) -> Result<Box<dyn Algorithm>, AlgoError> {
@@ -135,7 +210,7 @@ pub struct A2c {
     cfg: A2cConfig,
     net: Box<dyn ActorCriticNet>,
     pipeline: Pipeline,
-    opt: RmsProp,
+    opt: OptimizerState,
     discrete: bool,
 }
 
@@ -143,7 +218,7 @@ impl A2c {
     /// Wraps a freshly initialised network and its data pipeline.
     pub fn new(cfg: A2cConfig, net: Box<dyn ActorCriticNet>, pipeline: Pipeline, discrete: bool) -> Self {
         let n = net.params().len();
-        let opt = cfg.rmsprop.build(n);
+        let opt = OptimizerState::new(&cfg, n);
         Self { cfg, net, pipeline, opt, discrete }
     }
 
@@ -220,10 +295,46 @@ impl Algorithm for A2c {
     }
 }
 
-/// A2C's checkpoint: parameters, RMSProp's mean squares, the pipeline.
+/// A2C's checkpoint: parameters, the optimizer's state, the pipeline.
 #[derive(Serialize, Deserialize)]
 struct A2cState {
     params: Vec<f32>,
-    opt: RmsProp,
+    opt: OptimizerState,
     pipeline: super::pipeline::PipelineState,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_optimizer_leaves_the_configuration_as_it_was() {
+        // Cells hash their configuration's JSON: RMSProp with default trust-region settings
+        // writes neither field, so cells from before the choice keep their hashes.
+        let json = serde_json::to_string(&A2cConfig::default()).unwrap();
+        assert!(!json.contains("optimizer") && !json.contains("trust_sgd"), "{json}");
+        let adam = A2cConfig { optimizer: A2cOptimizer::Adam, ..A2cConfig::default() };
+        assert!(serde_json::to_string(&adam).unwrap().contains("\"optimizer\":\"adam\""));
+    }
+
+    #[test]
+    fn each_optimizer_steps_downhill() {
+        // One step on the gradient (1, -2) from the origin moves against it, whatever the
+        // optimizer.
+        for optimizer in [A2cOptimizer::Rmsprop, A2cOptimizer::Adam, A2cOptimizer::TrustSgd] {
+            let cfg = A2cConfig { optimizer, ..A2cConfig::default() };
+            let mut opt = OptimizerState::new(&cfg, 2);
+            let mut p = [0.0f32, 0.0];
+            opt.step(&mut p, &[1.0, -2.0], 0.01);
+            assert!(p[0] < 0.0 && p[1] > 0.0, "{optimizer:?}: {p:?}");
+        }
+    }
+
+    #[test]
+    fn trust_sgd_settings_are_checked() {
+        let bad = A2cConfig { trust_sgd: TrustSgdConfig { radius: 0.001, momentum: 1.0 }, ..A2cConfig::default() };
+        assert_eq!(bad.check().unwrap_err().field, "trust_sgd.momentum");
+        let bad = A2cConfig { trust_sgd: TrustSgdConfig { radius: -1.0, momentum: 0.9 }, ..A2cConfig::default() };
+        assert_eq!(bad.check().unwrap_err().field, "trust_sgd.radius");
+    }
 }

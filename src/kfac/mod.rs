@@ -875,12 +875,9 @@ struct EigenChoice {
     synchronous: bool,
 }
 
-/// The trust-region rule used by [`Kfac::step`]: given `V.D = sum(V . D)`, returns
-/// `(nu, vFv)` with `vFv = lr^2 V.D` and `nu = min(1, sqrt(kl_clip / vFv))`.
-pub fn trust_region(vd: f64, lr: f64, kl_clip: f64) -> (f64, f64) {
-    let vfv = lr * lr * vd;
-    ((kl_clip / vfv).sqrt().min(1.0), vfv)
-}
+/// The trust-region rule used by [`Kfac::step`] (`nu = min(1, sqrt(kl_clip / (lr^2 V.D)))`),
+/// shared with the first-order [`crate::optim::TrustSgd`].
+pub use crate::optim::trust_region;
 
 #[cfg(test)]
 mod tests {

@@ -4,10 +4,12 @@
 pub mod adam;
 pub mod rmsprop;
 pub mod schedule;
+pub mod trust_sgd;
 
 pub use adam::Adam;
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use schedule::{LrSchedule, Progress};
+pub use trust_sgd::{trust_region, TrustSgd, TrustSgdConfig};
 
 /// Scales `grads` so that their global L2 norm is at most `max_norm`, as TensorFlow's
 /// `tf.clip_by_global_norm` (openai/baselines `a2c/a2c.py`). Returns the norm before

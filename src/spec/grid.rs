@@ -113,34 +113,50 @@ fn join(prefix: &str, key: &str) -> String {
 
 /// `config` with the field at `path` (dotted, inside the algorithm's configuration, e.g.
 /// `kfac.kl_clip`) set to `value`.
+///
+/// A configuration leaves some fields out of its serialised form while they hold their
+/// defaults (A2C's `optimizer`, so that cells from before the field existed keep their
+/// hashes): a last segment that is absent is set anyway, and is no such field only when the
+/// configuration then refuses it as unknown.
 pub fn with_field(config: &AlgorithmConfig, path: &str, value: &GridValue) -> Result<AlgorithmConfig, PathError> {
     let mut root = serde_json::to_value(config).expect("algorithm configurations serialise");
-    set(&mut root, config.kind(), path, value.to_json())?;
+    let absent = set(&mut root, config.kind(), path, value.to_json())?;
     serde_path_to_error::deserialize::<_, AlgorithmConfig>(root).map_err(|e| {
         let inner = e.into_inner().to_string();
-        PathError::BadValue { message: inner }
+        match absent {
+            Some(no_such_field) if inner.contains("unknown field") => no_such_field,
+            _ => PathError::BadValue { message: inner },
+        }
     })
 }
 
 /// Sets `root[kind].<path>` (AlgorithmConfig serialises externally tagged: `{kind: {...}}`).
-fn set(root: &mut serde_json::Value, kind: &str, path: &str, value: serde_json::Value) -> Result<(), PathError> {
+/// When the last segment is not among its group's serialised fields it is inserted, and the
+/// error to give if the configuration does not know it is returned.
+fn set(root: &mut serde_json::Value, kind: &str, path: &str, value: serde_json::Value) -> Result<Option<PathError>, PathError> {
     let mut slot = root.get_mut(kind).expect("externally tagged by kind");
     let mut walked = String::new();
-    for seg in path.split('.') {
+    let segments: Vec<&str> = path.split('.').collect();
+    for (i, seg) in segments.iter().enumerate() {
         let obj = match slot {
             serde_json::Value::Object(m) => m,
             serde_json::Value::Null => return Err(PathError::NotSet { at: walked }),
             _ => return Err(PathError::NotAGroup { at: walked }),
         };
-        if !obj.contains_key(seg) {
+        if !obj.contains_key(*seg) {
             let fields = obj.keys().map(|k| join(&walked, k)).collect();
-            return Err(PathError::NoSuchField { group: walked, fields });
+            let no_such_field = PathError::NoSuchField { group: walked, fields };
+            if i + 1 < segments.len() {
+                return Err(no_such_field);
+            }
+            obj.insert(seg.to_string(), value);
+            return Ok(Some(no_such_field));
         }
-        slot = obj.get_mut(seg).expect("checked above");
+        slot = obj.get_mut(*seg).expect("checked above");
         walked = join(&walked, seg);
     }
     *slot = value;
-    Ok(())
+    Ok(None)
 }
 
 /// The path of the field that [`AlgorithmConfig::lr_mut`] names (`lr` for A2C, `kfac.lr`
@@ -182,6 +198,20 @@ mod tests {
         assert!(matches!(got, AlgorithmConfig::Acktr(c) if c.kfac.inverse_every == 3));
         let got = with_field(&base, "network.policy_activation", &GridValue::Text("relu".into())).unwrap();
         assert!(matches!(got, AlgorithmConfig::Acktr(c) if c.network.policy_activation == crate::nets::Activation::Relu));
+    }
+
+    #[test]
+    fn fields_left_out_while_default_can_be_set() {
+        // A2C writes no `optimizer` while it is RMSProp, ACKTR no `kfac.inverse_lag` while 0.
+        let a2c = AlgorithmConfig::A2c(A2cConfig::default());
+        let adam = with_field(&a2c, "optimizer", &GridValue::Text("adam".into())).unwrap();
+        assert!(serde_json::to_string(&adam).unwrap().contains("\"optimizer\":\"adam\""));
+        assert!(matches!(with_field(&a2c, "optimizer", &GridValue::Text("sgd".into())), Err(PathError::BadValue { .. })));
+        let acktr = AlgorithmConfig::Acktr(AcktrConfig::default());
+        let lagged = with_field(&acktr, "kfac.inverse_lag", &GridValue::Int(2)).unwrap();
+        assert!(serde_json::to_string(&lagged).unwrap().contains("\"inverse_lag\":2"));
+        // An unknown last segment is still no such field.
+        assert!(matches!(with_field(&a2c, "optimiser", &GridValue::Text("adam".into())), Err(PathError::NoSuchField { .. })));
     }
 
     #[test]
