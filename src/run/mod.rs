@@ -439,44 +439,11 @@ pub fn run_cell(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
-    let cell_err = |source: AlgoError| RunError::Cell {
-        hash: cell.hash.clone(),
-        env: cell.env.clone(),
-        algorithm: cell.row_label(),
-        seed: cell.seed,
-        source,
-    };
-    let mut venv = VecEnv::new(cell.budget.num_envs, cell.seed, || env::make(&cell.env)).map_err(|e| cell_err(e.into()))?;
-    venv.set_threads(opts.threads).map_err(|e| cell_err(e.into()))?;
-    let mut algorithm = cell
-        .config
-        .build(&venv.observation_space(), &venv.action_space(), cell.seed)
-        .map_err(cell_err)?;
-    algorithm.set_threads(opts.threads);
-    let mut training = algo::Training::new(venv, cell.seed);
-    let mut log = CellLog::default();
-    // Wall-clock seconds of the cell before this process took it up (from its checkpoint).
-    let mut offset = 0.0;
+    let cell_err = |source: AlgoError| cell_error(cell, source);
+    let (mut algorithm, mut training) = build(cell, opts)?;
     let ckpt_path = checkpoint::path(root, cell);
-    if let Some(ck) = checkpoint::load(&ckpt_path, cell) {
-        algorithm.restore(&ck.algorithm).map_err(cell_err)?;
-        training.collector.restore(&ck.collector).map_err(cell_err)?;
-        training.update = ck.update;
-        log = ck.log;
-        offset = ck.wall_seconds;
-        pb.inc(training.collector.global_step().min(cell.budget.total_timesteps));
-        if !opts.progress {
-            eprintln!(
-                "cell {} ({}, {}, seed {}): resuming from its checkpoint at update {} ({} timesteps)",
-                cell.hash,
-                cell.env,
-                cell.row_label(),
-                cell.seed,
-                ck.update,
-                training.collector.global_step()
-            );
-        }
-    }
+    // The log so far and the wall-clock seconds of the cell before this process took it up.
+    let (mut log, offset) = resume(cell, &ckpt_path, algorithm.as_mut(), &mut training, opts, pb)?;
     let mut last_step = training.collector.global_step();
     let mut last_checkpoint = Instant::now();
     algo::train_from(
@@ -517,18 +484,6 @@ pub fn run_cell(
         e => cell_err(e),
     })?;
     let wall_seconds = offset + started.elapsed().as_secs_f64();
-
-    let final_dir = cell_dir(root, cell);
-    let tmp = root.join(&cell.spec).join(format!(".tmp-{}-{}", temp_owner(), cell.hash));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    for (name, frame) in [("episodes.parquet", log.episodes_frame()), ("updates.parquet", log.updates_frame())] {
-        let path = tmp.join(name);
-        let mut df = frame.map_err(|source| RunError::Parquet { path: path.clone(), source })?;
-        logs::write_parquet(&mut df, &path).map_err(|source| RunError::Parquet { path: path.clone(), source })?;
-    }
     let prov = provenance::Provenance {
         cell,
         spec_file: spec_file.to_string(),
@@ -551,21 +506,94 @@ pub fn run_cell(
         updates: log.updates(),
         episodes: log.episodes(),
     };
+    let tmp = write_files(root, cell, &log, &prov)?;
+    install(root, cell, &tmp, &ckpt_path)
+}
+
+/// The error of one cell, naming it.
+fn cell_error(cell: &Cell, source: AlgoError) -> RunError {
+    RunError::Cell { hash: cell.hash.clone(), env: cell.env.clone(), algorithm: cell.row_label(), seed: cell.seed, source }
+}
+
+/// A cell's environment copies and algorithm, freshly built from its seed.
+fn build(cell: &Cell, opts: &RunOptions) -> Result<(Box<dyn algo::Algorithm>, algo::Training), RunError> {
+    let cell_err = |source: AlgoError| cell_error(cell, source);
+    let mut venv = VecEnv::new(cell.budget.num_envs, cell.seed, || env::make(&cell.env)).map_err(|e| cell_err(e.into()))?;
+    venv.set_threads(opts.threads).map_err(|e| cell_err(e.into()))?;
+    let mut algorithm = cell
+        .config
+        .build(&venv.observation_space(), &venv.action_space(), cell.seed)
+        .map_err(cell_err)?;
+    algorithm.set_threads(opts.threads);
+    Ok((algorithm, algo::Training::new(venv, cell.seed)))
+}
+
+/// Restores the cell's checkpoint into `algorithm` and `training` when there is one; returns
+/// the log so far and the wall-clock seconds already spent (an empty log and 0 without one).
+fn resume(
+    cell: &Cell,
+    ckpt_path: &Path,
+    algorithm: &mut dyn algo::Algorithm,
+    training: &mut algo::Training,
+    opts: &RunOptions,
+    pb: &ProgressBar,
+) -> Result<(CellLog, f64), RunError> {
+    let Some(ck) = checkpoint::load(ckpt_path, cell) else {
+        return Ok((CellLog::default(), 0.0));
+    };
+    let cell_err = |source: AlgoError| cell_error(cell, source);
+    algorithm.restore(&ck.algorithm).map_err(cell_err)?;
+    training.collector.restore(&ck.collector).map_err(cell_err)?;
+    training.update = ck.update;
+    pb.inc(training.collector.global_step().min(cell.budget.total_timesteps));
+    if !opts.progress {
+        eprintln!(
+            "cell {} ({}, {}, seed {}): resuming from its checkpoint at update {} ({} timesteps)",
+            cell.hash,
+            cell.env,
+            cell.row_label(),
+            cell.seed,
+            ck.update,
+            training.collector.global_step()
+        );
+    }
+    Ok((ck.log, ck.wall_seconds))
+}
+
+/// Writes the cell's logs and provenance into a fresh temporary directory beside its final
+/// one, and returns it.
+fn write_files(root: &Path, cell: &Cell, log: &CellLog, prov: &provenance::Provenance) -> Result<PathBuf, RunError> {
+    let tmp = root.join(&cell.spec).join(format!(".tmp-{}-{}", temp_owner(), cell.hash));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    for (name, frame) in [("episodes.parquet", log.episodes_frame()), ("updates.parquet", log.updates_frame())] {
+        let path = tmp.join(name);
+        let mut df = frame.map_err(|source| RunError::Parquet { path: path.clone(), source })?;
+        logs::write_parquet(&mut df, &path).map_err(|source| RunError::Parquet { path: path.clone(), source })?;
+    }
     let path = tmp.join("provenance.json");
-    let json = serde_json::to_string_pretty(&prov).expect("provenance serialises");
+    let json = serde_json::to_string_pretty(prov).expect("provenance serialises");
     std::fs::write(&path, json).map_err(io(&path))?;
+    Ok(tmp)
+}
+
+/// Renames the written `tmp` into the cell's directory (unless another process finished the
+/// cell first) and removes the checkpoint that has served.
+fn install(root: &Path, cell: &Cell, tmp: &Path, ckpt_path: &Path) -> Result<(), RunError> {
+    let final_dir = cell_dir(root, cell);
     if final_dir.exists() {
         // A damaged directory, or another process finished it first.
         if is_finished(root, cell) {
-            std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+            std::fs::remove_dir_all(tmp).map_err(io(tmp))?;
             return Ok(());
         }
         std::fs::remove_dir_all(&final_dir).map_err(io(&final_dir))?;
     }
-    std::fs::rename(&tmp, &final_dir).map_err(io(&final_dir))?;
-    // The cell is in place; its checkpoint has served.
+    std::fs::rename(tmp, &final_dir).map_err(io(&final_dir))?;
     if ckpt_path.exists() {
-        std::fs::remove_file(&ckpt_path).map_err(io(&ckpt_path))?;
+        std::fs::remove_file(ckpt_path).map_err(io(ckpt_path))?;
     }
     Ok(())
 }
