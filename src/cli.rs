@@ -298,7 +298,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Bench { env, algo, steps, num_envs, threads, steps_per_update, network } => {
-            let r = run::bench::bench(env, algo, network.as_deref(), *steps, *num_envs, *threads, *steps_per_update, cli.engine)?;
+            let r = run::bench::bench(&run::bench::BenchOptions {
+                env: env.clone(),
+                algo: algo.clone(),
+                network: network.clone(),
+                steps: *steps,
+                num_envs: *num_envs,
+                threads: *threads,
+                steps_per_update: *steps_per_update,
+                engine: cli.engine,
+            })?;
             println!("{}", serde_json::to_string(&r)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -151,20 +151,34 @@ impl BenchResult {
     }
 }
 
+/// What `acktr bench` times (its flags).
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Gymnasium id.
+    pub env: String,
+    /// `none`, `mujoco`, `ale` or an algorithm of the registry (`key[:preset]`; [`algo_help`]).
+    pub algo: String,
+    /// The torso to train with, over the configuration's own.
+    pub network: Option<String>,
+    /// Timesteps to run.
+    pub steps: u64,
+    /// Environment copies.
+    pub num_envs: usize,
+    /// Threads the run uses.
+    pub threads: usize,
+    /// Steps of every copy per update.
+    pub steps_per_update: usize,
+    /// `--engine`: the networks' engine.
+    pub engine: Option<Engine>,
+}
+
 /// Runs `steps` timesteps on `threads` threads: the environment copies
 /// ([`VecEnv::set_threads`]), the network's products and K-FAC's work
 /// ([`crate::algo::Algorithm::set_threads`]).
-#[allow(clippy::too_many_arguments)]
-pub fn bench(
-    env_id: &str,
-    algo_name: &str,
-    network: Option<&str>,
-    steps: u64,
-    num_envs: usize,
-    threads: usize,
-    steps_per_update: usize,
-    engine: Option<Engine>,
-) -> Result<BenchResult, BenchError> {
+pub fn bench(o: &BenchOptions) -> Result<BenchResult, BenchError> {
+    let BenchOptions { env: env_id, algo: algo_name, network, steps, num_envs, threads, steps_per_update, engine } = o;
+    let (env_id, algo_name, network) = (env_id.as_str(), algo_name.as_str(), network.as_deref());
+    let (steps, num_envs, threads, steps_per_update, engine) = (*steps, *num_envs, *threads, *steps_per_update, *engine);
     for (flag, v) in [("--steps", steps as usize), ("--num-envs", num_envs), ("--threads", threads), ("--steps-per-update", steps_per_update)] {
         if v == 0 {
             return Err(BenchError::BadArgument(format!("{flag} must be at least 1")));
