@@ -280,8 +280,14 @@ impl AlgorithmConfig {
     /// Whether this configuration's network can run on the given spaces (what
     /// [`Self::build`] would refuse, without building anything).
     pub fn check_spaces(&self, obs: &ObservationSpace, actions: &ActionSpace) -> Result<(), AlgoError> {
+        self.network_input(obs, actions).map(|_| ())
+    }
+
+    /// The network's input shape on these spaces, after the pipeline (`[D]` or `[C, H, W]`),
+    /// or why the network cannot run on them.
+    pub fn network_input(&self, obs: &ObservationSpace, actions: &ActionSpace) -> Result<Vec<usize>, AlgoError> {
         let s = self.settings();
-        network_input(s.network(), s.pipeline(), obs, actions, self.kind()).map(|_| ())
+        network_input(s.network(), s.pipeline(), obs, actions, self.kind())
     }
 
     /// Builds the algorithm for the given spaces, its network initialised from `seed`.

@@ -120,6 +120,30 @@ pub enum Architecture {
 }
 
 impl Architecture {
+    /// Floats one batch row holds per pass through the torso, summed over its layers: a
+    /// linear layer's input and output, a convolution's patches (the receptive field of every
+    /// output position) and outputs. The spec checker's memory estimate scales it by what a
+    /// row keeps of each (activations, trace, gradients).
+    pub fn floats_per_row(self, input: &[usize], activation: Activation) -> Result<u128, NetError> {
+        let (mut h, mut w) = match input {
+            [_, h, w] => (*h, *w),
+            _ => (1, 1),
+        };
+        Ok(self
+            .layers(input, activation)?
+            .iter()
+            .map(|l| match l {
+                LayerSpec::Linear { input, output, .. } => (input + output) as u128,
+                LayerSpec::Conv2d { in_channels, out_channels, kernel, stride, padding, .. } => {
+                    let out = |x: usize| (x + 2 * padding).saturating_sub(*kernel) / stride.max(&1) + 1;
+                    (h, w) = (out(h), out(w));
+                    (h * w) as u128 * (in_channels * kernel * kernel + out_channels) as u128
+                }
+                LayerSpec::Flatten => 0,
+            })
+            .sum())
+    }
+
     /// The torso's layers for inputs of `input` (`[D]` or `[C, H, W]`), each followed by
     /// `activation`.
     pub fn layers(self, input: &[usize], activation: Activation) -> Result<Vec<LayerSpec>, NetError> {
@@ -507,5 +531,21 @@ pub trait ActorCriticNet: KfacBlocks + Send {
     /// Indices of the blocks of `group`.
     fn group_blocks(&self, group: Group) -> Vec<usize> {
         self.blocks().iter().enumerate().filter(|(_, b)| b.group == group).map(|(i, _)| i).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_per_row_walk_the_convolutions() {
+        // ACKTR's Atari torso on 4 x 84 x 84: conv 8x8/4 -> 20x20 (400 x (4*64 + 32)),
+        // 4x4/2 -> 9x9 (81 x (32*16 + 64)), 3x3/1 -> 7x7 (49 x (64*9 + 32)), fc 1568 -> 512.
+        let atari = Architecture::AtariAcktr.floats_per_row(&[4, 84, 84], Activation::Relu).unwrap();
+        assert_eq!(atari, 400 * 288 + 81 * 576 + 49 * 608 + (1568 + 512));
+        // Two layers of 64 on 11 inputs.
+        assert_eq!(Architecture::Mlp64x64.floats_per_row(&[11], Activation::Tanh).unwrap(), 11 + 64 + 64 + 64);
+        assert!(Architecture::Nature.floats_per_row(&[11], Activation::Relu).is_err());
     }
 }

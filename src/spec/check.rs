@@ -512,30 +512,10 @@ fn memory(c: &Checker, shapes: &[EnvShape], algorithms: &[AlgorithmSpec], budget
             for config in std::iter::once(&alg.config).chain(alg.grid.iter().map(|p| &p.config)) {
                 let settings = config.settings();
                 let pipe = settings.pipeline();
-                let input: Vec<usize> = match &e.obs {
-                    env::ObservationSpace::Vector { .. } => vec![pipe.input_dim(&e.obs)],
-                    env::ObservationSpace::Frames { channels, height, width } => vec![*channels, *height, *width],
-                };
+                // The spaces were checked against every row (`spaces`), so these succeed.
+                let input = config.network_input(&e.obs, &e.act).unwrap_or_default();
                 let net = settings.network();
-                let layers = net.architecture.layers(&input, net.policy_activation).unwrap_or_default();
-                // Spatial size of each layer's input, walked through the convolutions.
-                let (mut h, mut w) = match input.as_slice() {
-                    [_, h, w] => (*h, *w),
-                    _ => (1, 1),
-                };
-                let layer_floats: u128 = layers
-                    .iter()
-                    .map(|l| match l {
-                        crate::nets::LayerSpec::Linear { input, output, .. } => (input + output) as u128,
-                        crate::nets::LayerSpec::Conv2d { in_channels, out_channels, kernel, stride, padding, .. } => {
-                            // The patches of every output position, and the outputs.
-                            let out = |x: usize| (x + 2 * padding).saturating_sub(*kernel) / stride.max(&1) + 1;
-                            (h, w) = (out(h), out(w));
-                            (h * w) as u128 * (in_channels * kernel * kernel + out_channels) as u128
-                        }
-                        crate::nets::LayerSpec::Flatten => 0,
-                    })
-                    .sum();
+                let layer_floats = net.architecture.floats_per_row(&input, net.policy_activation).unwrap_or_default();
                 let input_floats: u128 = input.iter().product::<usize>() as u128;
                 let act = e.act.stored_dim() as u128;
                 let row_bytes = 4 * (2 * input_floats + 6 * layer_floats + 4 * act + 16);
