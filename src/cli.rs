@@ -214,7 +214,7 @@ fn load(cli: &Cli, name: &str, profile: &str) -> Result<spec::Spec, spec::SpecEr
             line: None,
             column: None,
             field: "--engine".into(),
-            message: why.into(),
+            message: why.to_string(),
         }),
     }
 }

@@ -238,11 +238,11 @@ impl Engine {
         }
     }
 
-    /// Parses `cpu` or `cuda`; `Err` names the known engines.
-    pub fn parse(name: &str) -> Result<Engine, String> {
-        Engine::ALL.into_iter().find(|e| e.name() == name).ok_or_else(|| {
-            let known: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
-            format!("no engine `{name}` (known: {})", known.join(", "))
+    /// Parses `cpu` or `cuda`; the error names the known engines.
+    pub fn parse(name: &str) -> Result<Engine, UnknownEngine> {
+        Engine::ALL.into_iter().find(|e| e.name() == name).ok_or_else(|| UnknownEngine {
+            name: name.to_string(),
+            known: Engine::ALL.iter().map(|e| e.name()).collect::<Vec<_>>().join(", "),
         })
     }
 
@@ -435,6 +435,14 @@ impl InputNorm {
 
 /// Errors of a network: a shape that cannot be built, a broken contract, an engine
 /// failure.
+/// A name that is no engine ([`Engine::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no engine `{name}` (known: {known})")]
+pub struct UnknownEngine {
+    pub name: String,
+    pub known: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
     #[error("network shape: {0}")]

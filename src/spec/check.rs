@@ -278,7 +278,7 @@ pub(super) fn check(raw: RawSpec, name: String, path: &Path, text: &str, profile
     envs(&c, &raw.envs)?;
     let (mut algorithms, unavailable) = algorithms(&c, &raw.algorithms, &raw.envs)?;
     if let Some(name) = &raw.engine {
-        let engine = Engine::parse(name).map_err(|why| c.err("engine", why))?;
+        let engine = Engine::parse(name).map_err(|why| c.err("engine", why.to_string()))?;
         if let Some(why) = engine.not_compiled_in() {
             return Err(c.err("engine", why));
         }

@@ -50,6 +50,19 @@ fn position(line: Option<usize>, column: Option<usize>) -> String {
     }
 }
 
+/// Why a spec cannot run on an engine ([`Spec::with_engine`]).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineRefusal {
+    /// This binary was built without the engine (how to build one that has it).
+    #[error("{0}")]
+    NotCompiledIn(&'static str),
+    #[error(transparent)]
+    Env(#[from] env::EnvError),
+    /// A row's network cannot run on the engine on one of the spec's environments.
+    #[error("row `{row}` on {env}: {source}")]
+    Unfit { row: String, env: String, source: crate::algo::AlgoError },
+}
+
 /// Budget and batch layout of a cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Budget {
@@ -349,17 +362,17 @@ impl Spec {
     /// The spec with every network on `engine` (`--engine`, over the spec's `engine:`), or
     /// why this binary cannot run it, or why the engine cannot run one of its rows on one
     /// of its environments (the spec's own check of the spaces, again with the engine).
-    pub fn with_engine(mut self, engine: Engine) -> Result<Spec, String> {
+    pub fn with_engine(mut self, engine: Engine) -> Result<Spec, EngineRefusal> {
         if let Some(why) = engine.not_compiled_in() {
-            return Err(why.into());
+            return Err(EngineRefusal::NotCompiledIn(why));
         }
         set_engine(&mut self.algorithms, engine);
         if !engine.is_cpu() {
             for id in &self.envs {
-                let e = env::make(id).map_err(|e| e.to_string())?;
+                let e = env::make(id)?;
                 let (obs, act) = (e.observation_space(), e.action_space());
-                if let Some((i, _, err)) = first_unfit(&self.algorithms, id, &obs, &act) {
-                    return Err(format!("row `{}` on {id}: {err}", self.algorithms[i].name));
+                if let Some((i, _, source)) = first_unfit(&self.algorithms, id, &obs, &act) {
+                    return Err(EngineRefusal::Unfit { row: self.algorithms[i].name.clone(), env: id.clone(), source });
                 }
             }
         }
@@ -668,7 +681,7 @@ mod cuda_tests {
         crate::spec::parse(&spec("a2c: {}", "CartPole-v1", "engine: cuda\n"), path, "paper").unwrap();
         // --engine, over a spec written for the CPU.
         let cpu = crate::spec::parse(&spec("a2c: {}", "Pendulum-v1", ""), path, "paper").unwrap();
-        let e = cpu.with_engine(Engine::Cuda).err().unwrap();
+        let e = cpu.with_engine(Engine::Cuda).err().unwrap().to_string();
         assert!(e.contains("row `X` on Pendulum-v1") && e.contains("continuous actions"), "{e}");
         let ok = crate::spec::parse(&spec("a2c: {}", "CartPole-v1", ""), path, "paper").unwrap();
         assert!(ok.with_engine(Engine::Cuda).is_ok());
