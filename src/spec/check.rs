@@ -592,6 +592,19 @@ fn metrics(c: &Checker, raw: &RawSpec) -> Result<Vec<MetricSpec>, SpecError> {
 /// `min_effect`: one non-negative number for every environment, or one per environment
 /// (every environment named once, no other).
 fn min_effect(c: &Checker, at: &str, raw: Option<&raw::RawMinEffect>, envs: &[String]) -> Result<BTreeMap<String, f64>, SpecError> {
+    per_env_numbers(c, at, raw, envs, "the spec")
+}
+
+/// One non-negative number for every environment of `envs`, or one per environment (each
+/// named once, no other); empty when not given. `whose` names the list in messages ("the
+/// spec", "the claim").
+pub(super) fn per_env_numbers(
+    c: &Checker,
+    at: &str,
+    raw: Option<&raw::RawMinEffect>,
+    envs: &[String],
+    whose: &str,
+) -> Result<BTreeMap<String, f64>, SpecError> {
     let check = |field: String, v: f64| crate::check::non_negative("", v).map(|_| v).map_err(|e| c.err(field, e.message));
     Ok(match raw {
         None => BTreeMap::new(),
@@ -601,12 +614,12 @@ fn min_effect(c: &Checker, at: &str, raw: Option<&raw::RawMinEffect>, envs: &[St
         }
         Some(raw::RawMinEffect::PerEnv(map)) => {
             if let Some(e) = envs.iter().find(|e| !map.contains_key(*e)) {
-                return Err(c.err(at, format!("no value for `{e}`; give one for every environment of the spec, or one number for all")));
+                return Err(c.err(at, format!("no value for `{e}`; give one for every environment of {whose}, or one number for all")));
             }
             let mut out = BTreeMap::new();
             for (e, v) in map {
                 if !envs.contains(e) {
-                    return Err(c.err(format!("{at}.{e}"), format!("`{e}` is not one of the spec's envs")));
+                    return Err(c.err(format!("{at}.{e}"), format!("`{e}` is not one of {whose}'s envs ({})", envs.join(", "))));
                 }
                 out.insert(e.clone(), check(format!("{at}.{e}"), *v)?);
             }

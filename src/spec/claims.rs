@@ -4,7 +4,7 @@
 //! ([`crate::report::claims`]): holds, does not hold, or inconclusive.
 
 use super::check::Checker;
-use super::raw::{RawClaim, RawComparison, RawMinEffect, RawSpec};
+use super::raw::{RawClaim, RawComparison, RawSpec};
 use super::{AlgorithmSpec, MetricSpec, SpecError, UnavailableAlgorithm};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -178,7 +178,7 @@ fn comparison(c: &Checker, f: &str, kind: Comparison, cmp: &RawComparison, rows:
         }
         rows.check(&fj, v)?;
     }
-    let margin = margin(c, &format!("{f}.margin"), cmp.margin.as_ref(), rows.envs)?;
+    let margin = super::check::per_env_numbers(c, &format!("{f}.margin"), cmp.margin.as_ref(), rows.envs, "the claim")?;
     match (kind, margin.is_empty(), margin.values().any(|m| *m == 0.0)) {
         (Comparison::NotBehind | Comparison::OnPar, true, _) => {
             Err(c.err(format!("{f}.margin"), format!("`{}` needs a margin: how far apart, in the metric's units, still counts", kind.key())))
@@ -188,34 +188,3 @@ fn comparison(c: &Checker, f: &str, kind: Comparison, cmp: &RawComparison, rows:
     }
 }
 
-/// A margin: one non-negative number for every environment of the claim, or one per
-/// environment (each of the claim's named once, no other); empty when not given.
-fn margin(c: &Checker, at: &str, raw: Option<&RawMinEffect>, envs: &[String]) -> Result<BTreeMap<String, f64>, SpecError> {
-    let value = |field: String, v: f64| {
-        if v.is_finite() && v >= 0.0 {
-            Ok(v)
-        } else {
-            Err(c.err(field, format!("must be a non-negative number, got {v}")))
-        }
-    };
-    Ok(match raw {
-        None => BTreeMap::new(),
-        Some(RawMinEffect::All(v)) => {
-            let v = value(at.to_string(), *v)?;
-            envs.iter().map(|e| (e.clone(), v)).collect()
-        }
-        Some(RawMinEffect::PerEnv(map)) => {
-            if let Some(e) = envs.iter().find(|e| !map.contains_key(*e)) {
-                return Err(c.err(at, format!("no margin for `{e}`; give one for every environment of the claim, or one number for all")));
-            }
-            let mut out = BTreeMap::new();
-            for (e, v) in map {
-                if !envs.contains(e) {
-                    return Err(c.err(format!("{at}.{e}"), format!("`{e}` is not one of the claim's envs ({})", envs.join(", "))));
-                }
-                out.insert(e.clone(), value(format!("{at}.{e}"), *v)?);
-            }
-            out
-        }
-    })
-}
