@@ -14,10 +14,13 @@
 //!   margin), and is **inconclusive** otherwise: "too few seeds" when no result of these
 //!   seeds could reach the level (3 + 3 seeds can: the smallest one-sided p-value is 1/20).
 //! - A claim holds when every part holds (an intersection-union test, Berger 1982: no
-//!   correction for the number of parts is needed, and none is made), does not hold when a
-//!   part does not, and is otherwise inconclusive or waiting for results.
+//!   correction for the number of parts is needed, and none is made). It does not hold when a
+//!   comparison part's p-value against it stays at most [`LEVEL`] after Holm's correction over
+//!   the claim's parts, or a range part's interval lies outside its range. Otherwise it is
+//!   inconclusive or waiting for results. `on_par` refutes with twice the smaller of its two
+//!   one-sided p-values (Bonferroni over the directions).
 
-use super::compare::{choose, relabellings, EXACT_LIMIT, RANDOM_PERMUTATIONS};
+use super::compare::{choose, holm, relabellings, EXACT_LIMIT, RANDOM_PERMUTATIONS};
 use super::metrics::aggregate;
 use super::{fmt_num, PerSeed};
 use crate::spec::{ClaimCheck, Comparison, Spec};
@@ -48,10 +51,11 @@ impl ClaimVerdict {
         }
     }
 
-    /// A claim's verdict from its parts'.
-    fn combine(parts: &[ClaimVerdict]) -> ClaimVerdict {
+    /// A claim's verdict from its parts' and whether the claim is refuted (a part that does
+    /// not hold after the correction for the claim's number of parts).
+    fn combine(parts: &[ClaimVerdict], refuted: bool) -> ClaimVerdict {
         use ClaimVerdict::*;
-        if parts.contains(&DoesNotHold) {
+        if refuted {
             DoesNotHold
         } else if parts.iter().all(|p| *p == Holds) {
             Holds
@@ -77,6 +81,9 @@ pub struct ClaimPart {
     /// The p-value for the claim, and against it (comparisons only).
     pub p_for: Option<f64>,
     pub p_against: Option<f64>,
+    /// `p_against` after Holm's correction over the claim's parts: the claim does not hold
+    /// when one of these is at most [`LEVEL`].
+    pub p_against_holm: Option<f64>,
     pub verdict: ClaimVerdict,
 }
 
@@ -164,9 +171,11 @@ fn compare_part(kind: Comparison, a: &[Option<f64>], b: &[Option<f64>], margin: 
     let (p_for, p_against) = match kind {
         Comparison::Ahead => (ahead(&ga, &gb, margin), ahead(&gb, &ga, -margin)),
         Comparison::NotBehind => (ahead(&ga, &gb, -margin), ahead(&gb, &ga, margin)),
+        // Equivalence needs both one-sided tests; either direction refutes it (Bonferroni
+        // over the two).
         Comparison::OnPar => (
             ahead(&ga, &gb, -margin).max(ahead(&gb, &ga, -margin)),
-            ahead(&ga, &gb, margin).min(ahead(&gb, &ga, margin)),
+            (2.0 * ahead(&ga, &gb, margin).min(ahead(&gb, &ga, margin))).min(1.0),
         ),
     };
     let verdict = if p_for <= LEVEL {
@@ -247,6 +256,7 @@ pub(super) fn decide(spec: &Spec, per_seed: &PerSeed) -> Vec<ClaimResult> {
                                 ours: format!("{} vs {}", fmt_row(&a), fmt_row(&b)),
                                 p_for,
                                 p_against,
+                                p_against_holm: None,
                                 verdict,
                             });
                         }
@@ -270,13 +280,26 @@ pub(super) fn decide(spec: &Spec, per_seed: &PerSeed) -> Vec<ClaimResult> {
                             ours,
                             p_for: None,
                             p_against: None,
+                            p_against_holm: None,
                             verdict,
                         });
                     }
                     format!("{row}'s `{}` in [{lo}, {hi}] (95% interval of the mean over seeds)", metric.name)
                 }
             };
-            let verdict = ClaimVerdict::combine(&parts.iter().map(|p| p.verdict).collect::<Vec<_>>());
+            // A comparison part refutes the claim only after Holm's correction over the
+            // claim's parts (the chance that some part of many fails by luck); a range part
+            // refutes it when its interval lies outside the range.
+            let raw: Vec<f64> = parts.iter().filter_map(|p| p.p_against).collect();
+            let mut adjusted = holm(&raw).into_iter();
+            for part in parts.iter_mut().filter(|p| p.p_against.is_some()) {
+                part.p_against_holm = adjusted.next();
+            }
+            let refuted = parts.iter().any(|p| match p.p_against_holm {
+                Some(q) => q <= LEVEL,
+                None => p.p_against.is_none() && p.verdict == ClaimVerdict::DoesNotHold,
+            });
+            let verdict = ClaimVerdict::combine(&parts.iter().map(|p| p.verdict).collect::<Vec<_>>(), refuted);
             ClaimResult { says: claim.says.clone(), source: claim.source.clone(), metric: metric.name.clone(), check, parts, verdict }
         })
         .collect()
@@ -335,13 +358,18 @@ mod tests {
         // a is behind b by 3, within a margin of 10: not behind, and on par.
         assert_eq!(compare_part(Comparison::NotBehind, &a, &b, 10.0, true).2, ClaimVerdict::Holds);
         assert_eq!(compare_part(Comparison::OnPar, &a, &b, 10.0, true).2, ClaimVerdict::Holds);
-        // With a margin of 0.5 it is behind by more than the margin: both fail.
+        // With a margin of 0.5 it is behind by more than the margin: not behind fails. On par
+        // refutes with twice the smaller one-sided p-value, 2/20 with 3 + 3 seeds: open.
         assert_eq!(compare_part(Comparison::NotBehind, &a, &b, 0.5, true).2, ClaimVerdict::DoesNotHold);
-        assert_eq!(compare_part(Comparison::OnPar, &a, &b, 0.5, true).2, ClaimVerdict::DoesNotHold);
+        assert_eq!(compare_part(Comparison::OnPar, &a, &b, 0.5, true), (Some(1.0), Some(0.1), ClaimVerdict::Inconclusive));
+        // With 4 + 4 seeds (2/70) it fails.
+        let a4 = [Some(100.0), Some(101.0), Some(102.0), Some(100.5)];
+        let b4 = [Some(103.0), Some(104.0), Some(105.0), Some(103.5)];
+        assert_eq!(compare_part(Comparison::OnPar, &a4, &b4, 0.5, true).2, ClaimVerdict::DoesNotHold);
         // Far ahead: not behind holds, on par does not.
-        let c = [Some(200.0), Some(201.0), Some(202.0)];
-        assert_eq!(compare_part(Comparison::NotBehind, &c, &b, 10.0, true).2, ClaimVerdict::Holds);
-        assert_eq!(compare_part(Comparison::OnPar, &c, &b, 10.0, true).2, ClaimVerdict::DoesNotHold);
+        let c4 = [Some(200.0), Some(201.0), Some(202.0), Some(200.5)];
+        assert_eq!(compare_part(Comparison::NotBehind, &c4, &b4, 10.0, true).2, ClaimVerdict::Holds);
+        assert_eq!(compare_part(Comparison::OnPar, &c4, &b4, 10.0, true).2, ClaimVerdict::DoesNotHold);
     }
 
     #[test]
@@ -357,11 +385,13 @@ mod tests {
     #[test]
     fn a_claim_holds_only_when_every_part_does() {
         use ClaimVerdict::*;
-        assert_eq!(ClaimVerdict::combine(&[Holds, Holds]), Holds);
-        assert_eq!(ClaimVerdict::combine(&[Holds, DoesNotHold, NoResults]), DoesNotHold);
-        assert_eq!(ClaimVerdict::combine(&[Holds, NoResults, TooFewSeeds]), NoResults);
-        assert_eq!(ClaimVerdict::combine(&[Holds, TooFewSeeds, Inconclusive]), TooFewSeeds);
-        assert_eq!(ClaimVerdict::combine(&[Holds, Inconclusive]), Inconclusive);
+        assert_eq!(ClaimVerdict::combine(&[Holds, Holds], false), Holds);
+        assert_eq!(ClaimVerdict::combine(&[Holds, DoesNotHold, NoResults], true), DoesNotHold);
+        // A part that fails on its own but not after the correction leaves the claim open.
+        assert_eq!(ClaimVerdict::combine(&[Holds, DoesNotHold], false), Inconclusive);
+        assert_eq!(ClaimVerdict::combine(&[Holds, NoResults, TooFewSeeds], false), NoResults);
+        assert_eq!(ClaimVerdict::combine(&[Holds, TooFewSeeds, Inconclusive], false), TooFewSeeds);
+        assert_eq!(ClaimVerdict::combine(&[Holds, Inconclusive], false), Inconclusive);
     }
 
     #[test]

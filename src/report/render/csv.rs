@@ -88,13 +88,13 @@ pub fn render_grid_csv(r: &Report) -> Option<String> {
 
 /// `claims.csv`: one row per part of each claim.
 pub fn render_claims_csv(r: &Report) -> String {
-    let mut s = String::from("claim,says,source,metric,claim_verdict,env,part,ours,p_for,p_against,verdict\n");
+    let mut s = String::from("claim,says,source,metric,claim_verdict,env,part,ours,p_for,p_against,p_against_holm,verdict\n");
     let opt = |x: Option<f64>| x.map(|v| format!("{v}")).unwrap_or_default();
     for (i, c) in r.claims.iter().enumerate() {
         for part in &c.parts {
             let _ = writeln!(
                 s,
-                "{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
                 i + 1,
                 csv_field(&c.says),
                 csv_field(&c.source),
@@ -105,6 +105,7 @@ pub fn render_claims_csv(r: &Report) -> String {
                 csv_field(&part.ours),
                 opt(part.p_for),
                 opt(part.p_against),
+                opt(part.p_against_holm),
                 csv_field(part.verdict.text())
             );
         }

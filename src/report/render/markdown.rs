@@ -220,7 +220,7 @@ fn render_claims_markdown(s: &mut String, r: &Report) {
     let _ = writeln!(s, "## The paper's claims\n");
     let _ = writeln!(
         s,
-        "Decided on our seeds: a comparison by a one-sided permutation test of rank sums at level {level} on every environment and pair of rows, all of which must hold; a range by the 95% bootstrap interval of the mean over seeds; \"too few seeds\" where no outcome of the seeds there are could reach p ≤ {level} (the book's page \"The paper's claims\").\n",
+        "Decided on our seeds: a comparison by a one-sided permutation test of rank sums at level {level} on every environment and pair of rows, all of which must hold; the claim does not hold when a part's p-value against it stays at most {level} after Holm's correction over the claim's parts; a range by the 95% bootstrap interval of the mean over seeds; \"too few seeds\" where no outcome of the seeds there are could reach p ≤ {level} (the book's page \"The paper's claims\").\n",
         level = claims::LEVEL
     );
     if r.budget_timesteps != r.paper_budget_timesteps {
@@ -235,7 +235,7 @@ fn render_claims_markdown(s: &mut String, r: &Report) {
     for (i, c) in r.claims.iter().enumerate() {
         let _ = writeln!(s, "| {} | {} | {} | {} | **{}** |", i + 1, md_cell(&c.says), md_cell(&c.source), md_cell(&c.check), c.verdict.text());
     }
-    let _ = writeln!(s, "\n| # | Environment | Part | Ours | p (for) | p (against) | Verdict |");
+    let _ = writeln!(s, "\n| # | Environment | Part | Ours | p (for) | p (against, Holm) | Verdict of the part |");
     let _ = writeln!(s, "|---:|---|---|---|---:|---:|---|");
     let p = |x: Option<f64>| x.map(|v| format!("{v:.3}")).unwrap_or_else(|| "—".into());
     for (i, c) in r.claims.iter().enumerate() {
@@ -248,7 +248,7 @@ fn render_claims_markdown(s: &mut String, r: &Report) {
                 md_cell(&part.what),
                 part.ours,
                 p(part.p_for),
-                p(part.p_against),
+                p(part.p_against_holm),
                 part.verdict.text()
             );
         }
