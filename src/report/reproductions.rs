@@ -117,21 +117,28 @@ fn read(path: &Path) -> Result<Option<String>, ReproductionsError> {
     }
 }
 
-/// The specs whose report git tracks under `results` (`git ls-files`): a report a user has
-/// just written into an uncommitted directory (the README's smoke command writes
-/// `results/table2/`) is not a committed result. `None` outside a git checkout: then every
-/// report counts.
-pub fn tracked(results: &Path) -> Option<BTreeSet<String>> {
-    let out = std::process::Command::new("git").arg("-C").arg(results).args(["ls-files", "--", "*/report.md"]).output().ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    Some(String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.strip_suffix("/report.md")).map(str::to_string).collect())
+/// What git tracks under `results` (`git ls-files`): the specs with a report, and the cells
+/// (`spec/hash`) with a provenance. A report a user has just written into an uncommitted
+/// directory (the README's smoke command writes `results/table2/`), or a cell a run is adding
+/// to a committed spec, is not a committed result. `None` outside a git checkout: then every
+/// report and cell counts.
+pub struct Tracked {
+    reports: BTreeSet<String>,
+    cells: BTreeSet<String>,
+}
+
+/// [`Tracked`] for `results`.
+pub fn tracked(results: &Path) -> Option<Tracked> {
+    let files = |pattern: &str, suffix: &str| -> Option<BTreeSet<String>> {
+        let out = std::process::Command::new("git").arg("-C").arg(results).args(["ls-files", "--", pattern]).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.strip_suffix(suffix)).map(str::to_string).collect())
+    };
+    Some(Tracked { reports: files("*/report.md", "/report.md")?, cells: files("*/provenance.json", "/provenance.json")? })
 }
 
 /// What of `spec` is committed under `results`.
-fn committed(spec: &Spec, results: &Path, tracked: Option<&BTreeSet<String>>) -> Result<Option<Committed>, ReproductionsError> {
-    if tracked.is_some_and(|t| !t.contains(&spec.name)) {
+fn committed(spec: &Spec, results: &Path, tracked: Option<&Tracked>) -> Result<Option<Committed>, ReproductionsError> {
+    if tracked.is_some_and(|t| !t.reports.contains(&spec.name)) {
         return Ok(None);
     }
     let report_path = results.join(&spec.name).join("report.md");
@@ -145,7 +152,7 @@ fn committed(spec: &Spec, results: &Path, tracked: Option<&BTreeSet<String>>) ->
     let mut walls = Vec::new();
     let mut finished = 0;
     for cell in profile.cells() {
-        if !run::is_finished(results, &cell) {
+        if !run::is_finished(results, &cell) || tracked.is_some_and(|t| !t.cells.contains(&format!("{}/{}", spec.name, cell.hash))) {
             continue;
         }
         finished += 1;
