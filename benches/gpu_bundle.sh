@@ -62,7 +62,7 @@ command -v nvidia-smi >/dev/null && nvidia-smi -L
 "$work/acktr" --version || exit 1
 export ACKTR_ATARI_ROMS="$here/roms" KFAC_CASES="$here/kfac-cases"
 # The lib tests look for golden/kfac under the build's source tree; KFAC_CASES carries them.
-"$work/acktr-lib-tests" nets::cuda kfac::conformance --nocapture --test-threads 1
+"$work/acktr-lib-tests" nets::cuda conformance::kfac --nocapture --test-threads 1
 rc=$?
 # Table 3 (batch 640 = 32 copies x 20 steps; the paper: ACKTR 852, A2C 1162 timesteps/s).
 threads=$(nproc)

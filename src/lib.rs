@@ -8,6 +8,7 @@
 pub mod algo;
 pub mod check;
 pub mod cli;
+pub mod conformance;
 pub mod env;
 pub mod kfac;
 pub mod metric;

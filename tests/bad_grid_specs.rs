@@ -69,7 +69,7 @@ fn cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
         ("an empty path grid", a2c_grid("      entropy_coef: []\n"), vec!["bad.yaml:10:", "algorithms[0].grid.entropy_coef", "empty"]),
         ("ranking on an unknown metric", format!("{GOOD}grid_ranking:\n  metric: reward\n"), vec!["bad.yaml:19:", "grid_ranking.metric", "`reward` is not one of the spec's metrics", "final_return"]),
         ("update curves without columns", format!("{GOOD}update_curves:\n  columns: []\n"), vec!["bad.yaml:19:", "update_curves.columns", "no columns"]),
-        ("update curves on an unknown axis", format!("{GOOD}update_curves:\n  columns: [nu]\n  x: time\n"), vec!["bad.yaml:20:", "update_curves.x", "unknown x axis `time`", "global_step"]),
+        ("update curves on an unknown axis", format!("{GOOD}update_curves:\n  columns: [nu]\n  x: time\n"), vec!["bad.yaml:20:", "update_curves.x", "unknown variant `time`", "`update` or `global_step`"]),
         ("an unknown update curves field", format!("{GOOD}update_curves:\n  columns: [nu]\n  log_x: true\n"), vec!["bad.yaml:20:", "update_curves", "unknown field `log_x`"]),
     ]
 }

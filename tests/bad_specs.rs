@@ -94,7 +94,7 @@ fn cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'static str>)> 
         ("a profile batch too large for memory", GOOD.replace("paper:\n", "profiles:\n  big:\n    num_envs: 100000000000\npaper:\n"), vec![], vec!["bad.yaml:20", "profiles.big.num_envs", "GiB"]),
         ("zero best seeds", GOOD.replace("      episodes: 10", "      episodes: 10\n    best_seeds: 0"), vec![], vec!["bad.yaml:18:", "metrics[0].best_seeds", "positive"]),
         ("trpo beside another configuration", GOOD.replace("      lr: 0.0007", "      lr: 0.0007\n    trpo: {}"), vec![], vec!["bad.yaml:6:", "algorithms[0]", "not several"]),
-        ("an unknown engine", format!("engine: tpu\n{GOOD}"), vec![], vec!["bad.yaml:1", "engine", "no engine `tpu`", "cpu, cuda"]),
+        ("an unknown engine", format!("engine: tpu\n{GOOD}"), vec![], vec!["bad.yaml:1", "engine", "unknown variant `tpu`", "`cpu` or `cuda`"]),
         ("a reference line below zero on a log axis", GOOD.replace("paper:\n", "update_curves:\n  columns: [policy_loss]\n  log_y: true\n  lines:\n    - {value: -0.01, label: radius}\npaper:\n"), vec![], vec!["bad.yaml:22", "update_curves.lines[0].value", "-0.01", "positive"]),
         ("a reference line without a label", GOOD.replace("paper:\n", "update_curves:\n  columns: [policy_loss]\n  lines:\n    - {value: 0.01, label: \" \"}\npaper:\n"), vec![], vec!["bad.yaml", "update_curves.lines[0].label", "empty"]),
         ("a profile given twice", GOOD.replace("paper:\n", "profiles:\n  quick:\n    total_timesteps: 100\n  quick:\n    total_timesteps: 200\npaper:\n"), vec![], vec!["bad.yaml:21", "profiles.quick", "given twice", "lines 19 and 21"]),

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use acktr::env::conformance::{case_files, load_case, run_case, Verdict};
+use acktr::conformance::env::{case_files, load_case, run_case, Verdict};
 
 fn main() -> ExitCode {
     let mut dirs = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/envs")];
@@ -105,7 +105,7 @@ fn is_atari_case(file: &std::path::Path) -> bool {
 
 #[cfg(feature = "atari")]
 fn run_atari(file: &std::path::Path) -> Result<(String, Verdict), String> {
-    use acktr::env::atari::conformance::{replay, AtariCase};
+    use acktr::conformance::atari::{replay, AtariCase};
     let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
     let case: AtariCase = serde_json::from_str(&text).map_err(|e| format!("not an Atari env-case/1 file: {e}"))?;
     let verdict = match replay(&case) {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use acktr::kfac::conformance::{load_case, run_case, run_suite};
+use acktr::conformance::kfac::{load_case, run_case, run_suite};
 
 fn main() -> ExitCode {
     let builtin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/kfac");

@@ -164,11 +164,89 @@ fn the_module_graph_has_no_cycles() {
         visit(n, &graph, &mut Vec::new(), &mut done);
     }
     // The layering README "Architecture" describes.
-    let order = ["check", "env", "optim", "nets", "kfac", "algo", "metric", "spec", "run", "report", "cli"];
+    let order = ["check", "env", "optim", "nets", "kfac", "algo", "conformance", "metric", "spec", "run", "report", "cli"];
     for (i, m) in order.iter().enumerate() {
         for dep in &graph[*m] {
             let j = order.iter().position(|o| o == dep).unwrap_or_else(|| panic!("{dep} is not in the documented layering"));
             assert!(j < i, "{m} imports {dep}, which README puts above it");
+        }
+    }
+}
+
+/// Within each folder of `src/`, which sibling files (or subfolders) each file's library code
+/// names through `super::` (test modules and comments left out): a folder's graph.
+fn sibling_graphs() -> Vec<(std::path::PathBuf, BTreeMap<String, BTreeSet<String>>)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        let mut files = Vec::new();
+        let mut names = BTreeSet::new();
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            let name = p.file_stem().unwrap().to_str().unwrap().to_string();
+            if p.is_dir() {
+                stack.push(p.clone());
+                names.insert(name);
+            } else if p.extension().is_some_and(|x| x == "rs") && !["mod", "lib", "main"].contains(&name.as_str()) {
+                names.insert(name.clone());
+                files.push((name, p));
+            }
+        }
+        let mut graph: BTreeMap<String, BTreeSet<String>> = names.iter().map(|n| (n.clone(), BTreeSet::new())).collect();
+        for (own, path) in files {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.split("#[cfg(test)]").next().unwrap();
+            let text: String = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+            for (i, _) in text.match_indices("super::") {
+                if text[..i].ends_with("super::") {
+                    continue;
+                }
+                let rest = &text[i + "super::".len()..];
+                let named: Vec<&str> = match rest.strip_prefix('{') {
+                    Some(group) => group[..group.find('}').unwrap_or(group.len())].split(',').map(|n| n.trim().split("::").next().unwrap().trim()).collect(),
+                    None => vec![rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap()],
+                };
+                for n in named {
+                    if n != own && names.contains(n) {
+                        graph.get_mut(&own).unwrap().insert(n.to_string());
+                    }
+                }
+            }
+        }
+        out.push((dir, graph));
+    }
+    out
+}
+
+/// No two files of a folder import each other, directly or round a longer loop.
+#[test]
+fn no_folder_has_an_import_cycle_between_its_files() {
+    fn visit(n: &str, g: &BTreeMap<String, BTreeSet<String>>, path: &mut Vec<String>, done: &mut BTreeSet<String>) -> Option<String> {
+        if let Some(i) = path.iter().position(|p| p == n) {
+            return Some(format!("{} -> {n}", path[i..].join(" -> ")));
+        }
+        if done.contains(n) {
+            return None;
+        }
+        path.push(n.to_string());
+        for m in &g[n] {
+            if let Some(c) = visit(m, g, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(n.to_string());
+        None
+    }
+    let graphs = sibling_graphs();
+    assert!(graphs.iter().any(|(_, g)| g.values().any(|e| !e.is_empty())), "the scan finds the folders' imports");
+    for (dir, graph) in &graphs {
+        let mut done = BTreeSet::new();
+        for n in graph.keys() {
+            if let Some(cycle) = visit(n, graph, &mut Vec::new(), &mut done) {
+                panic!("{}: import cycle {cycle}", dir.display());
+            }
         }
     }
 }

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use acktr::algo::trpo_conformance::{load_case, run_case};
-use acktr::kfac::conformance::run_suite;
+use acktr::conformance::trpo::{load_case, run_case};
+use acktr::conformance::kfac::run_suite;
 
 fn main() -> ExitCode {
     let builtin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/trpo");

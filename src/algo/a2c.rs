@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::pipeline::{Pipeline, PipelineConfig};
 use super::returns::{nstep_returns, TimeLimitHandling};
 use super::rollout::Rollout;
-use super::{AlgoError, Algorithm, AlgorithmConfig, AlgorithmEntry, LrSchedule, NetworkConfig, Progress, Settings, UpdateStats};
+use super::{AlgoError, Algorithm, LrSchedule, NetworkConfig, Progress, Settings, UpdateStats};
 use crate::check::{self, FieldError};
 use crate::nets::{ActorCriticNet, GradsWanted, LossQuery, Parts, ValueTarget};
 use crate::optim::{clip_by_global_norm, Adam, RmsProp, RmsPropConfig, TrustSgd, TrustSgdConfig};
@@ -157,31 +157,24 @@ impl A2cPreset {
     }
 }
 
-/// The registry's entry: `a2c: {preset: mujoco_pipeline, ...}`.
-pub const ENTRY: AlgorithmEntry = AlgorithmEntry {
-    key: "a2c",
-    presets: &["mujoco_pipeline"],
-    defaults: || AlgorithmConfig::A2c(A2cConfig::default()),
-    preset: |v| serde_yaml::from_value::<A2cPreset>(v).map(|p| AlgorithmConfig::A2c(p.config())),
-    typed: |v| super::typed::<A2cConfig>(v).map(AlgorithmConfig::A2c),
-    columns: &["policy_loss", "value_loss", "entropy", "grad_norm", "lr"],
-};
+/// The registry's key: `a2c: {preset: ..., ...}`.
+pub const KEY: &str = "a2c";
+
+/// The names of its presets ([`A2cPreset`], as a spec writes them).
+pub const PRESETS: &[&str] = &["mujoco_pipeline"];
+
+/// The statistics every update logs, in order (the columns of `updates.parquet`).
+pub const COLUMNS: &[&str] = &["policy_loss", "value_loss", "entropy", "grad_norm", "lr"];
 
 impl Settings for A2cConfig {
-    fn network(&self) -> &NetworkConfig {
-        &self.network
-    }
-
-    fn network_mut(&mut self) -> &mut NetworkConfig {
-        &mut self.network
-    }
-
-    fn pipeline(&self) -> &PipelineConfig {
-        &self.pipeline
-    }
+    super::network_and_pipeline!();
 
     fn lr_mut(&mut self) -> &mut f64 {
         &mut self.lr
+    }
+
+    fn lr_field(&self) -> &'static str {
+        "lr"
     }
 
     fn check(&self) -> Result<(), FieldError> {

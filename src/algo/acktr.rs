@@ -29,7 +29,7 @@ use super::a2c::rollout_value_features;
 use super::pipeline::{Pipeline, PipelineConfig};
 use super::returns::{gae, nstep_returns, TimeLimitHandling};
 use super::rollout::Rollout;
-use super::{AlgoError, Algorithm, AlgorithmConfig, AlgorithmEntry, NetworkConfig, Progress, Settings, UpdateStats};
+use super::{AlgoError, Algorithm, NetworkConfig, Progress, Settings, UpdateStats};
 use crate::check::{self, FieldError};
 use crate::kfac::{glue, BiasMode, Kfac, KfacConfig, KfacEvent, KfacStep, LayerGrads, LayerKind};
 use crate::nets::{ActionBatch, ActorCriticNet, FisherQuery, GradsWanted, Group, LossQuery, Parts, ValueTarget};
@@ -280,14 +280,14 @@ impl Preset {
     }
 }
 
-/// The registry's entry: `acktr: {preset: baselines_mujoco, ...}`.
-pub const ENTRY: AlgorithmEntry = AlgorithmEntry {
-    key: "acktr",
-    presets: &["baselines_atari", "baselines_mujoco"],
-    defaults: || AlgorithmConfig::Acktr(AcktrConfig::default()),
-    preset: |v| serde_yaml::from_value::<Preset>(v).map(|p| AlgorithmConfig::Acktr(p.config())),
-    typed: |v| super::typed::<AcktrConfig>(v).map(AlgorithmConfig::Acktr),
-    columns: &[
+/// The registry's key: `acktr: {preset: ..., ...}`.
+pub const KEY: &str = "acktr";
+
+/// The names of its presets ([`Preset`], as a spec writes them).
+pub const PRESETS: &[&str] = &["baselines_atari", "baselines_mujoco"];
+
+/// The statistics every update logs, in order (the columns of `updates.parquet`).
+pub const COLUMNS: &[&str] = &[
         "policy_loss",
         "value_loss",
         "entropy",
@@ -300,24 +300,17 @@ pub const ENTRY: AlgorithmEntry = AlgorithmEntry {
         "value_nu",
         "value_kfac_event",
         "value_noise_std",
-    ],
-};
+    ];
 
 impl Settings for AcktrConfig {
-    fn network(&self) -> &NetworkConfig {
-        &self.network
-    }
-
-    fn network_mut(&mut self) -> &mut NetworkConfig {
-        &mut self.network
-    }
-
-    fn pipeline(&self) -> &PipelineConfig {
-        &self.pipeline
-    }
+    super::network_and_pipeline!();
 
     fn lr_mut(&mut self) -> &mut f64 {
         &mut self.kfac.lr
+    }
+
+    fn lr_field(&self) -> &'static str {
+        "kfac.lr"
     }
 
     fn check(&self) -> Result<(), FieldError> {
@@ -796,12 +789,13 @@ impl Algorithm for Acktr {
     fn restore(&mut self, bytes: &[u8]) -> Result<(), AlgoError> {
         let s: AcktrState = super::decode(bytes)?;
         let bad = |why: String| AlgoError::Checkpoint(why);
+        let damaged = |e: crate::kfac::KfacStateError| AlgoError::Checkpoint(e.to_string());
         match (&mut self.opt, &s.value) {
-            (Optimizers::Joint { kfac, .. }, None) => kfac.restore(&s.policy).map_err(bad)?,
+            (Optimizers::Joint { kfac, .. }, None) => kfac.restore(&s.policy).map_err(damaged)?,
             (Optimizers::Separate { policy, value, .. }, Some(v)) => {
-                policy.restore(&s.policy).map_err(bad)?;
+                policy.restore(&s.policy).map_err(damaged)?;
                 match (value, v) {
-                    (ValueOptimizer::Kfac(k), ValueState::Kfac(ks)) => k.restore(ks).map_err(bad)?,
+                    (ValueOptimizer::Kfac(k), ValueState::Kfac(ks)) => k.restore(ks).map_err(damaged)?,
                     (ValueOptimizer::RmsProp(r), ValueState::RmsProp(rs)) => *r = rs.clone(),
                     _ => return Err(bad("the critic's optimizer differs".into())),
                 }

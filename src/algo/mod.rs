@@ -7,7 +7,6 @@ pub mod pipeline;
 pub mod returns;
 pub mod rollout;
 pub mod trpo;
-pub mod trpo_conformance;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -151,19 +150,6 @@ pub enum AlgoError {
     Stopped,
 }
 
-/// Every algorithm, by the name a spec uses. Adding one is a variant here plus its module.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlgorithmConfig {
-    /// Synchronous advantage actor-critic (openai/baselines `a2c/`).
-    A2c(A2cConfig),
-    /// Actor-critic with a Kronecker-factored trust region (the paper).
-    Acktr(AcktrConfig),
-    /// Trust-region policy optimisation (openai/baselines `trpo_mpi/`), the paper's third
-    /// baseline.
-    Trpo(TrpoConfig),
-}
-
 /// What the harness needs of an algorithm's configuration, whatever the algorithm.
 pub trait Settings {
     /// The network it trains.
@@ -174,6 +160,9 @@ pub trait Settings {
     fn pipeline(&self) -> &PipelineConfig;
     /// The learning rate (what the grid alias `lr` and reports name).
     fn lr_mut(&mut self) -> &mut f64;
+    /// The dotted path of the field [`Settings::lr_mut`] returns (`lr`, `kfac.lr`): where
+    /// the grid alias `lr` points, for messages and the alias check.
+    fn lr_field(&self) -> &'static str;
     /// Range checks of every field (paths under the algorithm's key).
     fn check(&self) -> Result<(), FieldError>;
     /// The algorithm, around a freshly initialised network and its pipeline.
@@ -199,14 +188,90 @@ pub struct AlgorithmEntry {
     pub columns: &'static [&'static str],
 }
 
-/// Every algorithm, by the key a spec uses. Adding one: its module (configuration with
-/// [`Settings`], presets and an `ENTRY`), a variant of [`AlgorithmConfig`] with its arms in
-/// `kind`/`settings`/`settings_mut`, and a line here.
-pub static ALGORITHMS: &[AlgorithmEntry] = &[a2c::ENTRY, acktr::ENTRY, trpo::ENTRY];
+/// The registry, one line per algorithm: its variant of [`AlgorithmConfig`], its configuration
+/// and preset types, and its module (which holds `KEY`, `PRESETS` and `COLUMNS`). The enum,
+/// its `From` conversions, the match arms of [`AlgorithmConfig::kind`] and
+/// [`AlgorithmConfig::settings`], and [`ALGORITHMS`] (hence the spec checker's and
+/// `bench --algo`'s lists) are generated from it. Adding an algorithm: its module
+/// (a configuration with [`Settings`], a preset enum with `config()`, the three constants)
+/// and one line here.
+macro_rules! registry {
+    ($($(#[$doc:meta])* $variant:ident($config:ty, $preset:ty) in $module:ident,)+) => {
+        /// Every algorithm's configuration, tagged by the key a spec uses (`a2c: {...}`).
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum AlgorithmConfig {
+            $($(#[$doc])* $variant($config),)+
+        }
 
-/// Algorithms a spec may name that are not built yet: planned with no cells and reported as
-/// not available.
-pub const NOT_BUILT: &[&str] = &[];
+        $(impl From<$config> for AlgorithmConfig {
+            fn from(c: $config) -> Self {
+                AlgorithmConfig::$variant(c)
+            }
+        })+
+
+        /// Every algorithm, by the key a spec uses, in the registry's order.
+        pub static ALGORITHMS: &[AlgorithmEntry] = &[$(AlgorithmEntry {
+            key: $module::KEY,
+            presets: $module::PRESETS,
+            defaults: || AlgorithmConfig::$variant(<$config>::default()),
+            preset: |v| serde_yaml::from_value::<$preset>(v).map(|p| AlgorithmConfig::$variant(p.config())),
+            typed: |v| typed::<$config>(v).map(AlgorithmConfig::$variant),
+            columns: $module::COLUMNS,
+        },)+];
+
+        impl AlgorithmConfig {
+            /// The registry key (`a2c`, ...).
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(AlgorithmConfig::$variant(_) => $module::KEY,)+
+                }
+            }
+
+            /// The configuration as the harness sees it.
+            pub fn settings(&self) -> &dyn Settings {
+                match self {
+                    $(AlgorithmConfig::$variant(c) => c,)+
+                }
+            }
+
+            fn settings_mut(&mut self) -> &mut dyn Settings {
+                match self {
+                    $(AlgorithmConfig::$variant(c) => c,)+
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    /// Synchronous advantage actor-critic (openai/baselines `a2c/`).
+    A2c(A2cConfig, a2c::A2cPreset) in a2c,
+    /// Actor-critic with a Kronecker-factored trust region (the paper).
+    Acktr(AcktrConfig, acktr::Preset) in acktr,
+    /// Trust-region policy optimisation (openai/baselines `trpo_mpi/`), the paper's third
+    /// baseline.
+    Trpo(TrpoConfig, trpo::Preset) in trpo,
+}
+
+/// The [`Settings`] accessors of a configuration whose fields `network` and `pipeline` are
+/// what their names say (every algorithm's).
+macro_rules! network_and_pipeline {
+    () => {
+        fn network(&self) -> &NetworkConfig {
+            &self.network
+        }
+
+        fn network_mut(&mut self) -> &mut NetworkConfig {
+            &mut self.network
+        }
+
+        fn pipeline(&self) -> &PipelineConfig {
+            &self.pipeline
+        }
+    };
+}
+use network_and_pipeline;
 
 /// Types a configuration from YAML, naming the failing field's path.
 pub fn typed<T: serde::de::DeserializeOwned>(v: serde_yaml::Value) -> Result<T, FieldError> {
@@ -219,38 +284,12 @@ pub fn lookup(key: &str) -> Option<&'static AlgorithmEntry> {
 }
 
 impl AlgorithmConfig {
-    /// The registry name (`a2c`, ...).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            AlgorithmConfig::A2c(_) => "a2c",
-            AlgorithmConfig::Acktr(_) => "acktr",
-            AlgorithmConfig::Trpo(_) => "trpo",
-        }
-    }
-
     /// The configuration's fields as YAML (without the algorithm's key).
     pub fn inner_yaml(&self) -> serde_yaml::Value {
         match serde_yaml::to_value(self).expect("configurations serialise") {
             // serde_yaml writes an enum's variant as a YAML tag (`!acktr {...}`).
             serde_yaml::Value::Tagged(t) => t.value,
             other => other,
-        }
-    }
-
-    /// The configuration as the harness sees it.
-    pub fn settings(&self) -> &dyn Settings {
-        match self {
-            AlgorithmConfig::A2c(c) => c,
-            AlgorithmConfig::Acktr(c) => c,
-            AlgorithmConfig::Trpo(c) => c,
-        }
-    }
-
-    fn settings_mut(&mut self) -> &mut dyn Settings {
-        match self {
-            AlgorithmConfig::A2c(c) => c,
-            AlgorithmConfig::Acktr(c) => c,
-            AlgorithmConfig::Trpo(c) => c,
         }
     }
 
@@ -303,12 +342,7 @@ impl AlgorithmConfig {
 
 /// The checks every algorithm's network and pipeline share.
 fn check_network(net: &NetworkConfig, pipe: &PipelineConfig) -> Result<(), FieldError> {
-    if let Some(why) = net.engine.not_compiled_in() {
-        return Err(FieldError::new("network.engine", why));
-    }
-    if let Some(why) = cuda_refusal(net, None) {
-        return Err(FieldError::new("network.engine", why));
-    }
+    net.engine.supports(&net.actor_critic_spec(), None).map_err(|why| FieldError::new("network.engine", why))?;
     if let pipeline::ObservationFilter::ZFilter { clip } = pipe.observation_filter {
         check::rate("pipeline.observation_filter.z_filter.clip", clip)?;
     }
@@ -322,21 +356,6 @@ fn check_network(net: &NetworkConfig, pipe: &PipelineConfig) -> Result<(), Field
         return Err(separate_only("network.value_activation"));
     }
     Ok(())
-}
-
-/// Why the CUDA engine cannot run this network (README "GPU engine"): it runs the shared
-/// actor-critic with a categorical policy only (with `actions` unknown, only the layout is
-/// checked).
-fn cuda_refusal(net: &NetworkConfig, actions: Option<&ActionSpace>) -> Option<&'static str> {
-    if net.engine != Engine::Cuda {
-        None
-    } else if !net.shared {
-        Some("the CUDA engine runs the shared actor-critic of the Atari experiments (network: {shared: true}); separate networks run on `--engine cpu`")
-    } else if matches!(actions, Some(ActionSpace::Continuous { .. })) {
-        Some("the CUDA engine has a categorical policy only; continuous actions run on `--engine cpu`")
-    } else {
-        None
-    }
 }
 
 /// A field that only a separate value network uses, set on a shared one (the network's
@@ -370,9 +389,7 @@ fn network_input(
     }
     // Here too, so that an engine set for the whole spec (`engine:`, `--engine`) is refused
     // before anything runs.
-    if let Some(why) = cuda_refusal(cfg, Some(actions)) {
-        return Err(AlgoError::Unsupported { algo, why: why.into() });
-    }
+    cfg.engine.supports(&cfg.actor_critic_spec(), Some(actions)).map_err(|why| AlgoError::Unsupported { algo, why: why.into() })?;
     let input = match obs {
         ObservationSpace::Vector { .. } => vec![pipeline.input_dim(obs)],
         ObservationSpace::Frames { channels, height, width } => vec![*channels, *height, *width],
@@ -497,6 +514,26 @@ mod tests {
 
     /// Every algorithm's update logs exactly the statistics its registry entry declares, in
     /// that order (what a spec's `update_curves.columns` are checked against).
+    /// The registry's keys are the enum's serde tags, every preset it names parses, and the
+    /// keys are distinct.
+    #[test]
+    fn the_registry_keys_are_the_configurations_tags() {
+        let mut keys: Vec<&str> = ALGORITHMS.iter().map(|e| e.key).collect();
+        for entry in ALGORITHMS {
+            let config = (entry.defaults)();
+            assert_eq!(config.kind(), entry.key);
+            let serde_yaml::Value::Tagged(t) = serde_yaml::to_value(&config).unwrap() else { panic!("{}: not a tagged value", entry.key) };
+            assert_eq!(t.tag, serde_yaml::value::Tag::new(entry.key));
+            assert_eq!((entry.typed)(config.inner_yaml()).unwrap(), config, "{}", entry.key);
+            for p in entry.presets {
+                let preset = (entry.preset)(serde_yaml::Value::String(p.to_string())).unwrap_or_else(|e| panic!("{}: preset {p}: {e}", entry.key));
+                assert_eq!(preset.kind(), entry.key);
+            }
+        }
+        keys.dedup();
+        assert_eq!(keys.len(), ALGORITHMS.len());
+    }
+
     #[test]
     fn each_algorithm_logs_the_columns_its_entry_declares() {
         for entry in ALGORITHMS {

@@ -224,29 +224,7 @@ impl Collector {
                 pipeline.observe(e, o, true, row);
             }
         }
-        let rows = expected * n;
-        let spare = self.spare.take().unwrap_or_default();
-        let buffer = |v: Vec<f32>, len: usize| {
-            let mut v = emptied(v);
-            v.reserve(len);
-            v
-        };
-        let mut r = Rollout {
-            num_envs: n,
-            steps: 0,
-            obs_dim,
-            act_dim: self.act_dim,
-            obs: buffer(spare.obs, rows * obs_dim),
-            actions: buffer(spare.actions, rows * self.act_dim),
-            rewards: buffer(spare.rewards, rows),
-            terminated: emptied(spare.terminated),
-            truncated: emptied(spare.truncated),
-            episode_steps: emptied(spare.episode_steps),
-            values: buffer(spare.values, rows),
-            truncation_values: buffer(spare.truncation_values, rows),
-            last_values: Vec::new(),
-            dist: None,
-        };
+        let mut r = Rollout::reusing(self.spare.take().unwrap_or_default(), n, obs_dim, self.act_dim, expected);
         let mut episodes = Vec::new();
         let mut t = 0;
         loop {
@@ -267,27 +245,7 @@ impl Collector {
             r.terminated.extend_from_slice(&step.terminated);
             r.truncated.extend_from_slice(&step.truncated);
             r.truncation_values.extend(std::iter::repeat(0.0).take(n));
-            // The last observation of each finished episode goes through the pipeline (the
-            // filter sees every observation); truncated ones are valued for bootstrapping.
-            let mut final_obs = Vec::new();
-            let mut final_steps = Vec::new();
-            let mut final_rows = Vec::new();
-            for (e, fo) in step.final_obs.iter().enumerate() {
-                if let Some(o) = fo {
-                    let input = algo.pipeline_mut().observe_final(e, o);
-                    if step.truncated[e] {
-                        final_obs.extend_from_slice(&input);
-                        final_steps.push(self.episode_steps[e] + 1);
-                        final_rows.push(t * n + e);
-                    }
-                }
-            }
-            if !final_rows.is_empty() {
-                let v = algo.policy().values(&final_obs, &final_steps, final_rows.len())?;
-                for (row, v) in final_rows.iter().zip(v) {
-                    r.truncation_values[*row] = v;
-                }
-            }
+            self.value_truncations(algo, &step, &mut r.truncation_values[t * n..])?;
             let mut first_ended = false;
             for ep in step.episodes {
                 first_ended |= ep.env_index == 0;
@@ -313,5 +271,60 @@ impl Collector {
         r.steps = t;
         r.last_values = algo.policy().values(&self.obs, &self.episode_steps, n)?;
         Ok((r, episodes))
+    }
+
+    /// The last observation of each episode that ended in this step goes through the
+    /// pipeline (the filter sees every observation); a truncated one is valued for
+    /// bootstrapping, into `values[e]` (the step's row of copy `e`).
+    fn value_truncations(&mut self, algo: &mut dyn Algorithm, step: &crate::env::VecStep, values: &mut [f32]) -> Result<(), AlgoError> {
+        let mut final_obs = Vec::new();
+        let mut final_steps = Vec::new();
+        let mut final_rows = Vec::new();
+        for (e, fo) in step.final_obs.iter().enumerate() {
+            if let Some(o) = fo {
+                let input = algo.pipeline_mut().observe_final(e, o);
+                if step.truncated[e] {
+                    final_obs.extend_from_slice(&input);
+                    final_steps.push(self.episode_steps[e] + 1);
+                    final_rows.push(e);
+                }
+            }
+        }
+        if !final_rows.is_empty() {
+            let v = algo.policy().values(&final_obs, &final_steps, final_rows.len())?;
+            for (row, v) in final_rows.iter().zip(v) {
+                values[*row] = v;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Rollout {
+    /// An empty batch of `n` copies for `steps` steps, in the buffers of a used one (their
+    /// capacity kept, reserved up front for the observations, actions and values).
+    fn reusing(spare: Rollout, n: usize, obs_dim: usize, act_dim: usize, steps: usize) -> Rollout {
+        let rows = steps * n;
+        let buffer = |v: Vec<f32>, len: usize| {
+            let mut v = emptied(v);
+            v.reserve(len);
+            v
+        };
+        Rollout {
+            num_envs: n,
+            steps: 0,
+            obs_dim,
+            act_dim,
+            obs: buffer(spare.obs, rows * obs_dim),
+            actions: buffer(spare.actions, rows * act_dim),
+            rewards: buffer(spare.rewards, rows),
+            terminated: emptied(spare.terminated),
+            truncated: emptied(spare.truncated),
+            episode_steps: emptied(spare.episode_steps),
+            values: buffer(spare.values, rows),
+            truncation_values: buffer(spare.truncation_values, rows),
+            last_values: Vec::new(),
+            dist: None,
+        }
     }
 }

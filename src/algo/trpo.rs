@@ -36,9 +36,9 @@ use serde::{Deserialize, Serialize};
 use super::pipeline::{Pipeline, PipelineConfig};
 use super::returns::{gae, TimeLimitHandling};
 use super::rollout::Rollout;
-use super::{AlgoError, Algorithm, AlgorithmConfig, AlgorithmEntry, NetworkConfig, Progress, Settings, UpdateStats};
+use super::{AlgoError, Algorithm, NetworkConfig, Progress, Settings, UpdateStats};
 use crate::check::{self, FieldError};
-use crate::nets::{ActionBatch, Activation, ActorCriticNet, Architecture, DistParams, GradsWanted, Group, Init, InputNorm, LossQuery, Parts, ValueTarget};
+use crate::nets::{ActionBatch, Activation, ActorCriticNet, Architecture, DistParams, GradsWanted, Group, Init, InputNorm, LossQuery, Parts, TrpoNet, ValueTarget};
 use crate::optim::Adam;
 
 /// Where the observation statistics live.
@@ -174,14 +174,14 @@ impl Preset {
     }
 }
 
-/// The registry's entry: `trpo: {preset: baselines_mujoco, ...}`.
-pub const ENTRY: AlgorithmEntry = AlgorithmEntry {
-    key: "trpo",
-    presets: &["baselines_mujoco", "baselines_atari"],
-    defaults: || AlgorithmConfig::Trpo(TrpoConfig::default()),
-    preset: |v| serde_yaml::from_value::<Preset>(v).map(|p| AlgorithmConfig::Trpo(p.config())),
-    typed: |v| super::typed::<TrpoConfig>(v).map(AlgorithmConfig::Trpo),
-    columns: &[
+/// The registry's key: `trpo: {preset: ..., ...}`.
+pub const KEY: &str = "trpo";
+
+/// The names of its presets ([`Preset`], as a spec writes them).
+pub const PRESETS: &[&str] = &["baselines_mujoco", "baselines_atari"];
+
+/// The statistics every update logs, in order (the columns of `updates.parquet`).
+pub const COLUMNS: &[&str] = &[
         "surrogate_before",
         "surrogate_improve",
         "expected_improve",
@@ -192,26 +192,19 @@ pub const ENTRY: AlgorithmEntry = AlgorithmEntry {
         "value_loss_first_epoch",
         "value_loss_last_epoch",
         "explained_variance_before",
-    ],
-};
+    ];
 
 impl Settings for TrpoConfig {
-    fn network(&self) -> &NetworkConfig {
-        &self.network
-    }
-
-    fn network_mut(&mut self) -> &mut NetworkConfig {
-        &mut self.network
-    }
-
-    fn pipeline(&self) -> &PipelineConfig {
-        &self.pipeline
-    }
+    super::network_and_pipeline!();
 
     /// TRPO has no policy learning rate: the grid alias `lr` names its step size, the trust
     /// region `max_kl`.
     fn lr_mut(&mut self) -> &mut f64 {
         &mut self.max_kl
+    }
+
+    fn lr_field(&self) -> &'static str {
+        "max_kl"
     }
 
     fn check(&self) -> Result<(), FieldError> {
@@ -445,7 +438,7 @@ fn surrogate_gradient(net: &dyn ActorCriticNet, batch: &PolicyBatch, entropy_coe
 
 /// One TRPO policy step on `batch` (`trpo_mpi.py`, from `assign_old_eq_new()` to the end of
 /// the line search): leaves the network at the accepted parameters, or at the old ones.
-pub fn policy_step(net: &mut dyn ActorCriticNet, batch: &PolicyBatch, cfg: &StepConfig) -> Result<PolicyStep, AlgoError> {
+pub fn policy_step(net: &mut dyn TrpoNet, batch: &PolicyBatch, cfg: &StepConfig) -> Result<PolicyStep, AlgoError> {
     let old = net.policy_dist(batch.obs, batch.rows)?;
     let old_logp = old.log_probs(&batch.actions);
     let (surrogate_before, _, entropy) = surrogate(&old, &old_logp, &old, batch, cfg.entropy_coef);
@@ -523,7 +516,7 @@ pub fn standardise(adv: &[f32]) -> Vec<f64> {
 /// TRPO state.
 pub struct Trpo {
     cfg: TrpoConfig,
-    net: Box<dyn ActorCriticNet>,
+    net: Box<dyn TrpoNet>,
     pipeline: Pipeline,
     discrete: bool,
     adam: Adam,
@@ -534,10 +527,11 @@ pub struct Trpo {
 impl Trpo {
     /// Wraps a freshly initialised network and its data pipeline; minibatch shuffles come
     /// from a stream of `seed`.
-    pub fn new(cfg: TrpoConfig, mut net: Box<dyn ActorCriticNet>, pipeline: Pipeline, discrete: bool, seed: u64) -> Result<Self, AlgoError> {
+    pub fn new(cfg: TrpoConfig, net: Box<dyn ActorCriticNet>, pipeline: Pipeline, discrete: bool, seed: u64) -> Result<Self, AlgoError> {
         if !matches!(net.layout(), crate::nets::Layout::Separate { .. }) {
             return Err(AlgoError::Unsupported { algo: "trpo", why: "needs separate policy and value networks".into() });
         }
+        let mut net = net.into_trpo()?;
         let values: usize = value_blocks(&*net).iter().map(|&i| block_len(&*net, i)).sum();
         let obs_stats = match cfg.observation_norm {
             ObservationNorm::None => None,

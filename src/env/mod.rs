@@ -5,13 +5,12 @@
 //! `(obs, reward, terminated, truncated)`): `terminated` means the MDP reached a terminal
 //! state, `truncated` means the episode was cut by the time limit. Observations are kept
 //! in float64 so that conformance against Gymnasium can be checked exactly
-//! (`../shared/env-conformance/FORMAT.md`); stacked image observations (Atari, later) are
+//! (`docs/src/formats/env-case.md`); stacked image observations (Atari, later) are
 //! bytes. Both are turned into the network's float32 input by [`Observation::write_f32`].
 
 #[cfg(feature = "atari")]
 pub mod atari;
 pub mod cartpole;
-pub mod conformance;
 pub mod mujoco;
 pub mod pendulum;
 pub mod vec;

@@ -16,7 +16,7 @@
 //! `2 delta = kl_clip`) and applied with heavy-ball momentum:
 //! `buf <- momentum buf + nu V`, `theta <- theta - lr (1 - momentum) buf`.
 //!
-//! Factor scaling is exactly `../shared/kfac-conformance/FORMAT.md` (which equals the
+//! Factor scaling is exactly `docs/src/formats/kfac-case.md` (which equals the
 //! reference code's): for a batch of `B` examples and `T` spatial positions per example
 //! (`T = 1` for linear layers), `A = (1/(B T^2)) sum (a a^T)` over all rows and
 //! `G = B T sum (g g^T)` over all rows; a separate bias block has `A = [[1]]` and, for
@@ -39,7 +39,6 @@
 //! `inverse_lag: 0` decomposes the current factors before they are used (baselines'
 //! `async=0`).
 
-pub mod conformance;
 pub mod glue;
 
 use std::sync::Arc;
@@ -278,14 +277,24 @@ struct MatState {
     data: Vec<f64>,
 }
 
+/// A saved optimizer state that does not hold together (a checkpoint from another
+/// configuration, or damaged).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("K-FAC state: a {rows}x{cols} matrix with {values} values")]
+pub struct KfacStateError {
+    pub rows: usize,
+    pub cols: usize,
+    pub values: usize,
+}
+
 impl MatState {
     fn of(m: &Mat<f64>) -> Self {
         Self { rows: m.nrows(), cols: m.ncols(), data: (0..m.ncols()).flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)])).collect() }
     }
 
-    fn mat(&self) -> Result<Mat<f64>, String> {
+    fn mat(&self) -> Result<Mat<f64>, KfacStateError> {
         if self.data.len() != self.rows * self.cols {
-            return Err(format!("a {}x{} matrix with {} values", self.rows, self.cols, self.data.len()));
+            return Err(KfacStateError { rows: self.rows, cols: self.cols, values: self.data.len() });
         }
         Ok(Mat::from_fn(self.rows, self.cols, |i, j| self.data[j * self.rows + i]))
     }
@@ -499,17 +508,17 @@ impl Kfac {
     }
 
     /// Continues from a [`Self::state`] of an optimizer with the same configuration.
-    pub fn restore(&mut self, s: &KfacState) -> Result<(), String> {
-        let blocks = |fs: &[(MatState, MatState, BlockKind)]| fs.iter().map(|(a, g, kind)| Ok(Block { a: a.mat()?, g: g.mat()?, kind: *kind })).collect::<Result<Vec<_>, String>>();
+    pub fn restore(&mut self, s: &KfacState) -> Result<(), KfacStateError> {
+        let blocks = |fs: &[(MatState, MatState, BlockKind)]| fs.iter().map(|(a, g, kind)| Ok(Block { a: a.mat()?, g: g.mat()?, kind: *kind })).collect::<Result<Vec<_>, KfacStateError>>();
         let running = blocks(&s.running)?;
         // Pipelined decompositions are recomputed from their factors when due: the same bits.
-        let pending = s.pending.iter().map(|(due, fs)| Ok(Pending { due: *due, factors: Arc::new(blocks(fs)?), job: None, result: None })).collect::<Result<_, String>>()?;
+        let pending = s.pending.iter().map(|(due, fs)| Ok(Pending { due: *due, factors: Arc::new(blocks(fs)?), job: None, result: None })).collect::<Result<_, KfacStateError>>()?;
         let eigen = match &s.eigen {
             None => None,
             Some(es) => Some(
                 es.iter()
                     .map(|e| Ok(Eigen { qa: e.qa.mat()?, da: e.da.clone(), qg: e.qg.mat()?, dg: e.dg.clone() }))
-                    .collect::<Result<Vec<_>, String>>()?,
+                    .collect::<Result<Vec<_>, KfacStateError>>()?,
             ),
         };
         self.cfg.lr = s.lr;
@@ -882,6 +891,7 @@ pub use crate::optim::trust_region;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nets::NetError;
 
     fn stats(seed: u64, poison: bool) -> (Vec<LayerStats>, Vec<LayerGrads>) {
         use rand::{Rng, SeedableRng};
@@ -991,15 +1001,15 @@ mod tests {
     fn an_engines_linear_algebra_gives_the_hosts_steps() {
         struct Reversed;
         impl KfacLinalg for Reversed {
-            fn eigh(&self, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
-                let e = Mat::from_fn(n, n, |i, j| m[j * n + i]).self_adjoint_eigen(Side::Lower).map_err(|e| format!("{e:?}"))?;
+            fn eigh(&self, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), NetError> {
+                let e = Mat::from_fn(n, n, |i, j| m[j * n + i]).self_adjoint_eigen(Side::Lower).map_err(|e| NetError::Engine(format!("{e:?}")))?;
                 let (s, u) = (e.S().column_vector(), e.U());
                 let vals = (0..n).rev().map(|i| s[i]).collect();
                 // Column-major, eigenvector i (here the (n-1-i)-th of faer's, negated) in column i.
                 let vecs = (0..n).flat_map(|i| (0..n).map(move |r| -u[(r, n - 1 - i)])).collect();
                 Ok((vals, vecs))
             }
-            fn product3(&self, l: &[f64], ls: (usize, usize), lt: bool, m: &[f64], ms: (usize, usize), r: &[f64], rs: (usize, usize), rt: bool) -> Result<Vec<f64>, String> {
+            fn product3(&self, l: &[f64], ls: (usize, usize), lt: bool, m: &[f64], ms: (usize, usize), r: &[f64], rs: (usize, usize), rt: bool) -> Result<Vec<f64>, NetError> {
                 // Plain loops, in another order than faer's; column-major in and out.
                 let at = |x: &[f64], s: (usize, usize), t: bool, i: usize, j: usize| if t { x[i * s.0 + j] } else { x[j * s.0 + i] };
                 let (rows, inner) = if lt { (ls.1, ls.0) } else { ls };
@@ -1012,14 +1022,14 @@ mod tests {
             eigh: bool,
         }
         impl KfacLinalg for Failing {
-            fn eigh(&self, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
+            fn eigh(&self, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), NetError> {
                 if self.eigh {
-                    return Err("no device".into());
+                    return Err(NetError::Engine("no device".into()));
                 }
                 Reversed.eigh(m, n)
             }
-            fn product3(&self, _: &[f64], _: (usize, usize), _: bool, _: &[f64], _: (usize, usize), _: &[f64], _: (usize, usize), _: bool) -> Result<Vec<f64>, String> {
-                Err("no device".into())
+            fn product3(&self, _: &[f64], _: (usize, usize), _: bool, _: &[f64], _: (usize, usize), _: &[f64], _: (usize, usize), _: bool) -> Result<Vec<f64>, NetError> {
+                Err(NetError::Engine("no device".into()))
             }
         }
         let cfg = KfacConfig { inverse_every: 1, kl_clip: 1e9, ..KfacConfig::default() };

@@ -53,7 +53,7 @@ pub struct LayerStats {
 
 /// A layer's statistics reduced to unscaled sums of products over its rows, in float64:
 /// what `crate::kfac` builds its factors from (scaling them by the batch and the spatial
-/// size: `../shared/kfac-conformance/FORMAT.md`). An engine whose statistics live on a GPU
+/// size: `docs/src/formats/kfac-case.md`). An engine whose statistics live on a GPU
 /// sends these (a few MB) instead of the rows (hundreds of MB for the first Atari
 /// convolution at batch 640).
 #[derive(Debug, Clone, PartialEq)]
@@ -169,7 +169,7 @@ impl BlockSpec {
 pub trait KfacLinalg: Send + Sync {
     /// Eigenvalues (ascending) and eigenvectors of the symmetric `n x n` matrix `m`: the
     /// eigenvectors `n x n`, eigenvector `i` in column `i`.
-    fn eigh(&self, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), String>;
+    fn eigh(&self, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), super::NetError>;
     /// `op(l) m op(r)`, where `op(x)` is `x` or, when its flag is set, `x^T`; `l` is stored
     /// `l_shape` (rows, columns), `m` `m_shape`, `r` `r_shape`. The natural gradient's
     /// `Q_G^T D Q_A` and `Q_G S Q_A^T`.
@@ -184,7 +184,7 @@ pub trait KfacLinalg: Send + Sync {
         r: &[f64],
         r_shape: (usize, usize),
         r_t: bool,
-    ) -> Result<Vec<f64>, String>;
+    ) -> Result<Vec<f64>, super::NetError>;
 }
 
 /// A network as K-FAC drives it: declared blocks, their values, and updates added to them.

@@ -13,7 +13,7 @@
 //! value output (A.1). Initialisation follows openai/baselines (`a2c/utils.py::fc`,
 //! `common/policies.py`; or `acktr/policies.py`'s normc). Layouts follow PyTorch
 //! (`weight: (out, in)`), so parameters line up with the K-FAC conformance cases
-//! (`../shared/kfac-conformance/FORMAT.md`).
+//! (`docs/src/formats/kfac-case.md`).
 
 pub mod blocks;
 pub mod cpu;
@@ -259,6 +259,29 @@ impl Engine {
         }
     }
 
+    /// Whether this binary can run the actor-critic `spec` on this engine with `actions`
+    /// (`None`: not known yet, only the network is checked): `Err` says why not and what
+    /// to do instead. The one place that knows each engine's limits; the spec checker and
+    /// the algorithms ask here. The CUDA engine (README "GPU engine") runs the shared
+    /// actor-critic of the Atari experiments with a categorical policy.
+    pub fn supports(self, spec: &ActorCriticSpec, actions: Option<&ActionSpace>) -> Result<(), &'static str> {
+        if let Some(why) = self.not_compiled_in() {
+            return Err(why);
+        }
+        match self {
+            Engine::Cpu => Ok(()),
+            Engine::Cuda => match (&spec.layout, actions) {
+                (Layout::Separate { .. }, _) => Err(
+                    "the CUDA engine runs the shared actor-critic of the Atari experiments (network: {shared: true}); separate networks run on `--engine cpu`",
+                ),
+                (_, Some(ActionSpace::Continuous { .. })) => {
+                    Err("the CUDA engine has a categorical policy only; continuous actions run on `--engine cpu`")
+                }
+                _ => Ok(()),
+            },
+        }
+    }
+
     /// Why this binary cannot run the engine (how to build one that can), if it cannot.
     pub fn not_compiled_in(self) -> Option<&'static str> {
         match self {
@@ -453,6 +476,26 @@ pub enum NetError {
     Engine(String),
 }
 
+/// What TRPO needs of a network beyond [`ActorCriticNet`] (openai/baselines
+/// `trpo_mpi/trpo_mpi.py`): the policy's parameters set on their own, and exact
+/// Fisher-vector products of the policy's KL. An engine offers it through
+/// [`ActorCriticNet::into_trpo`].
+pub trait TrpoNet: ActorCriticNet {
+    /// Overwrites the policy's parameters from one flat vector in
+    /// [`ActorCriticNet::policy_params`] order.
+    fn set_policy_params(&mut self, flat: &[f32]) -> Result<(), NetError>;
+    /// The exact Fisher-vector product of the policy's mean KL over a batch,
+    /// `F v = (1/N) sum_r J_r^T M_r J_r v`, where `J_r` is the Jacobian of row `r`'s
+    /// distribution parameters with respect to the policy's parameters
+    /// ([`ActorCriticNet::policy_params`] order) and `M_r` the Fisher of the output
+    /// distribution (categorical logits: `diag(p) - p p^T`; Gaussian mean:
+    /// `diag(1/sigma^2)`, its state-independent log std: `2 I`). This is the Hessian of
+    /// `mean KL(old || new)` at `new = old` that openai/baselines `trpo_mpi` differentiates
+    /// twice. Separate networks only. In float64: conjugate gradient amplifies the rounding
+    /// of its products.
+    fn policy_fvp(&self, obs: &[f32], rows: usize, v: &[f64]) -> Result<Vec<f64>, NetError>;
+}
+
 /// The one actor-critic interface: what A2C and ACKTR (and later TRPO) use, and all they
 /// see of a network.
 ///
@@ -480,19 +523,8 @@ pub trait ActorCriticNet: KfacBlocks + Send {
     /// Sets or clears the normalisation of observation rows ([`InputNorm`]; policy-input
     /// observations only, so not with value features).
     fn set_input_norm(&mut self, norm: Option<InputNorm>) -> Result<(), NetError>;
-    /// Overwrites the policy's parameters from one flat vector in [`Self::policy_params`]
-    /// order.
-    fn set_policy_params(&mut self, flat: &[f32]) -> Result<(), NetError>;
-    /// The exact Fisher-vector product of the policy's mean KL over a batch,
-    /// `F v = (1/N) sum_r J_r^T M_r J_r v`, where `J_r` is the Jacobian of row `r`'s
-    /// distribution parameters with respect to the policy's parameters
-    /// ([`Self::policy_params`] order) and `M_r` the Fisher of the output distribution
-    /// (categorical logits: `diag(p) - p p^T`; Gaussian mean: `diag(1/sigma^2)`, its
-    /// state-independent log std: `2 I`). This is the Hessian of `mean KL(old || new)` at
-    /// `new = old` that openai/baselines `trpo_mpi` differentiates twice. Separate networks
-    /// only.
-    /// In float64: conjugate gradient amplifies the rounding of its products.
-    fn policy_fvp(&self, obs: &[f32], rows: usize, v: &[f64]) -> Result<Vec<f64>, NetError>;
+    /// This network as TRPO drives it ([`TrpoNet`]), or why its engine cannot.
+    fn into_trpo(self: Box<Self>) -> Result<Box<dyn TrpoNet>, NetError>;
 
     /// Threads the engine may use for one call (its products and K-FAC statistics); the
     /// results are the same bits for every count. 1 unless set.

@@ -53,8 +53,6 @@ pub enum Verdict {
     NotComparable,
     /// No number from us yet, or none from the paper.
     Nothing,
-    /// The algorithm is not built.
-    NotAvailable,
 }
 
 impl Verdict {
@@ -67,7 +65,6 @@ impl Verdict {
             Verdict::NoInterval => "no interval (one seed)",
             Verdict::NotComparable => "not comparable at this profile's budget",
             Verdict::Nothing => "—",
-            Verdict::NotAvailable => "not available",
         }
     }
 }
@@ -89,8 +86,6 @@ pub struct MetricCell {
 pub struct ReportRow {
     pub env: String,
     pub algorithm: String,
-    /// False for an algorithm this build does not have (TRPO): no cells, "not available".
-    pub available: bool,
     pub seeds_finished: usize,
     pub seeds_total: usize,
     pub metrics: Vec<MetricCell>,
@@ -276,14 +271,7 @@ pub fn build(spec: &Spec, root: &Path) -> Result<Report, ReportError> {
 
 /// Builds the report from cells already read (`dir` names the spec's results in errors).
 fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, ReportError> {
-    // Per-seed values: (env, label, metric index) -> values in seed order.
-    let mut per_seed: PerSeed = Default::default();
-    for c in cells {
-        for (k, m) in spec.metrics.iter().enumerate() {
-            let v = cell_value(&m.kind, c, dir)?;
-            per_seed.entry((c.env.clone(), c.algorithm.clone(), k)).or_default().push(v);
-        }
-    }
+    let per_seed = per_seed_values(spec, cells, dir)?;
     let plan = spec.cells();
     let mut rows = Vec::new();
     // (row label, algorithm name) of every runnable row, in report order, once each.
@@ -306,26 +294,13 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
                 }
                 let seeds_finished = cells.iter().filter(|c| &c.env == env && c.algorithm == label).count();
                 // The grid row's own paper numbers, else the algorithm's.
-                let paper = spec.paper.get(&(env.clone(), label.clone())).or_else(|| spec.paper.get(&(env.clone(), alg.name.clone())));
-                let metrics = spec
-                    .metrics
-                    .iter()
-                    .enumerate()
-                    .map(|(k, m)| {
-                        let values = per_seed.get(&(env.clone(), label.clone(), k)).cloned().unwrap_or_default();
-                        let agg = metrics::aggregate(&values, m.best_seeds, m.kind.higher_is_better());
-                        let paper = paper.and_then(|p| p.get(&m.name).cloned());
-                        let verdict = verdict(spec, &m.kind, &agg, &paper);
-                        MetricCell { agg, paper, verdict, missing_is_na: !m.kind.higher_is_better() }
-                    })
-                    .collect::<Vec<MetricCell>>();
+                let metrics = row_metrics(spec, &per_seed, env, &label, &alg.name);
                 if let Some(k) = ranking_metric {
                     ranked_points.push((point.label(), metrics[k].agg.clone(), spec.seeds.len()));
                 }
                 rows.push(ReportRow {
                     env: env.clone(),
                     algorithm: label,
-                    available: true,
                     seeds_finished,
                     seeds_total: spec.seeds.len(),
                     metrics,
@@ -334,9 +309,6 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
             if let (Some(k), true) = (ranking_metric, ranked_points.len() > 1) {
                 per_env_rankings.push(ranking::rank(env, &alg.name, ranked_points, spec.metrics[k].kind.higher_is_better()));
             }
-        }
-        for alg in &spec.unavailable {
-            rows.push(unavailable_row(spec, env, &alg.name));
         }
     }
     let across_tasks = across_tasks(spec, &labels, &per_seed);
@@ -352,14 +324,7 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
         across_tasks,
         cells_finished: cells.len(),
         cells_total: plan.len(),
-        missing: {
-            let finished: std::collections::HashSet<&str> = cells.iter().map(|c| c.hash.as_str()).collect();
-            plan.iter()
-                .enumerate()
-                .filter(|(_, p)| !finished.contains(p.hash.as_str()))
-                .map(|(i, p)| (i, p.hash.clone(), p.env.clone(), p.row_label(), p.seed))
-                .collect()
-        },
+        missing: missing_cells(&plan, cells),
         budget_timesteps: spec.budget.total_timesteps,
         paper_budget_timesteps: spec.paper_budget.total_timesteps,
         schedules: spec
@@ -374,15 +339,7 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
         grid_rankings,
         notes: Vec::new(),
         references: spec.references.clone(),
-        made_by: {
-            let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-            for c in cells {
-                *counts.entry(c.made_by.as_str()).or_default() += 1;
-            }
-            let mut v: Vec<(String, usize)> = counts.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            v
-        },
+        made_by: made_by_counts(cells),
         claims,
     })
 }
@@ -390,26 +347,54 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
 /// Per-seed metric values: (env, row label, metric index) -> values in seed order.
 type PerSeed = std::collections::BTreeMap<(String, String, usize), Vec<Option<f64>>>;
 
-/// The row of an algorithm that is not built yet: the paper's numbers, no runs.
-fn unavailable_row(spec: &Spec, env: &str, name: &str) -> ReportRow {
-    let paper = spec.paper.get(&(env.to_string(), name.to_string()));
-    ReportRow {
-        env: env.to_string(),
-        algorithm: name.to_string(),
-        available: false,
-        seeds_finished: 0,
-        seeds_total: spec.seeds.len(),
-        metrics: spec
-            .metrics
-            .iter()
-            .map(|m| MetricCell {
-                agg: metrics::aggregate(&[], None, true),
-                paper: paper.and_then(|p| p.get(&m.name).cloned()),
-                verdict: Verdict::NotAvailable,
-                missing_is_na: !m.kind.higher_is_better(),
-            })
-            .collect(),
+/// Every finished cell's value of every metric, by row and metric, in seed order.
+fn per_seed_values(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<PerSeed, ReportError> {
+    let mut per_seed: PerSeed = Default::default();
+    for c in cells {
+        for (k, m) in spec.metrics.iter().enumerate() {
+            let v = cell_value(&m.kind, c, dir)?;
+            per_seed.entry((c.env.clone(), c.algorithm.clone(), k)).or_default().push(v);
+        }
     }
+    Ok(per_seed)
+}
+
+/// One row's metrics over its seeds, beside the paper's numbers: the grid row's own
+/// (`label`), else its algorithm's (`algorithm`).
+fn row_metrics(spec: &Spec, per_seed: &PerSeed, env: &str, label: &str, algorithm: &str) -> Vec<MetricCell> {
+    let paper = spec.paper.get(&(env.to_string(), label.to_string())).or_else(|| spec.paper.get(&(env.to_string(), algorithm.to_string())));
+    spec.metrics
+        .iter()
+        .enumerate()
+        .map(|(k, m)| {
+            let values = per_seed.get(&(env.to_string(), label.to_string(), k)).cloned().unwrap_or_default();
+            let agg = metrics::aggregate(&values, m.best_seeds, m.kind.higher_is_better());
+            let paper = paper.and_then(|p| p.get(&m.name).cloned());
+            let verdict = verdict(spec, &m.kind, &agg, &paper);
+            MetricCell { agg, paper, verdict, missing_is_na: !m.kind.higher_is_better() }
+        })
+        .collect()
+}
+
+/// The planned cells not among the finished ones: (index, hash, env, row, seed).
+fn missing_cells(plan: &[crate::spec::Cell], cells: &[CellLogs]) -> Vec<(usize, String, String, String, u64)> {
+    let finished: std::collections::HashSet<&str> = cells.iter().map(|c| c.hash.as_str()).collect();
+    plan.iter()
+        .enumerate()
+        .filter(|(_, p)| !finished.contains(p.hash.as_str()))
+        .map(|(i, p)| (i, p.hash.clone(), p.env.clone(), p.row_label(), p.seed))
+        .collect()
+}
+
+/// Who made the cells (checkout and machine), most cells first.
+fn made_by_counts(cells: &[CellLogs]) -> Vec<(String, usize)> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for c in cells {
+        *counts.entry(c.made_by.as_str()).or_default() += 1;
+    }
+    let mut v: Vec<(String, usize)> = counts.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
 }
 
 /// Across tasks: per algorithm row and higher-is-better metric with paper numbers, the

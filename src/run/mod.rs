@@ -301,26 +301,7 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     remove_stale_temporaries(&dir)?;
     let cells = spec.cells();
-    let mut unfinished: Vec<&Cell> = Vec::new();
-    for c in &cells {
-        match cell_state(&opts.results_root, c) {
-            CellState::Finished => {}
-            CellState::Missing => unfinished.push(c),
-            CellState::Damaged(why) => {
-                set_aside(&opts.results_root, c, &why)?;
-                unfinished.push(c);
-            }
-        }
-    }
-    let mut todo = Vec::new();
-    let mut reused = 0;
-    for cell in unfinished {
-        if reuse_from_other_spec(&opts.results_root, cell)? {
-            reused += 1;
-        } else {
-            todo.push(cell);
-        }
-    }
+    let (todo, reused) = cells_to_run(&cells, &opts.results_root)?;
     let total_steps: u64 = todo.iter().map(|c| c.budget.total_timesteps).sum();
     let summary = RunSummary {
         cells_total: cells.len(),
@@ -332,19 +313,7 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
     if todo.is_empty() {
         return Ok(summary);
     }
-    let pb = ProgressBar::with_draw_target(
-        Some(total_steps),
-        if opts.progress { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
-    );
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} cells {msg} | {human_pos}/{human_len} steps | {rate} | ETA {eta}",
-        )
-        .expect("valid template")
-        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = write!(w, "{:.0} steps/s", state.per_sec());
-        }),
-    );
+    let pb = progress_bar(total_steps, opts.progress);
     let done = AtomicUsize::new(summary.cells_already_finished);
     pb.set_message(format!("{}/{}", summary.cells_already_finished, cells.len()));
     let (commit, dirty) = provenance::git_state(spec.path.parent().unwrap_or(Path::new(".")));
@@ -389,6 +358,41 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
         return Err(RunError::Stopped { cells: stopped });
     }
     Ok(summary)
+}
+
+/// The cells still to run, in plan order, and how many were copied from another spec's
+/// results instead: a damaged cell is set aside first and run again.
+fn cells_to_run<'a>(cells: &'a [Cell], results_root: &Path) -> Result<(Vec<&'a Cell>, usize), RunError> {
+    let mut todo = Vec::new();
+    let mut reused = 0;
+    for c in cells {
+        match cell_state(results_root, c) {
+            CellState::Finished => continue,
+            CellState::Missing => {}
+            CellState::Damaged(why) => set_aside(results_root, c, &why)?,
+        }
+        if reuse_from_other_spec(results_root, c)? {
+            reused += 1;
+        } else {
+            todo.push(c);
+        }
+    }
+    Ok((todo, reused))
+}
+
+/// The run's progress bar over `total_steps` timesteps (hidden without `--progress`).
+fn progress_bar(total_steps: u64, visible: bool) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(Some(total_steps), if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} cells {msg} | {human_pos}/{human_len} steps | {rate} | ETA {eta}",
+        )
+        .expect("valid template")
+        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} steps/s", state.per_sec());
+        }),
+    );
+    pb
 }
 
 /// What [`run_one`] did.

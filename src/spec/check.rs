@@ -1,32 +1,10 @@
 //! Raw -> checked: [`super::raw::RawSpec`] and a profile in, a [`super::Spec`] out; every
 //! error names the file, the line and the field path.
+use super::checker::{per_env_numbers, Checker};
 use super::*;
-
-pub(super) struct Checker<'a> {
-    path: &'a Path,
-    text: &'a str,
-}
+use grid::Axis;
 
 impl Checker<'_> {
-    pub(super) fn err(&self, field: impl Into<String>, message: impl Into<String>) -> SpecError {
-        let field = field.into();
-        SpecError::Invalid {
-            file: self.path.into(),
-            line: locate::locate(self.text, &field),
-            column: None,
-            field,
-            message: message.into(),
-        }
-    }
-
-    fn positive(&self, field: &str, v: i64) -> Result<u64, SpecError> {
-        if v > 0 {
-            Ok(v as u64)
-        } else {
-            Err(self.err(field, format!("must be a positive integer, got {v}")))
-        }
-    }
-
     fn seeds(&self, field: &str, seeds: &[i64]) -> Result<Vec<u64>, SpecError> {
         if seeds.is_empty() {
             return Err(self.err(field, "the seed list is empty; give at least one seed"));
@@ -62,31 +40,17 @@ impl Checker<'_> {
         (entry.typed)(merged).map_err(|e| self.err(format!("{at}.{}", e.field), strip_location(&e.message)))
     }
 
-    fn algorithm(&self, i: usize, a: &raw::RawAlgorithm, spec_envs: &[String]) -> Result<Option<AlgorithmSpec>, SpecError> {
+    fn algorithm(&self, i: usize, a: &raw::RawAlgorithm, spec_envs: &[String]) -> Result<AlgorithmSpec, SpecError> {
         let at = format!("algorithms[{i}]");
         if a.name.trim().is_empty() {
             return Err(self.err(format!("{at}.name"), "the algorithm's name is empty"));
         }
-        let known = || {
-            let mut k: Vec<&str> = crate::algo::ALGORITHMS.iter().map(|e| e.key).collect();
-            k.extend_from_slice(crate::algo::NOT_BUILT);
-            k.join(", ")
-        };
+        let known = || crate::algo::ALGORITHMS.iter().map(|e| e.key).collect::<Vec<_>>().join(", ");
         let (key, v) = match a.configs.iter().collect::<Vec<_>>().as_slice() {
             [one] => *one,
             [] => return Err(self.err(&at, format!("give exactly one algorithm configuration (known: {}), e.g. `a2c: {{}}`", known()))),
             _ => return Err(self.err(&at, "give exactly one algorithm configuration, not several")),
         };
-        if crate::algo::NOT_BUILT.contains(&key.as_str()) {
-            let empty = v.is_null() || v.as_mapping().is_some_and(|m| m.is_empty());
-            if !empty || !a.grid.0.is_empty() {
-                return Err(self.err(
-                    format!("{at}.{key}"),
-                    format!("{key} is not built yet (its row is reported as not available); give `{key}: {{}}` with no fields and no grid"),
-                ));
-            }
-            return Ok(None);
-        }
         let Some(entry) = crate::algo::lookup(key) else {
             return Err(self.err(format!("{at}.{key}"), format!("unknown field `{key}`, expected `name`, `grid`, `budget`, `envs` or an algorithm ({})", known())));
         };
@@ -117,7 +81,7 @@ impl Checker<'_> {
                 Some(list.clone())
             }
         };
-        Ok(Some(AlgorithmSpec { name: a.name.clone(), config, grid, budget, envs }))
+        Ok(AlgorithmSpec { name: a.name.clone(), config, grid, budget, envs })
     }
 
     /// The range checks of every field (the base configuration and each grid point's).
@@ -140,8 +104,7 @@ impl Checker<'_> {
     /// value, then every combination resolved and checked as a whole.
     fn grid(&self, at: &str, base: &AlgorithmConfig, raw: &raw::RawGrid) -> Result<Vec<ResolvedPoint>, SpecError> {
         let kind = base.kind();
-        let lr_path = grid::lr_path(base);
-        let mut axes: Vec<(String, Vec<GridValue>)> = Vec::new();
+        let mut axes: Vec<(String, Axis, Vec<GridValue>)> = Vec::new();
         for (key, list) in &raw.0 {
             let f = format!("{at}.grid.{key}");
             let Some(items) = list.as_sequence() else {
@@ -150,7 +113,8 @@ impl Checker<'_> {
             if items.is_empty() {
                 return Err(self.err(f, "the grid is empty; remove it or give values"));
             }
-            if key != "lr" && Some(key.as_str()) == lr_path.as_deref() && raw.0.iter().any(|(k, _)| k == "lr") {
+            let axis = Axis::of(key);
+            if axis != Axis::LearningRate && axis.field(base) == Axis::LearningRate.field(base) && raw.0.iter().any(|(k, _)| k == "lr") {
                 return Err(self.err(f, "`lr` is an alias of this field; grid over one of them"));
             }
             let mut values: Vec<GridValue> = Vec::new();
@@ -160,40 +124,17 @@ impl Checker<'_> {
                 let Some(v) = GridValue::from_yaml(item) else {
                     return Err(self.err(fk, format!("grid values are numbers, strings or booleans, got `{written}`")));
                 };
-                let v = match key.as_str() {
-                    "steps_per_update" => match v {
-                        // Stored as a float, as before generic grids, so that cell hashes
-                        // of existing results stay the same.
-                        GridValue::Int(n) => GridValue::Float(self.positive(&fk, n)? as f64),
-                        _ => return Err(self.err(fk, format!("must be a positive integer, got {v}"))),
-                    },
-                    "lr" => match v.as_f64() {
-                        Some(x) => {
-                            let mut c = base.clone();
-                            *c.lr_mut() = x;
-                            let expected = format!("{at}.{kind}.{}", lr_path.as_deref().unwrap_or("lr"));
-                            self.config_checks(at, &c).map_err(|e| self.regrid(e, fk.clone(), &expected, &format!("with lr={v}")))?;
-                            GridValue::Float(x)
-                        }
-                        None => return Err(self.err(fk, format!("must be a positive number, got `{v}`"))),
-                    },
-                    path => {
-                        let c = self.with_field(&f, &fk, base, path, &v)?;
-                        let expected = format!("{at}.{kind}.{path}");
-                        self.config_checks(at, &c).map_err(|e| self.regrid(e, fk.clone(), &expected, &format!("with {path}={v}")))?;
-                        v
-                    }
-                };
+                let v = self.axis_value(at, &f, &fk, base, &axis, v)?;
                 if values.contains(&v) {
                     return Err(self.err(fk, format!("{v} appears twice")));
                 }
                 values.push(v);
             }
-            axes.push((key.clone(), values));
+            axes.push((key.clone(), axis, values));
         }
         // Every axis multiplies the points.
         let mut points = vec![GridPoint::default()];
-        for (key, values) in &axes {
+        for (key, _, values) in &axes {
             points = points
                 .iter()
                 .flat_map(|p| {
@@ -211,20 +152,45 @@ impl Checker<'_> {
             let context = format!("point [{}]", point.label());
             let mut config = base.clone();
             let mut steps_per_update = None;
-            for (key, v) in &point.0 {
-                match (key.as_str(), v) {
-                    ("steps_per_update", v) => steps_per_update = v.as_f64().map(|x| x as usize),
-                    ("lr", v) => *config.lr_mut() = v.as_f64().expect("checked: a number"),
-                    (path, v) => {
-                        config = grid::with_field(&config, path, v)
-                            .map_err(|e| self.err(&f, format!("{context}: {}", self.path_message(kind, path, v, e))))?;
-                    }
-                }
+            for ((key, v), (_, axis, _)) in point.0.iter().zip(&axes) {
+                axis.apply(&mut config, &mut steps_per_update, v)
+                    .map_err(|e| self.err(&f, format!("{context}: {}", self.path_message(kind, key, v, e))))?;
             }
             self.config_checks(at, &config).map_err(|e| self.regrid(e, f.clone(), "", &context))?;
             out.push(ResolvedPoint { point, config, steps_per_update });
         }
         Ok(out)
+    }
+
+    /// One grid value checked for its axis, errors at the value (`fk`) or key (`f`):
+    /// `steps_per_update` a positive whole number (stored as a float, as before generic
+    /// grids, so that cell hashes of existing results stay the same); `lr` a number the
+    /// configuration's checks accept at its learning-rate field; a field's value one its
+    /// type and range checks accept.
+    fn axis_value(&self, at: &str, f: &str, fk: &str, base: &AlgorithmConfig, axis: &Axis, v: GridValue) -> Result<GridValue, SpecError> {
+        let kind = base.kind();
+        match axis {
+            Axis::StepsPerUpdate => match v {
+                GridValue::Int(n) => Ok(GridValue::Float(self.positive(fk, n)? as f64)),
+                _ => Err(self.err(fk, format!("must be a positive integer, got {v}"))),
+            },
+            Axis::LearningRate => match v.as_f64() {
+                Some(x) => {
+                    let mut c = base.clone();
+                    *c.lr_mut() = x;
+                    let expected = format!("{at}.{kind}.{}", base.settings().lr_field());
+                    self.config_checks(at, &c).map_err(|e| self.regrid(e, fk.to_string(), &expected, &format!("with lr={v}")))?;
+                    Ok(GridValue::Float(x))
+                }
+                None => Err(self.err(fk, format!("must be a positive number, got `{v}`"))),
+            },
+            Axis::Field(path) => {
+                let c = self.with_field(f, fk, base, path, &v)?;
+                let expected = format!("{at}.{kind}.{path}");
+                self.config_checks(at, &c).map_err(|e| self.regrid(e, fk.to_string(), &expected, &format!("with {path}={v}")))?;
+                Ok(v)
+            }
+        }
     }
 
     /// `base` with one grid value set at `path`; errors at the key (`f`) or value (`fk`).
@@ -240,7 +206,8 @@ impl Checker<'_> {
         match e {
             PathError::NoSuchField { group, fields } => {
                 let of = if group.is_empty() { String::new() } else { format!(" of `{group}`") };
-                let known = if path.contains('.') || !group.is_empty() { "" } else { "; besides the fields, `lr` and `steps_per_update`" };
+                let named = Axis::NAMED.map(|n| format!("`{n}`")).join(" and ");
+                let known = if path.contains('.') || !group.is_empty() { String::new() } else { format!("; besides the fields, {named}") };
                 format!("no such field in the {kind} configuration (fields{of}: {}{known})", fields.join(", "))
             }
             PathError::NotAGroup { at } => format!("`{at}` is a single value in the {kind} configuration, not a group of fields"),
@@ -270,15 +237,14 @@ fn merge(base: &mut serde_yaml::Value, over: serde_yaml::Value) {
 }
 
 pub(super) fn check(raw: RawSpec, name: String, path: &Path, text: &str, profile: &str) -> Result<Spec, SpecError> {
-    let c = Checker { path, text };
+    let c = Checker::new(path, text);
     let prof = profile_of(&c, &raw, profile)?;
     if raw.title.trim().is_empty() {
         return Err(c.err("title", "the title is empty"));
     }
     envs(&c, &raw.envs)?;
-    let (mut algorithms, unavailable) = algorithms(&c, &raw.algorithms, &raw.envs)?;
-    if let Some(name) = &raw.engine {
-        let engine = Engine::parse(name).map_err(|why| c.err("engine", why.to_string()))?;
+    let mut algorithms = algorithms(&c, &raw.algorithms, &raw.envs)?;
+    if let Some(engine) = raw.engine {
         if let Some(why) = engine.not_compiled_in() {
             return Err(c.err("engine", why));
         }
@@ -309,8 +275,8 @@ pub(super) fn check(raw: RawSpec, name: String, path: &Path, text: &str, profile
     let grid_ranking = grid_ranking(&c, &raw, &metrics)?;
     let update_curves = update_curves(&c, &raw, &algorithms)?;
     let references = references(&c, &raw, &metrics)?;
-    let paper = paper(&c, &raw, &algorithms, &unavailable, &metrics)?;
-    let claims = super::claims::check(&c, &raw, &metrics, &algorithms, &unavailable)?;
+    let paper = paper(&c, &raw, &algorithms, &metrics)?;
+    let claims = super::claims::check(&c, &raw, &metrics, &algorithms)?;
     let mut profiles: Vec<String> = raw.profiles.keys().cloned().collect();
     if !profiles.iter().any(|p| p == PAPER_PROFILE) {
         profiles.insert(0, PAPER_PROFILE.into());
@@ -329,7 +295,6 @@ pub(super) fn check(raw: RawSpec, name: String, path: &Path, text: &str, profile
         metrics,
         paper,
         profiles,
-        unavailable,
         paper_budget,
         curves,
         grid_ranking,
@@ -372,29 +337,19 @@ fn envs(c: &Checker, envs: &[String]) -> Result<(), SpecError> {
 }
 
 /// Each row typed and checked; rows of algorithms not built yet set aside.
-fn algorithms(c: &Checker, rows: &[raw::RawAlgorithm], spec_envs: &[String]) -> Result<(Vec<AlgorithmSpec>, Vec<UnavailableAlgorithm>), SpecError> {
+fn algorithms(c: &Checker, rows: &[raw::RawAlgorithm], spec_envs: &[String]) -> Result<Vec<AlgorithmSpec>, SpecError> {
     if rows.is_empty() {
         return Err(c.err("algorithms", "no algorithms; give at least one"));
     }
-    let mut algorithms = Vec::new();
-    let mut unavailable: Vec<UnavailableAlgorithm> = Vec::new();
+    let mut algorithms: Vec<AlgorithmSpec> = Vec::new();
     for (i, a) in rows.iter().enumerate() {
-        let twice = |name: &str| {
-            algorithms.iter().any(|x: &AlgorithmSpec| x.name == name) || unavailable.iter().any(|x| x.name == name)
-        };
         let parsed = c.algorithm(i, a, spec_envs)?;
-        if twice(&a.name) {
+        if algorithms.iter().any(|x| x.name == a.name) {
             return Err(c.err(format!("algorithms[{i}].name"), format!("`{}` appears twice", a.name)));
         }
-        match parsed {
-            Some(alg) => algorithms.push(alg),
-            None => {
-                let kind = a.configs.keys().next().expect("one key, checked").clone();
-                unavailable.push(UnavailableAlgorithm { name: a.name.clone(), kind });
-            }
-        }
+        algorithms.push(parsed);
     }
-    Ok((algorithms, unavailable))
+    Ok(algorithms)
 }
 
 /// Seeds and budget with the profile's overrides, and the paper profile's budget.
@@ -595,39 +550,6 @@ fn min_effect(c: &Checker, at: &str, raw: Option<&raw::RawMinEffect>, envs: &[St
     per_env_numbers(c, at, raw, envs, "the spec")
 }
 
-/// One non-negative number for every environment of `envs`, or one per environment (each
-/// named once, no other); empty when not given. `whose` names the list in messages ("the
-/// spec", "the claim").
-pub(super) fn per_env_numbers(
-    c: &Checker,
-    at: &str,
-    raw: Option<&raw::RawMinEffect>,
-    envs: &[String],
-    whose: &str,
-) -> Result<BTreeMap<String, f64>, SpecError> {
-    let check = |field: String, v: f64| crate::check::non_negative("", v).map(|_| v).map_err(|e| c.err(field, e.message));
-    Ok(match raw {
-        None => BTreeMap::new(),
-        Some(raw::RawMinEffect::All(v)) => {
-            let v = check(at.to_string(), *v)?;
-            envs.iter().map(|e| (e.clone(), v)).collect()
-        }
-        Some(raw::RawMinEffect::PerEnv(map)) => {
-            if let Some(e) = envs.iter().find(|e| !map.contains_key(*e)) {
-                return Err(c.err(at, format!("no value for `{e}`; give one for every environment of {whose}, or one number for all")));
-            }
-            let mut out = BTreeMap::new();
-            for (e, v) in map {
-                if !envs.contains(e) {
-                    return Err(c.err(format!("{at}.{e}"), format!("`{e}` is not one of {whose}'s envs ({})", envs.join(", "))));
-                }
-                out.insert(e.clone(), check(format!("{at}.{e}"), *v)?);
-            }
-            out
-        }
-    })
-}
-
 fn curves(c: &Checker, raw: &RawSpec) -> Result<Option<CurveSpec>, SpecError> {
     Ok(match &raw.curves {
         Some(cv) => Some(CurveSpec {
@@ -695,11 +617,7 @@ fn update_curves(c: &Checker, raw: &RawSpec, algorithms: &[AlgorithmSpec]) -> Re
             if u.columns.is_empty() {
                 return Err(c.err("update_curves.columns", "no columns; name at least one column of updates.parquet"));
             }
-            let x = match u.x.as_deref() {
-                None | Some("update") => UpdateAxis::Update,
-                Some("global_step") => UpdateAxis::GlobalStep,
-                Some(other) => return Err(c.err("update_curves.x", format!("unknown x axis `{other}` (known: update, global_step)"))),
-            };
+            let x = u.x.unwrap_or(UpdateAxis::Update);
             for (i, col) in u.columns.iter().enumerate() {
                 let f = format!("update_curves.columns[{i}]");
                 if col.trim().is_empty() {
@@ -768,7 +686,6 @@ fn paper(
     c: &Checker,
     raw: &RawSpec,
     algorithms: &[AlgorithmSpec],
-    unavailable: &[UnavailableAlgorithm],
     metrics: &[MetricSpec],
 ) -> Result<BTreeMap<(String, String), BTreeMap<String, PaperValue>>, SpecError> {
     let mut paper = BTreeMap::new();
@@ -782,7 +699,7 @@ fn paper(
             a.name == row.algorithm
                 || a.grid.iter().any(|p| !p.point.0.is_empty() && format!("{} [{}]", a.name, p.point.label()) == row.algorithm)
         };
-        if !algorithms.iter().any(is_row) && !unavailable.iter().any(|a| a.name == row.algorithm) {
+        if !algorithms.iter().any(is_row) {
             return Err(c.err(
                 format!("{at}.algorithm"),
                 format!("`{}` is not one of the spec's algorithms or grid rows", row.algorithm),

@@ -3,9 +3,9 @@
 //! is about, and one of four checks ([`ClaimCheck`]). The report decides each
 //! ([`crate::report::claims`]): holds, does not hold, or inconclusive.
 
-use super::check::Checker;
+use super::checker::{per_env_numbers, Checker};
 use super::raw::{RawClaim, RawComparison, RawSpec};
-use super::{AlgorithmSpec, MetricSpec, SpecError, UnavailableAlgorithm};
+use super::{AlgorithmSpec, MetricSpec, SpecError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -60,9 +60,8 @@ pub(super) fn check(
     raw: &RawSpec,
     metrics: &[MetricSpec],
     algorithms: &[AlgorithmSpec],
-    unavailable: &[UnavailableAlgorithm],
 ) -> Result<Vec<Claim>, SpecError> {
-    raw.claims.iter().enumerate().map(|(i, cl)| claim(c, &format!("claims[{i}]"), cl, raw, metrics, algorithms, unavailable)).collect()
+    raw.claims.iter().enumerate().map(|(i, cl)| claim(c, &format!("claims[{i}]"), cl, raw, metrics, algorithms)).collect()
 }
 
 fn claim(
@@ -72,7 +71,6 @@ fn claim(
     raw: &RawSpec,
     metrics: &[MetricSpec],
     algorithms: &[AlgorithmSpec],
-    unavailable: &[UnavailableAlgorithm],
 ) -> Result<Claim, SpecError> {
     for (field, text) in [("says", &cl.says), ("source", &cl.source)] {
         if text.trim().is_empty() {
@@ -113,7 +111,7 @@ fn claim(
         let why = if given.is_empty() { "no check".to_string() } else { format!("several checks ({})", given.join(", ")) };
         return Err(c.err(at, format!("{why}: give exactly one of `ahead`, `not_behind`, `on_par` or `within`")));
     }
-    let rows = Rows { c, algorithms, unavailable, envs: &envs };
+    let rows = Rows { c, algorithms, envs: &envs };
     let check = if let Some(w) = &cl.within {
         let f = format!("{at}.within");
         rows.check(&format!("{f}.row"), &w.row)?;
@@ -140,16 +138,12 @@ fn claim(
 struct Rows<'a> {
     c: &'a Checker<'a>,
     algorithms: &'a [AlgorithmSpec],
-    unavailable: &'a [UnavailableAlgorithm],
     envs: &'a [String],
 }
 
 impl Rows<'_> {
     /// `name` is an algorithm row or a grid row that runs on every environment of the claim.
     fn check(&self, field: &str, name: &str) -> Result<(), SpecError> {
-        if self.unavailable.iter().any(|a| a.name == name) {
-            return Ok(());
-        }
         let labels = |a: &AlgorithmSpec| -> Vec<String> {
             std::iter::once(a.name.clone())
                 .chain(a.grid.iter().filter(|p| !p.point.0.is_empty()).map(|p| format!("{} [{}]", a.name, p.point.label())))
@@ -178,7 +172,7 @@ fn comparison(c: &Checker, f: &str, kind: Comparison, cmp: &RawComparison, rows:
         }
         rows.check(&fj, v)?;
     }
-    let margin = super::check::per_env_numbers(c, &format!("{f}.margin"), cmp.margin.as_ref(), rows.envs, "the claim")?;
+    let margin = per_env_numbers(c, &format!("{f}.margin"), cmp.margin.as_ref(), rows.envs, "the claim")?;
     match (kind, margin.is_empty(), margin.values().any(|m| *m == 0.0)) {
         (Comparison::NotBehind | Comparison::OnPar, true, _) => {
             Err(c.err(format!("{f}.margin"), format!("`{}` needs a margin: how far apart, in the metric's units, still counts", kind.key())))

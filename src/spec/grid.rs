@@ -8,13 +8,16 @@
 //! reach every field the configuration has, the values go through the same `serde` types as
 //! the spec's own fields, and a field added to a configuration struct is griddable with no
 //! change here. The per-field range checks run afterwards on every point's config
-//! (`super::check`).
+//! (`super::check`). Two keys are not fields ([`Axis`]): `lr`, the learning rate wherever
+//! the algorithm keeps it, and `steps_per_update`, a budget field.
 
 use std::fmt;
 
 use serde::Serialize;
 
 use crate::algo::AlgorithmConfig;
+#[cfg(doc)]
+use crate::algo::Settings;
 
 /// One grid value as written in the spec (a YAML scalar). Serialises as the plain scalar, so
 /// a cell's hash sees the value itself; numbers keep their integer or float kind so that an
@@ -159,25 +162,52 @@ fn set(root: &mut serde_json::Value, kind: &str, path: &str, value: serde_json::
     Ok(None)
 }
 
-/// The path of the field that [`AlgorithmConfig::lr_mut`] names (`lr` for A2C, `kfac.lr`
-/// for ACKTR), found by changing it and comparing the serialised forms, so that this stays
-/// right whatever `lr_mut` points at.
-pub fn lr_path(config: &AlgorithmConfig) -> Option<String> {
-    let before = serde_json::to_value(config).ok()?;
-    let mut changed = config.clone();
-    *changed.lr_mut() = if *changed.lr_mut() == 0.5 { 0.25 } else { 0.5 };
-    let after = serde_json::to_value(&changed).ok()?;
-    let inner = (before.get(config.kind())?, after.get(config.kind())?);
-    diff_path(inner.0, inner.1, String::new())
+/// What a key of a spec's `grid:` varies: two names of their own, and otherwise a field of
+/// the algorithm's configuration by its dotted path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Axis {
+    /// `lr`: the algorithm's learning rate, at the field its configuration names
+    /// ([`Settings::lr_field`]: `lr` for A2C, `kfac.lr` for ACKTR, `max_kl` for TRPO).
+    LearningRate,
+    /// `steps_per_update`: the batch layout's steps per update, a budget field rather than
+    /// the algorithm's.
+    StepsPerUpdate,
+    /// A field of the configuration (`kfac.kl_clip`).
+    Field(String),
 }
 
-fn diff_path(a: &serde_json::Value, b: &serde_json::Value, at: String) -> Option<String> {
-    match (a, b) {
-        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
-            x.iter().find_map(|(k, v)| y.get(k).and_then(|w| diff_path(v, w, join(&at, k))))
+impl Axis {
+    /// The names of the axes that are not fields, for messages.
+    pub const NAMED: [&'static str; 2] = ["lr", "steps_per_update"];
+
+    /// The axis a grid key names.
+    pub fn of(key: &str) -> Axis {
+        match key {
+            "lr" => Axis::LearningRate,
+            "steps_per_update" => Axis::StepsPerUpdate,
+            path => Axis::Field(path.to_string()),
         }
-        _ if a != b => Some(at),
-        _ => None,
+    }
+
+    /// The configuration field this axis sets in `config` (none for `steps_per_update`).
+    pub fn field(&self, config: &AlgorithmConfig) -> Option<String> {
+        match self {
+            Axis::LearningRate => Some(config.settings().lr_field().to_string()),
+            Axis::StepsPerUpdate => None,
+            Axis::Field(path) => Some(path.clone()),
+        }
+    }
+
+    /// Sets `value` in `config`, or in the point's `steps_per_update`; the value has been
+    /// checked for this axis (a number for `lr`, a whole number for `steps_per_update`).
+    pub fn apply(&self, config: &mut AlgorithmConfig, steps_per_update: &mut Option<usize>, value: &GridValue) -> Result<(), PathError> {
+        let number = || value.as_f64().ok_or_else(|| PathError::BadValue { message: format!("expected a number, got `{value}`") });
+        match self {
+            Axis::LearningRate => *config.lr_mut() = number()?,
+            Axis::StepsPerUpdate => *steps_per_update = Some(number()? as usize),
+            Axis::Field(path) => *config = with_field(config, path, value)?,
+        }
+        Ok(())
     }
 }
 
@@ -233,10 +263,34 @@ mod tests {
         assert!(matches!(with_field(&base, "critic", &GridValue::Text("newton".into())), Err(PathError::BadValue { .. })));
     }
 
+    /// `lr_field` names the field `lr_mut` changes, for every algorithm and preset: found
+    /// by changing it and comparing the serialised forms.
     #[test]
     fn the_lr_alias_follows_lr_mut() {
-        assert_eq!(lr_path(&AlgorithmConfig::A2c(A2cConfig::default())).as_deref(), Some("lr"));
-        assert_eq!(lr_path(&AlgorithmConfig::Acktr(AcktrConfig::default())).as_deref(), Some("kfac.lr"));
+        fn diff_path(a: &serde_json::Value, b: &serde_json::Value, at: String) -> Option<String> {
+            match (a, b) {
+                (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+                    x.iter().find_map(|(k, v)| y.get(k).and_then(|w| diff_path(v, w, join(&at, k))))
+                }
+                _ if a != b => Some(at),
+                _ => None,
+            }
+        }
+        let changed_path = |config: &AlgorithmConfig| {
+            let mut changed = config.clone();
+            *changed.lr_mut() = if *changed.lr_mut() == 0.5 { 0.25 } else { 0.5 };
+            let (a, b) = (serde_json::to_value(config).unwrap(), serde_json::to_value(&changed).unwrap());
+            diff_path(&a[config.kind()], &b[config.kind()], String::new())
+        };
+        for entry in crate::algo::ALGORITHMS {
+            let presets = entry.presets.iter().map(|p| (entry.preset)(serde_yaml::Value::String(p.to_string())).unwrap());
+            for config in std::iter::once((entry.defaults)()).chain(presets) {
+                assert_eq!(changed_path(&config).as_deref(), Some(config.settings().lr_field()), "{}", entry.key);
+                assert_eq!(Axis::LearningRate.field(&config).as_deref(), Some(config.settings().lr_field()));
+            }
+        }
+        assert_eq!(AlgorithmConfig::A2c(A2cConfig::default()).settings().lr_field(), "lr");
+        assert_eq!(AlgorithmConfig::Acktr(AcktrConfig::default()).settings().lr_field(), "kfac.lr");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! line and column where they can be found, and the field path.
 
 mod check;
+mod checker;
 pub mod claims;
 pub mod grid;
 pub mod locate;
@@ -118,14 +119,6 @@ pub struct CurveSpec {
     pub updates: bool,
 }
 
-/// An algorithm row the spec names but this build cannot run yet (TRPO).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UnavailableAlgorithm {
-    pub name: String,
-    /// Which configuration key it used (`trpo`).
-    pub kind: String,
-}
-
 /// A published number.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum PaperValue {
@@ -220,7 +213,7 @@ pub struct ResolvedPoint {
 }
 
 /// Which x axis the update curves use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdateAxis {
     /// The update index (0, 1, ...).
@@ -264,8 +257,6 @@ pub struct Spec {
     pub paper: BTreeMap<(String, String), BTreeMap<String, PaperValue>>,
     /// Profiles the file defines (for `acktr list`).
     pub profiles: Vec<String>,
-    /// Rows for algorithms not built yet: no cells, reported as "not available".
-    pub unavailable: Vec<UnavailableAlgorithm>,
     /// The spec's own budget (profile `paper`): what the paper's numbers are comparable to.
     pub paper_budget: Budget,
     /// Learning curves to draw, if any.

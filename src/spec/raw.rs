@@ -49,7 +49,7 @@ pub struct RawSpec {
     /// The tensor engine of every row's network (`cpu`, the default, or `cuda`; README
     /// "GPU engine"). `--engine` overrides it.
     #[serde(default)]
-    pub engine: Option<String>,
+    pub engine: Option<crate::nets::Engine>,
     /// What the paper says of its results, each with the check that decides it here
     /// ([`super::claims`]).
     #[serde(default)]
@@ -134,7 +134,7 @@ pub struct RawUpdateCurves {
     pub columns: Vec<String>,
     /// `update` (default) or `global_step`.
     #[serde(default)]
-    pub x: Option<String>,
+    pub x: Option<super::UpdateAxis>,
     /// Logarithmic y axis (default false).
     #[serde(default)]
     pub log_y: bool,

@@ -1,6 +1,6 @@
 //! A safe handle on one Arcade Learning Environment 0.6.0 emulator (`vendor/ale-sys`, with
 //! the patches of `vendor/ale-sys/PATCHES.md`), set up as ale-py 0.12.1's `AtariEnv` sets it
-//! for `<Game>NoFrameskip-v4` (`../shared/env-conformance/FORMAT.md`, "The emulator"):
+//! for `<Game>NoFrameskip-v4` (`docs/src/formats/env-case.md`, "The emulator"):
 //! no sticky actions, frame skip 1, 108,000 frames per episode, default mode and
 //! difficulty, minimal action set.
 //!

@@ -3,8 +3,8 @@
 //! `wrap_deepmind(make_atari(id))` and the 4-frame `VecFrameStack` of A2C/ACKTR
 //! (`baselines/common/atari_wrappers.py`, `baselines/common/vec_env/vec_frame_stack.py`):
 //! NoopReset(30), MaxAndSkip(4), EpisodicLife, FireReset, WarpFrame (84x84 grey, [`warp`]),
-//! ClipReward, stack of 4. Exactness is defined by `../shared/env-conformance/FORMAT.md`,
-//! "Atari cases"; [`conformance`] replays those cases.
+//! ClipReward, stack of 4. Exactness is defined by `docs/src/formats/env-case.md`,
+//! "Atari cases"; [`crate::conformance::atari`] replays those cases.
 //!
 //! The learner's episodes are lives (EpisodicLife) and its rewards are clipped; the episode
 //! statistics are whole games with unclipped scores, counted below EpisodicLife as
@@ -13,7 +13,6 @@
 //! take included ([`Env::take_game_end`]).
 
 pub mod ale;
-pub mod conformance;
 pub mod palette;
 pub mod roms;
 pub mod warp;
@@ -542,7 +541,7 @@ fn unpack(words: &[u64]) -> Option<Vec<Vec<u8>>> {
 }
 
 /// `sign(r)`, baselines' ClipRewardEnv.
-fn clip(r: f64) -> f64 {
+pub(crate) fn clip(r: f64) -> f64 {
     if r > 0.0 {
         1.0
     } else if r < 0.0 {

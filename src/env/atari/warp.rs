@@ -1,6 +1,6 @@
 //! baselines' `WarpFrame` (`common/atari_wrappers.py`): `cv2.cvtColor(frame,
 //! cv2.COLOR_RGB2GRAY)` then `cv2.resize(frame, (84, 84), interpolation=cv2.INTER_AREA)`,
-//! reproduced bit for bit as OpenCV 4.14 computes it (`../shared/env-conformance/FORMAT.md`,
+//! reproduced bit for bit as OpenCV 4.14 computes it (`docs/src/formats/env-case.md`,
 //! "warp(o)"): the fixed-point grey conversion, then the area resampling's tables and its
 //! float32 row-then-column accumulation, rounded half to even.
 //!

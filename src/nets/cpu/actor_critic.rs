@@ -15,7 +15,7 @@ use crate::env::ActionSpace;
 use crate::nets::blocks::{BlockSpec, BlockValues, Group, KfacBlocks, LayerGrads, LayerGrams, LayerKind};
 use crate::nets::{
     Activation, LayerSpec, ActionBatch, ActorCriticNet, ActorCriticSpec, DistParams, FisherQuery, GradsWanted, LayerStats, InputNorm, Layout, LossOutput, LossQuery, NetError, Parts,
-    ValueInput, ValueTarget,
+    TrpoNet, ValueInput, ValueTarget,
 };
 
 /// ln(2 pi).
@@ -1111,6 +1111,12 @@ impl ActorCriticNet for ActorCritic {
         Ok(())
     }
 
+    fn into_trpo(self: Box<Self>) -> Result<Box<dyn TrpoNet>, NetError> {
+        Ok(self)
+    }
+}
+
+impl TrpoNet for ActorCritic {
     fn set_policy_params(&mut self, flat: &[f32]) -> Result<(), NetError> {
         let policy = self.group_blocks(Group::Policy);
         self.write_blocks(&policy, flat, "the policy")

@@ -1,5 +1,5 @@
 //! Gram products of float32 rows with float64 accumulation: K-FAC's sums of outer products
-//! `[X 1]^T [X 1]` (paper section 3.1; `../shared/kfac-conformance/FORMAT.md` scales them).
+//! `[X 1]^T [X 1]` (paper section 3.1; `docs/src/formats/kfac-case.md` scales them).
 //!
 //! The rows are cut into blocks of [`BLOCK_ROWS`]; each block's product is a float32
 //! symmetric rank-k update (its lower triangle, faer's triangular product), widened and

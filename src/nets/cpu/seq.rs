@@ -1,6 +1,6 @@
 //! A network whose layers are chosen at run time: linear layers, 2-D convolutions
 //! (im2col through [`super::ops::gather`] + matmul) and flatten, with the activations of
-//! `../shared/kfac-conformance/FORMAT.md`. It is every actor-critic's torso (the MLPs of
+//! `docs/src/formats/kfac-case.md`. It is every actor-critic's torso (the MLPs of
 //! paper appendix A.2, the conv stacks of A.1) and the network the K-FAC conformance cases
 //! run through; its forward pass records each layer's input and pre-activation for K-FAC.
 

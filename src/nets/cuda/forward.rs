@@ -11,8 +11,10 @@
 //! Layouts are the CPU engine's: images NCHW, conv weights `out x (in*k*k)` with columns in
 //! `(ci, ky, kx)` order (PyTorch's), flattening in C,H,W order.
 
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaSlice, PushKernelArg};
 
+use super::kernels::grid;
+use super::stats::{gram64, summed_gram64};
 use super::{err, Device};
 use crate::nets::{Activation, BlockValues, LayerGrads, LayerGrams, LayerKind, LayerSpec, LayerStats, NetError};
 
@@ -149,10 +151,6 @@ fn activation_kernel(act: Activation) -> &'static str {
         Activation::Tanh => "tanh_fwd",
         Activation::Elu => "elu_fwd",
     }
-}
-
-pub(super) fn grid(n: usize) -> LaunchConfig {
-    LaunchConfig::for_num_elems(u32::try_from(n).expect("fewer than 2^32 elements per launch"))
 }
 
 impl DeviceSeq {
@@ -386,7 +384,7 @@ impl Stats {
         let rows = like.batch;
         let (g, grams) = match (self, &like.grams) {
             (Stats::Reduced, Some(gr)) => {
-                let grams = LayerGrams { a: gr.a.clone(), g: super::kfac::gram64(dev, g, rows, out_dim, false)?, g_summed: Vec::new() };
+                let grams = LayerGrams { a: gr.a.clone(), g: gram64(dev, g, rows, out_dim, false)?, g_summed: Vec::new() };
                 (Vec::new(), Some(grams))
             }
             _ => {
@@ -423,9 +421,9 @@ impl Stats {
             }
             Stats::Reduced => {
                 let grams = LayerGrams {
-                    a: super::kfac::gram64(dev, a, rows, in_dim, true)?,
-                    g: super::kfac::gram64(dev, g, rows, out_dim, false)?,
-                    g_summed: if spatial > 1 { super::kfac::summed_gram64(dev, g, batch, spatial, out_dim)? } else { Vec::new() },
+                    a: gram64(dev, a, rows, in_dim, true)?,
+                    g: gram64(dev, g, rows, out_dim, false)?,
+                    g_summed: if spatial > 1 { summed_gram64(dev, g, batch, spatial, out_dim)? } else { Vec::new() },
                 };
                 Some(LayerStats { kind, batch, a: Vec::new(), in_dim, g: Vec::new(), out_dim, grams: Some(grams) })
             }

@@ -3,16 +3,22 @@
 //! Everything that is not a GEMM (cuBLAS) or an eigendecomposition (cuSOLVER): the
 //! activations and their backward passes, biases and their gradients, the conv layers'
 //! patch unfolding (`im2col`) and its adjoint (`col2im`, a gather, so its sums run in a
-//! fixed order), the NHWC<->NCHW shuffles around a conv GEMM, the policy's log-softmax,
-//! K-FAC's factors with a ones column, its statistics widened to float64 and its
-//! preconditioning in the eigenbasis, and RMSProp. Float32 unless named, row-major, with
+//! fixed order), the NHWC<->NCHW shuffles around a conv GEMM, and K-FAC's statistics
+//! widened to float64. Float32 unless named, row-major, with
 //! the CPU engine's conventions (PyTorch layouts: weights `out x in*k*k`, images NCHW,
 //! flattening in C,H,W order; `src/nets/cpu/`).
 //!
 //! We compile to a CUBIN for the device's own architecture (not PTX): a PTX from an NVRTC
-//! newer than the driver cannot be loaded by that driver (issue 15's facts).
+//! newer than the driver cannot be loaded by that driver.
 
 use std::ffi::{c_char, CStr, CString};
+
+use cudarc::driver::LaunchConfig;
+
+/// A launch of one thread per element over `n` elements (blocks of cudarc's default size).
+pub fn grid(n: usize) -> LaunchConfig {
+    LaunchConfig::for_num_elems(u32::try_from(n).expect("fewer than 2^32 elements per launch"))
+}
 
 /// The source of every kernel.
 pub const SOURCE: &str = r#"
@@ -108,38 +114,6 @@ extern "C" __global__ void nchw_to_nhwc(float* out, const float* in, int n, int 
     int ch = (int)(i % c), p = (int)((i / c) % hw), b = (int)(i / ((long long)c * hw));
     out[i] = in[((long long)b * c + ch) * hw + p];
 }
-// out[r, :] = log softmax(logits[r, :]), max-shifted; one thread per row (a few actions).
-extern "C" __global__ void log_softmax_rows(float* out, const float* logits, int rows, int cols) {
-    int r = blockIdx.x * blockDim.x + threadIdx.x;
-    if (r >= rows) return;
-    const float* l = logits + (long long)r * cols;
-    float m = l[0];
-    for (int j = 1; j < cols; ++j) m = fmaxf(m, l[j]);
-    float z = 0.0f;
-    for (int j = 0; j < cols; ++j) z += expf(l[j] - m);
-    float lz = m + logf(z);
-    for (int j = 0; j < cols; ++j) out[(long long)r * cols + j] = l[j] - lz;
-}
-// K-FAC's step in the eigenbasis (src/kfac: V_G^T dW V_A divided elementwise):
-// m[i, j] /= eg[i] * ea[j] + damping.
-extern "C" __global__ void divide_eigen(float* m, const float* eg, const float* ea, float damping, int rows, int cols) {
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < rows * cols) m[i] /= eg[i / cols] * ea[i % cols] + damping;
-}
-// K-FAC's factor with a ones column (a homogeneous weight-and-bias block): out is
-// (c+1) x (c+1) from xtx = X^T X (c x c), the column sums of X and the row count n, all
-// times scale.
-extern "C" __global__ void gram_with_ones(float* out, const float* xtx, const float* sums, int c, float n, float scale) {
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    int m = c + 1;
-    if (i >= m * m) return;
-    int r = i / m, k = i % m;
-    float v;
-    if (r < c && k < c) v = xtx[r * c + k];
-    else if (r == c && k == c) v = n;
-    else v = sums[r < c ? r : k];
-    out[i] = scale * v;
-}
 // K-FAC's statistics reduced on the device, in float64 (what the CPU engine's factors are
 // made in): x (rows x cols, float32) widened into out (rows x (cols + extra)), with a ones
 // column when extra is 1. A cuBLAS DGEMM of out^T out is then [X 1]^T [X 1].
@@ -160,18 +134,10 @@ extern "C" __global__ void sum_positions(double* out, const float* g, int batch,
     for (int t = 0; t < spatial; ++t) s += (double)g[((long long)b * spatial + t) * c + j];
     out[i] = s;
 }
-// RMSProp as baselines a2c (TF's RMSPropOptimizer): ms = alpha ms + (1 - alpha) g^2,
-// p -= lr g / sqrt(ms + eps).
-extern "C" __global__ void rmsprop(float* p, float* ms, const float* g, float lr, float alpha, float eps, int n) {
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    ms[i] = alpha * ms[i] + (1.0f - alpha) * g[i] * g[i];
-    p[i] -= lr * g[i] / sqrtf(ms[i] + eps);
-}
 "#;
 
 /// Every kernel [`SOURCE`] defines.
-pub const KERNELS: [&str; 18] = [
+pub const KERNELS: [&str; 14] = [
     "relu_fwd",
     "relu_bwd",
     "tanh_fwd",
@@ -184,10 +150,6 @@ pub const KERNELS: [&str; 18] = [
     "col2im",
     "nhwc_to_nchw_bias",
     "nchw_to_nhwc",
-    "log_softmax_rows",
-    "divide_eigen",
-    "rmsprop",
-    "gram_with_ones",
     "widen_rows",
     "sum_positions",
 ];

@@ -13,9 +13,10 @@
 
 pub mod forward;
 pub mod kernels;
-pub mod kfac;
 pub mod libs;
+pub mod linalg;
 pub mod net;
+pub mod stats;
 
 use std::sync::Arc;
 

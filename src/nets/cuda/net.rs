@@ -27,13 +27,13 @@ use std::sync::Arc;
 use rand::Rng;
 
 use super::forward::{DeviceActorCritic, Stats};
-use super::kfac::DeviceLinalg;
+use super::linalg::DeviceLinalg;
 use super::Device;
 use crate::env::ActionSpace;
 use crate::nets::cpu;
 use crate::nets::{
     ActionBatch, ActorCriticNet, ActorCriticSpec, BlockSpec, BlockValues, DistParams, GradsWanted, InputNorm, KfacBlocks, LayerGrads, LayerSpec,
-    Layout, LossOutput, LossQuery, NetError, Parts, KfacLinalg, ValueTarget,
+    Layout, LossOutput, LossQuery, NetError, Parts, KfacLinalg, TrpoNet, ValueTarget,
 };
 
 /// What [`head_loss`] gives: the loss's terms and its gradients with respect to the
@@ -336,14 +336,8 @@ impl ActorCriticNet for CudaActorCritic {
         Ok(())
     }
 
-    fn set_policy_params(&mut self, flat: &[f32]) -> Result<(), NetError> {
-        self.host.set_policy_params(flat)?;
-        self.upload_all()
-    }
-
-    fn policy_fvp(&self, obs: &[f32], rows: usize, v: &[f64]) -> Result<Vec<f64>, NetError> {
-        // A shared network: the CPU engine's answer (an error naming the requirement).
-        self.host.policy_fvp(obs, rows, v)
+    fn into_trpo(self: Box<Self>) -> Result<Box<dyn TrpoNet>, NetError> {
+        Err(NetError::Engine("`cuda`: TRPO's exact Fisher-vector products run on the CPU engine (`--engine cpu`)".into()))
     }
 
     fn accelerator(&self) -> Option<String> {

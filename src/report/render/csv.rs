@@ -22,7 +22,10 @@ pub fn render_csv(r: &Report) -> String {
                 "{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 csv_field(&row.env),
                 csv_field(&row.algorithm),
-                row.available,
+                // `available`: every row is (an algorithm the build lacks no longer has a
+                // row); the column stays so that scripts reading report.csv by position
+                // keep working.
+                true,
                 csv_field(name),
                 row.seeds_finished,
                 row.seeds_total,

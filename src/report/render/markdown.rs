@@ -5,9 +5,35 @@ use std::fmt::Write as _;
 use super::{fmt_ci, fmt_num, fmt_ours, fmt_paper, fmt_ranked_value};
 use crate::report::{claims, metrics, ranking, Report};
 
-/// The Markdown report.
+/// The Markdown report: the header and its banners, a table per metric, other methods'
+/// numbers, the across-task statistic, the claims, the grid rankings, the figures, notes,
+/// the cells still missing, and what the columns mean.
 pub fn render_markdown(r: &Report) -> String {
     let mut s = String::new();
+    header(&mut s, r);
+    metric_tables(&mut s, r);
+    if let Some(refs) = &r.references {
+        render_references_markdown(&mut s, r, refs);
+    }
+    across_tasks(&mut s, r);
+    if !r.claims.is_empty() {
+        render_claims_markdown(&mut s, r);
+    }
+    if let Some(g) = &r.grid_rankings {
+        render_rankings_markdown(&mut s, g);
+    }
+    figures(&mut s, r);
+    for note in &r.notes {
+        let _ = writeln!(s, "> **Note:** {note}\n");
+    }
+    missing_cells(&mut s, r);
+    footer(&mut s);
+    s
+}
+
+/// The title, what it reproduces, who made the cells, and the banners of a partial,
+/// short or cut-short run.
+fn header(s: &mut String, r: &Report) {
     let _ = writeln!(s, "# {}\n", r.title);
     let _ = writeln!(
         s,
@@ -41,6 +67,11 @@ pub fn render_markdown(r: &Report) -> String {
             rows.join("; ")
         );
     }
+}
+
+/// One table per metric: every row beside the paper's number, with its interval and
+/// verdict.
+fn metric_tables(s: &mut String, r: &Report) {
     for (k, name) in r.metrics.iter().enumerate() {
         let _ = writeln!(s, "## {name}\n");
         let _ = writeln!(s, "| Environment | Algorithm | Seeds | Paper | Ours | 95% CI | Verdict |");
@@ -55,66 +86,72 @@ pub fn render_markdown(r: &Report) -> String {
                 row.seeds_finished,
                 row.seeds_total,
                 fmt_paper(&m.paper),
-                fmt_ours(row, m),
+                fmt_ours(m),
                 fmt_ci(m),
                 m.verdict.text()
             );
         }
         s.push('\n');
     }
-    if let Some(refs) = &r.references {
-        render_references_markdown(&mut s, r, refs);
+}
+
+/// The interquartile mean across tasks, per algorithm and metric.
+fn across_tasks(s: &mut String, r: &Report) {
+    if r.across_tasks.is_empty() {
+        return;
     }
-    if !r.across_tasks.is_empty() {
-        let _ = writeln!(s, "## Across tasks\n");
-        let _ = writeln!(s, "Interquartile mean of paper-normalised per-seed scores (ours / paper; paper / ours where the paper's number is negative; 1 = the paper), 95% task-stratified bootstrap interval (rliable).\n");
-        let _ = writeln!(s, "| Algorithm | Metric | Tasks | Runs | IQM | 95% CI |");
-        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|");
-        for a in &r.across_tasks {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {:.3} | [{:.3}, {:.3}] |",
-                a.algorithm, a.metric, a.tasks, a.runs, a.iqm, a.ci.0, a.ci.1
-            );
-        }
-        s.push('\n');
+    let _ = writeln!(s, "## Across tasks\n");
+    let _ = writeln!(s, "Interquartile mean of paper-normalised per-seed scores (ours / paper; paper / ours where the paper's number is negative; 1 = the paper), 95% task-stratified bootstrap interval (rliable).\n");
+    let _ = writeln!(s, "| Algorithm | Metric | Tasks | Runs | IQM | 95% CI |");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|");
+    for a in &r.across_tasks {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.3} | [{:.3}, {:.3}] |",
+            a.algorithm, a.metric, a.tasks, a.runs, a.iqm, a.ci.0, a.ci.1
+        );
     }
-    if !r.claims.is_empty() {
-        render_claims_markdown(&mut s, r);
+    s.push('\n');
+}
+
+/// The figures, PNG inline with a link to the SVG.
+fn figures(s: &mut String, r: &Report) {
+    if r.figures.is_empty() {
+        return;
     }
-    if let Some(g) = &r.grid_rankings {
-        render_rankings_markdown(&mut s, g);
+    let _ = writeln!(s, "## Figures\n");
+    if let Some(c) = &r.figure_caption {
+        let _ = writeln!(s, "{c}\n");
     }
-    if !r.figures.is_empty() {
-        let _ = writeln!(s, "## Figures\n");
-        if let Some(c) = &r.figure_caption {
-            let _ = writeln!(s, "{c}\n");
-        }
-        for f in r.figures.iter().filter(|f| f.ends_with(".png")) {
-            let svg = f.trim_end_matches(".png").to_string() + ".svg";
-            let _ = writeln!(s, "![{f}]({f}) ([SVG]({svg}))\n");
-        }
+    for f in r.figures.iter().filter(|f| f.ends_with(".png")) {
+        let svg = f.trim_end_matches(".png").to_string() + ".svg";
+        let _ = writeln!(s, "![{f}]({f}) ([SVG]({svg}))\n");
     }
-    for note in &r.notes {
-        let _ = writeln!(s, "> **Note:** {note}\n");
+}
+
+/// The cells not finished when the report was built.
+fn missing_cells(s: &mut String, r: &Report) {
+    if r.missing.is_empty() {
+        return;
     }
-    if !r.missing.is_empty() {
-        let _ = writeln!(s, "## Missing cells\n");
-        let profile = if r.profile == crate::spec::PAPER_PROFILE { String::new() } else { format!(" --profile {}", r.profile) };
-        let _ = writeln!(s, "Not finished when this report was built (`acktr status {}{profile}` says where each stands):\n", r.spec);
-        let _ = writeln!(s, "| Index | Hash | Environment | Algorithm | Seed |");
-        let _ = writeln!(s, "|---:|---|---|---|---:|");
-        for (i, hash, env, alg, seed) in &r.missing {
-            let _ = writeln!(s, "| {i} | `{hash}` | {env} | {alg} | {seed} |");
-        }
-        s.push('\n');
+    let _ = writeln!(s, "## Missing cells\n");
+    let profile = if r.profile == crate::spec::PAPER_PROFILE { String::new() } else { format!(" --profile {}", r.profile) };
+    let _ = writeln!(s, "Not finished when this report was built (`acktr status {}{profile}` says where each stands):\n", r.spec);
+    let _ = writeln!(s, "| Index | Hash | Environment | Algorithm | Seed |");
+    let _ = writeln!(s, "|---:|---|---|---|---:|");
+    for (i, hash, env, alg, seed) in &r.missing {
+        let _ = writeln!(s, "| {i} | `{hash}` | {env} | {alg} | {seed} |");
     }
+    s.push('\n');
+}
+
+/// What "Ours", the interval, the verdict, N/A and — mean.
+fn footer(s: &mut String) {
     let _ = writeln!(
         s,
         "Ours: mean ± sample standard deviation (ddof 1) over the seeds the metric uses (the best ones where the spec says so); 95% CI: percentile bootstrap over seeds ({} resamples). Verdict: where the paper's number lies relative to that interval. N/A: a needed seed never reached the threshold; —: no value (e.g. fewer episodes than the window).",
         metrics::BOOTSTRAP_RESAMPLES
     );
-    s
 }
 
 /// Other methods' numbers (`references:`), then the paper's and our value of the same
@@ -148,7 +185,7 @@ fn render_references_markdown(s: &mut String, r: &Report, refs: &crate::spec::Re
             match r.rows.iter().find(|row| &row.env == env && row.algorithm == *a) {
                 Some(row) => {
                     let m = &row.metrics[refs.metric];
-                    line += &format!(" {} | {} |", fmt_paper(&m.paper), fmt_ours(row, m));
+                    line += &format!(" {} | {} |", fmt_paper(&m.paper), fmt_ours(m));
                 }
                 None => line += " — | — |",
             }

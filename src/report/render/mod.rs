@@ -10,7 +10,7 @@ pub use csv::{render_claims_csv, render_csv, render_grid_csv};
 pub use latex::render_latex;
 pub use markdown::render_markdown;
 
-use super::{ranking, MetricCell, ReportRow};
+use super::{ranking, MetricCell};
 use crate::spec::PaperValue;
 
 /// Decimals suited to a number's size: 0 from 1000, 1 from 10, 3 from 0.1, and three
@@ -34,10 +34,7 @@ pub fn fmt_num(x: f64) -> String {
 }
 
 /// `mean ± std` (the value's precision), "N/A" where a needed seed has no value.
-pub(super) fn fmt_ours(row: &ReportRow, m: &MetricCell) -> String {
-    if !row.available {
-        return "not available".into();
-    }
+pub(super) fn fmt_ours(m: &MetricCell) -> String {
     match (m.agg.value, m.agg.std) {
         (Some(v), Some(s)) => format!("{} ± {:.*}", fmt_num(v), decimals(v), s),
         (Some(v), None) => fmt_num(v),

@@ -76,23 +76,7 @@ pub fn submit(
     };
     let mut records = load_records(&root, spec);
     let mut sub = Submission::default();
-    // Tasks of this plan's earlier submissions that are still queued or running (asked
-    // before the cells' files, so a task that ends in between is seen as finished).
-    let mut active: BTreeMap<usize, String> = BTreeMap::new();
-    let ours: Vec<&JobRecord> = records
-        .iter()
-        .filter(|r| {
-            r.kind == JobKind::Array && r.profile == spec.profile && r.plan_digest == ctx.plan_digest
-        })
-        .collect();
-    if !opts.no_submit && !ours.is_empty() {
-        let ids: Vec<String> = ours.iter().map(|r| r.job_id.clone()).collect();
-        for t in queued_tasks(&ids)? {
-            if let Some(r) = ours.iter().find(|r| r.job_id == t.job_id) {
-                active.insert(r.offset + t.task_id, format!("{}_{}", t.job_id, t.task_id));
-            }
-        }
-    }
+    let active = if opts.no_submit { BTreeMap::new() } else { active_tasks(&records, spec, &ctx.plan_digest)? };
     let mut todo = Vec::new();
     for (i, c) in cells.iter().enumerate() {
         if cell_state(&root, c) == CellState::Finished || reuse_from_other_spec(&root, c)? {
@@ -111,17 +95,7 @@ pub fn submit(
     } else {
         max_array_size()
     };
-    // Scripts of one submission share a stamp no earlier submission used.
-    let mut stamp = unix_now();
-    while sdir
-        .join(format!(
-            "{}-{}-{stamp}-report.sbatch",
-            spec.name, spec.profile
-        ))
-        .exists()
-    {
-        stamp += 1;
-    }
+    let stamp = fresh_stamp(&sdir, spec);
     for (k, (offset, indices)) in split_arrays(&todo, max).into_iter().enumerate() {
         let script = sdir.join(format!("{}-{}-{stamp}-{k}.sbatch", spec.name, spec.profile));
         write_atomic(
@@ -155,8 +129,49 @@ pub fn submit(
         sub.written.push(script);
         return Ok(sub);
     }
-    // The report waits for every array of this submission and for tasks of earlier ones
-    // still in the queue.
+    sub.report = Some(submit_report(&root, spec, &ctx, &mut records, &sub, script)?);
+    Ok(sub)
+}
+
+/// Tasks of this plan's earlier submissions that are still queued or running, by cell
+/// index, as `JOB_TASK` (asked before the cells' files, so a task that ends in between is
+/// seen as finished).
+fn active_tasks(records: &[JobRecord], spec: &Spec, plan_digest: &str) -> Result<BTreeMap<usize, String>, SlurmError> {
+    let mut active: BTreeMap<usize, String> = BTreeMap::new();
+    let ours: Vec<&JobRecord> = records
+        .iter()
+        .filter(|r| r.kind == JobKind::Array && r.profile == spec.profile && r.plan_digest == plan_digest)
+        .collect();
+    if !ours.is_empty() {
+        let ids: Vec<String> = ours.iter().map(|r| r.job_id.clone()).collect();
+        for t in queued_tasks(&ids)? {
+            if let Some(r) = ours.iter().find(|r| r.job_id == t.job_id) {
+                active.insert(r.offset + t.task_id, format!("{}_{}", t.job_id, t.task_id));
+            }
+        }
+    }
+    Ok(active)
+}
+
+/// A stamp for this submission's scripts that no earlier submission used.
+fn fresh_stamp(sdir: &Path, spec: &Spec) -> u64 {
+    let mut stamp = unix_now();
+    while sdir.join(format!("{}-{}-{stamp}-report.sbatch", spec.name, spec.profile)).exists() {
+        stamp += 1;
+    }
+    stamp
+}
+
+/// Submits the report's job, after every array of this submission and the tasks of
+/// earlier ones still in the queue, and records it.
+fn submit_report(
+    root: &Path,
+    spec: &Spec,
+    ctx: &ScriptContext,
+    records: &mut Vec<JobRecord>,
+    sub: &Submission,
+    script: PathBuf,
+) -> Result<(String, PathBuf), SlurmError> {
     let mut after: BTreeSet<String> = sub.arrays.iter().map(|a| a.0.clone()).collect();
     after.extend(
         sub.already_queued
@@ -178,9 +193,8 @@ pub fn submit(
         script: script.clone(),
         submitted_unix: unix_now(),
     });
-    save_records(&root, spec, &records)?;
-    sub.report = Some((job_id, script));
-    Ok(sub)
+    save_records(root, spec, records)?;
+    Ok((job_id, script))
 }
 
 /// `sbatch --parsable [extra] SCRIPT`, returning the job id.

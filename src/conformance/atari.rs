@@ -1,4 +1,4 @@
-//! Replays the Atari conformance cases (`../shared/env-conformance/FORMAT.md`, "Atari
+//! Replays the Atari conformance cases (`docs/src/formats/env-case.md`, "Atari
 //! cases"): the raw emulator (`wrappers: "none"`) or the deepmind chain (`"deepmind"`), from
 //! the case's ALE seed, with the case's no-op counts; every md5, reward, flag, life count and
 //! frame count must match exactly.
@@ -6,10 +6,10 @@
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::ale::SCREEN_BYTES;
-use super::roms::md5_hex;
-use super::warp::{Warp, SIZE};
-use super::{rom_of, AtariEnv, RawAtari};
+use crate::env::atari::ale::SCREEN_BYTES;
+use crate::env::atari::roms::{self, md5_hex};
+use crate::env::atari::warp::{Warp, SIZE};
+use crate::env::atari::{self as atari, rom_of, AtariEnv, RawAtari};
 
 /// A reset entry.
 #[derive(Debug, Clone, Deserialize)]
@@ -79,7 +79,7 @@ pub fn replay(case: &AtariCase) -> Result<(), String> {
     }
     let rom = rom_of(&case.env).ok_or_else(|| format!("`{}` is not a registered Atari id", case.env))?;
     eq("case", "rom", rom, case.rom.as_str())?;
-    eq("case", "rom_md5", super::roms::expected_md5(rom), Some(case.rom_md5.as_str()))?;
+    eq("case", "rom_md5", roms::expected_md5(rom), Some(case.rom_md5.as_str()))?;
     match case.wrappers.as_str() {
         "none" => replay_raw(case, rom),
         "deepmind" => replay_deepmind(case, rom),
@@ -136,7 +136,7 @@ fn replay_deepmind(case: &AtariCase, rom: &str) -> Result<(), String> {
         Warp::new().apply(&screen, &mut f);
         eq("initial_screen_b64", "warp equals the newest frame of initial_obs", f[..] == obs[3 * SIZE * SIZE..], true)?;
     }
-    let id: &'static str = super::REGISTRY
+    let id: &'static str = atari::REGISTRY
         .iter()
         .find(|e| e.id == case.env)
         .map(|e| e.id)
@@ -170,7 +170,7 @@ fn replay_deepmind(case: &AtariCase, rom: &str) -> Result<(), String> {
                     eq(&at, "frame md5", md5_hex(env.frame()), f.clone())?;
                 }
                 eq(&at, "raw_reward", r, *raw_reward)?;
-                eq(&at, "reward", super::clip(r), *reward)?;
+                eq(&at, "reward", atari::clip(r), *reward)?;
                 eq(&at, "terminated", term, *terminated)?;
                 eq(&at, "truncated", trunc, *truncated)?;
                 eq(&at, "lives", env.lives(), *lives)?;

@@ -1,12 +1,12 @@
-//! Runs environment conformance cases (format `env-case/1`,
-//! `../shared/env-conformance/FORMAT.md`): restore `initial_state`, replay `actions`, and
+//! Runs environment conformance cases (format `env-case/1`, the book's
+//! `formats/env-case.md`): restore `initial_state`, replay `actions`, and
 //! compare every observation, reward and flag with what Gymnasium recorded.
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Action, ActionSpace, Env, EnvError, EnvState};
+use crate::env::{Action, ActionSpace, Env, EnvError, EnvState};
 
 /// One recorded step.
 #[derive(Debug, Clone, Deserialize)]
@@ -135,7 +135,7 @@ pub fn run_case(case: &EnvCase, make: impl Fn(&str) -> Result<Box<dyn Env>, EnvE
 fn replay(case: &EnvCase, env: &mut dyn Env) -> Result<(), String> {
     use rand::SeedableRng;
     let tol = tolerance(case);
-    let mut rng = super::EnvRng::seed_from_u64(0);
+    let mut rng = crate::env::EnvRng::seed_from_u64(0);
     env.reset(&mut rng);
     let state = match &case.initial_state {
         CaseState::Classic { state } => EnvState::Classic(state.clone()),

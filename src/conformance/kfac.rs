@@ -1,7 +1,7 @@
-//! Runs K-FAC conformance cases (format `kfac-case/1`,
-//! `../shared/kfac-conformance/FORMAT.md`) through the torso type every actor-critic is
-//! built from ([`crate::nets::cpu::SeqNet`]; with the `cuda` feature, also its device
-//! counterpart, [`cuda`]) and the K-FAC glue ([`super::glue`]), comparing every factor,
+//! Runs K-FAC conformance cases (format `kfac-case/1`, the book's `formats/kfac-case.md`)
+//! through the torso type every actor-critic is built from
+//! ([`crate::nets::cpu::SeqNet`]; with the `cuda` feature, also its device counterpart,
+//! [`cuda`]) and the K-FAC glue ([`crate::kfac::glue`]), comparing every factor,
 //! natural gradient, `vFv`, `nu` and the parameters after each step with the expected
 //! float64 values.
 
@@ -11,7 +11,7 @@ use dfdx::prelude::*;
 use faer::Mat;
 use serde::Deserialize;
 
-use super::{glue, BiasMode, KfacConfig, LayerGrads, LayerStats};
+use crate::kfac::{glue, BiasMode, KfacConfig, LayerGrads, LayerStats};
 use crate::nets::cpu::{Dev, SeqNet, TraceEntry};
 use crate::nets::{Activation, KfacBlocks, LayerSpec};
 use crate::optim::LrSchedule;
@@ -275,7 +275,7 @@ pub mod cuda {
     use std::sync::Arc;
 
     use crate::nets::cuda::forward::{DeviceSeq, Stats};
-    use crate::nets::cuda::kfac::DeviceLinalg;
+    use crate::nets::cuda::linalg::DeviceLinalg;
     use crate::nets::cuda::Device;
     use crate::nets::{BlockSpec, BlockValues, NetError, KfacLinalg};
 

@@ -1,5 +1,5 @@
 //! Runs TRPO conformance cases (format `trpo-case/1`, `golden/trpo/FORMAT.md`): one policy
-//! step of [`super::trpo::policy_step`] on a network built from the case's parameters,
+//! step of [`crate::algo::trpo::policy_step`] on a network built from the case's parameters,
 //! compared with the float64 reference (`golden/gen/make_trpo_cases.py`) at every stage:
 //! standardised advantages, the surrogate and its gradient, a Fisher-vector product, every
 //! CG iterate, the step, each line-search try and its decision, and the parameters after.
@@ -8,8 +8,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::trpo::{policy_step, standardise, PolicyBatch, StepConfig, Verdict};
-use crate::kfac::conformance::{compare, f32s, layer_specs, CaseLayer, CaseParams, CaseTensor};
+use super::kfac::{compare, f32s, layer_specs, CaseLayer, CaseParams, CaseTensor};
+use crate::algo::trpo::{policy_step, standardise, PolicyBatch, StepConfig, Verdict};
 use crate::nets::{self, ActionBatch, Engine, LayerSpec};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -109,7 +109,7 @@ pub fn run_case(case: &TrpoCase) -> Result<(), String> {
         CaseDistribution::Categorical => None,
         CaseDistribution::Gaussian { log_std } => Some(f32s(log_std)),
     };
-    let mut net = nets::with_policy(Engine::Cpu, &case.input_shape, torso, torso_params, head.clone(), log_std).map_err(|e| e.to_string())?;
+    let mut net = nets::with_policy(Engine::Cpu, &case.input_shape, torso, torso_params, head.clone(), log_std).and_then(|n| n.into_trpo()).map_err(|e| e.to_string())?;
     let rows = case.batch.obs.shape[0];
     let obs = f32s(&case.batch.obs);
     let actions = f32s(&case.batch.actions);
