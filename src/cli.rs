@@ -167,9 +167,20 @@ pub enum Command {
         #[arg(long, default_value_t = 2500)]
         steps_per_update: usize,
         /// The torso to train with (`mlp64x64`, `atari_acktr`, `nature`, `atari_trpo`,
-        /// `pixel_mujoco`), over the configuration's own; Atari games need a conv torso.
+        /// `pixel_mujoco`), over the configuration's own; Atari games and `--pixels` need a
+        /// conv torso.
         #[arg(long)]
         network: Option<String>,
+        /// Observe the MuJoCo task through frames of this many pixels a side (the book's
+        /// "MuJoCo from pixels"), with `--camera` and `--visuals`.
+        #[arg(long, value_parser = at_least_one)]
+        pixels: Option<usize>,
+        /// With `--pixels`: `free` (Gymnasium's default camera) or a camera of the model.
+        #[arg(long, default_value = "free", requires = "pixels")]
+        camera: String,
+        /// With `--pixels`: `fast` (no multisampling, shadows or reflections) or `default`.
+        #[arg(long, default_value = "fast", value_parser = ["fast", "default"], requires = "pixels")]
+        visuals: String,
     },
 }
 
@@ -297,7 +308,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Bench { env, algo, steps, num_envs, threads, steps_per_update, network } => {
+        Command::Bench { env, algo, steps, num_envs, threads, steps_per_update, network, pixels, camera, visuals } => {
+            let observe = match pixels {
+                None => crate::env::Observe::State,
+                Some(size) => crate::env::Observe::Pixels(crate::env::PixelSettings {
+                    size: *size,
+                    camera: crate::env::PixelCamera::from(camera.clone()),
+                    visuals: if visuals == "fast" { crate::env::Visuals::Fast } else { crate::env::Visuals::Default },
+                }),
+            };
             let r = run::bench::bench(&run::bench::BenchOptions {
                 env: env.clone(),
                 algo: algo.clone(),
@@ -307,6 +326,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
                 threads: *threads,
                 steps_per_update: *steps_per_update,
                 engine: cli.engine,
+                observe,
             })?;
             println!("{}", serde_json::to_string(&r)?);
             Ok(ExitCode::SUCCESS)

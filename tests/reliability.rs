@@ -121,6 +121,8 @@ fn bench_refuses_a_bad_network_or_an_engine_of_another_kind_as_bad_input() {
         (vec!["--algo", "ale"], "--algo ale"),
         // The environment alone runs no network, so it has no engine.
         (vec!["--algo", "none", "--engine", "cuda"], "--engine"),
+        // Frames are drawn for the MuJoCo tasks only.
+        (vec!["--algo", "none", "--pixels", "42"], "MuJoCo tasks only"),
     ]
     .into_iter()
     // A build without the CUDA engine refuses it for a training algorithm too.

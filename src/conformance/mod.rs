@@ -8,7 +8,9 @@
 //! - [`env`]: classic-control and MuJoCo environments against Gymnasium (`env-case/1`, the
 //!   book's `formats/env-case.md`);
 //! - [`atari`]: the ALE and the DeepMind wrapper chain against openai/baselines'
-//!   `common/atari_wrappers.py` (the Atari cases of `formats/env-case.md`).
+//!   `common/atari_wrappers.py` (the Atari cases of `formats/env-case.md`);
+//! - [`pixels`]: frames of the MuJoCo tasks against Gymnasium's offscreen renderer
+//!   (`pixel-case/1`, `golden/pixels/FORMAT.md`).
 //!
 //! `cargo test` runs them (`tests/*_conformance.rs`); nothing in the training path uses
 //! them.
@@ -17,4 +19,6 @@
 pub mod atari;
 pub mod env;
 pub mod kfac;
+#[cfg(feature = "pixels")]
+pub mod pixels;
 pub mod trpo;

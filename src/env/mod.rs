@@ -12,11 +12,15 @@
 pub mod atari;
 pub mod cartpole;
 pub mod mujoco;
+pub mod observe;
 pub mod pendulum;
+#[cfg(feature = "pixels")]
+pub mod pixels;
 pub mod vec;
 
 use rand_chacha::ChaCha8Rng;
 
+pub use observe::{Observe, PixelCamera, PixelSettings, Visuals};
 pub use vec::{EpisodeRecord, VecEnv, VecStep};
 
 /// A random stream owned by one environment copy; seeded, so runs are reproducible.
@@ -152,6 +156,10 @@ pub enum EnvError {
     BadState { env: String, state: EnvState, why: String },
     #[error("environment `{env}`: {why}")]
     Engine { env: String, why: String },
+    /// The environment cannot be observed through frames as asked (not a MuJoCo task, a
+    /// camera its model lacks, no frame size, a build without rendering): bad input.
+    #[error("environment `{env}`: {why}")]
+    NoPixels { env: String, why: String },
     #[error("environment `{env}` rejected action {action:?}: {why}")]
     BadAction { env: String, action: Action, why: String },
 }
@@ -330,6 +338,36 @@ pub fn make(id: &str) -> Result<Box<dyn Env>, EnvError> {
     let entry = lookup(id)?;
     let inner = (entry.make)()?;
     Ok(Box::new(TimeLimit::new(inner, entry.max_episode_steps)))
+}
+
+/// Builds `id` observed as `observe` says, with its registered time limit: [`make`] for the
+/// task's own observation; for pixels, the MuJoCo task drawn by [`pixels::PixelMujoco`]
+/// (feature `pixels`).
+pub fn make_observed(id: &str, observe: &Observe) -> Result<Box<dyn Env>, EnvError> {
+    let settings = match observe {
+        Observe::State => return make(id),
+        Observe::Pixels(settings) => settings,
+    };
+    let entry = lookup(id)?;
+    let Some(task) = mujoco::Task::ALL.into_iter().find(|t| t.id() == id) else {
+        return Err(EnvError::NoPixels { env: id.to_string(), why: "pixel observations are drawn for the MuJoCo tasks only".into() });
+    };
+    pixel_task(task, settings).map(|inner| Box::new(TimeLimit::new(inner, entry.max_episode_steps)) as Box<dyn Env>)
+}
+
+#[cfg(feature = "pixels")]
+fn pixel_task(task: mujoco::Task, settings: &PixelSettings) -> Result<Box<dyn Env>, EnvError> {
+    Ok(Box::new(pixels::PixelMujoco::new(task, settings.clone())?))
+}
+
+#[cfg(not(feature = "pixels"))]
+fn pixel_task(task: mujoco::Task, _: &PixelSettings) -> Result<Box<dyn Env>, EnvError> {
+    Err(EnvError::NoPixels {
+        env: task.id().to_string(),
+        why: "this build cannot draw pixel observations: build with the default features (`pixels`; at run time it needs EGL, \
+              on Debian `apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1`; the book's \"MuJoCo from pixels\")"
+            .into(),
+    })
 }
 
 impl Env for Box<dyn Env> {

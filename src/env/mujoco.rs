@@ -226,7 +226,12 @@ pub struct MujocoEnv {
 impl MujocoEnv {
     /// Builds the unwrapped task (no time limit; see `super::make`).
     pub fn new(task: Task) -> Result<Self, EnvError> {
-        let model = model(task)?;
+        Self::with_model(task, model(task)?)
+    }
+
+    /// The task on a model of its own (`own_model`), e.g. one whose visual settings a
+    /// renderer changed; the physics is the shared model's.
+    pub fn with_model(task: Task, model: Arc<MjModel>) -> Result<Self, EnvError> {
         let m = model.ffi();
         let (nq, nv, nu) = (m.nq as usize, m.nv as usize, m.nu as usize);
         let dt = m.opt.timestep * task.frame_skip() as f64;
@@ -268,6 +273,23 @@ impl MujocoEnv {
     /// Registry constructor.
     pub fn boxed(task: Task) -> Result<Box<dyn Env>, EnvError> {
         Ok(Box::new(Self::new(task)?))
+    }
+
+    /// A copy of the task's compiled model, not shared with other copies (to change what
+    /// only rendering reads before the data is made).
+    pub fn own_model(task: Task) -> Result<MjModel, EnvError> {
+        Ok((*model(task)?).clone())
+    }
+
+    /// The task.
+    pub fn task(&self) -> Task {
+        self.task
+    }
+
+    /// The simulation's data (for a renderer: it reads, and `mjv_updateScene` writes only
+    /// visual fields).
+    pub fn data_mut(&mut self) -> &mut MjData<Arc<MjModel>> {
+        &mut self.data
     }
 
     fn raw(&self) -> &mujoco_rs::mujoco_c::mjData {

@@ -80,7 +80,7 @@ impl BenchError {
                 | BenchError::BadArgument(_)
                 | BenchError::NotMujoco(_)
                 | BenchError::NotAtari(_)
-                | BenchError::Env(EnvError::UnknownEnv { .. })
+                | BenchError::Env(EnvError::UnknownEnv { .. } | EnvError::NoPixels { .. })
         )
     }
 }
@@ -170,13 +170,15 @@ pub struct BenchOptions {
     pub steps_per_update: usize,
     /// `--engine`: the networks' engine.
     pub engine: Option<Engine>,
+    /// `--pixels`: observe the task through its frames (a MuJoCo task).
+    pub observe: env::Observe,
 }
 
 /// Runs `steps` timesteps on `threads` threads: the environment copies
 /// ([`VecEnv::set_threads`]), the network's products and K-FAC's work
 /// ([`crate::algo::Algorithm::set_threads`]).
 pub fn bench(o: &BenchOptions) -> Result<BenchResult, BenchError> {
-    let BenchOptions { env: env_id, algo: algo_name, network, steps, num_envs, threads, steps_per_update, engine } = o;
+    let BenchOptions { env: env_id, algo: algo_name, network, steps, num_envs, threads, steps_per_update, engine, observe } = o;
     let (env_id, algo_name, network) = (env_id.as_str(), algo_name.as_str(), network.as_deref());
     let (steps, num_envs, threads, steps_per_update, engine) = (*steps, *num_envs, *threads, *steps_per_update, *engine);
     for (flag, v) in [("--steps", steps as usize), ("--num-envs", num_envs), ("--threads", threads), ("--steps-per-update", steps_per_update)] {
@@ -214,7 +216,7 @@ pub fn bench(o: &BenchOptions) -> Result<BenchResult, BenchError> {
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     let (seconds, done) = pool.install(|| -> Result<(f64, u64), BenchError> {
-        let mut venv = VecEnv::new(num_envs, 0, || env::make(env_id))?;
+        let mut venv = VecEnv::new(num_envs, 0, || env::make_observed(env_id, observe))?;
         venv.set_threads(threads)?;
         match algo {
             BenchAlgo::Mujoco | BenchAlgo::Ale => unreachable!("handled above"),

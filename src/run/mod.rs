@@ -522,7 +522,7 @@ fn cell_error(cell: &Cell, source: AlgoError) -> RunError {
 /// A cell's environment copies and algorithm, freshly built from its seed.
 fn build(cell: &Cell, opts: &RunOptions) -> Result<(Box<dyn algo::Algorithm>, algo::Training), RunError> {
     let cell_err = |source: AlgoError| cell_error(cell, source);
-    let mut venv = VecEnv::new(cell.budget.num_envs, cell.seed, || env::make(&cell.env)).map_err(|e| cell_err(e.into()))?;
+    let mut venv = VecEnv::new(cell.budget.num_envs, cell.seed, || env::make_observed(&cell.env, &cell.observe)).map_err(|e| cell_err(e.into()))?;
     venv.set_threads(opts.threads).map_err(|e| cell_err(e.into()))?;
     let mut algorithm = cell
         .config

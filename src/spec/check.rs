@@ -251,7 +251,8 @@ pub(super) fn check(raw: RawSpec, name: String, path: &Path, text: &str, profile
         set_engine(&mut algorithms, engine);
     }
     let (seeds, budget, paper_budget) = seeds_and_budget(&c, &raw, &algorithms, &prof, profile)?;
-    let spaces = spaces(&c, &raw.envs, &algorithms)?;
+    let pixels = pixels(&c, &raw)?;
+    let spaces = spaces(&c, &raw.envs, &algorithms, pixels.as_ref())?;
     memory(&c, &spaces, &algorithms, &budget, &prof, profile)?;
     // Every other profile too: `plan` refuses a spec whose unselected profile is broken.
     for (name, other) in &raw.profiles {
@@ -301,6 +302,7 @@ pub(super) fn check(raw: RawSpec, name: String, path: &Path, text: &str, profile
         update_curves,
         references,
         claims,
+        pixels,
         profile_sets: ProfileSets::of(&prof),
         engine_flag: None,
         source_sha256: String::new(),
@@ -420,10 +422,29 @@ pub(super) fn row_budget(alg: &AlgorithmSpec, budget: Budget, paper_budget: Budg
 
 /// Every network on every environment's spaces (a conv torso needs images, ...); the
 /// spaces and time limit of each environment.
-fn spaces(c: &Checker, envs: &[String], algorithms: &[AlgorithmSpec]) -> Result<Vec<EnvShape>, SpecError> {
+/// `pixels:` checked: a positive size, cameras only for the spec's environments, and every
+/// environment drawable as asked (a MuJoCo task, the camera in its model, a build that
+/// renders).
+fn pixels(c: &Checker, raw: &RawSpec) -> Result<Option<PixelSpec>, SpecError> {
+    let Some(p) = &raw.pixels else { return Ok(None) };
+    let size = c.positive("pixels.size", p.size)? as usize;
+    for e in p.cameras.keys() {
+        if !raw.envs.contains(e) {
+            return Err(c.err(format!("pixels.cameras.{e}"), format!("`{e}` is not one of the spec's envs ({})", raw.envs.join(", "))));
+        }
+    }
+    let spec = PixelSpec { size, visuals: p.visuals, cameras: p.cameras.clone() };
+    for id in &raw.envs {
+        let field = if spec.cameras.contains_key(id) { format!("pixels.cameras.{id}") } else { "pixels".to_string() };
+        env::make_observed(id, &observe_of(Some(&spec), id)).map_err(|e| c.err(field, e.to_string()))?;
+    }
+    Ok(Some(spec))
+}
+
+fn spaces(c: &Checker, envs: &[String], algorithms: &[AlgorithmSpec], pixels: Option<&PixelSpec>) -> Result<Vec<EnvShape>, SpecError> {
     let mut out = Vec::new();
     for id in envs {
-        let e = env::make(id).map_err(|e| c.err("envs", e.to_string()))?;
+        let e = env::make_observed(id, &observe_of(pixels, id)).map_err(|e| c.err("envs", e.to_string()))?;
         let (obs, act) = (e.observation_space(), e.action_space());
         let max_steps = env::lookup(id).map(|e| e.max_episode_steps).unwrap_or(0);
         out.push(EnvShape { id: id.clone(), obs: obs.clone(), act: act.clone(), max_steps });

@@ -119,6 +119,28 @@ pub struct CurveSpec {
     pub updates: bool,
 }
 
+/// `pixels:` checked: every environment observed through frames of `size` pixels with
+/// `visuals`, each from its camera.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PixelSpec {
+    pub size: usize,
+    pub visuals: env::Visuals,
+    /// Environments not listed use the free camera.
+    pub cameras: BTreeMap<String, env::PixelCamera>,
+}
+
+/// How a spec with `pixels` (or without, `None`) observes `env`.
+pub fn observe_of(pixels: Option<&PixelSpec>, env: &str) -> env::Observe {
+    match pixels {
+        None => env::Observe::State,
+        Some(p) => env::Observe::Pixels(env::PixelSettings {
+            size: p.size,
+            camera: p.cameras.get(env).cloned().unwrap_or(env::PixelCamera::Free),
+            visuals: p.visuals,
+        }),
+    }
+}
+
 /// A published number.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum PaperValue {
@@ -280,6 +302,8 @@ pub struct Spec {
     /// 16 hex digits of the SHA-256 of the spec text this was parsed from (provenance).
     #[serde(skip)]
     pub source_sha256: String,
+    /// How every environment is observed (`pixels:`; the task's own observation without).
+    pub pixels: Option<PixelSpec>,
 }
 
 /// Published numbers of other methods (`references:`), checked.
@@ -305,6 +329,8 @@ pub struct Cell {
     pub budget: Budget,
     /// Resolved configuration (grid applied).
     pub config: AlgorithmConfig,
+    /// How the environment is observed.
+    pub observe: env::Observe,
     /// Content hash of everything above but the spec name (16 hex digits).
     pub hash: String,
 }
@@ -329,6 +355,9 @@ struct CellKey<'a> {
     seed: u64,
     budget: &'a Budget,
     config: &'a AlgorithmConfig,
+    /// Left out for the task's own observation, so those cells keep their hashes.
+    #[serde(skip_serializing_if = "env::Observe::is_state")]
+    observe: &'a env::Observe,
 }
 
 /// Runs every row's network, and every grid point's, on `engine`.
@@ -360,7 +389,7 @@ impl Spec {
         set_engine(&mut self.algorithms, engine);
         if !engine.is_cpu() {
             for id in &self.envs {
-                let e = env::make(id)?;
+                let e = env::make_observed(id, &observe_of(self.pixels.as_ref(), id))?;
                 let (obs, act) = (e.observation_space(), e.action_space());
                 if let Some((i, _, source)) = first_unfit(&self.algorithms, id, &obs, &act) {
                     return Err(EngineRefusal::Unfit { row: self.algorithms[i].name.clone(), env: id.clone(), source });
@@ -390,6 +419,7 @@ impl Spec {
     pub fn cells(&self) -> Vec<Cell> {
         let mut out = Vec::new();
         for env in &self.envs {
+            let observe = observe_of(self.pixels.as_ref(), env);
             for alg in self.algorithms.iter().filter(|a| a.runs_on(env)) {
                 for resolved in &alg.grid {
                     let (point, config) = (&resolved.point, &resolved.config);
@@ -406,6 +436,7 @@ impl Spec {
                             seed,
                             budget: &budget,
                             config,
+                            observe: &observe,
                         };
                         let json = serde_json::to_vec(&key).expect("cell key serialises");
                         let digest = Sha256::digest(&json);
@@ -418,6 +449,7 @@ impl Spec {
                             seed,
                             budget,
                             config: config.clone(),
+                            observe: observe.clone(),
                             hash,
                         });
                     }

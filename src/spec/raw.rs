@@ -54,6 +54,24 @@ pub struct RawSpec {
     /// ([`super::claims`]).
     #[serde(default)]
     pub claims: Vec<RawClaim>,
+    /// Observe the (MuJoCo) tasks through rendered frames (paper appendix A.2, Figure 4).
+    #[serde(default)]
+    pub pixels: Option<RawPixels>,
+}
+
+/// `pixels:` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPixels {
+    /// The frame's width and height in pixels (paper appendix A.2: 42).
+    pub size: i64,
+    /// `default` (the model's visual quality) or `fast` (no multisampling, shadows or
+    /// reflections: a departure for speed).
+    pub visuals: crate::env::Visuals,
+    /// Each environment's camera: `free` (Gymnasium's default) or a camera of the model by
+    /// name (`track`); an environment not listed uses `free`.
+    #[serde(default)]
+    pub cameras: BTreeMap<String, crate::env::PixelCamera>,
 }
 
 /// One claim of the paper: its words, where it says them, the metric, the environments, and
