@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What a GPU machine needs to run the CUDA engine's device tests (issue 15, README "GPU
+# What a GPU machine needs to run the CUDA engine's device tests (README "GPU
 # engine"): those machines have the NVIDIA driver and CUDA 13 pip wheels but no Rust
 # toolchain, and one call to them carries at most 64 MiB. Builds here, into
 # target/gpu-bundle/: the `acktr` binary and the library's test binary, both with

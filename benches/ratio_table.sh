@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# The eight MuJoCo tasks' training rates against the environment's own rate (issue 9,
-# "the same ratio table for all eight tasks"), each row from one run of seven `acktr bench`
-# commands in a row: env-only first and last (their mean is the row's env-only rate, since
+# The eight MuJoCo tasks' training rates against the environment's own rate, each row from
+# one run of seven `acktr bench` commands in a row: env-only first and last (their mean is the row's env-only rate, since
 # this shared VM drifts), then A2C and ACKTR with the same networks, twice: the default
 # shared 64-64 network, and the paper's pipeline (`a2c:mujoco_pipeline` beside
 # `acktr:baselines_mujoco`, separate 64-64 nets, 25 critic K-FAC steps per batch).

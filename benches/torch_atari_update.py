@@ -1,6 +1,6 @@
 """PyTorch's time for one first-order update of the Atari actor-critic at batch 640, one
-thread: the yardstick of issue 9's target "first-order update no slower than PyTorch's
-forward+backward measured on the same machine" (README "Speed work (issue 9)").
+thread: the yardstick of the target "first-order update no slower than PyTorch's
+forward+backward measured on the same machine" (the book's Performance page).
 
 The network is the one `cargo bench --bench update -- atari` times (paper appendix A.1;
 `Architecture::AtariAcktr`): conv 32 8x8/4, 64 4x4/2, 32 3x3/1 (ReLU), fc 512 (ReLU), a

@@ -7,7 +7,7 @@
 //! pure function of the seed.
 //!
 //! With [`VecEnv::set_threads`] the copies step side by side on a thread pool of their own
-//! (the GPU engine's rollouts, issue 15: N ALE copies in parallel while the policy runs
+//! (the GPU engine's rollouts: N ALE copies in parallel while the policy runs
 //! batched on the device). Only the steps themselves run in parallel; each copy's step reads
 //! and writes its own state alone, and the bookkeeping and resets run afterwards in copy
 //! order, so the results are bit-identical to stepping them one after another.

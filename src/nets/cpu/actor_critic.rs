@@ -419,7 +419,7 @@ impl ActorCritic {
     /// loss's, which needs only its pre-activation gradients). `None` when the query is not
     /// such a pass (the caller then takes the dfdx engine's two traced passes). This is
     /// where ACKTR with baselines' value function spends most of a batch (25 K-FAC steps of
-    /// the critic, `acktr_cont.py`): issue 9.
+    /// the critic, `acktr_cont.py`).
     fn dense_value_pass(&self, q: &LossQuery, f: &FisherQuery) -> Result<Option<LossOutput>, NetError> {
         let (Parts::VALUE, Torsos::Separate { value, .. }, ValueTarget::Fixed(targets)) = (q.parts, &self.torsos, q.target) else {
             return Ok(None);
@@ -770,7 +770,7 @@ impl ActorCritic {
         let value_term = vf.array();
         // The coefficient must scale on the tape: a product of the untaped `vf` would be a
         // new tensor the backward pass never connects to `vf`, and the value term would give
-        // no gradient at all (it did, before this was found: issue 16, "the critic did not fit").
+        // no gradient at all, and the critic would not fit.
         let (vf, tape) = (vf.put_tape(tape) * (q.value_coef as f32)).split_tape();
         let (ent, tape) = ev.entropy.put_tape(tape).mean().split_tape();
         let (policy_term, entropy) = (pg.array(), ent.array());
@@ -910,7 +910,7 @@ impl ActorCritic {
                     // K-FAC needs each row's gradient. A broadcast tensor shares one row of
                     // storage, so its gradient reads as the batch's summed gradient on every
                     // row (which made G ~B^2 mean(g)^2, about 1000x too large on MuJoCo
-                    // batches, and froze a factored log std: issue 16). Adding zeros
+                    // batches, and froze a factored log std). Adding zeros
                     // materialises one value per row; the forward values are unchanged.
                     lsb = lsb + self.dev.zeros_like(&shape);
                     t.push(TraceEntry::new(LayerKind::Bias, rows, Vec::new(), 0, shape.1, &lsb));

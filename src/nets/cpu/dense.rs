@@ -1,7 +1,7 @@
 //! Plain float32 kernels for all-linear networks (the 64-64 MLPs of paper appendix A.2): a
 //! forward pass, and a backward pass that returns each layer's pre-activation gradients
 //! (K-FAC's `g`) and, when asked, its weight and bias gradients. No tape, no tensors:
-//! row-major slices and the `gemm` crate (README "Performance", issue 9).
+//! row-major slices and the `gemm` crate (README "Performance").
 //!
 //! The forward pass is the dfdx engine's bit for bit: the same `gemm` 0.15.5 call with the
 //! same strides as dfdx 0.13's CPU matmul (`tensor_ops/matmul/cpu_kernel.rs`), then the

@@ -1,4 +1,4 @@
-//! The CUDA engine (cargo feature `cuda`, off by default; README "GPU engine", issue 15).
+//! The CUDA engine (cargo feature `cuda`, off by default; README "GPU engine").
 //!
 //! Written on cudarc 0.19 with every CUDA library loaded at run time ([`libs`]), so the
 //! build needs no CUDA toolkit. What is here: the libraries' discovery and the errors for

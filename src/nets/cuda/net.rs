@@ -1,4 +1,4 @@
-//! The engine seam's [`ActorCriticNet`] on the device (issue 15): the shared actor-critic
+//! The engine seam's [`ActorCriticNet`] on the device: the shared actor-critic
 //! with a categorical policy, the paper's Atari networks (appendix A.1: ACKTR's and A2C's
 //! conv torsos, and any torso of [`LayerSpec`]s with a shared layout).
 //!
