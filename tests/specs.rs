@@ -134,3 +134,16 @@ fn a_shorter_profile_keeps_the_schedules_of_the_run_it_cuts_short() {
     let md = acktr::report::render_markdown(&acktr::report::build(&pong, empty.path()).unwrap());
     assert!(md.contains("A run cut short") && md.contains("ACKTR runs 2500000 of 50000000 timesteps"), "{md}");
 }
+
+/// A profile's `envs` runs some of the spec's environments: the same cells, fewer of them.
+#[test]
+fn a_profile_can_run_some_of_the_environments() {
+    let path = common::repo().join("specs/fig4.yaml");
+    let some = spec::load(&path, "reacher_short").unwrap();
+    assert_eq!(some.envs, vec!["Reacher-v5".to_string()]);
+    let cells = some.cells();
+    assert_eq!(cells.len(), 2, "ACKTR and A2C, one seed");
+    assert!(cells.iter().all(|c| c.env == "Reacher-v5" && c.budget.total_timesteps == 1_000_000));
+    let all = spec::load(&path, "paper").unwrap();
+    assert_eq!(all.envs.len(), 3);
+}

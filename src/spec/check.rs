@@ -259,8 +259,10 @@ pub(super) fn check(raw: RawSpec, name: String, path: &Path, text: &str, profile
         if name != profile {
             let (_, b, _) = seeds_and_budget(&c, &raw, &algorithms, other, name)?;
             memory(&c, &spaces, &algorithms, &b, other, name)?;
+            profile_envs(&c, &raw.envs, other, name)?;
         }
     }
+    let run_envs = profile_envs(&c, &raw.envs, &prof, profile)?;
     batches(&c, &algorithms, &budget)?;
     let metrics = metrics(&c, &raw)?;
     for (i, m) in metrics.iter().enumerate() {
@@ -289,7 +291,7 @@ pub(super) fn check(raw: RawSpec, name: String, path: &Path, text: &str, profile
         reproduces: raw.reproduces,
         description: raw.description,
         profile: profile.to_string(),
-        envs: raw.envs,
+        envs: run_envs,
         algorithms,
         seeds,
         budget,
@@ -322,6 +324,25 @@ fn profile_of(c: &Checker, raw: &RawSpec, profile: &str) -> Result<raw::RawProfi
             return Err(c.err("profiles", format!("no profile `{profile}` (known: {})", known.join(", "))));
         }
     })
+}
+
+/// The environments a profile runs: its `envs`, each one of the spec's and named once, in
+/// the spec's order; all of the spec's without.
+fn profile_envs(c: &Checker, spec_envs: &[String], prof: &raw::RawProfile, profile: &str) -> Result<Vec<String>, SpecError> {
+    let Some(envs) = &prof.envs else { return Ok(spec_envs.to_vec()) };
+    let f = format!("profiles.{profile}.envs");
+    if envs.is_empty() {
+        return Err(c.err(f, "no environments; name at least one of the spec's, or leave `envs` out"));
+    }
+    for (i, e) in envs.iter().enumerate() {
+        if !spec_envs.contains(e) {
+            return Err(c.err(format!("{f}[{i}]"), format!("`{e}` is not one of the spec's envs ({})", spec_envs.join(", "))));
+        }
+        if envs[..i].contains(e) {
+            return Err(c.err(format!("{f}[{i}]"), format!("`{e}` appears twice")));
+        }
+    }
+    Ok(spec_envs.iter().filter(|e| envs.contains(e)).cloned().collect())
 }
 
 /// Registered, and each once.

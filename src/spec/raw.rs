@@ -326,4 +326,7 @@ pub struct RawProfile {
     pub num_envs: Option<i64>,
     #[serde(default)]
     pub steps_per_update: Option<i64>,
+    /// Some of the spec's environments, to run only those (in the spec's order).
+    #[serde(default)]
+    pub envs: Option<Vec<String>>,
 }
