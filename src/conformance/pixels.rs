@@ -3,7 +3,9 @@
 //! a frame drawn, then a frame after each action; every frame must be byte-identical to what
 //! Gymnasium 1.4.0 drew ([`crate::env::pixels`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+pub use super::kfac::case_files;
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -62,18 +64,6 @@ pub fn load_case(path: &Path) -> Result<PixelCase, String> {
         return Err(format!("{}: format `{}`, expected pixel-case/1", path.display(), case.format));
     }
     Ok(case)
-}
-
-/// The case files of a directory, in name order.
-pub fn case_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    Ok(files)
 }
 
 /// The current frame of an observation (its second half, channel-major) as the recorder

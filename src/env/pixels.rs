@@ -159,13 +159,16 @@ impl Frames {
         self.replies.recv().map_err(|_| gone())
     }
 
+    /// Copies what drawing reads of `data` for the renderer's thread.
+    fn share(&self, data: &MjData<Arc<MjModel>>) -> Result<(), EnvError> {
+        let mut shadow = self.shadow.lock().unwrap_or_else(|p| p.into_inner());
+        data.copy_visual_to(&mut shadow).map_err(|e| EnvError::Engine { env: self.task.id().to_string(), why: e.to_string() })
+    }
+
     /// The frame of the state in `data`: `height x width x 3` bytes, row-major, top row
     /// first.
     pub fn draw(&mut self, data: &MjData<Arc<MjModel>>) -> Result<Vec<u8>, EnvError> {
-        {
-            let mut shadow = self.shadow.lock().unwrap_or_else(|p| p.into_inner());
-            data.copy_visual_to(&mut shadow).map_err(|e| EnvError::Engine { env: self.task.id().to_string(), why: e.to_string() })?;
-        }
+        self.share(data)?;
         match self.ask(Request::Draw)? {
             Reply::Frame(f) => f,
             _ => unreachable!("a frame answers a draw"),
@@ -184,10 +187,7 @@ impl Frames {
     /// Sets the pose [`Self::camera_values`] gave, for this and every later frame (`data`:
     /// the state, to make the camera from when no frame has been drawn yet).
     fn restore_camera(&mut self, data: &MjData<Arc<MjModel>>, v: [f64; CAMERA_VALUES]) -> Result<(), EnvError> {
-        {
-            let mut shadow = self.shadow.lock().unwrap_or_else(|p| p.into_inner());
-            data.copy_visual_to(&mut shadow).map_err(|e| EnvError::Engine { env: self.task.id().to_string(), why: e.to_string() })?;
-        }
+        self.share(data)?;
         match self.ask(Request::SetCamera(v))? {
             Reply::Done(r) => r,
             _ => unreachable!("done answers a setting"),

@@ -443,9 +443,8 @@ pub(super) fn row_budget(alg: &AlgorithmSpec, budget: Budget, paper_budget: Budg
 
 /// Every network on every environment's spaces (a conv torso needs images, ...); the
 /// spaces and time limit of each environment.
-/// `pixels:` checked: a positive size, cameras only for the spec's environments, and every
-/// environment drawable as asked (a MuJoCo task, the camera in its model, a build that
-/// renders).
+/// `pixels:` checked: a positive size and cameras only for the spec's environments (whether
+/// each environment can be drawn as asked is [`spaces`]' check, which makes it).
 fn pixels(c: &Checker, raw: &RawSpec) -> Result<Option<PixelSpec>, SpecError> {
     let Some(p) = &raw.pixels else { return Ok(None) };
     let size = c.positive("pixels.size", p.size)? as usize;
@@ -454,18 +453,22 @@ fn pixels(c: &Checker, raw: &RawSpec) -> Result<Option<PixelSpec>, SpecError> {
             return Err(c.err(format!("pixels.cameras.{e}"), format!("`{e}` is not one of the spec's envs ({})", raw.envs.join(", "))));
         }
     }
-    let spec = PixelSpec { size, visuals: p.visuals, cameras: p.cameras.clone() };
-    for id in &raw.envs {
-        let field = if spec.cameras.contains_key(id) { format!("pixels.cameras.{id}") } else { "pixels".to_string() };
-        env::make_observed(id, &observe_of(Some(&spec), id)).map_err(|e| c.err(field, e.to_string()))?;
-    }
-    Ok(Some(spec))
+    Ok(Some(PixelSpec { size, visuals: p.visuals, cameras: p.cameras.clone() }))
 }
 
 fn spaces(c: &Checker, envs: &[String], algorithms: &[AlgorithmSpec], pixels: Option<&PixelSpec>) -> Result<Vec<EnvShape>, SpecError> {
     let mut out = Vec::new();
     for id in envs {
-        let e = env::make_observed(id, &observe_of(pixels, id)).map_err(|e| c.err("envs", e.to_string()))?;
+        let e = env::make_observed(id, &observe_of(pixels, id)).map_err(|e| {
+            // A pixel request the task cannot take (not MuJoCo, a camera its model lacks, a
+            // build that does not render) is the `pixels:` block's fault.
+            let field = match (&e, pixels) {
+                (env::EnvError::NoPixels { .. }, Some(p)) if p.cameras.contains_key(id) => format!("pixels.cameras.{id}"),
+                (env::EnvError::NoPixels { .. }, Some(_)) => "pixels".to_string(),
+                _ => "envs".to_string(),
+            };
+            c.err(field, e.to_string())
+        })?;
         let (obs, act) = (e.observation_space(), e.action_space());
         let max_steps = env::lookup(id).map(|e| e.max_episode_steps).unwrap_or(0);
         out.push(EnvShape { id: id.clone(), obs: obs.clone(), act: act.clone(), max_steps });
