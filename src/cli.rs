@@ -658,7 +658,13 @@ fn print_status(s: &spec::Spec, results: &std::path::Path) {
                 )),
             ),
             CellStatus::Interrupted => ("interrupted", ck.clone()),
-            CellStatus::ToDo => ("to do", "to do".to_string()),
+            CellStatus::ToDo => (
+                "to do",
+                match run::checkpoint::continuable(results, c) {
+                    Some((t, _)) => format!("to do (continues a finished cell's {t} timesteps)"),
+                    None => "to do".to_string(),
+                },
+            ),
         };
         *counts.entry(key).or_default() += 1;
         println!(

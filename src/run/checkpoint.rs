@@ -3,7 +3,9 @@
 //! full state, reset stream and running episode; the action sampler's stream; the logs so
 //! far and the wall-clock time spent), written atomically to
 //! `results/<spec>/.ckpt-<hash>.bin` every `--checkpoint-minutes` and removed once the cell
-//! is published. A run resumed from a checkpoint writes the same `episodes.parquet` and
+//! is published. A finished cell keeps its last state as `.final-<lineage>-<timesteps>.bin`
+//! beside it, from which a cell of the same lineage and a longer budget continues
+//! ([`continuable`]). A run resumed from a checkpoint writes the same `episodes.parquet` and
 //! `updates.parquet` as an uninterrupted one, apart from the wall-clock columns
 //! (`tests/checkpoint.rs`).
 
@@ -74,6 +76,59 @@ pub fn load(path: &Path, cell: &Cell) -> Option<Checkpoint> {
     let _ = std::fs::rename(path, &aside);
     eprintln!("cell {}: checkpoint {} not used ({why}); moved to {} and starting the cell from the beginning", cell.hash, path.display(), aside.display());
     None
+}
+
+/// Where a finished cell keeps its final state, for a longer cell of its lineage to
+/// continue from: `results/<spec>/.final-<lineage>-<timesteps>.bin` ([`Cell::lineage`]).
+pub fn final_path(root: &Path, cell: &Cell, timesteps: u64) -> PathBuf {
+    root.join(&cell.spec).join(format!(".final-{}-{timesteps}.bin", cell.lineage()))
+}
+
+/// The final checkpoint of a finished cell that `cell` can continue from: same lineage,
+/// the most timesteps short of `cell`'s budget, in any spec's directory under `root`
+/// (timesteps, path). None when there is none.
+pub fn continuable(root: &Path, cell: &Cell) -> Option<(u64, PathBuf)> {
+    let prefix = format!(".final-{}-", cell.lineage());
+    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(root)
+        .ok()?
+        .flatten()
+        .filter_map(|spec_dir| std::fs::read_dir(spec_dir.path()).ok())
+        .flat_map(|rd| rd.flatten())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let steps = name.strip_prefix(&prefix)?.strip_suffix(".bin")?.parse::<u64>().ok()?;
+            (steps < cell.budget.total_timesteps).then(|| (steps, e.path()))
+        })
+        .collect();
+    // The longest; among equals, the first path (a stable choice).
+    found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    found.into_iter().next()
+}
+
+/// The final checkpoint at `path` if it can start `cell`: this build's format, and a
+/// shorter budget than `cell`'s (the lineage is in its name). An unreadable one is left
+/// where it is, with a one-line message, and the cell starts from the beginning.
+pub fn load_final(path: &Path, cell: &Cell) -> Option<Checkpoint> {
+    let why = match std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| bincode::deserialize::<Checkpoint>(&b).map_err(|e| e.to_string())) {
+        Ok(ck) if ck.version == VERSION && ck.total_timesteps < cell.budget.total_timesteps => return Some(ck),
+        Ok(ck) if ck.version != VERSION => format!("format version {}, this build reads {VERSION}", ck.version),
+        Ok(ck) => format!("its budget ({}) is not shorter than this cell's", ck.total_timesteps),
+        Err(e) => format!("it does not read back: {e}"),
+    };
+    eprintln!("cell {}: final checkpoint {} not used ({why}); starting the cell from the beginning", cell.hash, path.display());
+    None
+}
+
+impl Checkpoint {
+    /// The cell this checkpoint belongs to.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// The budget of the cell this checkpoint belongs to.
+    pub fn total_timesteps(&self) -> u64 {
+        self.total_timesteps
+    }
 }
 
 /// How far a cell's checkpoint got: `(updates, timesteps)`, if it has a readable one.

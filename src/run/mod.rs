@@ -447,7 +447,7 @@ pub fn run_cell(
     let (mut algorithm, mut training) = build(cell, opts)?;
     let ckpt_path = checkpoint::path(root, cell);
     // The log so far and the wall-clock seconds of the cell before this process took it up.
-    let (mut log, offset) = resume(cell, &ckpt_path, algorithm.as_mut(), &mut training, opts, pb)?;
+    let Resumed { mut log, wall_seconds: offset, continued_from } = resume(cell, &ckpt_path, algorithm.as_mut(), &mut training, opts, pb)?;
     let mut last_step = training.collector.global_step();
     let mut last_checkpoint = Instant::now();
     algo::train_from(
@@ -509,9 +509,23 @@ pub fn run_cell(
         timesteps: last_step,
         updates: log.updates(),
         episodes: log.episodes(),
+        continued_from,
     };
     let tmp = write_files(root, cell, &log, &prov)?;
+    if opts.checkpoint_every.is_some() {
+        // The final state, for a longer cell of this lineage to continue from.
+        let ck = checkpoint::Checkpoint::new(cell, &training, algorithm.as_ref(), &log, wall_seconds).map_err(cell_err)?;
+        checkpoint::write(&checkpoint::final_path(root, cell, last_step), &ck)?;
+    }
     install(root, cell, &tmp, &ckpt_path)
+}
+
+/// Where a cell starts: the log so far, the wall-clock seconds already spent, and the
+/// finished cell it continues, if it continues one.
+struct Resumed {
+    log: CellLog,
+    wall_seconds: f64,
+    continued_from: Option<provenance::ContinuedFrom>,
 }
 
 /// The error of one cell, naming it.
@@ -532,8 +546,9 @@ fn build(cell: &Cell, opts: &RunOptions) -> Result<(Box<dyn algo::Algorithm>, al
     Ok((algorithm, algo::Training::new(venv, cell.seed)))
 }
 
-/// Restores the cell's checkpoint into `algorithm` and `training` when there is one; returns
-/// the log so far and the wall-clock seconds already spent (an empty log and 0 without one).
+/// Restores the cell's checkpoint into `algorithm` and `training` when there is one, else
+/// the final checkpoint of a shorter finished cell of its lineage when there is one
+/// ([`checkpoint::continuable`]); an empty log and 0 seconds without either.
 fn resume(
     cell: &Cell,
     ckpt_path: &Path,
@@ -541,9 +556,16 @@ fn resume(
     training: &mut algo::Training,
     opts: &RunOptions,
     pb: &ProgressBar,
-) -> Result<(CellLog, f64), RunError> {
-    let Some(ck) = checkpoint::load(ckpt_path, cell) else {
-        return Ok((CellLog::default(), 0.0));
+) -> Result<Resumed, RunError> {
+    let (ck, continued_from) = match checkpoint::load(ckpt_path, cell) {
+        Some(ck) => (ck, None),
+        None => {
+            let Some(ck) = checkpoint::continuable(&opts.results_root, cell).and_then(|(_, path)| checkpoint::load_final(&path, cell)) else {
+                return Ok(Resumed { log: CellLog::default(), wall_seconds: 0.0, continued_from: None });
+            };
+            let from = provenance::ContinuedFrom { cell: ck.hash().to_string(), timesteps: ck.collector.global_step() };
+            (ck, Some(from))
+        }
     };
     let cell_err = |source: AlgoError| cell_error(cell, source);
     algorithm.restore(&ck.algorithm).map_err(cell_err)?;
@@ -551,8 +573,12 @@ fn resume(
     training.update = ck.update;
     pb.inc(training.collector.global_step().min(cell.budget.total_timesteps));
     if !opts.progress {
+        let how = match &continued_from {
+            None => "resuming from its checkpoint".to_string(),
+            Some(from) => format!("continuing finished cell {} (budget {})", from.cell, ck.total_timesteps()),
+        };
         eprintln!(
-            "cell {} ({}, {}, seed {}): resuming from its checkpoint at update {} ({} timesteps)",
+            "cell {} ({}, {}, seed {}): {how} at update {} ({} timesteps)",
             cell.hash,
             cell.env,
             cell.row_label(),
@@ -561,7 +587,7 @@ fn resume(
             training.collector.global_step()
         );
     }
-    Ok((ck.log, ck.wall_seconds))
+    Ok(Resumed { log: ck.log, wall_seconds: ck.wall_seconds, continued_from })
 }
 
 /// Writes the cell's logs and provenance into a fresh temporary directory beside its final

@@ -42,6 +42,19 @@ pub struct Provenance<'a> {
     pub timesteps: u64,
     pub updates: u64,
     pub episodes: u64,
+    /// The finished cell whose final state this cell started from (same lineage, shorter
+    /// budget); `wall_seconds` includes that cell's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continued_from: Option<ContinuedFrom>,
+}
+
+/// The shorter cell a cell continued ([`Cell::lineage`](crate::spec::Cell::lineage)).
+#[derive(Debug, Clone, Serialize)]
+pub struct ContinuedFrom {
+    /// Its hash.
+    pub cell: String,
+    /// The timesteps it had run.
+    pub timesteps: u64,
 }
 
 /// The machine a cell ran on.

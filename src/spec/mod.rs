@@ -336,6 +336,33 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// 16 hex digits of the SHA-256 of the cell's key with `budget` in place of its own.
+    fn key_hash(&self, budget: &Budget) -> String {
+        let key = CellKey {
+            schema: CELL_SCHEMA,
+            env: &self.env,
+            algorithm: &self.algorithm,
+            grid: &self.grid,
+            seed: self.seed,
+            budget,
+            config: &self.config,
+            observe: &self.observe,
+        };
+        let json = serde_json::to_vec(&key).expect("cell key serialises");
+        Sha256::digest(&json).iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// What the cell computes whatever its budget: the hash of its key with the budget's
+    /// `total_timesteps` left out and the schedule horizon written out. Two cells with the
+    /// same lineage run the same updates up to the smaller budget (the training loop reads
+    /// the budget only to stop), so the longer one can continue from the shorter one's end
+    /// (book: Running locally, "Extending a finished run"). A cell whose schedules anneal
+    /// over its own budget shares its lineage with no cell of another budget.
+    pub fn lineage(&self) -> String {
+        let budget = Budget { total_timesteps: 0, schedule_timesteps: Some(self.budget.schedule_horizon()), ..self.budget };
+        self.key_hash(&budget)
+    }
+
     /// `ALGO` or `ALGO [lr=0.25]`: the row label in reports.
     pub fn row_label(&self) -> String {
         if self.grid.0.is_empty() {
@@ -428,20 +455,7 @@ impl Spec {
                         budget.steps_per_update = steps;
                     }
                     for &seed in &self.seeds {
-                        let key = CellKey {
-                            schema: CELL_SCHEMA,
-                            env,
-                            algorithm: &alg.name,
-                            grid: point,
-                            seed,
-                            budget: &budget,
-                            config,
-                            observe: &observe,
-                        };
-                        let json = serde_json::to_vec(&key).expect("cell key serialises");
-                        let digest = Sha256::digest(&json);
-                        let hash = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-                        out.push(Cell {
+                        let mut cell = Cell {
                             spec: self.name.clone(),
                             env: env.clone(),
                             algorithm: alg.name.clone(),
@@ -450,8 +464,10 @@ impl Spec {
                             budget,
                             config: config.clone(),
                             observe: observe.clone(),
-                            hash,
-                        });
+                            hash: String::new(),
+                        };
+                        cell.hash = cell.key_hash(&budget);
+                        out.push(cell);
                     }
                 }
             }
