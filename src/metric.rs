@@ -6,6 +6,9 @@
 //! episode index ([`per_seed_expr`]):
 //! - `last_episodes_mean {episodes}`: mean return of the last `episodes` episodes (paper
 //!   Table 1 reward, 100 episodes).
+//! - `first_episodes_mean {episodes}`: mean return of the first `episodes` episodes, the
+//!   policy as initialised: what a short run's later returns are read against (our
+//!   addition; the paper reports no such number).
 //! - `best_window_mean {window}`: the best mean return over `window` consecutive episodes
 //!   attained within the budget (paper Table 2 reward, "top 10 consecutive-episode average").
 //! - `episodes_to_threshold {window, thresholds}`: the smallest N (1-based) such that the mean
@@ -36,6 +39,8 @@ use crate::check::FieldError;
 pub enum MetricKind {
     /// Mean return of the last `episodes` finished episodes (paper Table 1 reward: 100).
     LastEpisodesMean { episodes: usize },
+    /// Mean return of the first `episodes` finished episodes (the policy as initialised).
+    FirstEpisodesMean { episodes: usize },
     /// The best mean return over `window` consecutive episodes (paper Table 2 reward: 10).
     BestWindowMean { window: usize },
     /// The first episode N (1-based) whose mean return over episodes N..N+window-1 reaches
@@ -70,6 +75,7 @@ pub struct MetricEntry {
 /// Every metric, by the key a spec uses.
 pub static METRICS: &[MetricEntry] = &[
     MetricEntry { key: "last_episodes_mean", parse: last_episodes_mean },
+    MetricEntry { key: "first_episodes_mean", parse: first_episodes_mean },
     MetricEntry { key: "best_window_mean", parse: best_window_mean },
     MetricEntry { key: "episodes_to_threshold", parse: episodes_to_threshold },
     MetricEntry { key: "timesteps_per_second", parse: timesteps_per_second },
@@ -127,6 +133,11 @@ struct Empty {}
 fn last_episodes_mean(v: serde_yaml::Value, _: &[String]) -> Result<MetricKind, FieldError> {
     let p: Episodes = typed(v)?;
     Ok(MetricKind::LastEpisodesMean { episodes: positive("episodes", p.episodes)? })
+}
+
+fn first_episodes_mean(v: serde_yaml::Value, _: &[String]) -> Result<MetricKind, FieldError> {
+    let p: Episodes = typed(v)?;
+    Ok(MetricKind::FirstEpisodesMean { episodes: positive("episodes", p.episodes)? })
 }
 
 fn best_window_mean(v: serde_yaml::Value, _: &[String]) -> Result<MetricKind, FieldError> {
@@ -212,6 +223,7 @@ impl MetricKind {
     pub fn per_seed_expr(&self, env: &str) -> Expr {
         match self {
             MetricKind::LastEpisodesMean { episodes } => col("return").tail(Some(*episodes)).mean(),
+            MetricKind::FirstEpisodesMean { episodes } => col("return").head(Some(*episodes)).mean(),
             MetricKind::BestWindowMean { window } => col("return").rolling_mean(rolling(*window)).max(),
             MetricKind::EpisodesToThreshold { window, thresholds } => {
                 let threshold = thresholds.get(env).copied().unwrap_or(f64::INFINITY);

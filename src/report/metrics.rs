@@ -185,6 +185,15 @@ mod tests {
     }
 
     #[test]
+    fn first_episodes_mean_takes_the_head() {
+        let k = MetricKind::FirstEpisodesMean { episodes: 3 };
+        // First three of 1..=6: (1 + 2 + 3) / 3 = 2.
+        assert_eq!(eval(&k, "X", &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), Some(2.0));
+        // Fewer episodes than asked: the mean of those there are.
+        assert_eq!(eval(&k, "X", &[2.0, 4.0]), Some(3.0));
+    }
+
+    #[test]
     fn best_window_mean_is_the_best_run_of_consecutive_episodes() {
         let k = MetricKind::BestWindowMean { window: 3 };
         // Windows: (0,10,20)=10, (10,20,30)=20, (20,30,-60)=-3.33, (30,-60,0)=-10 -> 20.

@@ -103,8 +103,10 @@ pub fn build_id() -> &'static str {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
         use sha2::{Digest, Sha256};
-        std::env::current_exe()
-            .and_then(std::fs::read)
+        // `/proc/self/exe` reads the running executable even after a rebuild has replaced
+        // its file (where `current_exe`'s path would name the new build, or none).
+        std::fs::read("/proc/self/exe")
+            .or_else(|_| std::env::current_exe().and_then(std::fs::read))
             .map(|bytes| Sha256::digest(&bytes).iter().take(8).map(|b| format!("{b:02x}")).collect())
             .unwrap_or_else(|_| "unknown".into())
     })

@@ -270,7 +270,8 @@ pub struct RawBudget {
 }
 
 /// A metric to report: a column name and exactly one definition, under its registry key
-/// (`crate::metric::METRICS`: `last_episodes_mean: {episodes}`, `best_window_mean:
+/// (`crate::metric::METRICS`: `last_episodes_mean: {episodes}`, `first_episodes_mean:
+/// {episodes}`, `best_window_mean:
 /// {window}`, `episodes_to_threshold: {window, thresholds}`, `timesteps_per_second: {}`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct RawMetric {
