@@ -81,6 +81,7 @@ fn cases() -> Vec<(&'static str, String, Vec<&'static str>, Vec<&'static str>)> 
         ("two metric definitions", GOOD.replace("      episodes: 10", "      episodes: 10\n    best_window_mean:\n      window: 3"), vec![], vec!["bad.yaml:15:", "metrics[0]", "not several"]),
         ("unknown metric", GOOD.replace("    last_episodes_mean:\n      episodes: 10", "    last_episode_mean:\n      episodes: 10"), vec![], vec!["bad.yaml:16", "metrics[0].last_episode_mean", "unknown field", "last_episodes_mean"]),
         ("metric parameter out of range", GOOD.replace("      episodes: 10", "      episodes: 0"), vec![], vec!["bad.yaml:17", "metrics[0].last_episodes_mean.episodes", "positive"]),
+        ("first episodes out of range", GOOD.replace("    last_episodes_mean:\n      episodes: 10", "    first_episodes_mean:\n      episodes: -3"), vec![], vec!["bad.yaml:17", "metrics[0].first_episodes_mean.episodes", "positive"]),
         ("unknown metric parameter", GOOD.replace("      episodes: 10", "      episode: 10"), vec![], vec!["bad.yaml", "metrics[0].last_episodes_mean", "unknown field `episode`"]),
         ("NaN paper value", GOOD.replace("final_return: 500", "final_return: .nan"), vec![], vec!["bad.yaml:22", "paper[0].values.final_return", "not a finite number"]),
         ("infinite paper value", GOOD.replace("final_return: 500", "final_return: -.inf"), vec![], vec!["bad.yaml:22", "paper[0].values.final_return", "not a finite number"]),
