@@ -135,6 +135,30 @@ fn a_shorter_profile_keeps_the_schedules_of_the_run_it_cuts_short() {
     assert!(md.contains("A run cut short") && md.contains("ACKTR runs 2500000 of 50000000 timesteps"), "{md}");
 }
 
+/// A cell whose schedules are constant computes the same whatever horizon they would anneal
+/// over, so the horizon is not in its key: Table 2's `quick` profile (1M of 30M timesteps)
+/// is Figure 3's cells, where nothing anneals. A linear schedule keeps the horizon in the key.
+#[test]
+fn the_horizon_is_in_a_cells_key_only_where_a_schedule_reads_it() {
+    let repo = common::repo();
+    let quick = spec::load(&repo.join("specs/table2.yaml"), "quick").unwrap();
+    let fig3 = spec::load(&repo.join("specs/fig3.yaml"), "paper").unwrap();
+    let fig3_hashes: std::collections::BTreeSet<String> = fig3.cells().into_iter().map(|c| c.hash).collect();
+    for c in quick.cells() {
+        assert!(c.budget.schedule_timesteps.is_some(), "{} {}: table2's quick profile is Table 2's run cut short", c.env, c.algorithm);
+        assert!(!c.config.settings().anneals(), "{} {}", c.env, c.algorithm);
+        assert!(fig3_hashes.contains(&c.hash), "{} {} seed {}: not one of Figure 3's cells", c.env, c.algorithm, c.seed);
+    }
+    let text = std::fs::read_to_string(repo.join("specs/atari_pong.yaml")).unwrap();
+    let path = repo.join("specs/atari_pong.yaml");
+    let cut = spec::parse(&text, &path, "first_million").unwrap();
+    let own = spec::parse(&text.replace("  schedule_timesteps: 50000000", "  schedule_timesteps: 1000000"), &path, "first_million").unwrap();
+    for (a, b) in cut.cells().iter().zip(own.cells()) {
+        assert!(a.config.settings().anneals(), "{}: a linear schedule", a.algorithm);
+        assert_ne!(a.hash, b.hash, "{}: the horizon of a linear schedule is in the key", a.algorithm);
+    }
+}
+
 /// A profile's `envs` runs some of the spec's environments: the same cells, fewer of them.
 #[test]
 fn a_profile_can_run_some_of_the_environments() {

@@ -177,6 +177,10 @@ impl Settings for A2cConfig {
         "lr"
     }
 
+    fn anneals(&self) -> bool {
+        self.lr_schedule != LrSchedule::Constant
+    }
+
     fn check(&self) -> Result<(), FieldError> {
         check::rate("lr", self.lr)?;
         check::unit("gamma", self.gamma)?;

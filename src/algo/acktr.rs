@@ -313,6 +313,10 @@ impl Settings for AcktrConfig {
         "kfac.lr"
     }
 
+    fn anneals(&self) -> bool {
+        self.kfac.lr_schedule != super::LrSchedule::Constant || self.value_kfac.lr_schedule != super::LrSchedule::Constant
+    }
+
     fn check(&self) -> Result<(), FieldError> {
         self.kfac.check().map_err(|e| e.under("kfac"))?;
         self.value_kfac.check().map_err(|e| e.under("value_kfac"))?;

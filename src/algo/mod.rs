@@ -163,6 +163,9 @@ pub trait Settings {
     /// The dotted path of the field [`Settings::lr_mut`] returns (`lr`, `kfac.lr`): where
     /// the grid alias `lr` points, for messages and the alias check.
     fn lr_field(&self) -> &'static str;
+    /// Whether a schedule reads the training's progress ([`Progress`]): only then is the
+    /// horizon it anneals over (`budget.schedule_timesteps`) part of what a cell computes.
+    fn anneals(&self) -> bool;
     /// Range checks of every field (paths under the algorithm's key).
     fn check(&self) -> Result<(), FieldError>;
     /// The algorithm, around a freshly initialised network and its pipeline.

@@ -207,6 +207,11 @@ impl Settings for TrpoConfig {
         "max_kl"
     }
 
+    /// No schedule: the step is bounded by `max_kl` throughout (trpo_mpi).
+    fn anneals(&self) -> bool {
+        false
+    }
+
     fn check(&self) -> Result<(), FieldError> {
         check::rate("max_kl", self.max_kl)?;
         check::non_negative("cg_damping", self.cg_damping)?;

@@ -337,7 +337,13 @@ pub struct Cell {
 
 impl Cell {
     /// 16 hex digits of the SHA-256 of the cell's key with `budget` in place of its own.
+    /// The horizon (`schedule_timesteps`) is left out where no schedule of the
+    /// configuration reads it ([`crate::algo::Settings::anneals`]): such a cell computes the
+    /// same whatever its horizon, so a spec's profile cut short from a longer experiment
+    /// shares its cells with a spec that runs the same budget as its own (Table 2's `quick`
+    /// profile and Figure 3).
     fn key_hash(&self, budget: &Budget) -> String {
+        let budget = &if self.config.settings().anneals() { *budget } else { Budget { schedule_timesteps: None, ..*budget } };
         let key = CellKey {
             schema: CELL_SCHEMA,
             env: &self.env,
