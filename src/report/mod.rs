@@ -119,7 +119,8 @@ pub struct Report {
     /// Timesteps per cell at this profile, and in the spec as written (the paper's budget).
     pub budget_timesteps: u64,
     pub paper_budget_timesteps: u64,
-    /// Rows whose learning-rate schedules anneal over a horizon other than their run:
+    /// Rows with a learning-rate schedule that anneals over a horizon other than their run
+    /// (rows with constant rates compute the same whatever the horizon):
     /// `(row, timesteps run, schedule horizon)`.
     pub schedules: Vec<(String, u64, u64)>,
     /// Figure files written beside the report (relative names), if any.
@@ -330,6 +331,7 @@ fn build_from(spec: &Spec, cells: &[CellLogs], dir: &Path) -> Result<Report, Rep
         schedules: spec
             .algorithms
             .iter()
+            .filter(|a| std::iter::once(&a.config).chain(a.grid.iter().map(|p| &p.config)).any(|c| c.settings().anneals()))
             .map(|a| (a.name.clone(), spec.row_budget(a)))
             .filter(|(_, b)| b.schedule_timesteps.is_some())
             .map(|(name, b)| (name, b.total_timesteps, b.schedule_horizon()))

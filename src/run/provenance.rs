@@ -88,7 +88,8 @@ pub fn git_state(dir: &Path) -> (String, bool) {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let commit = run(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
-    let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    // Committed results a run rewrites (reports, figures) do not make the checkout dirty.
+    let dirty = run(&["status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)results"]).is_some_and(|s| !s.is_empty());
     (commit, dirty)
 }
 
