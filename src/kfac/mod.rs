@@ -389,10 +389,15 @@ fn eigen_of(b: &Block, floor: f64, linalg: Option<&dyn KfacLinalg>) -> Result<Ei
     }
     let dec = |m: &Mat<f64>| -> Result<(Mat<f64>, Vec<f64>), KfacEvent> {
         let (s, q): (Vec<f64>, Mat<f64>) = match linalg {
+            // In float32, as the references decompose their float32 factors (openai/baselines
+            // acktr/kfac.py `tf.self_adjoint_eig`; ikostrikov's `torch.symeig`); the factors
+            // stay float64 and the eigenvectors come back as float64.
             None => {
-                let e = m.self_adjoint_eigen(Side::Lower).map_err(|_| KfacEvent::SkippedEigenFailure)?;
-                let s = e.S().column_vector();
-                ((0..s.nrows()).map(|i| s[i]).collect(), e.U().to_owned())
+                let n = m.nrows();
+                let m32 = Mat::<f32>::from_fn(n, n, |i, j| m[(i, j)] as f32);
+                let e = m32.self_adjoint_eigen(Side::Lower).map_err(|_| KfacEvent::SkippedEigenFailure)?;
+                let (s, u) = (e.S().column_vector(), e.U());
+                ((0..n).map(|i| s[i] as f64).collect(), Mat::<f64>::from_fn(n, n, |i, j| u[(i, j)] as f64))
             }
             Some(linalg) => {
                 let n = m.nrows();
