@@ -1001,17 +1001,18 @@ mod tests {
     /// An engine's linear algebra (the CUDA engine's cuSOLVER and cuBLAS) plugs in through
     /// [`KfacLinalg`]: one returning a different valid basis (eigenpairs in descending
     /// order, every eigenvector's sign flipped) and its own products gives faer's steps,
-    /// and one that fails skips the update, naming which part failed.
+    /// and one that fails skips the update, naming which part failed. The test's engine
+    /// decomposes in float32 as the host does, so the steps agree to float64 rounding.
     #[test]
     fn an_engines_linear_algebra_gives_the_hosts_steps() {
         struct Reversed;
         impl KfacLinalg for Reversed {
             fn eigh(&self, m: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), NetError> {
-                let e = Mat::from_fn(n, n, |i, j| m[j * n + i]).self_adjoint_eigen(Side::Lower).map_err(|e| NetError::Engine(format!("{e:?}")))?;
+                let e = Mat::<f32>::from_fn(n, n, |i, j| m[j * n + i] as f32).self_adjoint_eigen(Side::Lower).map_err(|e| NetError::Engine(format!("{e:?}")))?;
                 let (s, u) = (e.S().column_vector(), e.U());
-                let vals = (0..n).rev().map(|i| s[i]).collect();
+                let vals = (0..n).rev().map(|i| s[i] as f64).collect();
                 // Column-major, eigenvector i (here the (n-1-i)-th of faer's, negated) in column i.
-                let vecs = (0..n).flat_map(|i| (0..n).map(move |r| -u[(r, n - 1 - i)])).collect();
+                let vecs = (0..n).flat_map(|i| (0..n).map(move |r| -u[(r, n - 1 - i)] as f64)).collect();
                 Ok((vals, vecs))
             }
             fn product3(&self, l: &[f64], ls: (usize, usize), lt: bool, m: &[f64], ms: (usize, usize), r: &[f64], rs: (usize, usize), rt: bool) -> Result<Vec<f64>, NetError> {
