@@ -9,16 +9,16 @@ use std::path::Path;
 
 use common::{acktr, cell_dirs};
 
-/// A2C (baselines' linear learning-rate schedule) and ACKTR on CartPole; the `half` profile
-/// is the full run cut short (its schedules keep the full budget's horizon).
+/// A2C and ACKTR on CartPole with baselines' linear learning-rate schedules; the `half`
+/// profile is the full run cut short (its schedules keep the full budget's horizon).
 const SPEC: &str = "title: Extend
 reproduces: none
 envs: [CartPole-v1]
 algorithms:
   - name: A2C
-    a2c: {}
+    a2c: {lr_schedule: linear}
   - name: ACKTR
-    acktr: {}
+    acktr: {kfac: {lr_schedule: linear}}
 seeds: [0]
 budget:
   total_timesteps: 4000
@@ -153,4 +153,18 @@ fn a_longer_cell_continues_a_finished_shorter_one_to_the_logs_of_a_run_from_the_
                 .unwrap();
         assert!(prov.get("continued_from").is_none());
     }
+}
+
+/// With constant learning rates a cell computes the same whatever its schedules' horizon, so
+/// the full spec continues the finished cells of the spec that runs 2000 timesteps as its own.
+#[test]
+fn cells_with_constant_rates_continue_whatever_their_horizon() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join("specs")).unwrap();
+    let constant = |s: &str| s.replace("a2c: {lr_schedule: linear}", "a2c: {lr_schedule: constant}").replace("acktr: {kfac: {lr_schedule: linear}}", "acktr: {kfac: {lr_schedule: constant}}");
+    std::fs::write(d.path().join("specs/ext.yaml"), constant(SPEC)).unwrap();
+    std::fs::write(d.path().join("specs/short.yaml"), constant(&short_spec())).unwrap();
+    run(d.path(), &["reproduce", "short", "--jobs", "1", "--no-progress"]);
+    let log = run(d.path(), &["reproduce", "ext", "--jobs", "1", "--no-progress"]);
+    assert_eq!(log.matches("continuing finished cell").count(), 2, "{log}");
 }

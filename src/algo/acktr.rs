@@ -313,8 +313,10 @@ impl Settings for AcktrConfig {
         "kfac.lr"
     }
 
+    /// The value network's schedule counts only where there is one (a shared network has one
+    /// joint K-FAC, `kfac`).
     fn anneals(&self) -> bool {
-        self.kfac.lr_schedule != super::LrSchedule::Constant || self.value_kfac.lr_schedule != super::LrSchedule::Constant
+        self.kfac.lr_schedule != super::LrSchedule::Constant || (!self.network.shared && self.value_kfac.lr_schedule != super::LrSchedule::Constant)
     }
 
     fn check(&self) -> Result<(), FieldError> {
