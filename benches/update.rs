@@ -171,12 +171,12 @@ fn atari_kfac_host_step(c: &mut Criterion) {
     /// left on the host when an engine does the eigendecompositions and products.
     struct Free;
     impl acktr::kfac::KfacLinalg for Free {
-        fn eigh(&self, _: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
+        fn eigh(&self, _: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>), acktr::nets::NetError> {
             let mut identity = vec![0.0; n * n];
             identity.iter_mut().step_by(n + 1).for_each(|x| *x = 1.0);
             Ok((vec![1.0; n], identity))
         }
-        fn product3(&self, _: &[f64], l: (usize, usize), lt: bool, _: &[f64], _: (usize, usize), _: &[f64], r: (usize, usize), rt: bool) -> Result<Vec<f64>, String> {
+        fn product3(&self, _: &[f64], l: (usize, usize), lt: bool, _: &[f64], _: (usize, usize), _: &[f64], r: (usize, usize), rt: bool) -> Result<Vec<f64>, acktr::nets::NetError> {
             Ok(vec![0.0; if lt { l.1 } else { l.0 } * if rt { r.0 } else { r.1 }])
         }
     }
