@@ -160,8 +160,9 @@ fn the_horizon_is_in_a_cells_key_only_where_a_schedule_reads_it() {
     let text = std::fs::read_to_string(repo.join("specs/atari_pong.yaml")).unwrap();
     let path = repo.join("specs/atari_pong.yaml");
     let cut = spec::parse(&text, &path, "first_million").unwrap();
-    let own = spec::parse(&text.replace("  schedule_timesteps: 50000000", "  schedule_timesteps: 1000000"), &path, "first_million").unwrap();
-    for (a, b) in cut.cells().iter().zip(own.cells()) {
+    // Another horizon, still at least every profile's budget.
+    let other = spec::parse(&text.replace("  schedule_timesteps: 50000000", "  schedule_timesteps: 40000000"), &path, "first_million").unwrap();
+    for (a, b) in cut.cells().iter().zip(other.cells()) {
         assert!(a.config.settings().anneals(), "{}: a linear schedule", a.algorithm);
         assert_ne!(a.hash, b.hash, "{}: the horizon of a linear schedule is in the key", a.algorithm);
     }
