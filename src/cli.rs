@@ -617,10 +617,17 @@ fn print_status(s: &spec::Spec, results: &std::path::Path) {
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
     for (i, (c, (st, progress))) in cells.iter().zip(&states).enumerate() {
         let ck = progress
-            .map(|(u, t)| {
+            .map(|p| {
+                let recent = match p.recent_mean {
+                    Some(m) => format!(
+                        ", mean of the last {} {m:.2}",
+                        p.episodes.min(run::checkpoint::PROGRESS_WINDOW as u64)
+                    ),
+                    None => String::new(),
+                };
                 format!(
-                    "checkpoint at update {u}, {t}/{} timesteps",
-                    c.budget.total_timesteps
+                    "checkpoint at update {}, {}/{} timesteps, {} episodes{recent}",
+                    p.updates, p.timesteps, c.budget.total_timesteps, p.episodes
                 )
             })
             .unwrap_or_default();

@@ -463,7 +463,7 @@ fn sigterm_checkpoints_a_running_cell_which_resumes_to_the_same_logs() {
         String::from_utf8_lossy(&acktr_with(stopped.path(), None, &["status", "tiny"]).stdout)
             .to_string();
     assert!(
-        status.contains("1 interrupted") && status.contains("checkpoint at update"),
+        status.contains("1 interrupted") && status.contains("checkpoint at update") && status.contains(" episodes"),
         "{status}"
     );
     let out = acktr_with(stopped.path(), None, &["run-cell", "tiny", "--index", "0"]);

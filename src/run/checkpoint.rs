@@ -131,9 +131,30 @@ impl Checkpoint {
     }
 }
 
-/// How far a cell's checkpoint got: `(updates, timesteps)`, if it has a readable one.
-pub fn progress(path: &Path) -> Option<(u64, u64)> {
+/// How far a cell's checkpoint got, for `acktr status`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    pub updates: u64,
+    pub timesteps: u64,
+    /// Episodes finished so far (whole games on Atari).
+    pub episodes: u64,
+    /// The mean return of the last [`PROGRESS_WINDOW`] episodes (fewer when fewer have
+    /// finished); None before the first.
+    pub recent_mean: Option<f64>,
+}
+
+/// The episodes [`Progress::recent_mean`] averages: the window of Table 1's Episode column
+/// and of the report's default `last_episodes_mean`.
+pub const PROGRESS_WINDOW: usize = 100;
+
+/// How far a cell's checkpoint got, if it has a readable one.
+pub fn progress(path: &Path) -> Option<Progress> {
     let bytes = std::fs::read(path).ok()?;
     let ck: Checkpoint = bincode::deserialize(&bytes).ok()?;
-    Some((ck.update, ck.collector.global_step()))
+    Some(Progress {
+        updates: ck.update,
+        timesteps: ck.collector.global_step(),
+        episodes: ck.log.episodes(),
+        recent_mean: ck.log.recent_return_mean(PROGRESS_WINDOW),
+    })
 }

@@ -60,6 +60,13 @@ impl CellLog {
         self.ep_step.len() as u64
     }
 
+    /// The mean return of the last `n` episodes (all of them when fewer); None when there
+    /// are none.
+    pub fn recent_return_mean(&self, n: usize) -> Option<f64> {
+        let last = &self.ep_return[self.ep_return.len().saturating_sub(n)..];
+        (!last.is_empty()).then(|| last.iter().sum::<f64>() / last.len() as f64)
+    }
+
     /// Number of updates recorded.
     pub fn updates(&self) -> u64 {
         self.up_index.len() as u64
@@ -138,4 +145,28 @@ fn bits(x: u64) -> [u8; 9] {
     let mut out = [0u8; 9];
     out[1..].copy_from_slice(&x.to_le_bytes());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algo::UpdateStats;
+
+    fn log_with(returns: &[f64]) -> CellLog {
+        let mut log = CellLog::default();
+        let episodes: Vec<EpisodeEvent> = returns
+            .iter()
+            .enumerate()
+            .map(|(i, &ret)| EpisodeEvent { global_step: i as u64, env_index: 0, ret, length: 1, learner_return: ret })
+            .collect();
+        log.record(&UpdateEvent { update: 1, global_step: returns.len() as u64, stats: UpdateStats(vec![]) }, &episodes, 0.0);
+        log
+    }
+
+    #[test]
+    fn the_recent_mean_is_over_the_last_episodes_only() {
+        assert_eq!(log_with(&[]).recent_return_mean(100), None);
+        assert_eq!(log_with(&[1.0, 3.0]).recent_return_mean(100), Some(2.0));
+        assert_eq!(log_with(&[-21.0, 1.0, 3.0, 5.0]).recent_return_mean(3), Some(3.0));
+    }
 }

@@ -24,12 +24,12 @@ pub enum CellStatus {
     ToDo,
 }
 
-/// Each cell's status, with its checkpoint progress `(updates, timesteps)` if it has one;
+/// Each cell's status, with its checkpoint's progress if it has one;
 /// and a note when the queue could not be asked.
 pub fn status(
     spec: &Spec,
     results_root: &Path,
-) -> (Vec<(CellStatus, Option<(u64, u64)>)>, Option<String>) {
+) -> (Vec<(CellStatus, Option<checkpoint::Progress>)>, Option<String>) {
     let cells = spec.cells();
     let digest = plan_digest(&cells);
     let records = load_records(results_root, spec);
