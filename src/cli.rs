@@ -395,8 +395,17 @@ fn reproduce(s: &spec::Spec, results: &std::path::Path, opts: &run::RunOptions) 
     run::stop_on_signals()?;
     let summary = run::reproduce(s, opts)?;
     eprintln!(
-        "{}: {} cells, {} already finished, {} run ({} timesteps), {} copied from other specs",
-        s.name, summary.cells_total, summary.cells_already_finished, summary.cells_run, summary.timesteps_run, summary.cells_reused
+        "{}: {} cells, {} already finished, {} run ({} timesteps), {} copied from other specs{}",
+        s.name,
+        summary.cells_total,
+        summary.cells_already_finished,
+        summary.cells_run,
+        summary.timesteps_run,
+        summary.cells_reused,
+        match summary.cells_elsewhere {
+            0 => String::new(),
+            n => format!(", {n} left to the other process running them (`acktr status {}` follows them)", s.name),
+        }
     );
     write_report(s, results)
 }
@@ -664,6 +673,7 @@ fn print_status(s: &spec::Spec, results: &std::path::Path) {
                     log.display()
                 )),
             ),
+            CellStatus::Running { owner } => ("running", with_ck(format!("running (process {owner})"))),
             CellStatus::Interrupted => ("interrupted", ck.clone()),
             CellStatus::ToDo => (
                 "to do",

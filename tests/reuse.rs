@@ -1,5 +1,6 @@
 //! A cell another spec has already run (same hash: the same environment, row name,
-//! configuration, grid point, seed and budget) is copied, not run again.
+//! configuration, grid point, seed and budget) is copied, not run again; a cell another
+//! process is running is left to it.
 
 mod common;
 
@@ -33,4 +34,33 @@ fn a_cell_finished_under_another_spec_is_copied_with_its_files() {
     assert_eq!(leftovers, 0);
     let again = run::reproduce(&b, &opts).unwrap();
     assert_eq!((again.cells_already_finished, again.cells_reused, again.cells_run), (2, 0, 0));
+}
+
+#[test]
+fn a_cell_another_process_holds_is_left_to_it_and_status_names_the_holder() {
+    let root = tempfile::tempdir().unwrap();
+    let a = acktr::spec::parse(&spec(", Pendulum-v1"), std::path::Path::new("specs/a.yaml"), "paper").unwrap();
+    let opts = run::RunOptions { results_root: root.path().into(), jobs: 2, threads: 1, progress: false, checkpoint_every: None };
+    let cells = a.cells();
+    std::fs::create_dir_all(root.path().join("a")).unwrap();
+    // Another run holds the CartPole cell (a flock on its own open file: the same as another
+    // process's).
+    let held = run::lock::try_take(root.path(), &cells[0]).unwrap().expect("a free lock");
+    let owner = run::temp_owner();
+    assert_eq!(run::lock::try_take(root.path(), &cells[0]).unwrap().unwrap_err(), owner);
+    assert_eq!(run::lock::holder(root.path(), &cells[0]), Some(owner.clone()));
+    assert_eq!(run::lock::holder(root.path(), &cells[1]), None);
+    let (states, _) = run::slurm::status(&a, root.path());
+    assert_eq!(states[0].0, run::slurm::CellStatus::Running { owner: owner.clone() });
+    assert_eq!(states[1].0, run::slurm::CellStatus::ToDo);
+    let s = run::reproduce(&a, &opts).unwrap();
+    assert_eq!((s.cells_run, s.cells_elsewhere), (1, 1), "Pendulum run, CartPole left to its holder");
+    assert!(!run::is_finished(root.path(), &cells[0]) && run::is_finished(root.path(), &cells[1]));
+    assert!(!run::lock::path(root.path(), &cells[1]).exists(), "a published cell's lock file is removed");
+    // Once the holder is gone (a process's locks go with it), the cell runs.
+    drop(held);
+    assert_eq!(run::lock::holder(root.path(), &cells[0]), None);
+    let s = run::reproduce(&a, &opts).unwrap();
+    assert_eq!((s.cells_run, s.cells_elsewhere), (1, 0));
+    assert!(run::is_finished(root.path(), &cells[0]));
 }

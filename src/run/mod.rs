@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod checkpoint;
+pub mod lock;
 pub mod logs;
 pub mod provenance;
 pub mod slurm;
@@ -35,6 +36,9 @@ pub enum RunError {
     Cell { hash: String, env: String, algorithm: String, seed: u64, source: AlgoError },
     #[error("{}: cannot write Parquet: {source}", path.display())]
     Parquet { path: PathBuf, source: polars::error::PolarsError },
+    /// Another process holds the cell's lock ([`lock`]): it is running the cell.
+    #[error("cell {hash} is being run by {owner}; left to it")]
+    Busy { hash: String, owner: String },
     /// A stop signal arrived: the running cells wrote their checkpoints and stopped.
     #[error("stopped by a signal: {cells} running cell(s) checkpointed; run again to continue")]
     Stopped { cells: usize },
@@ -187,6 +191,8 @@ pub struct RunSummary {
     pub cells_reused: usize,
     pub cells_run: usize,
     pub timesteps_run: u64,
+    /// Cells left to another process that was running them ([`lock`]).
+    pub cells_elsewhere: usize,
 }
 
 /// Who owns a temporary: `<host>~<pid>`, written right after `.tmp-` in every temporary's
@@ -309,6 +315,7 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
         cells_reused: reused,
         cells_run: todo.len(),
         timesteps_run: total_steps,
+        cells_elsewhere: 0,
     };
     if todo.is_empty() {
         return Ok(summary);
@@ -322,7 +329,7 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
     // worker waiting on Polars' own pool (the Parquet write) would take another cell in the
     // meantime and publish the finished one only when that returns (README "Results").
     let next = AtomicUsize::new(0);
-    let results: std::sync::Mutex<Vec<Result<(), RunError>>> = std::sync::Mutex::new(Vec::new());
+    let results: std::sync::Mutex<Vec<(u64, Result<(), RunError>)>> = std::sync::Mutex::new(Vec::new());
     let jobs = opts.jobs.max(1).min(todo.len());
     std::thread::scope(|scope| {
         for _ in 0..jobs {
@@ -340,24 +347,35 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
                         eprintln!("cell {n}/{} done: {} {} seed {} ({})", cells.len(), cell.env, cell.row_label(), cell.seed, cell.hash);
                     }
                 }
-                results.lock().expect("no thread panicked holding the lock").push(r);
+                results.lock().expect("no thread panicked holding the lock").push((cell.budget.total_timesteps, r));
             });
         }
     });
     let results = results.into_inner().expect("no thread panicked holding the lock");
     pb.finish_and_clear();
     let mut stopped = 0;
-    for r in results {
+    let (mut elsewhere, mut elsewhere_steps) = (0, 0);
+    for (steps, r) in results {
         match r {
             Ok(()) => {}
             Err(RunError::Stopped { cells }) => stopped += cells,
+            Err(e @ RunError::Busy { .. }) => {
+                eprintln!("{e}");
+                elsewhere += 1;
+                elsewhere_steps += steps;
+            }
             Err(e) => return Err(e),
         }
     }
     if stopped > 0 || (stop_requested() && next.load(Ordering::SeqCst) < todo.len()) {
         return Err(RunError::Stopped { cells: stopped });
     }
-    Ok(summary)
+    Ok(RunSummary {
+        cells_run: summary.cells_run - elsewhere,
+        timesteps_run: summary.timesteps_run - elsewhere_steps,
+        cells_elsewhere: elsewhere,
+        ..summary
+    })
 }
 
 /// The cells still to run, in plan order, and how many were copied from another spec's
@@ -438,6 +456,13 @@ pub fn run_cell(
     spec_file: &str,
 ) -> Result<(), RunError> {
     let root = opts.results_root.as_path();
+    // One process per cell: the lock is held until the cell is published or stops.
+    let lock = lock::try_take(root, cell)?.map_err(|owner| RunError::Busy { hash: cell.hash.clone(), owner })?;
+    if is_finished(root, cell) {
+        // Finished by the process that held the lock before this one took it.
+        lock.release_published();
+        return Ok(());
+    }
     let started = Instant::now();
     let started_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -517,7 +542,9 @@ pub fn run_cell(
         let ck = checkpoint::Checkpoint::new(cell, &training, algorithm.as_ref(), &log, wall_seconds).map_err(cell_err)?;
         checkpoint::write(&checkpoint::final_path(root, cell, last_step), &ck)?;
     }
-    install(root, cell, &tmp, &ckpt_path)
+    install(root, cell, &tmp, &ckpt_path)?;
+    lock.release_published();
+    Ok(())
 }
 
 /// Where a cell starts: the log so far, the wall-clock seconds already spent, and the

@@ -19,6 +19,9 @@ pub enum CellStatus {
         how: String,
         log: PathBuf,
     },
+    /// Run by a process holding its lock, outside the queue (`reproduce`, `run-cell`):
+    /// `<host>~<pid>`.
+    Running { owner: String },
     /// Not running, with a checkpoint.
     Interrupted,
     ToDo,
@@ -65,13 +68,16 @@ pub fn status(
     for (i, c) in cells.iter().enumerate() {
         let progress = checkpoint::progress(&checkpoint::path(results_root, c));
         let submitted = ours.iter().rev().find(|r| r.cells.contains(&i)).filter(|_| queue_known);
-        let st = match (cell_state(results_root, c), queued.get(&i)) {
+        let state = cell_state(results_root, c);
+        let holder = if state == CellState::Finished { None } else { crate::run::lock::holder(results_root, c) };
+        let st = match (state, queued.get(&i)) {
             (CellState::Finished, _) => CellStatus::Finished,
             (_, Some(t)) => CellStatus::Queued {
                 task: format!("{}_{}", t.job_id, t.task_id),
                 state: t.state.clone(),
                 detail: t.where_or_why.clone(),
             },
+            (_, None) if holder.is_some() => CellStatus::Running { owner: holder.unwrap_or_default() },
             (CellState::Damaged(why), None) => CellStatus::Damaged(why),
             (CellState::Missing, None) => match submitted {
                 Some(r) => {
