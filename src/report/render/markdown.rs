@@ -149,7 +149,7 @@ fn missing_cells(s: &mut String, r: &Report) {
 fn footer(s: &mut String) {
     let _ = writeln!(
         s,
-        "Ours: mean ± sample standard deviation (ddof 1) over the seeds the metric uses (the best ones where the spec says so); 95% CI: percentile bootstrap over seeds ({} resamples). Verdict: where the paper's number lies relative to that interval. N/A: a needed seed never reached the threshold; —: no value (e.g. fewer episodes than the window).",
+        "Ours: mean ± sample standard deviation (ddof 1) over the seeds the metric uses (the best ones where the spec says so); 95% CI: percentile bootstrap over seeds ({} resamples). Verdict: within the interval (the paper's number lies inside ours), or above / below (our interval lies above / below the paper's number). N/A: a needed seed never reached the threshold; —: no value (e.g. fewer episodes than the window).",
         metrics::BOOTSTRAP_RESAMPLES
     );
 }
