@@ -75,6 +75,10 @@ echo "| part | seconds |"
 echo "|---|---:|"
 printf '| forward pass (batch 640) | %.3f |\n' "$(get atari_parts_batch640/forward)"
 printf '| the loss: forward and backward passes | %.3f |\n' "$(get atari_parts_batch640/loss_forward_backward)"
-printf '| the loss and the Fisher loss, with the K-FAC statistics | %.3f |\n' "$(get atari_parts_batch640/loss_and_fisher_with_statistics)"
+lf=$(get atari_parts_batch640/loss_and_fisher_with_statistics)
+st=$(get atari_parts_batch640/statistics)
+printf '| the loss and the Fisher loss, with the K-FAC statistics | %.3f |\n' "$lf"
+printf '| of which the K-FAC statistics (Gram products of every layer'"'"'s inputs and output gradients, timed alone) | %.3f |\n' "$st"
+printf '| of which the Fisher loss'"'"'s backward pass (the rest, less the loss'"'"'s passes) | %.3f |\n' "$(python3 -c "print($lf - $st - $(get atari_parts_batch640/loss_forward_backward))")"
 printf '| K-FAC step with its eigendecompositions | %.3f |\n' "$(get atari_kfac_host_step_batch640/with_eigendecompositions)"
 printf '| K-FAC step without them (preconditioning, trust region) | %.3f |\n' "$(get atari_kfac_host_step_batch640/without)"

@@ -128,6 +128,32 @@ fn atari_parts(c: &mut Criterion) {
     g.bench_function("forward", |b| b.iter(|| net.policy_dist(&rollout.obs, rows).unwrap()));
     g.bench_function("loss_forward_backward", |b| b.iter(|| net.loss(&query(false)).unwrap()));
     g.bench_function("loss_and_fisher_with_statistics", |b| b.iter(|| net.loss(&query(true)).unwrap()));
+    // The K-FAC statistics alone: the same Gram products the Fisher query forms
+    // (`src/nets/cpu/actor_critic.rs`), on random rows of the same shapes. Per layer of
+    // appendix A.1's net at batch 640, (rows, input width, output width, positions):
+    // every patch of every convolution, then the fc layer; then the two heads on the 512
+    // hidden units.
+    let torso: [(usize, usize, usize, usize); 4] =
+        [(rows * 400, 8 * 8 * 4, 32, 400), (rows * 81, 4 * 4 * 32, 64, 81), (rows * 49, 3 * 3 * 64, 32, 49), (rows, 7 * 7 * 32, 512, 1)];
+    let widest = torso.iter().map(|&(r, i, o, _)| r * i.max(o)).max().unwrap_or(0);
+    let data: Vec<f32> = (0..widest).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+    let statistics = || {
+        use acktr::nets::cpu::gram::gram;
+        let mut out = Vec::new();
+        for &(r, input, output, spatial) in &torso {
+            out.push(gram(&data, r, input, true, 1));
+            out.push(gram(&data, r, output, false, 1));
+            if spatial > 1 {
+                out.push(gram(&data, rows, output, false, 1));
+            }
+        }
+        out.push(gram(&data, rows, 512, true, 1));
+        for heads in [1, 6] {
+            out.push(gram(&data, rows, heads, false, 1));
+        }
+        out
+    };
+    g.bench_function("statistics", |b| b.iter(statistics));
     g.finish();
 }
 
