@@ -56,7 +56,7 @@ pub fn try_take(root: &Path, cell: &Cell) -> Result<Result<CellLock, String>, Ru
     match taken {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => return Ok(Err(owner_of(&mut file))),
-        Err(TryLockError::Error(e)) if e.kind() == std::io::ErrorKind::Unsupported => {
+        Err(TryLockError::Error(e)) if unsupported(&e) => {
             eprintln!("cell {}: {} cannot be locked on this filesystem ({e}); running without a lock", cell.hash, path.display());
         }
         Err(TryLockError::Error(e)) => return Err(RunError::Io { path, source: e }),
@@ -66,6 +66,14 @@ pub fn try_take(root: &Path, cell: &Cell) -> Result<Result<CellLock, String>, Ru
     file.write_all(format!("{}\n", temp_owner()).as_bytes()).map_err(io(&path))?;
     file.flush().map_err(io(&path))?;
     Ok(Ok(CellLock { file, path }))
+}
+
+/// Whether a lock error says the filesystem cannot lock (not that the lock is taken):
+/// `ENOTSUP`/`EOPNOTSUPP`, or `ENOLCK` (an NFS mount without its lock service); Linux numbers.
+fn unsupported(e: &std::io::Error) -> bool {
+    const ENOLCK: i32 = 37;
+    const EOPNOTSUPP: i32 = 95;
+    e.kind() == std::io::ErrorKind::Unsupported || matches!(e.raw_os_error(), Some(ENOLCK | EOPNOTSUPP))
 }
 
 /// The process running `cell` (`<host>~<pid>`), if one holds its lock now.
