@@ -347,6 +347,9 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
                         eprintln!("cell {n}/{} done: {} {} seed {} ({})", cells.len(), cell.env, cell.row_label(), cell.seed, cell.hash);
                     }
                 }
+                if let Err(e @ RunError::Busy { .. }) = &r {
+                    eprintln!("{e}");
+                }
                 results.lock().expect("no thread panicked holding the lock").push((cell.budget.total_timesteps, r));
             });
         }
@@ -359,8 +362,7 @@ pub fn reproduce(spec: &Spec, opts: &RunOptions) -> Result<RunSummary, RunError>
         match r {
             Ok(()) => {}
             Err(RunError::Stopped { cells }) => stopped += cells,
-            Err(e @ RunError::Busy { .. }) => {
-                eprintln!("{e}");
+            Err(RunError::Busy { .. }) => {
                 elsewhere += 1;
                 elsewhere_steps += steps;
             }
